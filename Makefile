@@ -1,0 +1,94 @@
+# async-search: build, dependencies, data, search, tests, benchmarks.
+#
+#   make          build/async-search
+#   make deps     install the missing Debian packages (idempotent)
+#   make run      deps + build + data, then the default TC1 search (local site)
+#   make test     deps + build, then C unit tests, pytest, whole-program tests
+#   make bench    the benchmarks under bench/
+#   make sanitize ASan+UBSan build: C unit tests and one short search
+
+PYTHON        ?= /usr/bin/python3
+PYTHON_CONFIG ?= /usr/bin/python3-config
+MPICC         ?= mpicc
+BUILD         ?= build
+
+NUMPY_INCLUDE := $(shell $(PYTHON) -c "import numpy; print(numpy.get_include())" 2>/dev/null)
+PY_INCLUDES   := $(shell $(PYTHON_CONFIG) --includes 2>/dev/null)
+PY_LDFLAGS    := $(shell $(PYTHON_CONFIG) --embed --ldflags 2>/dev/null)
+
+WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L \
+             -DENGINE_PROGRAM_NAME='"$(PYTHON)"' $(PY_INCLUDES) \
+             $(if $(NUMPY_INCLUDE),-I$(NUMPY_INCLUDE))
+LDLIBS   = $(PY_LDFLAGS) -lpthread -lm
+
+SRCS := $(wildcard csrc/*.c)
+OBJS := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
+# Modules without MPI or Python, linked into the C unit tests.
+PURE := policy options runid strbuf util log launch queue journal
+PURE_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(PURE))
+CTESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+
+export OMPI_ALLOW_RUN_AS_ROOT = 1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
+export OMPI_MCA_rmaps_base_oversubscribe = 1
+
+.PHONY: all deps test-deps data run test test-c test-python test-integration \
+        bench sanitize format format-check clean
+
+all: $(BUILD)/async-search
+
+$(BUILD)/async-search: $(OBJS)
+	$(MPICC) $(ALL_CFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(BUILD)/obj/%.o: csrc/%.c $(wildcard csrc/*.h) | $(BUILD)/obj
+	$(MPICC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+deps:
+	@bin/install-deps runtime
+
+test-deps:
+	@bin/install-deps test
+
+data: deps
+	$(PYTHON) -m async_search.benchmarks.prepare_data --out data 2>/dev/null || \
+	  PYTHONPATH=python $(PYTHON) -m async_search.benchmarks.prepare_data --out data
+
+run: deps all data
+	bin/make-run
+
+# ---- tests -----------------------------------------------------------------
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/unit.h $(PURE_OBJS) | $(BUILD)/tests
+	$(MPICC) $(ALL_CFLAGS) -Icsrc -o $@ $< $(PURE_OBJS) -lcmocka -lpthread -lm
+
+test: test-deps all test-c test-python test-integration
+
+test-c: $(CTESTS)
+	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
+
+test-python:
+	bin/pytest-strict tests/python
+
+test-integration: all
+	bin/pytest-strict tests/integration
+
+bench: deps all
+	bin/run-bench
+
+sanitize:
+	$(MAKE) BUILD=build-sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  LDLIBS="$(PY_LDFLAGS) -lpthread -lm -fsanitize=address,undefined" all test-c
+
+format:
+	clang-format -i csrc/*.c csrc/*.h tests/c/*.c tests/c/*.h
+
+format-check:
+	clang-format --dry-run --Werror csrc/*.c csrc/*.h tests/c/*.c tests/c/*.h
+
+clean:
+	rm -rf build build-sanitize

@@ -1,0 +1,197 @@
+/*
+ * journal: see journal.h.
+ */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "strbuf.h"
+#include "util.h"
+
+#define JOURNAL_FIXED_HEADER                                                   \
+    "objective,status,worker,m:timestamp_submit,m:timestamp_start,"            \
+    "m:timestamp_gather,duration"
+
+struct journal {
+    int results_fd;
+    int points_fd;
+    char *results_path;
+    char *points_path;
+    double last_sync;
+    int dirty;
+    struct strbuf row; /* reused for every row */
+};
+
+static char *journal_path(const char *dir, const char *name)
+{
+    struct strbuf sb = STRBUF_INIT;
+    if (strbuf_printf(&sb, "%s/%s", dir, name) != 0) {
+        strbuf_free(&sb);
+        return NULL;
+    }
+    return strbuf_detach(&sb);
+}
+
+/* Writes all of buf, retrying short writes. */
+static int journal_write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Reads the first line of path into sb (without the newline). */
+static int journal_first_line(const char *path, struct strbuf *sb)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return -1;
+    int c;
+    while ((c = fgetc(f)) != EOF && c != '\n') {
+        char ch = (char)c;
+        if (strbuf_append(sb, &ch, 1) != 0)
+            break;
+    }
+    fclose(f);
+    return 0;
+}
+
+int journal_open(const char *exp_dir, const char *param_header,
+                 struct journal **out, char *err, size_t errlen)
+{
+    struct strbuf header = STRBUF_INIT, existing = STRBUF_INIT;
+    struct journal *j = calloc(1, sizeof *j);
+    *out = NULL;
+    if (j == NULL) {
+        snprintf(err, errlen, "journal: out of memory");
+        return -1;
+    }
+    j->results_fd = j->points_fd = -1;
+    j->results_path = journal_path(exp_dir, JOURNAL_RESULTS);
+    j->points_path = journal_path(exp_dir, JOURNAL_POINTS);
+    if (j->results_path == NULL || j->points_path == NULL ||
+        strbuf_printf(&header, "job_id,%s%s" JOURNAL_FIXED_HEADER,
+                      param_header, param_header[0] ? "," : "") != 0) {
+        snprintf(err, errlen, "journal: out of memory");
+        goto fail;
+    }
+
+    j->results_fd = open(j->results_path,
+                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (j->results_fd < 0) {
+        snprintf(err, errlen, "open %s: %s", j->results_path, strerror(errno));
+        goto fail;
+    }
+    off_t size = lseek(j->results_fd, 0, SEEK_END);
+    if (size == 0) {
+        if (strbuf_puts(&header, "\n") != 0 ||
+            journal_write_all(j->results_fd, header.data, header.len) != 0) {
+            snprintf(err, errlen, "write %s: %s", j->results_path,
+                     strerror(errno));
+            goto fail;
+        }
+    } else {
+        if (journal_first_line(j->results_path, &existing) != 0 ||
+            strcmp(strbuf_str(&existing), strbuf_str(&header)) != 0) {
+            snprintf(err, errlen,
+                     "%s: its header does not match this problem's parameters "
+                     "(expected '%s')",
+                     j->results_path, strbuf_str(&header));
+            goto fail;
+        }
+    }
+    j->points_fd = open(j->points_path,
+                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    if (j->points_fd < 0) {
+        snprintf(err, errlen, "open %s: %s", j->points_path, strerror(errno));
+        goto fail;
+    }
+    j->last_sync = util_now();
+    strbuf_free(&header);
+    strbuf_free(&existing);
+    *out = j;
+    return 0;
+fail:
+    strbuf_free(&header);
+    strbuf_free(&existing);
+    journal_close(j);
+    return -1;
+}
+
+int journal_append(struct journal *j, const struct journal_row *row,
+                   char *err, size_t errlen)
+{
+    char obj[40];
+    util_format_double(obj, sizeof obj, row->objective);
+    strbuf_reset(&j->row);
+    int rc = strbuf_printf(&j->row, "%s,%s%s%s,%s,%d,%.3f,%.3f,%.3f,%.3f\n",
+                           row->job_id, row->csv_fields,
+                           row->csv_fields[0] ? "," : "", obj, row->status,
+                           row->worker, row->t_submit, row->t_start,
+                           row->t_gather, row->duration);
+    if (rc != 0) {
+        snprintf(err, errlen, "journal: out of memory");
+        return -1;
+    }
+    if (journal_write_all(j->results_fd, j->row.data, j->row.len) != 0) {
+        snprintf(err, errlen, "write %s: %s", j->results_path, strerror(errno));
+        return -1;
+    }
+    j->dirty = 1;
+    return 0;
+}
+
+int journal_point(struct journal *j, const char *job_id,
+                  const char *params_json, char *err, size_t errlen)
+{
+    strbuf_reset(&j->row);
+    if (strbuf_printf(&j->row, "%s\t%s\n", job_id, params_json) != 0) {
+        snprintf(err, errlen, "journal: out of memory");
+        return -1;
+    }
+    if (journal_write_all(j->points_fd, j->row.data, j->row.len) != 0) {
+        snprintf(err, errlen, "write %s: %s", j->points_path, strerror(errno));
+        return -1;
+    }
+    j->dirty = 1;
+    return 0;
+}
+
+void journal_sync(struct journal *j, double now, int force)
+{
+    if (j == NULL || !j->dirty)
+        return;
+    if (!force && now - j->last_sync < JOURNAL_SYNC_INTERVAL_S)
+        return;
+    fdatasync(j->results_fd);
+    fdatasync(j->points_fd);
+    j->last_sync = now;
+    j->dirty = 0;
+}
+
+void journal_close(struct journal *j)
+{
+    if (j == NULL)
+        return;
+    journal_sync(j, util_now(), 1);
+    if (j->results_fd >= 0)
+        close(j->results_fd);
+    if (j->points_fd >= 0)
+        close(j->points_fd);
+    free(j->results_path);
+    free(j->points_path);
+    strbuf_free(&j->row);
+    free(j);
+}

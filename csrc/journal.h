@@ -1,0 +1,54 @@
+/*
+ * journal: the experiment's durable record.
+ *
+ *  - results.csv: one row per finished evaluation, appended with a single
+ *    write(2) when the result arrives and before the optimizer hears of it,
+ *    so a killed job keeps every row written so far and a row is never half
+ *    written by us (a torn line can only come from a crash of the machine).
+ *    fdatasync runs at most every JOURNAL_SYNC_INTERVAL_S so that a node
+ *    crash loses at most that much, without paying a sync per row.
+ *  - points.log: one line "JOB_ID<TAB>PARAMS_JSON" per point the optimizer
+ *    produced, written before the point is dispatched, so that a restart can
+ *    reissue what was in flight.
+ */
+#ifndef ASYNC_SEARCH_JOURNAL_H
+#define ASYNC_SEARCH_JOURNAL_H
+
+#include <stddef.h>
+
+#define JOURNAL_RESULTS "results.csv"
+#define JOURNAL_POINTS "points.log"
+#define JOURNAL_SYNC_INTERVAL_S 1.0
+
+struct journal_row {
+    const char *job_id;
+    const char *csv_fields; /* parameter values, CSV-quoted, ',' joined */
+    double objective;       /* NaN unless status is "ok" */
+    const char *status;     /* ok | failed | timeout */
+    int worker;
+    double t_submit, t_start, t_gather; /* seconds since the start */
+    double duration;
+};
+
+struct journal;
+
+/*
+ * Opens the journal in exp_dir. param_header is the "p:<name>,..." part of
+ * the CSV header. A new results.csv gets its header; an existing one (a
+ * restart) must start with the same header. Returns 0 or -1 with err.
+ */
+int journal_open(const char *exp_dir, const char *param_header,
+                 struct journal **out, char *err, size_t errlen);
+/* Appends one results.csv row. Returns 0 or -1 with err. */
+int journal_append(struct journal *j, const struct journal_row *row,
+                   char *err, size_t errlen);
+/* Appends one points.log line. Returns 0 or -1 with err. */
+int journal_point(struct journal *j, const char *job_id,
+                  const char *params_json, char *err, size_t errlen);
+/* Syncs to disk if JOURNAL_SYNC_INTERVAL_S passed since the last sync (now on
+ * the monotonic clock); force != 0 syncs at once. */
+void journal_sync(struct journal *j, double now, int force);
+/* Syncs and closes (NULL is allowed). */
+void journal_close(struct journal *j);
+
+#endif

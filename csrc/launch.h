@@ -1,0 +1,104 @@
+/*
+ * launch: run one model evaluation as a child process, without a shell.
+ *
+ * The child runs in its own process group, in the run directory, with stdin
+ * from /dev/null and stdout+stderr on a pipe that the caller drains into
+ * model.log (capped at LAUNCH_LOG_CAP_BYTES with a truncation marker; later
+ * output is still scanned for IMPROVE_RESULT lines). The result is the number
+ * on the last "IMPROVE_RESULT <number>" line, else the number in result.txt.
+ * SH_TIMEOUT ends the whole process group: SIGTERM, then SIGKILL after
+ * LAUNCH_KILL_GRACE_S. Processes a model leaves behind are killed when it
+ * exits. Every way a model can misbehave becomes a failed (or timed-out)
+ * evaluation with a reason; nothing here stops the worker.
+ */
+#ifndef ASYNC_SEARCH_LAUNCH_H
+#define ASYNC_SEARCH_LAUNCH_H
+
+#include <stddef.h>
+
+#define LAUNCH_KILL_GRACE_S 10.0
+#define LAUNCH_LOG_CAP_BYTES ((size_t)8 << 20)
+#define LAUNCH_REASON_LEN 160
+#define LAUNCH_LOG_NAME "model.log"
+#define LAUNCH_RESULT_NAME "result.txt"
+#define LAUNCH_RESULT_TAG "IMPROVE_RESULT"
+
+enum launch_status {
+    LAUNCH_OK = 0,
+    LAUNCH_FAILED = 1,
+    LAUNCH_TIMEOUT = 2,
+    LAUNCH_CANCELLED = 3
+};
+
+struct launch_spec {
+    char *const *argv;    /* command words; argv[0] is searched in PATH */
+    char *const *envp;    /* complete environment of the child */
+    const char *run_dir;  /* working directory; model.log is written here */
+    double sh_timeout;    /* seconds; 0: no limit */
+    double kill_grace;    /* seconds between SIGTERM and SIGKILL */
+    size_t log_cap;       /* bytes of model.log kept */
+};
+
+struct launch_result {
+    enum launch_status status;
+    double objective;   /* NaN unless status is LAUNCH_OK */
+    int exit_code;      /* -1 when the model died by a signal or never ran */
+    int term_signal;    /* the signal that ended it, 0 otherwise */
+    double t_start;     /* wall clock (epoch seconds) */
+    double t_end;
+    char reason[LAUNCH_REASON_LEN]; /* why it failed; "" when ok */
+};
+
+/* Polled about every LAUNCH_POLL_S while the model runs; nonzero stops it
+ * (status LAUNCH_CANCELLED). */
+typedef int (*launch_cancel_fn)(void *arg);
+
+#define LAUNCH_POLL_S 0.05
+
+/* Runs the model and fills *r. cancel may be NULL. */
+void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
+                void *arg, struct launch_result *r);
+
+/* Returns the status name used in results.csv: ok, failed, timeout,
+ * cancelled. */
+const char *launch_status_name(enum launch_status st);
+
+/*
+ * Splits a command line into words like a POSIX shell does for quoting only:
+ * blanks separate words, '...' is literal, "..." allows \" \\ \$ \` escapes,
+ * a backslash outside quotes escapes the next character. Nothing is
+ * expanded. On success *words is a NULL-terminated owned array (free with
+ * launch_free_words) and *nwords its length. Returns 0, or -1 with err.
+ */
+int launch_split(const char *cmd, char ***words, size_t *nwords, char *err,
+                 size_t errlen);
+void launch_free_words(char **words);
+
+/*
+ * The child's environment: a copy of a parent environment without the
+ * variables by which MPI launchers describe the rank (OMPI_*, PMIX_*, PMI_*,
+ * SLURM step variables, ...): a model that calls MPI_Init with them would
+ * try to join the job and hang it.
+ */
+struct launch_env {
+    char **vars; /* NULL-terminated, owned */
+    size_t count, cap;
+};
+
+/* Copies environ minus the launcher variables. Returns 0 or -1 (memory). */
+int launch_env_init(struct launch_env *env, char *const *environ_in);
+/* Sets name=value (replacing an existing value when overwrite is nonzero).
+ * Returns 0 or -1 (memory). */
+int launch_env_set(struct launch_env *env, const char *name,
+                   const char *value, int overwrite);
+/* Returns the value of name, or NULL. */
+const char *launch_env_get(const struct launch_env *env, const char *name);
+/* Nonzero if the variable would be removed from a model's environment. */
+int launch_env_scrubbed(const char *assignment);
+void launch_env_free(struct launch_env *env);
+
+/* Parses the result out of one line of model output: returns 1 and sets *v
+ * if the line holds IMPROVE_RESULT followed by a number, else 0. */
+int launch_parse_result_line(const char *line, double *v);
+
+#endif

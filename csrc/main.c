@@ -1,0 +1,161 @@
+/*
+ * async-search: asynchronous, model-based hyperparameter search.
+ *
+ * main parses the flags (identically on every rank, so that a bad flag stops
+ * every rank the same way without any message passing), handles the modes
+ * that need no MPI (--help, --check, report), then starts MPI and runs the
+ * manager on rank 0 and a worker on every other rank.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "manager.h"
+#include "options.h"
+#include "strbuf.h"
+#include "transport.h"
+#include "worker.h"
+
+/* Environment variables by which common launchers tell a process its rank,
+ * read before MPI starts so that only rank 0 prints usage errors. */
+static const char *const main_rank_vars[] = {
+    "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID",
+    "PALS_RANKID", "JSM_NAMESPACE_RANK",
+};
+
+static int main_rank_hint(void)
+{
+    for (size_t i = 0; i < sizeof main_rank_vars / sizeof *main_rank_vars;
+         i++) {
+        const char *v = getenv(main_rank_vars[i]);
+        if (v && *v)
+            return atoi(v);
+    }
+    return 0;
+}
+
+/* The project root: $ASYNC_SEARCH_HOME, else the parent of the directory
+ * holding this executable (build/async-search). Returns an owned string. */
+static char *main_home(void)
+{
+    const char *env = getenv("ASYNC_SEARCH_HOME");
+    if (env && *env)
+        return strdup(env);
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return strdup(".");
+    exe[n] = '\0';
+    for (int up = 0; up < 2; up++) {
+        char *slash = strrchr(exe, '/');
+        if (slash == NULL)
+            return strdup(".");
+        *slash = '\0';
+    }
+    return strdup(exe[0] ? exe : "/");
+}
+
+/* `async-search report EXPDIR ...`: runs the Python report. */
+static int main_report(int argc, char **argv, const char *home)
+{
+    struct strbuf pp = STRBUF_INIT;
+    const char *python = getenv("ASYNC_SEARCH_PYTHON");
+    if (python == NULL || *python == '\0')
+        python = "/usr/bin/python3";
+    const char *old = getenv("PYTHONPATH");
+    strbuf_printf(&pp, "%s/python%s%s", home, old ? ":" : "", old ? old : "");
+    setenv("PYTHONPATH", strbuf_str(&pp), 1);
+    strbuf_free(&pp);
+    char **args = calloc((size_t)argc + 3, sizeof *args);
+    if (args == NULL)
+        return 1;
+    args[0] = (char *)python;
+    args[1] = "-m";
+    args[2] = "async_search.report";
+    for (int i = 2; i < argc; i++)
+        args[i + 1] = argv[i];
+    execv(python, args);
+    fprintf(stderr, "async-search: error: cannot run %s: %s\n", python,
+            strerror(errno));
+    free(args);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    char err[OPTIONS_ERR_LEN];
+    int rank_hint = main_rank_hint();
+    int status;
+    char *home = main_home();
+    if (home == NULL)
+        return 1;
+
+    if (argc >= 2 && strcmp(argv[1], "report") == 0) {
+        status = main_report(argc, argv, home);
+        free(home);
+        return status;
+    }
+    log_init(-1, LOG_LEVEL_WARN);
+    switch (options_parse(argc, argv, &o, err, sizeof err)) {
+    case OPTIONS_HELP:
+        if (rank_hint == 0)
+            options_usage(stdout);
+        free(home);
+        return 0;
+    case OPTIONS_ERROR:
+        if (rank_hint == 0)
+            log_error("%s", err);
+        free(home);
+        return 2;
+    case OPTIONS_OK:
+        break;
+    }
+    if (o.check) {
+        status = manager_check(&o, home);
+        free(home);
+        return status;
+    }
+
+    int provided, rank, size;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) !=
+        MPI_SUCCESS) {
+        log_error("MPI_Init_thread failed");
+        free(home);
+        return 1;
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    log_init(size > 1 ? rank : -1, LOG_LEVEL_WARN);
+    if (size < 2) {
+        if (rank == 0)
+            log_error("needs at least 2 MPI ranks (1 manager + workers): run "
+                      "it as mpiexec -n N %s ... with N >= 2",
+                      argv[0]);
+        status = 2;
+    } else if (provided < MPI_THREAD_FUNNELED) {
+        if (rank == 0)
+            log_error("this MPI library does not provide "
+                      "MPI_THREAD_FUNNELED, which the manager needs");
+        status = 1;
+    } else if (rank == 0) {
+        struct transport *t = NULL;
+        if (transport_mpi_create(&t, err, sizeof err) != 0) {
+            log_error("%s", err);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        log_init(-1, LOG_LEVEL_WARN);
+        status = manager_run(&o, home, t);
+        t->ops->destroy(t);
+    } else {
+        status = worker_run(&o, home, rank);
+    }
+    MPI_Finalize();
+    free(home);
+    return status;
+}

@@ -1,0 +1,798 @@
+/*
+ * manager: see manager.h.
+ *
+ * Points live in one array in the order the optimizer produced them;
+ * points[next_dispatch..npoints) is the dispatch buffer, so handing out work
+ * is FIFO and needs no extra queue. Idle workers wait in a ring so that work
+ * rotates over all of them.
+ */
+#include "manager.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "journal.h"
+#include "log.h"
+#include "policy.h"
+#include "queue.h"
+#include "runid.h"
+#include "strbuf.h"
+#include "util.h"
+
+#define MANAGER_ERR_LEN 1024
+#define MANAGER_EXP_ROOT "experiments"
+#define MANAGER_AUTO_ID_MAX 100000
+#define MANAGER_LOG "manager.log"
+#define MANAGER_CONFIG "config.json"
+
+enum point_state { POINT_BUFFERED, POINT_RUNNING, POINT_DONE };
+
+struct point {
+    char *params_json; /* owned */
+    char *csv_fields;  /* owned */
+    char job_id[RUNID_MAX];
+    enum point_state state;
+    int worker;
+    double t_submit; /* seconds since the start */
+    double objective;
+    enum launch_status status;
+};
+
+struct manager {
+    const struct options *o;
+    const char *home;
+    struct transport *tp;
+    int workers;
+    int restart;   /* R of the job ids */
+    long batch_no; /* I of the last batch */
+    char *exp_dir;
+    char *exp_id;
+    char *problem; /* absolute path */
+    double t0_mono, t0_wall;
+    FILE *log;
+
+    struct engine *engine;
+    struct queue *queue;
+    pthread_t thread;
+    int thread_started;
+    struct journal *journal;
+    struct policy policy;
+
+    struct point *points;
+    long npoints, cappoints;
+    long next_dispatch;
+    long *running; /* per worker rank: point index or -1 */
+    int *idle;     /* ring of idle worker ranks */
+    int idle_head, nidle;
+
+    long nok, nfailed, ntimeout;
+    long best; /* index of the best ok point, -1 */
+    double last_progress;
+    int announced;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static char *manager_absolute(const char *path)
+{
+    struct strbuf sb = STRBUF_INIT;
+    if (path[0] != '/') {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof cwd) == NULL)
+            return NULL;
+        strbuf_printf(&sb, "%s/", cwd);
+    }
+    strbuf_puts(&sb, path);
+    /* drop trailing slashes (but keep "/") */
+    while (sb.len > 1 && sb.data[sb.len - 1] == '/')
+        sb.data[--sb.len] = '\0';
+    return strbuf_detach(&sb);
+}
+
+static const char *manager_basename(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int manager_nonempty_file(const char *dir, const char *name)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_printf(&sb, "%s/%s", dir, name);
+    FILE *f = fopen(strbuf_str(&sb), "r");
+    strbuf_free(&sb);
+    if (f == NULL)
+        return 0;
+    int c = fgetc(f);
+    fclose(f);
+    return c != EOF;
+}
+
+/* Picks the experiment directory (without creating it). Returns 0, or 2
+ * with a user error in err. */
+static int manager_resolve_exp_dir(struct manager *m, char *err, size_t errlen)
+{
+    struct strbuf sb = STRBUF_INIT;
+    const char *o_dir = m->o->exp_dir;
+    if (o_dir) {
+        strbuf_puts(&sb, o_dir);
+    } else if (m->o->exp_id) {
+        strbuf_printf(&sb, MANAGER_EXP_ROOT "/%s", m->o->exp_id);
+    } else {
+        for (int i = 0; i < MANAGER_AUTO_ID_MAX; i++) {
+            strbuf_reset(&sb);
+            strbuf_printf(&sb, MANAGER_EXP_ROOT "/EXP%03d", i);
+            if (!util_exists(strbuf_str(&sb)))
+                break;
+        }
+    }
+    m->exp_dir = manager_absolute(strbuf_str(&sb));
+    strbuf_free(&sb);
+    if (m->exp_dir == NULL) {
+        snprintf(err, errlen, "cannot resolve the experiment directory: %s",
+                 strerror(errno));
+        return 1;
+    }
+    m->exp_id = strdup(manager_basename(m->exp_dir));
+    if (m->exp_id == NULL || m->exp_id[0] == '\0') {
+        snprintf(err, errlen, "--exp-dir: '%s' has no directory name",
+                 m->exp_dir);
+        return 2;
+    }
+    if (manager_nonempty_file(m->exp_dir, JOURNAL_RESULTS)) {
+        snprintf(err, errlen,
+                 "experiment directory %s already holds results (%s); use "
+                 "--restart %s to continue it, or choose another --exp-dir",
+                 m->exp_dir, JOURNAL_RESULTS, m->exp_dir);
+        return 2;
+    }
+    return 0;
+}
+
+static char *manager_settings_json(const struct manager *m)
+{
+    struct strbuf sb = STRBUF_INIT;
+    strbuf_puts(&sb, "{\"problem\": ");
+    strbuf_json_string(&sb, m->problem);
+    strbuf_puts(&sb, ", \"optimizer\": ");
+    strbuf_json_string(&sb, m->o->optimizer);
+    strbuf_printf(&sb,
+                  ", \"seed\": %ld, \"n_jobs\": %ld, \"init_size\": %ld, "
+                  "\"max_evals\": %ld, \"num_buffer\": %ld, \"workers\": %d}",
+                  m->o->seed, m->o->n_jobs, m->o->init_size, m->o->max_evals,
+                  m->o->num_buffer, m->workers);
+    return strbuf_detach(&sb);
+}
+
+static void manager_json_field(struct strbuf *sb, const char *key,
+                               const char *value)
+{
+    strbuf_printf(sb, ",\n  \"%s\": ", key);
+    if (value)
+        strbuf_json_string(sb, value);
+    else
+        strbuf_puts(sb, "null");
+}
+
+static int manager_write_config(const struct manager *m, char *err,
+                                size_t errlen)
+{
+    const struct options *o = m->o;
+    struct strbuf sb = STRBUF_INIT, path = STRBUF_INIT;
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    strbuf_puts(&sb, "{\n  \"exp_id\": ");
+    strbuf_json_string(&sb, m->exp_id);
+    manager_json_field(&sb, "exp_dir", m->exp_dir);
+    manager_json_field(&sb, "problem", m->problem);
+    manager_json_field(&sb, "model", o->model);
+    manager_json_field(&sb, "model_cmd", o->model_cmd);
+    manager_json_field(&sb, "python", o->python);
+    manager_json_field(&sb, "optimizer", o->optimizer);
+    manager_json_field(&sb, "host", host);
+    strbuf_printf(&sb,
+                  ",\n  \"init_size\": %ld,\n  \"max_evals\": %ld,\n"
+                  "  \"num_buffer\": %ld,\n  \"max_threshold\": %ld,\n"
+                  "  \"threshold_window\": %g,\n  \"n_jobs\": %ld,\n"
+                  "  \"seed\": %ld,\n  \"sh_timeout\": %g,\n"
+                  "  \"benchmark_timeout\": %g,\n  \"workers\": %d,\n"
+                  "  \"procs\": %d,\n  \"restart\": %d,\n"
+                  "  \"start_time\": %.3f\n}\n",
+                  o->init_size, o->max_evals, o->num_buffer, o->max_threshold,
+                  o->threshold_window, o->n_jobs, o->seed, o->sh_timeout,
+                  o->benchmark_timeout, m->workers, m->workers + 1, m->restart,
+                  m->t0_wall);
+    strbuf_printf(&path, "%s/%s", m->exp_dir, MANAGER_CONFIG);
+    int rc = util_write_file(strbuf_str(&path), strbuf_str(&sb), sb.len, err,
+                             errlen);
+    strbuf_free(&sb);
+    strbuf_free(&path);
+    return rc;
+}
+
+static void manager_log_engine_error(const struct engine_error *e)
+{
+    if (e->detail)
+        log_info("optimizer traceback:\n%s", e->detail);
+}
+
+/* Starts the engine with python_dir = HOME/python. */
+static enum engine_status manager_engine_start(const char *home,
+                                               const char *settings,
+                                               struct engine **out,
+                                               struct engine_error *e)
+{
+    struct strbuf dir = STRBUF_INIT;
+    strbuf_printf(&dir, "%s/python", home);
+    enum engine_status st = engine_start(strbuf_str(&dir), settings, out, e);
+    strbuf_free(&dir);
+    return st;
+}
+
+/* ---- the optimizer thread --------------------------------------------- */
+
+static void *manager_optimizer_main(void *arg)
+{
+    struct manager *m = arg;
+    struct queue_work w;
+    struct engine_error e;
+    memset(&e, 0, sizeof e);
+    while (queue_wait(m->queue, &w) == 0) {
+        if (w.nresults > 0 &&
+            engine_tell(m->engine, w.results, w.nresults, &e) != ENGINE_OK) {
+            manager_log_engine_error(&e);
+            queue_fail(m->queue, e.message);
+            engine_error_clear(&e);
+            queue_work_clear(&w);
+            break;
+        }
+        if (w.nrequested > 0) {
+            struct point_batch *b = NULL;
+            if (engine_ask(m->engine, w.nrequested, &b, &e) != ENGINE_OK) {
+                manager_log_engine_error(&e);
+                queue_fail(m->queue, e.message);
+                engine_error_clear(&e);
+                queue_work_clear(&w);
+                break;
+            }
+            queue_push_batch(m->queue, b);
+        }
+        queue_work_clear(&w);
+    }
+    return NULL;
+}
+
+/* ---- points and workers ----------------------------------------------- */
+
+static int manager_add_batch(struct manager *m, struct point_batch *b,
+                             char *err, size_t errlen)
+{
+    if (m->npoints + b->count > m->cappoints) {
+        long cap = m->cappoints ? m->cappoints : 64;
+        while (cap < m->npoints + b->count)
+            cap *= 2;
+        struct point *p = realloc(m->points, (size_t)cap * sizeof *p);
+        if (p == NULL) {
+            snprintf(err, errlen, "out of memory for %ld points", cap);
+            return -1;
+        }
+        m->points = p;
+        m->cappoints = cap;
+    }
+    m->batch_no++;
+    for (long i = 0; i < b->count; i++) {
+        struct point *p = &m->points[m->npoints];
+        memset(p, 0, sizeof *p);
+        p->params_json = b->params_json[i];
+        p->csv_fields = b->csv_fields[i];
+        b->params_json[i] = b->csv_fields[i] = NULL;
+        p->state = POINT_BUFFERED;
+        p->worker = -1;
+        p->objective = NAN;
+        runid_format(p->job_id, sizeof p->job_id, m->restart, m->batch_no, i);
+        m->npoints++;
+        if (journal_point(m->journal, p->job_id, p->params_json, err,
+                          errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static void manager_push_idle(struct manager *m, int worker)
+{
+    int slot = (m->idle_head + m->nidle) % m->workers;
+    m->idle[slot] = worker;
+    m->nidle++;
+}
+
+static int manager_pop_idle(struct manager *m)
+{
+    int w = m->idle[m->idle_head];
+    m->idle_head = (m->idle_head + 1) % m->workers;
+    m->nidle--;
+    return w;
+}
+
+static int manager_dispatch(struct manager *m, double now, char *err,
+                            size_t errlen)
+{
+    while (m->nidle > 0 && m->next_dispatch < m->npoints) {
+        long idx = m->next_dispatch;
+        struct point *p = &m->points[idx];
+        int w = manager_pop_idle(m);
+        struct task_msg t;
+        t.seq = idx;
+        memcpy(t.job_id, p->job_id, sizeof t.job_id);
+        t.params_json = p->params_json;
+        if (m->tp->ops->send_task(m->tp, w, &t) != 0) {
+            snprintf(err, errlen, "sending %s to worker %d: %s", p->job_id, w,
+                     m->tp->err);
+            return -1;
+        }
+        p->state = POINT_RUNNING;
+        p->worker = w;
+        p->t_submit = now - m->t0_mono;
+        m->running[w] = idx;
+        m->next_dispatch++;
+        log_debug("%s -> worker %d", p->job_id, w);
+    }
+    return 0;
+}
+
+static void manager_format_duration(char *buf, size_t len, double s)
+{
+    if (s < 0 || !isfinite(s))
+        snprintf(buf, len, "?");
+    else if (s < 60)
+        snprintf(buf, len, "%.0fs", s);
+    else if (s < 3600)
+        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
+    else
+        snprintf(buf, len, "%dh%02dm", (int)(s / 3600),
+                 (int)fmod(s / 60, 60));
+}
+
+static void manager_progress(struct manager *m, double now, int force)
+{
+    if (!force && now - m->last_progress < MANAGER_PROGRESS_S)
+        return;
+    m->last_progress = now;
+    long done = m->policy.finished;
+    long running = 0;
+    for (int w = 1; w <= m->workers; w++)
+        running += m->running[w] >= 0;
+    double elapsed = now - m->t0_mono;
+    double rate = elapsed > 0 ? done / elapsed * 60.0 : 0;
+    char eta[32], best[128] = "none yet";
+    manager_format_duration(eta, sizeof eta,
+                            rate > 0 ? (m->o->max_evals - done) / rate * 60.0
+                                     : -1);
+    if (m->best >= 0) {
+        char v[40];
+        util_format_double(v, sizeof v, m->points[m->best].objective);
+        snprintf(best, sizeof best, "%s (%s)", v, m->points[m->best].job_id);
+    }
+    printf("[%*ld/%ld] ok %ld, failed %ld, running %ld, best %s, %.1f "
+           "evals/min, ETA %s\n",
+           (int)snprintf(NULL, 0, "%ld", m->o->max_evals), done,
+           m->o->max_evals, m->nok, m->nfailed + m->ntimeout, running, best,
+           rate, eta);
+    fflush(stdout);
+}
+
+static int manager_handle_result(struct manager *m, int w,
+                                 const struct result_msg *r, double now,
+                                 char *err, size_t errlen)
+{
+    if (w < 1 || w > m->workers || m->running[w] < 0 ||
+        m->running[w] != r->seq) {
+        log_warn("ignoring an unexpected result from rank %d (task %lld)", w,
+                 (long long)r->seq);
+        return 0;
+    }
+    long idx = m->running[w];
+    struct point *p = &m->points[idx];
+    enum launch_status st = (enum launch_status)r->status;
+    p->state = POINT_DONE;
+    p->status = st;
+    p->objective = st == LAUNCH_OK ? r->objective : NAN;
+    m->running[w] = -1;
+    manager_push_idle(m, w);
+
+    struct journal_row row = {
+        .job_id = p->job_id,
+        .csv_fields = p->csv_fields,
+        .objective = p->objective,
+        .status = launch_status_name(st),
+        .worker = w,
+        .t_submit = p->t_submit,
+        .t_start = r->t_start - m->t0_wall,
+        .t_gather = now - m->t0_mono,
+        .duration = r->t_end - r->t_start,
+    };
+    if (journal_append(m->journal, &row, err, errlen) != 0)
+        return -1;
+    policy_result(&m->policy, now);
+    if (queue_push_result(m->queue, p->params_json, p->objective) != 0) {
+        snprintf(err, errlen, "out of memory queueing a result");
+        return -1;
+    }
+    if (st == LAUNCH_OK) {
+        m->nok++;
+        if (m->best < 0 || p->objective < m->points[m->best].objective)
+            m->best = idx;
+        log_info("%s ok %.6g (worker %d, %.1f s)", p->job_id, p->objective, w,
+                 row.duration);
+    } else {
+        if (st == LAUNCH_TIMEOUT)
+            m->ntimeout++;
+        else
+            m->nfailed++;
+        log_warn("evaluation %s %s: %s (see %s/run/%s/model.log)", p->job_id,
+                 launch_status_name(st), r->reason, m->exp_dir, p->job_id);
+    }
+    manager_progress(m, now, policy_done(&m->policy));
+    return 0;
+}
+
+/* ---- the loop ---------------------------------------------------------- */
+
+static int manager_loop(struct manager *m, char *err, size_t errlen)
+{
+    double sleep_s = MANAGER_SLEEP_MIN_S;
+    queue_request(m->queue, policy_initial(&m->policy));
+    while (!policy_done(&m->policy)) {
+        int busy = 0, rc, w;
+        double now = util_now();
+        struct result_msg r;
+        struct point_batch *b;
+
+        while ((rc = m->tp->ops->poll_result(m->tp, &w, &r)) == 1) {
+            if (manager_handle_result(m, w, &r, now, err, errlen) != 0)
+                return -1;
+            busy = 1;
+        }
+        if (rc < 0) {
+            snprintf(err, errlen, "receiving results: %s", m->tp->err);
+            return -1;
+        }
+        while ((b = queue_pop_batch(m->queue)) != NULL) {
+            rc = manager_add_batch(m, b, err, errlen);
+            queue_batch_free(b);
+            if (rc != 0)
+                return -1;
+            busy = 1;
+        }
+        if (manager_dispatch(m, now, err, errlen) != 0)
+            return -1;
+        if (queue_failed(m->queue, err, errlen))
+            return -1;
+
+        long buffered = m->npoints - m->next_dispatch;
+        int starving = m->nidle > buffered + queue_pending(m->queue);
+        long n = policy_next(&m->policy, now, starving);
+        if (n > 0) {
+            queue_request(m->queue, n);
+            log_debug("requested %ld points", n);
+        }
+        journal_sync(m->journal, now, 0);
+        if (busy) {
+            sleep_s = MANAGER_SLEEP_MIN_S;
+        } else {
+            util_sleep(sleep_s);
+            if (sleep_s < MANAGER_SLEEP_MAX_S)
+                sleep_s *= 2;
+        }
+    }
+    return 0;
+}
+
+static int manager_compare_objective(const void *a, const void *b)
+{
+    const struct point *const *pa = a, *const *pb = b;
+    double x = (*pa)->objective, y = (*pb)->objective;
+    return x < y ? -1 : x > y ? 1 : strcmp((*pa)->job_id, (*pb)->job_id);
+}
+
+static void manager_summary(struct manager *m)
+{
+    double wall = util_now() - m->t0_mono;
+    char dur[32];
+    manager_format_duration(dur, sizeof dur, wall);
+    printf("\nasync-search: %ld evaluations in %s (%ld ok, %ld failed, %ld "
+           "timeout) with %d workers\n",
+           m->policy.finished, dur, m->nok, m->nfailed, m->ntimeout,
+           m->workers);
+    struct point **ok = malloc((size_t)(m->nok > 0 ? m->nok : 1) * sizeof *ok);
+    long n = 0;
+    for (long i = 0; ok && i < m->npoints; i++)
+        if (m->points[i].state == POINT_DONE &&
+            m->points[i].status == LAUNCH_OK)
+            ok[n++] = &m->points[i];
+    if (ok && n > 0) {
+        qsort(ok, (size_t)n, sizeof *ok, manager_compare_objective);
+        char v[40];
+        util_format_double(v, sizeof v, ok[0]->objective);
+        printf("best objective %s at %s: %s\n", v, ok[0]->job_id,
+               ok[0]->params_json);
+        printf("top %d:\n", n < MANAGER_TOP ? (int)n : MANAGER_TOP);
+        for (long i = 0; i < n && i < MANAGER_TOP; i++) {
+            util_format_double(v, sizeof v, ok[i]->objective);
+            printf("  %ld. %-14s %-12s %s\n", i + 1, v, ok[i]->job_id,
+                   ok[i]->params_json);
+        }
+    } else {
+        printf("no evaluation succeeded: see the model.log files under "
+               "%s/run/\n",
+               m->exp_dir);
+    }
+    printf("results: %s/%s\n", m->exp_dir, JOURNAL_RESULTS);
+    fflush(stdout);
+    free(ok);
+}
+
+/* ---- set-up and tear-down --------------------------------------------- */
+
+static int manager_setup(struct manager *m, char *err, size_t errlen)
+{
+    struct engine_error e;
+    char *settings = NULL, *text = NULL, *header = NULL;
+    int status = 1;
+    memset(&e, 0, sizeof e);
+
+    m->problem = manager_absolute(m->o->problem);
+    if (m->problem == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    if (m->o->model_cmd) {
+        char **words;
+        size_t n;
+        if (launch_split(m->o->model_cmd, &words, &n, err, errlen) != 0) {
+            char msg[MANAGER_ERR_LEN];
+            snprintf(msg, sizeof msg, "--model-cmd: %s", err);
+            snprintf(err, errlen, "%s", msg);
+            return 2;
+        }
+        launch_free_words(words);
+    }
+    status = manager_resolve_exp_dir(m, err, errlen);
+    if (status != 0)
+        return status;
+
+    settings = manager_settings_json(m);
+    enum engine_status es =
+        manager_engine_start(m->home, settings, &m->engine, &e);
+    free(settings);
+    if (es != ENGINE_OK) {
+        snprintf(err, errlen, "%s", e.message);
+        if (e.detail)
+            fprintf(stderr, "%s", e.detail); /* an internal error: show it */
+        engine_error_clear(&e);
+        return es == ENGINE_USER_ERROR ? 2 : 1;
+    }
+    if (engine_text(m->engine, "warnings", &text, &e) == ENGINE_OK &&
+        text[0]) {
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+            log_warn("%s", line);
+    }
+    free(text);
+    engine_error_clear(&e);
+    if (engine_text(m->engine, "header", &header, &e) != ENGINE_OK) {
+        snprintf(err, errlen, "%s", e.message);
+        engine_error_clear(&e);
+        return 1;
+    }
+
+    struct strbuf run = STRBUF_INIT;
+    strbuf_printf(&run, "%s/run", m->exp_dir);
+    status = util_mkdir_p(strbuf_str(&run), err, errlen) != 0 ? 2 : 0;
+    strbuf_free(&run);
+    if (status != 0)
+        goto done;
+
+    struct strbuf logpath = STRBUF_INIT;
+    strbuf_printf(&logpath, "%s/%s", m->exp_dir, MANAGER_LOG);
+    m->log = fopen(strbuf_str(&logpath), "a");
+    strbuf_free(&logpath);
+    if (m->log)
+        log_set_mirror(m->log, LOG_LEVEL_INFO);
+
+    status = 1;
+    if (journal_open(m->exp_dir, header, &m->journal, err, errlen) != 0)
+        goto done;
+    if (manager_write_config(m, err, errlen) != 0)
+        goto done;
+    status = 0;
+done:
+    free(header);
+    return status;
+}
+
+static int manager_start_thread(struct manager *m, char *err, size_t errlen)
+{
+    m->queue = queue_create();
+    if (m->queue == NULL) {
+        snprintf(err, errlen, "cannot create the optimizer queue");
+        return -1;
+    }
+    int rc = pthread_create(&m->thread, NULL, manager_optimizer_main, m);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot start the optimizer thread: %s",
+                 strerror(rc));
+        return -1;
+    }
+    m->thread_started = 1;
+    return 0;
+}
+
+static void manager_free(struct manager *m)
+{
+    if (m->thread_started) {
+        queue_stop(m->queue);
+        pthread_join(m->thread, NULL);
+    }
+    if (m->engine && engine_stop(m->engine) != 0)
+        log_warn("the embedded Python reported an error while finalising");
+    queue_destroy(m->queue);
+    journal_close(m->journal);
+    for (long i = 0; i < m->npoints; i++) {
+        free(m->points[i].params_json);
+        free(m->points[i].csv_fields);
+    }
+    free(m->points);
+    free(m->running);
+    free(m->idle);
+    free(m->exp_dir);
+    free(m->exp_id);
+    free(m->problem);
+    log_set_mirror(NULL, LOG_LEVEL_ERROR);
+    if (m->log)
+        fclose(m->log);
+}
+
+int manager_run(const struct options *o, const char *home,
+                struct transport *t)
+{
+    struct manager m;
+    char err[MANAGER_ERR_LEN] = "";
+    int status = 0;
+
+    memset(&m, 0, sizeof m);
+    m.o = o;
+    m.home = home;
+    m.tp = t;
+    m.workers = t->workers;
+    m.restart = 1;
+    m.best = -1;
+    m.t0_mono = util_now();
+    m.t0_wall = util_wall();
+    m.running = malloc((size_t)(m.workers + 1) * sizeof *m.running);
+    m.idle = malloc((size_t)m.workers * sizeof *m.idle);
+    if (m.running == NULL || m.idle == NULL) {
+        snprintf(err, sizeof err, "out of memory");
+        status = 1;
+        goto fail;
+    }
+    for (int w = 0; w <= m.workers; w++)
+        m.running[w] = -1;
+    for (int w = 1; w <= m.workers; w++)
+        manager_push_idle(&m, w);
+
+    struct policy_config pc = {
+        .max_evals = o->max_evals,
+        .init_size = o->init_size,
+        .num_buffer = o->num_buffer,
+        .max_threshold = o->max_threshold,
+        .workers = m.workers,
+        .window_s = o->threshold_window,
+    };
+    policy_init(&m.policy, &pc);
+
+    status = manager_setup(&m, err, sizeof err);
+    if (status != 0)
+        goto fail;
+
+    struct start_msg sm;
+    memset(&sm, 0, sizeof sm);
+    sm.restart = m.restart;
+    snprintf(sm.exp_dir, sizeof sm.exp_dir, "%s", m.exp_dir);
+    snprintf(sm.exp_id, sizeof sm.exp_id, "%s", m.exp_id);
+    m.announced = 1;
+    if (t->ops->announce(t, &sm) != 0) {
+        snprintf(err, sizeof err, "cannot start the workers");
+        status = 1;
+        goto fail;
+    }
+    log_info("experiment %s: %d workers, max_evals %ld, optimizer %s",
+             m.exp_dir, m.workers, o->max_evals, o->optimizer);
+    printf("async-search: experiment %s, %d workers, %ld evaluations\n",
+           m.exp_dir, m.workers, o->max_evals);
+    fflush(stdout);
+
+    if (manager_start_thread(&m, err, sizeof err) != 0 ||
+        manager_loop(&m, err, sizeof err) != 0) {
+        status = 1;
+        goto fail;
+    }
+    if (t->ops->finish(t) != 0)
+        log_warn("stopping the workers: %s", t->err);
+    journal_sync(m.journal, util_now(), 1);
+    manager_summary(&m);
+    manager_free(&m);
+    return 0;
+
+fail:
+    log_error("%s", err);
+    if (!m.announced) {
+        struct start_msg stop;
+        memset(&stop, 0, sizeof stop);
+        stop.status = status;
+        t->ops->announce(t, &stop);
+    } else if (t->ops->finish(t) != 0) {
+        log_warn("stopping the workers: %s", t->err);
+    }
+    manager_free(&m);
+    return status;
+}
+
+int manager_check(const struct options *o, const char *home)
+{
+    struct engine *en = NULL;
+    struct engine_error e;
+    char *settings = NULL, *text = NULL;
+    char err[MANAGER_ERR_LEN];
+    struct manager m;
+    int status = 0;
+
+    memset(&e, 0, sizeof e);
+    memset(&m, 0, sizeof m);
+    m.o = o;
+    m.workers = 1;
+    m.problem = manager_absolute(o->problem);
+    if (o->model_cmd) {
+        char **words;
+        size_t n;
+        if (launch_split(o->model_cmd, &words, &n, err, sizeof err) != 0) {
+            log_error("--model-cmd: %s", err);
+            free(m.problem);
+            return 2;
+        }
+        launch_free_words(words);
+    }
+    settings = manager_settings_json(&m);
+    enum engine_status es = manager_engine_start(home, settings, &en, &e);
+    free(settings);
+    free(m.problem);
+    if (es != ENGINE_OK) {
+        log_error("%s", e.message);
+        if (es != ENGINE_USER_ERROR && e.detail)
+            fprintf(stderr, "%s", e.detail);
+        engine_error_clear(&e);
+        return es == ENGINE_USER_ERROR ? 2 : 1;
+    }
+    if (engine_text(en, "warnings", &text, &e) == ENGINE_OK && text[0]) {
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+            log_warn("%s", line);
+    }
+    free(text);
+    engine_error_clear(&e);
+    if (engine_text(en, "describe", &text, &e) == ENGINE_OK) {
+        printf("%s\n", text);
+    } else {
+        log_error("%s", e.message);
+        status = 1;
+    }
+    free(text);
+    engine_error_clear(&e);
+    if (engine_stop(en) != 0 && status == 0)
+        status = 1;
+    return status;
+}

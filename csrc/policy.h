@@ -1,0 +1,71 @@
+/*
+ * policy: how many new points to request from the optimizer, and when.
+ *
+ * Pure functions over counters: no I/O, no clocks (the caller passes "now"),
+ * no MPI, so the whole behaviour is unit-tested (tests/c/test_policy.c).
+ *
+ * The rules, after the original workflow and without its defects:
+ *  - Start: request INIT_SIZE points (at most MAX_EVALS).
+ *  - Keep outstanding points (requested but not finished) up to the target
+ *    workers + NUM_BUFFER; never request more than MAX_EVALS in total.
+ *    Unlike the original, which only replaced finished points one for one,
+ *    free capacity is filled at once, so INIT_SIZE may be smaller than the
+ *    number of workers without leaving workers idle (and may be larger
+ *    without the original's deadlock).
+ *  - Threshold batching: a result that arrives less than the window (16 s)
+ *    after the previous one waits until MAX_THRESHOLD results have
+ *    accumulated (capped by the evaluations still to finish and by the
+ *    points still outstanding) before points are requested, so a fast burst
+ *    of results turns into one optimizer call. Two guards keep it from
+ *    idling workers: if a worker is idle with no point buffered or on its
+ *    way, or if the window has passed since the last result, the request is
+ *    made at once.
+ *  - Done after MAX_EVALS finished evaluations (failed ones count).
+ */
+#ifndef ASYNC_SEARCH_POLICY_H
+#define ASYNC_SEARCH_POLICY_H
+
+/* The original's batching window: results closer than this are batched. */
+#define POLICY_THRESHOLD_WINDOW_S 16.0
+
+struct policy_config {
+    long max_evals;     /* >= 1 */
+    long init_size;     /* >= 1 */
+    long num_buffer;    /* >= 0 */
+    long max_threshold; /* >= 1 */
+    long workers;       /* >= 1 */
+    double window_s;    /* >= 0; 0 disables batching */
+};
+
+struct policy {
+    struct policy_config cfg;
+    long requested;     /* points requested from the optimizer so far */
+    long finished;      /* evaluations finished (ok or failed) */
+    long accumulated;   /* results since the last request */
+    double last_result; /* time of the latest result (caller's clock) */
+    int have_result;    /* nonzero once a result arrived */
+    int in_window;      /* latest result came within the window */
+};
+
+/* Starts a policy. Counters start at zero; use policy_resume after a
+ * restart. */
+void policy_init(struct policy *p, const struct policy_config *cfg);
+/* Sets the counters of a restarted experiment: `finished` evaluations are
+ * already recorded and count towards MAX_EVALS. */
+void policy_resume(struct policy *p, long finished);
+/* Returns the size of the first request (and records it). */
+long policy_initial(struct policy *p);
+/* Records one finished evaluation at time now. */
+void policy_result(struct policy *p, double now);
+/*
+ * Returns how many points to request now (0 for none) and records the
+ * request. `starving` is nonzero when a worker is idle and no point is
+ * buffered or requested for it.
+ */
+long policy_next(struct policy *p, double now, int starving);
+/* Points requested but not finished. */
+long policy_outstanding(const struct policy *p);
+/* Nonzero once MAX_EVALS evaluations have finished. */
+int policy_done(const struct policy *p);
+
+#endif

@@ -1,0 +1,323 @@
+/*
+ * transport: MPI messages between the manager and the workers. See
+ * transport.h.
+ *
+ * Task messages are packed as a fixed header followed by the params JSON
+ * (NUL included) and sent with MPI_Isend from a per-worker buffer, so the
+ * manager never waits for a worker to post its receive. A worker has one
+ * task at a time, so a new send to it only happens after its result came
+ * back, when the previous send has long completed.
+ */
+#include "transport.h"
+
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+enum transport_tag {
+    TAG_TASK = 1,
+    TAG_RESULT = 2,
+    TAG_STOP = 3,
+    TAG_CANCEL = 4
+};
+
+#define TRANSPORT_MANAGER 0
+
+struct task_header {
+    int64_t seq;
+    char job_id[RUNID_MAX];
+};
+
+struct mpi_transport {
+    struct transport base; /* first: the manager holds a struct transport * */
+    MPI_Request *requests; /* per worker (index = rank) */
+    char **buffers;        /* per worker, owned */
+    size_t *caps;
+    MPI_Request *control;  /* stop/cancel messages in flight */
+    int ncontrol, capcontrol;
+};
+
+static int mpi_fail(struct transport *t, const char *what, int rc)
+{
+    char msg[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(rc, msg, &len);
+    snprintf(t->err, sizeof t->err, "%s: %s", what, msg);
+    return -1;
+}
+
+static int mpi_send_task(struct transport *t, int worker,
+                         const struct task_msg *m)
+{
+    struct mpi_transport *mt = (struct mpi_transport *)t;
+    size_t jlen = strlen(m->params_json) + 1;
+    size_t need = sizeof(struct task_header) + jlen;
+    int rc;
+
+    if (mt->requests[worker] != MPI_REQUEST_NULL) {
+        rc = MPI_Wait(&mt->requests[worker], MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS)
+            return mpi_fail(t, "MPI_Wait (task)", rc);
+    }
+    if (need > (size_t)INT32_MAX) {
+        snprintf(t->err, sizeof t->err, "task %s: parameters too large",
+                 m->job_id);
+        return -1;
+    }
+    if (mt->caps[worker] < need) {
+        char *b = realloc(mt->buffers[worker], need);
+        if (b == NULL) {
+            snprintf(t->err, sizeof t->err, "out of memory");
+            return -1;
+        }
+        mt->buffers[worker] = b;
+        mt->caps[worker] = need;
+    }
+    struct task_header h;
+    memset(&h, 0, sizeof h);
+    h.seq = m->seq;
+    snprintf(h.job_id, sizeof h.job_id, "%s", m->job_id);
+    memcpy(mt->buffers[worker], &h, sizeof h);
+    memcpy(mt->buffers[worker] + sizeof h, m->params_json, jlen);
+    rc = MPI_Isend(mt->buffers[worker], (int)need, MPI_BYTE, worker, TAG_TASK,
+                   MPI_COMM_WORLD, &mt->requests[worker]);
+    return rc == MPI_SUCCESS ? 0 : mpi_fail(t, "MPI_Isend (task)", rc);
+}
+
+static int mpi_poll_result(struct transport *t, int *worker,
+                           struct result_msg *r)
+{
+    int flag = 0, rc;
+    MPI_Status st;
+    rc = MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(t, "MPI_Iprobe (result)", rc);
+    if (!flag)
+        return 0;
+    rc = MPI_Recv(r, (int)sizeof *r, MPI_BYTE, st.MPI_SOURCE, TAG_RESULT,
+                  MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(t, "MPI_Recv (result)", rc);
+    r->reason[sizeof r->reason - 1] = '\0';
+    *worker = st.MPI_SOURCE;
+    return 1;
+}
+
+static int mpi_control(struct transport *t, int tag)
+{
+    struct mpi_transport *mt = (struct mpi_transport *)t;
+    static char empty; /* zero-byte messages need a valid address */
+    if (mt->ncontrol + t->workers > mt->capcontrol) {
+        int cap = mt->ncontrol + t->workers;
+        MPI_Request *c = realloc(mt->control, (size_t)cap * sizeof *c);
+        if (c == NULL) {
+            snprintf(t->err, sizeof t->err, "out of memory");
+            return -1;
+        }
+        mt->control = c;
+        mt->capcontrol = cap;
+    }
+    for (int w = 1; w <= t->workers; w++) {
+        int rc = MPI_Isend(&empty, 0, MPI_BYTE, w, tag, MPI_COMM_WORLD,
+                           &mt->control[mt->ncontrol]);
+        if (rc != MPI_SUCCESS)
+            return mpi_fail(t, "MPI_Isend (control)", rc);
+        mt->ncontrol++;
+    }
+    return 0;
+}
+
+static int mpi_cancel_all(struct transport *t)
+{
+    return mpi_control(t, TAG_CANCEL);
+}
+
+static int mpi_finish(struct transport *t)
+{
+    struct mpi_transport *mt = (struct mpi_transport *)t;
+    if (mpi_control(t, TAG_STOP) != 0)
+        return -1;
+    int rc = MPI_Waitall(mt->ncontrol, mt->control, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(t, "MPI_Waitall (stop)", rc);
+    mt->ncontrol = 0;
+    rc = MPI_Waitall(t->workers + 1, mt->requests, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(t, "MPI_Waitall (tasks)", rc);
+    return 0;
+}
+
+static void mpi_destroy(struct transport *t)
+{
+    struct mpi_transport *mt = (struct mpi_transport *)t;
+    if (mt == NULL)
+        return;
+    for (int w = 0; w <= t->workers; w++)
+        free(mt->buffers ? mt->buffers[w] : NULL);
+    free(mt->buffers);
+    free(mt->caps);
+    free(mt->requests);
+    free(mt->control);
+    free(mt);
+}
+
+static int mpi_announce(struct transport *t, const struct start_msg *msg)
+{
+    (void)t;
+    struct start_msg copy = *msg;
+    MPI_Request req;
+    if (MPI_Ibcast(&copy, (int)sizeof copy, MPI_BYTE, TRANSPORT_MANAGER,
+                   MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+        return -1;
+    return MPI_Wait(&req, MPI_STATUS_IGNORE) == MPI_SUCCESS ? 0 : -1;
+}
+
+static const struct transport_ops mpi_ops = {
+    mpi_announce, mpi_send_task, mpi_poll_result, mpi_cancel_all, mpi_finish, mpi_destroy,
+};
+
+int transport_mpi_create(struct transport **out, char *err, size_t errlen)
+{
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    struct mpi_transport *mt = calloc(1, sizeof *mt);
+    if (mt == NULL)
+        goto nomem;
+    mt->base.ops = &mpi_ops;
+    mt->base.workers = size - 1;
+    mt->requests = malloc((size_t)size * sizeof *mt->requests);
+    mt->buffers = calloc((size_t)size, sizeof *mt->buffers);
+    mt->caps = calloc((size_t)size, sizeof *mt->caps);
+    if (mt->requests == NULL || mt->buffers == NULL || mt->caps == NULL)
+        goto nomem;
+    for (int i = 0; i < size; i++)
+        mt->requests[i] = MPI_REQUEST_NULL;
+    *out = &mt->base;
+    return 0;
+nomem:
+    if (mt)
+        mpi_destroy(&mt->base);
+    snprintf(err, errlen, "out of memory creating the MPI transport");
+    return -1;
+}
+
+/* ---- worker side ------------------------------------------------------- */
+
+/* Waits for req without spinning on a core. */
+static int transport_idle_wait(MPI_Request *req)
+{
+    double sleep_s = TRANSPORT_IDLE_SLEEP_MIN_S;
+    while (1) {
+        int flag = 0;
+        if (MPI_Test(req, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return -1;
+        if (flag)
+            return 0;
+        util_sleep(sleep_s);
+        if (sleep_s < TRANSPORT_IDLE_SLEEP_MAX_S)
+            sleep_s *= 2;
+    }
+}
+
+int transport_await_start(struct start_msg *msg)
+{
+    MPI_Request req;
+    if (MPI_Ibcast(msg, (int)sizeof *msg, MPI_BYTE, TRANSPORT_MANAGER,
+                   MPI_COMM_WORLD, &req) != MPI_SUCCESS)
+        return -1;
+    if (transport_idle_wait(&req) != 0)
+        return -1;
+    msg->exp_dir[sizeof msg->exp_dir - 1] = '\0';
+    msg->exp_id[sizeof msg->exp_id - 1] = '\0';
+    return 0;
+}
+
+enum transport_event transport_worker_next(struct task_msg *m)
+{
+    double sleep_s = TRANSPORT_IDLE_SLEEP_MIN_S;
+    MPI_Status st;
+    int flag = 0;
+    while (1) {
+        if (MPI_Iprobe(TRANSPORT_MANAGER, MPI_ANY_TAG, MPI_COMM_WORLD, &flag,
+                       &st) != MPI_SUCCESS)
+            return TRANSPORT_ERROR;
+        if (flag)
+            break;
+        util_sleep(sleep_s);
+        if (sleep_s < TRANSPORT_IDLE_SLEEP_MAX_S)
+            sleep_s *= 2;
+    }
+    int count = 0;
+    MPI_Get_count(&st, MPI_BYTE, &count);
+    char *buf = malloc(count > 0 ? (size_t)count : 1);
+    if (buf == NULL)
+        return TRANSPORT_ERROR;
+    if (MPI_Recv(buf, count, MPI_BYTE, TRANSPORT_MANAGER, st.MPI_TAG,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+        free(buf);
+        return TRANSPORT_ERROR;
+    }
+    if (st.MPI_TAG == TAG_STOP) {
+        free(buf);
+        return TRANSPORT_STOP;
+    }
+    if (st.MPI_TAG == TAG_CANCEL) {
+        /* A cancel that arrives while idle has nothing to stop. */
+        free(buf);
+        return transport_worker_next(m);
+    }
+    if (st.MPI_TAG != TAG_TASK || (size_t)count <= sizeof(struct task_header)) {
+        free(buf);
+        return TRANSPORT_ERROR;
+    }
+    struct task_header h;
+    memcpy(&h, buf, sizeof h);
+    size_t jlen = (size_t)count - sizeof h;
+    char *json = malloc(jlen);
+    if (json == NULL) {
+        free(buf);
+        return TRANSPORT_ERROR;
+    }
+    memcpy(json, buf + sizeof h, jlen);
+    json[jlen - 1] = '\0';
+    free(buf);
+    m->seq = h.seq;
+    memcpy(m->job_id, h.job_id, sizeof m->job_id);
+    m->job_id[sizeof m->job_id - 1] = '\0';
+    m->params_json = json;
+    return TRANSPORT_TASK;
+}
+
+int transport_worker_send(const struct result_msg *r)
+{
+    return MPI_Send(r, (int)sizeof *r, MPI_BYTE, TRANSPORT_MANAGER, TAG_RESULT,
+                    MPI_COMM_WORLD) == MPI_SUCCESS
+               ? 0
+               : -1;
+}
+
+int transport_worker_interrupted(int *stop)
+{
+    int flag = 0;
+    MPI_Status st;
+    char empty;
+    if (MPI_Iprobe(TRANSPORT_MANAGER, TAG_STOP, MPI_COMM_WORLD, &flag, &st) ==
+            MPI_SUCCESS &&
+        flag) {
+        MPI_Recv(&empty, 0, MPI_BYTE, TRANSPORT_MANAGER, TAG_STOP,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        *stop = 1;
+        return 1;
+    }
+    if (MPI_Iprobe(TRANSPORT_MANAGER, TAG_CANCEL, MPI_COMM_WORLD, &flag, &st) ==
+            MPI_SUCCESS &&
+        flag) {
+        MPI_Recv(&empty, 0, MPI_BYTE, TRANSPORT_MANAGER, TAG_CANCEL,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,102 @@
+/*
+ * transport: how tasks reach workers and results come back.
+ *
+ * The only module that sends or receives MPI messages for tasks and results:
+ * it owns the tags and the packing. The manager sees a small interface
+ * (struct transport_ops) so that another mechanism (virtual workers for scale
+ * tests) can replace MPI without touching the event loop. Workers use the
+ * transport_worker_* functions, which wait without busy-polling: MPI_Iprobe
+ * plus a sleep that backs off to TRANSPORT_IDLE_SLEEP_MAX_S, because a rank
+ * spinning in MPI_Recv takes a CPU core from the models on small machines.
+ */
+#ifndef ASYNC_SEARCH_TRANSPORT_H
+#define ASYNC_SEARCH_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "launch.h"
+#include "runid.h"
+
+#define TRANSPORT_IDLE_SLEEP_MIN_S 0.0002
+#define TRANSPORT_IDLE_SLEEP_MAX_S 0.02
+#define TRANSPORT_PATH_MAX 4096
+#define TRANSPORT_ERR_LEN 512
+
+/* A task as the manager sends it. */
+struct task_msg {
+    int64_t seq;               /* the manager's index of the point */
+    char job_id[RUNID_MAX];    /* R_I_J */
+    const char *params_json;   /* not owned by the message */
+};
+
+/* A finished evaluation as the worker reports it (sent as bytes: ranks of
+ * one job run the same binary). */
+struct result_msg {
+    int64_t seq;
+    int32_t status; /* enum launch_status */
+    int32_t exit_code;
+    int32_t term_signal;
+    int32_t pad;
+    double objective;
+    double t_start; /* wall clock, epoch seconds */
+    double t_end;
+    char reason[LAUNCH_REASON_LEN];
+};
+
+/* What every worker learns before the first task. */
+struct start_msg {
+    int32_t status; /* 0: go; otherwise the exit status to stop with */
+    int32_t restart; /* restart number R of the job ids */
+    char exp_dir[TRANSPORT_PATH_MAX];
+    char exp_id[128];
+};
+
+/* ---- manager side: the swappable interface ---------------------------- */
+
+struct transport;
+
+struct transport_ops {
+    /* Tells every worker how to start (status 0) or why to stop at once.
+     * Returns 0 or -1. */
+    int (*announce)(struct transport *t, const struct start_msg *msg);
+    /* Starts evaluating m on worker (1..workers). Returns 0 or -1. */
+    int (*send_task)(struct transport *t, int worker, const struct task_msg *m);
+    /* Returns 1 and fills *worker and *r if a result is waiting, 0 if none,
+     * -1 on error. Never blocks. */
+    int (*poll_result)(struct transport *t, int *worker, struct result_msg *r);
+    /* Asks every worker to end its running model now and report it as
+     * cancelled. Returns 0 or -1. */
+    int (*cancel_all)(struct transport *t);
+    /* Tells every worker to exit and waits until the messages are out.
+     * Returns 0 or -1. */
+    int (*finish)(struct transport *t);
+    void (*destroy)(struct transport *t);
+};
+
+struct transport {
+    const struct transport_ops *ops;
+    int workers;
+    char err[TRANSPORT_ERR_LEN]; /* the last error */
+};
+
+/* The MPI transport over MPI_COMM_WORLD (rank 0 is the manager). */
+int transport_mpi_create(struct transport **out, char *err, size_t errlen);
+
+/* ---- worker side (MPI) ------------------------------------------------- */
+
+enum transport_event { TRANSPORT_TASK, TRANSPORT_STOP, TRANSPORT_ERROR };
+
+/* Waits for the manager's start message. Returns 0 or -1. */
+int transport_await_start(struct start_msg *msg);
+/* Waits for the next message. For a task, *m is filled and m->params_json is
+ * malloc'd (the caller frees it). */
+enum transport_event transport_worker_next(struct task_msg *m);
+/* Sends a result to the manager. Returns 0 or -1. */
+int transport_worker_send(const struct result_msg *r);
+/* While a model runs: returns 1 if the manager asked to stop it (a cancel
+ * or a stop message arrived), else 0. Never blocks. *stop is set when the
+ * worker must also exit. */
+int transport_worker_interrupted(int *stop);
+
+#endif

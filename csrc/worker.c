@@ -1,0 +1,212 @@
+/*
+ * worker: see worker.h.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "log.h"
+#include "strbuf.h"
+#include "transport.h"
+#include "util.h"
+
+extern char **environ;
+
+struct worker {
+    const struct options *o;
+    struct start_msg start;
+    char **argv;   /* command words, then the params path, then NULL */
+    size_t nwords; /* command words only */
+    struct launch_env env;
+    int stop;      /* the manager told us to exit */
+};
+
+static int worker_cancel(void *arg)
+{
+    struct worker *w = arg;
+    return transport_worker_interrupted(&w->stop);
+}
+
+/* Builds the command words: the CANDLE runner for --model, the split
+ * --model-cmd otherwise; one slot more for the params path. */
+static int worker_command(struct worker *w, char *err, size_t errlen)
+{
+    char **words = NULL;
+    size_t n = 0;
+    if (w->o->model_cmd) {
+        if (launch_split(w->o->model_cmd, &words, &n, err, errlen) != 0)
+            return -1;
+    } else {
+        const char *fixed[] = {w->o->python, "-m", "async_search.runner",
+                               w->o->model};
+        n = 4;
+        words = calloc(n + 1, sizeof *words);
+        if (words == NULL)
+            goto nomem;
+        for (size_t i = 0; i < n; i++)
+            if ((words[i] = strdup(fixed[i])) == NULL) {
+                launch_free_words(words);
+                goto nomem;
+            }
+    }
+    char **grown = realloc(words, (n + 2) * sizeof *words);
+    if (grown == NULL) {
+        launch_free_words(words);
+        goto nomem;
+    }
+    grown[n] = grown[n + 1] = NULL;
+    w->argv = grown;
+    w->nwords = n;
+    return 0;
+nomem:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
+static int worker_environment(struct worker *w, const char *home, int rank)
+{
+    struct launch_env *env = &w->env;
+    char buf[64];
+    struct strbuf pp = STRBUF_INIT;
+    int rc = 0;
+    if (launch_env_init(env, environ) != 0)
+        return -1;
+    const char *old_pp = launch_env_get(env, "PYTHONPATH");
+    rc |= strbuf_printf(&pp, "%s/python%s%s", home, old_pp ? ":" : "",
+                        old_pp ? old_pp : "");
+    rc |= launch_env_set(env, "PYTHONPATH", strbuf_str(&pp), 1);
+    rc |= launch_env_set(env, "OMP_NUM_THREADS", "1", 0);
+    rc |= launch_env_set(env, "ASYNC_SEARCH_HOME", home, 1);
+    rc |= launch_env_set(env, "ASYNC_SEARCH_EXP_DIR", w->start.exp_dir, 1);
+    rc |= launch_env_set(env, "ASYNC_SEARCH_EXP_ID", w->start.exp_id, 1);
+    snprintf(buf, sizeof buf, "%d", rank);
+    rc |= launch_env_set(env, "ASYNC_SEARCH_WORKER", buf, 1);
+    if (w->o->benchmark_timeout > 0) {
+        snprintf(buf, sizeof buf, "%g", w->o->benchmark_timeout);
+        rc |= launch_env_set(env, "BENCHMARK_TIMEOUT", buf, 1);
+    }
+    strbuf_free(&pp);
+    return rc ? -1 : 0;
+}
+
+/* Prepares the run directory and params.json. Returns 0, or -1 with the
+ * reason in r. */
+static int worker_prepare(struct worker *w, const struct task_msg *t,
+                          struct strbuf *run_dir, struct strbuf *params,
+                          struct launch_result *r)
+{
+    char err[LAUNCH_REASON_LEN];
+    struct strbuf text = STRBUF_INIT;
+    int rc = -1;
+    if (strbuf_printf(run_dir, "%s/run/%s", w->start.exp_dir, t->job_id) != 0 ||
+        strbuf_printf(params, "%s/params.json", strbuf_str(run_dir)) != 0 ||
+        strbuf_printf(&text, "%s\n", t->params_json) != 0) {
+        snprintf(r->reason, sizeof r->reason, "worker out of memory");
+        goto done;
+    }
+    if (util_mkdir_p(strbuf_str(run_dir), err, sizeof err) != 0) {
+        snprintf(r->reason, sizeof r->reason, "%s", err);
+        goto done;
+    }
+    if (util_write_file(strbuf_str(params), text.data, text.len, err,
+                        sizeof err) != 0) {
+        snprintf(r->reason, sizeof r->reason, "%s", err);
+        goto done;
+    }
+    rc = 0;
+done:
+    strbuf_free(&text);
+    return rc;
+}
+
+static void worker_evaluate(struct worker *w, const struct task_msg *t,
+                            struct result_msg *out)
+{
+    struct strbuf run_dir = STRBUF_INIT, params = STRBUF_INIT;
+    struct launch_result r;
+    memset(&r, 0, sizeof r);
+    r.status = LAUNCH_FAILED;
+    r.objective = NAN;
+    r.exit_code = -1;
+    r.t_start = r.t_end = util_wall();
+
+    if (worker_prepare(w, t, &run_dir, &params, &r) == 0 &&
+        launch_env_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0) {
+        w->argv[w->nwords] = params.data;
+        struct launch_spec spec = {
+            .argv = w->argv,
+            .envp = w->env.vars,
+            .run_dir = strbuf_str(&run_dir),
+            .sh_timeout = w->o->sh_timeout,
+            .kill_grace = LAUNCH_KILL_GRACE_S,
+            .log_cap = LAUNCH_LOG_CAP_BYTES,
+        };
+        launch_run(&spec, worker_cancel, w, &r);
+        w->argv[w->nwords] = NULL;
+    }
+    memset(out, 0, sizeof *out);
+    out->seq = t->seq;
+    out->status = (int32_t)r.status;
+    out->exit_code = r.exit_code;
+    out->term_signal = r.term_signal;
+    out->objective = r.objective;
+    out->t_start = r.t_start;
+    out->t_end = r.t_end;
+    snprintf(out->reason, sizeof out->reason, "%s", r.reason);
+    strbuf_free(&run_dir);
+    strbuf_free(&params);
+}
+
+int worker_run(const struct options *o, const char *home, int rank)
+{
+    struct worker w;
+    char err[512];
+    int status = 0;
+    memset(&w, 0, sizeof w);
+    w.o = o;
+
+    if (transport_await_start(&w.start) != 0) {
+        log_error("cannot receive the start message from the manager");
+        return 1;
+    }
+    if (w.start.status != 0)
+        return w.start.status; /* the manager reported why */
+
+    if (worker_command(&w, err, sizeof err) != 0 ||
+        worker_environment(&w, home, rank) != 0) {
+        log_error("worker setup failed: %s", err);
+        status = 1;
+        goto done;
+    }
+    while (!w.stop) {
+        struct task_msg t;
+        enum transport_event ev = transport_worker_next(&t);
+        if (ev == TRANSPORT_STOP)
+            break;
+        if (ev == TRANSPORT_ERROR) {
+            log_error("lost contact with the manager");
+            status = 1;
+            break;
+        }
+        struct result_msg res;
+        worker_evaluate(&w, &t, &res);
+        free((char *)t.params_json);
+        if (w.stop)
+            break; /* the manager is ending the job: no one reads results */
+        if (transport_worker_send(&res) != 0) {
+            log_error("cannot send the result of %s to the manager", t.job_id);
+            status = 1;
+            break;
+        }
+    }
+done:
+    launch_free_words(w.argv);
+    launch_env_free(&w.env);
+    return status;
+}
