@@ -1,0 +1,16 @@
+# System settings (the seed's cfg-sys-1.sh). Each line keeps a value already
+# in the environment.
+
+# MPI processes: 1 manager + PROCS-1 workers (PROCS >= 2).
+PROCS=${PROCS:-4}
+# Processes per node (scheduler sites).
+PPN=${PPN:-1}
+WALLTIME=${WALLTIME:-06:00:00}
+QUEUE=${QUEUE:-}
+PROJECT=${PROJECT:-}
+# Seconds a model may train: passed to it as `timeout`, checked at epoch end.
+BENCHMARK_TIMEOUT=${BENCHMARK_TIMEOUT:-3600}
+# Seconds after which a model process is killed (SIGTERM, then SIGKILL).
+SH_TIMEOUT=${SH_TIMEOUT:-3600}
+# Interpreter that runs CANDLE models (may differ from the manager's).
+MODEL_PYTHON=${MODEL_PYTHON:-/usr/bin/python3}

@@ -1,0 +1,9 @@
+# The seed's large-scale system settings (cfg-sys-5K.sh).
+PROCS=${PROCS:-5000}
+PPN=${PPN:-1}
+WALLTIME=${WALLTIME:-06:00:00}
+QUEUE=${QUEUE:-}
+PROJECT=${PROJECT:-}
+BENCHMARK_TIMEOUT=${BENCHMARK_TIMEOUT:-3600}
+SH_TIMEOUT=${SH_TIMEOUT:-3600}
+MODEL_PYTHON=${MODEL_PYTHON:-/usr/bin/python3}

@@ -1,0 +1,22 @@
+# SITE local: this machine, with the mpiexec on PATH.
+#
+# A site file defines site_launch, called with the async-search command line;
+# it may read every cfg variable (PROCS, PPN, WALLTIME, QUEUE, PROJECT, ...).
+# MPIEXEC and MPIEXEC_ARGS may be set in the environment.
+
+MPIEXEC=${MPIEXEC:-mpiexec}
+MPIEXEC_ARGS=${MPIEXEC_ARGS:-}
+
+site_launch() {
+  local flags=()
+  if "$MPIEXEC" --version 2>/dev/null | grep -qE "Open MPI|OpenRTE"; then
+    # Workers may outnumber cores (they mostly wait for their models), and a
+    # model must not be pinned to the core of its rank.
+    flags=(--oversubscribe --bind-to none)
+    if [ "$(id -u)" -eq 0 ]; then
+      export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+    fi
+  fi
+  # shellcheck disable=SC2086 # MPIEXEC_ARGS is a list of words
+  "$MPIEXEC" -n "$PROCS" "${flags[@]}" $MPIEXEC_ARGS "$@"
+}
