@@ -1,0 +1,118 @@
+/* Unit tests of the journal (csrc/journal.c) and the text helpers it uses
+ * (strbuf, util_format_double). */
+#include "unit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "strbuf.h"
+#include "util.h"
+
+static void doubles_round_trip_shortest(void **state)
+{
+    (void)state;
+    char buf[40];
+    double values[] = {0.1, 1.0 / 3, 1e-300, -2.5, 123456789.0, 5e-324};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        util_format_double(buf, sizeof buf, values[i]);
+        assert_true(strtod(buf, NULL) == values[i]);
+    }
+    util_format_double(buf, sizeof buf, 0.1);
+    assert_string_equal(buf, "0.1");
+    util_format_double(buf, sizeof buf, NAN);
+    assert_string_equal(buf, "nan");
+    util_format_double(buf, sizeof buf, -INFINITY);
+    assert_string_equal(buf, "-inf");
+}
+
+static void json_strings_are_escaped(void **state)
+{
+    (void)state;
+    struct strbuf sb = STRBUF_INIT;
+    assert_int_equal(strbuf_json_string(&sb, "a\"b\\c\nd\te\x01 é;"), 0);
+    assert_string_equal(strbuf_str(&sb), "\"a\\\"b\\\\c\\nd\\te\\u0001 é;\"");
+    strbuf_free(&sb);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *buf = calloc(1, 65536);
+    size_t n = fread(buf, 1, 65535, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void rows_are_appended_under_one_header(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/async-search-journal-XXXXXX", err[256], path[128];
+    assert_non_null(mkdtemp(dir));
+    struct journal *j;
+    assert_int_equal(journal_open(dir, "p:x,\"p:a,b\"", &j, err, sizeof err), 0);
+    struct journal_row row = {"1_1_0", "0.5,\"x;y\"", 1.25, "ok", 2,
+                              0.1, 0.2, 1.3, 1.1};
+    assert_int_equal(journal_append(j, &row, err, sizeof err), 0);
+    row.job_id = "1_1_1";
+    row.objective = NAN;
+    row.status = "failed";
+    assert_int_equal(journal_append(j, &row, err, sizeof err), 0);
+    assert_int_equal(journal_point(j, "1_2_0", "{\"x\": 1}", err, sizeof err), 0);
+    journal_close(j);
+
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    char *text = slurp(path);
+    assert_string_equal(text,
+        "job_id,p:x,\"p:a,b\",objective,status,worker,m:timestamp_submit,"
+        "m:timestamp_start,m:timestamp_gather,duration\n"
+        "1_1_0,0.5,\"x;y\",1.25,ok,2,0.100,0.200,1.300,1.100\n"
+        "1_1_1,0.5,\"x;y\",nan,failed,2,0.100,0.200,1.300,1.100\n");
+    free(text);
+    snprintf(path, sizeof path, "%s/points.log", dir);
+    text = slurp(path);
+    assert_string_equal(text, "1_2_0\t{\"x\": 1}\n");
+    free(text);
+
+    /* Reopening (a restart) keeps the rows and adds no second header... */
+    assert_int_equal(journal_open(dir, "p:x,\"p:a,b\"", &j, err, sizeof err), 0);
+    journal_close(j);
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    text = slurp(path);
+    assert_non_null(strstr(text, "1_1_1"));
+    assert_null(strstr(strstr(text, "\n"), "job_id"));
+    free(text);
+    /* ...and refuses a different problem. */
+    assert_int_equal(journal_open(dir, "p:y", &j, err, sizeof err), -1);
+    assert_non_null(strstr(err, "header does not match"));
+
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void unwritable_directory_is_an_error(void **state)
+{
+    (void)state;
+    struct journal *j;
+    char err[256];
+    assert_int_equal(journal_open("/nonexistent/dir", "p:x", &j, err, sizeof err), -1);
+    assert_non_null(strstr(err, "/nonexistent/dir/results.csv"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(doubles_round_trip_shortest),
+        cmocka_unit_test(json_strings_are_escaped),
+        cmocka_unit_test(rows_are_appended_under_one_header),
+        cmocka_unit_test(unwritable_directory_is_an_error),
+    };
+    return UNIT_RUN(tests);
+}

@@ -1,0 +1,280 @@
+/* Unit tests of the launcher (csrc/launch.c): word splitting, the scrubbed
+ * environment, result parsing, and real child processes that succeed, fail,
+ * crash, hang, flood their log or get cancelled. */
+#include "unit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "util.h"
+
+extern char **environ;
+
+static void split_words_like_a_shell_without_expansion(void **state)
+{
+    (void)state;
+    char **w;
+    size_t n;
+    char err[256];
+    assert_int_equal(launch_split("  python3  -u 'my model.py' \"a \\\"b\\\" $HOME\" c\\ d ",
+                                  &w, &n, err, sizeof err),
+                     0);
+    assert_int_equal(n, 5);
+    assert_string_equal(w[0], "python3");
+    assert_string_equal(w[1], "-u");
+    assert_string_equal(w[2], "my model.py");
+    assert_string_equal(w[3], "a \"b\" $HOME");
+    assert_string_equal(w[4], "c d");
+    assert_null(w[5]);
+    launch_free_words(w);
+    assert_int_equal(launch_split("echo $(touch /tmp/x);rm", &w, &n, err, sizeof err), 0);
+    assert_int_equal(n, 3); /* blanks split words; nothing else is special */
+    assert_string_equal(w[1], "$(touch");
+    assert_string_equal(w[2], "/tmp/x);rm");
+    launch_free_words(w);
+    assert_int_equal(launch_split("a 'b", &w, &n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "unterminated"));
+    assert_int_equal(launch_split("   ", &w, &n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "empty"));
+}
+
+static void environment_drops_the_rank_variables(void **state)
+{
+    (void)state;
+    char *parent[] = {"PATH=/usr/bin", "OMPI_COMM_WORLD_RANK=3",
+                      "PMIX_RANK=3", "PMI_FD=4", "SLURM_PROCID=1",
+                      "SLURM_JOB_ID=77", "OMPI_ALLOW_RUN_AS_ROOT=1",
+                      "OMP_NUM_THREADS=4", "HOME=/root", NULL};
+    struct launch_env env;
+    assert_int_equal(launch_env_init(&env, parent), 0);
+    assert_null(launch_env_get(&env, "OMPI_COMM_WORLD_RANK"));
+    assert_null(launch_env_get(&env, "PMIX_RANK"));
+    assert_null(launch_env_get(&env, "PMI_FD"));
+    assert_null(launch_env_get(&env, "SLURM_PROCID"));
+    assert_string_equal(launch_env_get(&env, "SLURM_JOB_ID"), "77");
+    assert_string_equal(launch_env_get(&env, "OMPI_ALLOW_RUN_AS_ROOT"), "1");
+    assert_string_equal(launch_env_get(&env, "OMP_NUM_THREADS"), "4");
+    assert_int_equal(launch_env_set(&env, "OMP_NUM_THREADS", "1", 0), 0);
+    assert_string_equal(launch_env_get(&env, "OMP_NUM_THREADS"), "4");
+    assert_int_equal(launch_env_set(&env, "OMP_NUM_THREADS", "1", 1), 0);
+    assert_string_equal(launch_env_get(&env, "OMP_NUM_THREADS"), "1");
+    assert_int_equal(launch_env_set(&env, "NEW", "x=y", 0), 0);
+    assert_string_equal(launch_env_get(&env, "NEW"), "x=y");
+    assert_null(env.vars[env.count]);
+    launch_env_free(&env);
+}
+
+static void result_lines(void **state)
+{
+    (void)state;
+    double v = 0;
+    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT 0.25", &v), 1);
+    assert_true(v == 0.25);
+    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT val_loss:\t-1.5e-3", &v), 1);
+    assert_true(v == -1.5e-3);
+    assert_int_equal(launch_parse_result_line("x IMPROVE_RESULT=7", &v), 1);
+    assert_true(v == 7);
+    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT nan", &v), 1);
+    assert_true(isnan(v));
+    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT pending", &v), 0);
+    assert_int_equal(launch_parse_result_line("RESULT 1", &v), 0);
+}
+
+/* ---- real processes ---------------------------------------------------- */
+
+struct run {
+    char dir[64];
+    struct launch_env env;
+    struct launch_result r;
+};
+
+static int run_setup(void **state)
+{
+    struct run *run = calloc(1, sizeof *run);
+    snprintf(run->dir, sizeof run->dir, "/tmp/async-search-launch-XXXXXX");
+    assert_non_null(mkdtemp(run->dir));
+    assert_int_equal(launch_env_init(&run->env, environ), 0);
+    *state = run;
+    return 0;
+}
+
+static int run_teardown(void **state)
+{
+    struct run *run = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", run->dir);
+    assert_int_equal(system(cmd), 0);
+    launch_env_free(&run->env);
+    free(run);
+    return 0;
+}
+
+static void run_sh(struct run *run, const char *script, double timeout,
+                   size_t cap, launch_cancel_fn cancel, void *arg)
+{
+    char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
+    struct launch_spec s = {argv, run->env.vars, run->dir, timeout, 0.3, cap};
+    launch_run(&s, cancel, arg, &run->r);
+}
+
+static char *slurp(const char *dir, const char *name)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return NULL;
+    char *buf = malloc(1 << 20);
+    size_t n = fread(buf, 1, (1 << 20) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static void ok_from_the_last_result_line(void **state)
+{
+    struct run *run = *state;
+    run_sh(run, "echo start; echo IMPROVE_RESULT 3; echo IMPROVE_RESULT 0.5; pwd",
+           10, 1 << 20, NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    assert_true(run->r.objective == 0.5);
+    assert_int_equal(run->r.exit_code, 0);
+    char *log = slurp(run->dir, "model.log");
+    assert_non_null(strstr(log, "start\n"));
+    assert_non_null(strstr(log, run->dir)); /* cwd is the run directory */
+    free(log);
+}
+
+static void ok_from_result_txt(void **state)
+{
+    struct run *run = *state;
+    run_sh(run, "echo ' 1.25 ' > result.txt", 10, 1 << 20, NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    assert_true(run->r.objective == 1.25);
+}
+
+static void failures_have_reasons(void **state)
+{
+    struct run *run = *state;
+    run_sh(run, "echo IMPROVE_RESULT 1; exit 3", 10, 1 << 20, NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_int_equal(run->r.exit_code, 3);
+    assert_non_null(strstr(run->r.reason, "exit status 3"));
+    assert_true(isnan(run->r.objective));
+
+    run_sh(run, "kill -SEGV $$", 10, 1 << 20, NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_int_equal(run->r.term_signal, 11);
+    assert_non_null(strstr(run->r.reason, "signal 11"));
+
+    run_sh(run, "echo IMPROVE_RESULT inf", 10, 1 << 20, NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_non_null(strstr(run->r.reason, "inf"));
+
+    run_sh(run, "echo hello", 10, 1 << 20, NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_non_null(strstr(run->r.reason, "no result"));
+    char *log = slurp(run->dir, "model.log");
+    assert_non_null(strstr(log, "[async-search] evaluation failed: no result"));
+    free(log);
+
+    char *argv[] = {"/nonexistent/model", NULL};
+    struct launch_spec s = {argv, run->env.vars, run->dir, 10, 0.3, 1 << 20};
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_int_equal(run->r.exit_code, 127);
+    log = slurp(run->dir, "model.log");
+    assert_non_null(strstr(log, "cannot execute '/nonexistent/model'"));
+    free(log);
+}
+
+static void timeout_kills_the_whole_group(void **state)
+{
+    struct run *run = *state;
+    /* The model ignores SIGTERM and leaves a grandchild that would write a
+     * file later: both must die. */
+    double t0 = util_now();
+    run_sh(run,
+           "trap '' TERM; (sleep 3; touch late) & echo IMPROVE_RESULT 1; "
+           "while :; do sleep 0.05; done",
+           0.5, 1 << 20, NULL, NULL);
+    double took = util_now() - t0;
+    assert_int_equal(run->r.status, LAUNCH_TIMEOUT);
+    assert_non_null(strstr(run->r.reason, "SIGKILL"));
+    assert_true(took < 3.0);
+    sleep(3);
+    char path[128];
+    snprintf(path, sizeof path, "%s/late", run->dir);
+    assert_false(util_exists(path));
+}
+
+static void huge_output_is_capped_and_still_scanned(void **state)
+{
+    struct run *run = *state;
+    run_sh(run,
+           "head -c 3000000 /dev/zero | tr '\\0' x; echo; "
+           "echo IMPROVE_RESULT 42",
+           20, 100000, NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    assert_true(run->r.objective == 42);
+    char path[128];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/model.log", run->dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_true(st.st_size > 100000 && st.st_size < 100400);
+    char *log = slurp(run->dir, "model.log");
+    assert_non_null(strstr(log, "model.log truncated at 100000 bytes"));
+    free(log);
+}
+
+static int cancel_after_three_polls(void *arg)
+{
+    int *calls = arg;
+    return ++*calls >= 3;
+}
+
+static void cancel_stops_the_model(void **state)
+{
+    struct run *run = *state;
+    int calls = 0;
+    run_sh(run, "sleep 30", 0, 1 << 20, cancel_after_three_polls, &calls);
+    assert_int_equal(run->r.status, LAUNCH_CANCELLED);
+    assert_int_equal(run->r.term_signal, 15);
+}
+
+static void model_removing_its_run_directory(void **state)
+{
+    struct run *run = *state;
+    run_sh(run, "echo bye; rm -rf \"$PWD\"; echo IMPROVE_RESULT 2", 10,
+           1 << 20, NULL, NULL);
+    /* The result line still counts: the log was open all along. */
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    assert_true(run->r.objective == 2);
+    mkdir(run->dir, 0700);
+    run_sh(run, "rm -rf \"$PWD\"; echo 3 > result.txt", 10, 1 << 20, NULL,
+           NULL);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    mkdir(run->dir, 0700);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(split_words_like_a_shell_without_expansion),
+        cmocka_unit_test(environment_drops_the_rank_variables),
+        cmocka_unit_test(result_lines),
+        cmocka_unit_test_setup_teardown(ok_from_the_last_result_line, run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(ok_from_result_txt, run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(failures_have_reasons, run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(timeout_kills_the_whole_group, run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(huge_output_is_capped_and_still_scanned, run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(cancel_stops_the_model, run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(model_removing_its_run_directory, run_setup, run_teardown),
+    };
+    return UNIT_RUN(tests);
+}
