@@ -573,7 +573,7 @@ static int manager_setup(struct manager *m, char *err, size_t errlen)
     free(settings);
     if (es != ENGINE_OK) {
         snprintf(err, errlen, "%s", e.message);
-        if (e.detail)
+        if (es != ENGINE_USER_ERROR && e.detail)
             fprintf(stderr, "%s", e.detail); /* an internal error: show it */
         engine_error_clear(&e);
         return es == ENGINE_USER_ERROR ? 2 : 1;
