@@ -26,7 +26,7 @@ LDLIBS   = $(PY_LDFLAGS) -lpthread -lm
 SRCS := $(wildcard csrc/*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 # Modules without MPI or Python, linked into the C unit tests.
-PURE := policy options runid strbuf util log launch queue journal
+PURE := policy options runid strbuf util log launch queue journal signals
 PURE_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(PURE))
 CTESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 
@@ -39,11 +39,16 @@ export OMPI_MCA_rmaps_base_oversubscribe = 1
 
 all: $(BUILD)/async-search
 
+# V=1 shows the full commands.
+Q := $(if $(V),,@)
+
 $(BUILD)/async-search: $(OBJS)
-	$(MPICC) $(ALL_CFLAGS) -o $@ $(OBJS) $(LDLIBS)
+	@echo "  LINK  $@"
+	$(Q)$(MPICC) $(ALL_CFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/obj/%.o: csrc/%.c $(wildcard csrc/*.h) | $(BUILD)/obj
-	$(MPICC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC    $<"
+	$(Q)$(MPICC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -64,7 +69,8 @@ run: deps all data
 # ---- tests -----------------------------------------------------------------
 
 $(BUILD)/tests/%: tests/c/%.c tests/c/unit.h $(PURE_OBJS) | $(BUILD)/tests
-	$(MPICC) $(ALL_CFLAGS) -Icsrc -o $@ $< $(PURE_OBJS) -lcmocka -lpthread -lm
+	@echo "  TEST  $@"
+	$(Q)$(MPICC) $(ALL_CFLAGS) -Icsrc -o $@ $< $(PURE_OBJS) -lcmocka -lpthread -lm
 
 test: test-deps all test-c test-python test-integration
 

@@ -13,6 +13,7 @@
 
 #include "engine.h"
 
+#include <math.h>
 #include <string.h>
 
 #ifndef ENGINE_PROGRAM_NAME
@@ -337,6 +338,108 @@ done:
     Py_XDECREF(res);
     Py_XDECREF(values);
     Py_XDECREF(points);
+    PyGILState_Release(gil);
+    return status;
+}
+
+static void engine_replay_point_free(struct replay_point *p)
+{
+    free(p->job_id);
+    free(p->params_json);
+    free(p->csv_fields);
+    free(p->status);
+}
+
+void engine_replay_free(struct engine_replay *r)
+{
+    for (long i = 0; i < r->nfinished; i++)
+        engine_replay_point_free(&r->finished[i]);
+    for (long i = 0; i < r->ninflight; i++)
+        engine_replay_point_free(&r->inflight[i]);
+    free(r->finished);
+    free(r->inflight);
+    memset(r, 0, sizeof *r);
+}
+
+static char *engine_strdup_item(PyObject *tuple, Py_ssize_t i)
+{
+    /* tuple: borrowed */
+    const char *s = PyUnicode_AsUTF8(PyTuple_GET_ITEM(tuple, i));
+    return s ? strdup(s) : NULL;
+}
+
+/* Converts a list of (job_id, json, csv[, status, objective]) tuples. */
+static int engine_replay_list(PyObject *list, int finished,
+                              struct replay_point **out, long *n)
+{
+    /* list: borrowed */
+    Py_ssize_t len = PyList_Check(list) ? PyList_GET_SIZE(list) : -1;
+    Py_ssize_t width = finished ? 5 : 3;
+    if (len < 0)
+        return -1;
+    *n = 0;
+    *out = calloc((size_t)(len > 0 ? len : 1), sizeof **out);
+    if (*out == NULL)
+        return -1;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *t = PyList_GET_ITEM(list, i); /* borrowed */
+        struct replay_point *p = &(*out)[i];
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != width)
+            return -1;
+        p->job_id = engine_strdup_item(t, 0);
+        p->params_json = engine_strdup_item(t, 1);
+        p->csv_fields = engine_strdup_item(t, 2);
+        p->objective = NAN;
+        if (finished) {
+            p->status = engine_strdup_item(t, 3);
+            p->objective = PyFloat_AsDouble(PyTuple_GET_ITEM(t, 4));
+        }
+        (*n)++;
+        if (!p->job_id || !p->params_json || !p->csv_fields ||
+            (finished && (!p->status || PyErr_Occurred())))
+            return -1;
+    }
+    return 0;
+}
+
+enum engine_status engine_replay(struct engine *en, const char *exp_dir,
+                                 struct engine_replay *out,
+                                 struct engine_error *e)
+{
+    PyGILState_STATE gil = PyGILState_Ensure();
+    PyObject *res = NULL; /* owned */
+    enum engine_status status = ENGINE_OK;
+    memset(out, 0, sizeof *out);
+    e->detail = NULL;
+
+    res = PyObject_CallMethod(en->obj, "replay", "s", exp_dir);
+    if (res == NULL) {
+        status = engine_exception(e, "replaying the experiment");
+        goto done;
+    }
+    if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 4 ||
+        engine_replay_list(PyTuple_GET_ITEM(res, 0), 1, &out->finished,
+                           &out->nfinished) != 0 ||
+        engine_replay_list(PyTuple_GET_ITEM(res, 1), 0, &out->inflight,
+                           &out->ninflight) != 0) {
+        PyErr_Clear();
+        snprintf(e->message, sizeof e->message,
+                 "Engine.replay returned an unexpected value");
+        status = ENGINE_ERROR;
+        goto done;
+    }
+    out->last_restart = PyLong_AsLong(PyTuple_GET_ITEM(res, 2));
+    out->start_time = PyFloat_AsDouble(PyTuple_GET_ITEM(res, 3));
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        snprintf(e->message, sizeof e->message,
+                 "Engine.replay returned an unexpected value");
+        status = ENGINE_ERROR;
+    }
+done:
+    if (status != ENGINE_OK)
+        engine_replay_free(out);
+    Py_XDECREF(res);
     PyGILState_Release(gil);
     return status;
 }

@@ -53,6 +53,34 @@ enum engine_status engine_ask(struct engine *en, long n,
 enum engine_status engine_tell(struct engine *en,
                                const struct queue_result *results, long n,
                                struct engine_error *e);
+/* A point of an earlier run of the experiment (all strings owned). */
+struct replay_point {
+    char *job_id;
+    char *params_json;
+    char *csv_fields;
+    char *status;     /* ok | failed | timeout (finished points only) */
+    double objective; /* NaN unless ok */
+};
+
+/* What a restart finds in the experiment directory. */
+struct engine_replay {
+    struct replay_point *finished; /* rows of results.csv, in file order */
+    long nfinished;
+    struct replay_point *inflight; /* produced, never finished: reissue */
+    long ninflight;
+    long last_restart; /* highest R among the job ids (0 if none) */
+    double start_time; /* the experiment's first start (epoch), 0 unknown */
+};
+
+/*
+ * Reads results.csv, points.log and config.json of exp_dir, tells the
+ * optimizer every finished result (one batch), and returns what the manager
+ * needs to continue. Bad files are user errors.
+ */
+enum engine_status engine_replay(struct engine *en, const char *exp_dir,
+                                 struct engine_replay *out,
+                                 struct engine_error *e);
+void engine_replay_free(struct engine_replay *r);
 /* Releases the engine and finalises the interpreter. Call from the thread
  * that called engine_start, after every other thread stopped using it.
  * Returns 0, or -1 if Py_FinalizeEx reported an error. */

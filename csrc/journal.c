@@ -181,6 +181,122 @@ void journal_sync(struct journal *j, double now, int force)
     j->dirty = 0;
 }
 
+/* Truncates path after its last newline when it does not end with one. */
+static int journal_repair_file(const char *path, struct strbuf *note,
+                               char *err, size_t errlen)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT)
+        return 0; /* nothing written yet */
+    if (fd < 0) {
+        snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    off_t size = lseek(fd, 0, SEEK_END), pos = size;
+    char c = '\n';
+    /* Walk back to the last newline (rows are short; a torn row is too). */
+    while (pos > 0) {
+        if (pread(fd, &c, 1, pos - 1) != 1)
+            break;
+        if (c == '\n')
+            break;
+        pos--;
+    }
+    int rc = 0;
+    if (pos < size) {
+        char tail[81];
+        ssize_t n = pread(fd, tail, sizeof tail - 1, pos);
+        tail[n > 0 ? n : 0] = '\0';
+        for (char *p = tail; *p; p++)
+            if (*p == '\n' || *p == '\r' || *p == '\t')
+                *p = ' ';
+        if (ftruncate(fd, pos) != 0) {
+            snprintf(err, errlen, "truncate %s: %s", path, strerror(errno));
+            rc = -1;
+        } else {
+            strbuf_printf(note, "%s%s: cut a torn last line of %lld bytes "
+                          "('%s%s')",
+                          note->len ? "; " : "", path, (long long)(size - pos),
+                          tail, size - pos > 80 ? "..." : "");
+            fsync(fd);
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+int journal_repair(const char *exp_dir, char *note, size_t notelen, char *err,
+                   size_t errlen)
+{
+    struct strbuf text = STRBUF_INIT;
+    const char *names[] = {JOURNAL_RESULTS, JOURNAL_POINTS};
+    int rc = 0;
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        char *path = journal_path(exp_dir, names[i]);
+        if (path == NULL) {
+            snprintf(err, errlen, "journal: out of memory");
+            rc = -1;
+            break;
+        }
+        rc = journal_repair_file(path, &text, err, errlen);
+        free(path);
+    }
+    snprintf(note, notelen, "%s", strbuf_str(&text));
+    strbuf_free(&text);
+    return rc;
+}
+
+int journal_lock(const char *exp_dir, int *fd, char *err, size_t errlen)
+{
+    char *path = journal_path(exp_dir, JOURNAL_LOCK);
+    *fd = -1;
+    err[0] = '\0';
+    if (path == NULL) {
+        snprintf(err, errlen, "journal: out of memory");
+        return -1;
+    }
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (f < 0) {
+        snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+        free(path);
+        return -1;
+    }
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(f, F_SETLK, &fl) != 0) {
+        int e = errno;
+        if (e == EACCES || e == EAGAIN) {
+            char owner[128] = "";
+            ssize_t n = pread(f, owner, sizeof owner - 1, 0);
+            owner[n > 0 ? n : 0] = '\0';
+            owner[strcspn(owner, "\n")] = '\0';
+            snprintf(err, errlen,
+                     "experiment %s is in use by another running search (%s); "
+                     "wait for it to end or stop it first",
+                     exp_dir, owner[0] ? owner : "unknown process");
+            close(f);
+            free(path);
+            return -2;
+        }
+        snprintf(err, errlen, "cannot lock %s (%s): running without a lock",
+                 path, strerror(e));
+        close(f);
+        free(path);
+        return 0;
+    }
+    char owner[160], host[64] = "";
+    gethostname(host, sizeof host - 1);
+    int n = snprintf(owner, sizeof owner, "pid %ld on %s\n", (long)getpid(),
+                     host);
+    if (ftruncate(f, 0) != 0 || pwrite(f, owner, (size_t)n, 0) != n)
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+    free(path);
+    *fd = f;
+    return 0;
+}
+
 void journal_close(struct journal *j)
 {
     if (j == NULL)

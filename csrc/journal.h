@@ -48,7 +48,28 @@ int journal_point(struct journal *j, const char *job_id,
 /* Syncs to disk if JOURNAL_SYNC_INTERVAL_S passed since the last sync (now on
  * the monotonic clock); force != 0 syncs at once. */
 void journal_sync(struct journal *j, double now, int force);
+/*
+ * Before a restart: cuts a torn last line (a write interrupted by a machine
+ * crash or a full disk) off results.csv and points.log, so that new rows
+ * start on a line of their own. Complete rows are never changed. note
+ * receives what was cut ("" when nothing). Returns 0 or -1 with err.
+ */
+int journal_repair(const char *exp_dir, char *note, size_t notelen, char *err,
+                   size_t errlen);
 /* Syncs and closes (NULL is allowed). */
 void journal_close(struct journal *j);
+
+#define JOURNAL_LOCK ".lock"
+
+/*
+ * Takes the experiment's lock (a POSIX record lock on EXPDIR/.lock, released
+ * by the kernel when the process dies), so that a restart cannot write into
+ * an experiment that a search still running (an orphan of a killed mpiexec,
+ * or another job) is writing. Returns a descriptor to keep open (>= 0), -2
+ * when another live process holds the lock (err says which), -1 on other
+ * errors. File systems without locks only get a warning in err and 0 back
+ * with *fd = -1.
+ */
+int journal_lock(const char *exp_dir, int *fd, char *err, size_t errlen);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -429,10 +430,16 @@ static void launch_child_fail(const char *what, const char *arg)
     _exit(127);
 }
 
-static void launch_child(const struct launch_spec *s, int out_fd, int null_fd)
+static void launch_child(const struct launch_spec *s, int out_fd, int null_fd,
+                         pid_t parent)
 {
     sigset_t none;
     setpgid(0, 0);
+    /* If the worker dies (mpiexec's SIGKILL after a walltime, a crashed
+     * node daemon), its model must not run on as an orphan. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     for (int sig = 1; sig < NSIG; sig++)
@@ -512,13 +519,14 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
 
     r->t_start = util_wall();
     double t0 = util_now();
+    pid_t parent = getpid();
     pid = fork();
     if (pid < 0) {
         launch_result_fail(r, LAUNCH_FAILED, "fork: %s", strerror(errno));
         goto done;
     }
     if (pid == 0)
-        launch_child(s, pipefd[1], null_fd);
+        launch_child(s, pipefd[1], null_fd, parent);
     setpgid(pid, pid); /* also in the child: whichever runs first wins */
     close(pipefd[1]);
     pipefd[1] = -1;

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "runid.h"
+#include "signals.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -33,6 +35,9 @@
 #define MANAGER_CONFIG "config.json"
 
 enum point_state { POINT_BUFFERED, POINT_RUNNING, POINT_DONE };
+
+/* How the event loop ended. */
+enum loop_end { LOOP_DONE, LOOP_ERROR, LOOP_SIGNAL, LOOP_MAX_FAILURES };
 
 struct point {
     char *params_json; /* owned */
@@ -74,6 +79,8 @@ struct manager {
 
     long nok, nfailed, ntimeout;
     long best; /* index of the best ok point, -1 */
+    struct engine_replay replay; /* a restart's earlier results */
+    int lock_fd;                 /* EXPDIR/.lock, held while running */
     double last_progress;
     int announced;
 };
@@ -121,6 +128,28 @@ static int manager_resolve_exp_dir(struct manager *m, char *err, size_t errlen)
 {
     struct strbuf sb = STRBUF_INIT;
     const char *o_dir = m->o->exp_dir;
+    if (m->o->restart) {
+        m->exp_dir = manager_absolute(m->o->restart);
+        m->exp_id = m->exp_dir ? strdup(manager_basename(m->exp_dir)) : NULL;
+        if (m->exp_dir == NULL || m->exp_id == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return 1;
+        }
+        struct strbuf cfg = STRBUF_INIT, pts = STRBUF_INIT;
+        strbuf_printf(&cfg, "%s/%s", m->exp_dir, MANAGER_CONFIG);
+        strbuf_printf(&pts, "%s/%s", m->exp_dir, JOURNAL_POINTS);
+        int known = util_exists(strbuf_str(&cfg)) || util_exists(strbuf_str(&pts));
+        strbuf_free(&cfg);
+        strbuf_free(&pts);
+        if (!known) {
+            snprintf(err, errlen,
+                     "--restart %s: not an async-search experiment directory "
+                     "(no %s or %s in it)",
+                     m->exp_dir, MANAGER_CONFIG, JOURNAL_POINTS);
+            return 2;
+        }
+        return 0;
+    }
     if (o_dir) {
         strbuf_puts(&sb, o_dir);
     } else if (m->o->exp_id) {
@@ -271,8 +300,14 @@ static void *manager_optimizer_main(void *arg)
 
 /* ---- points and workers ----------------------------------------------- */
 
-static int manager_add_batch(struct manager *m, struct point_batch *b,
-                             char *err, size_t errlen)
+/*
+ * Moves the batch's strings into new points. With a journal, the points get
+ * ids of a new batch (R_I_J) and are written to points.log; without one
+ * (replayed results) the caller sets their ids and states.
+ */
+static int manager_add_points(struct manager *m, struct point_batch *b,
+                              struct journal *journal, char *err,
+                              size_t errlen)
 {
     if (m->npoints + b->count > m->cappoints) {
         long cap = m->cappoints ? m->cappoints : 64;
@@ -286,7 +321,8 @@ static int manager_add_batch(struct manager *m, struct point_batch *b,
         m->points = p;
         m->cappoints = cap;
     }
-    m->batch_no++;
+    if (journal)
+        m->batch_no++;
     for (long i = 0; i < b->count; i++) {
         struct point *p = &m->points[m->npoints];
         memset(p, 0, sizeof *p);
@@ -296,13 +332,20 @@ static int manager_add_batch(struct manager *m, struct point_batch *b,
         p->state = POINT_BUFFERED;
         p->worker = -1;
         p->objective = NAN;
-        runid_format(p->job_id, sizeof p->job_id, m->restart, m->batch_no, i);
         m->npoints++;
-        if (journal_point(m->journal, p->job_id, p->params_json, err,
-                          errlen) != 0)
+        if (journal == NULL)
+            continue;
+        runid_format(p->job_id, sizeof p->job_id, m->restart, m->batch_no, i);
+        if (journal_point(journal, p->job_id, p->params_json, err, errlen) != 0)
             return -1;
     }
     return 0;
+}
+
+static int manager_add_batch(struct manager *m, struct point_batch *b,
+                             char *err, size_t errlen)
+{
+    return manager_add_points(m, b, m->journal, err, errlen);
 }
 
 static void manager_push_idle(struct manager *m, int worker)
@@ -444,11 +487,21 @@ static int manager_handle_result(struct manager *m, int w,
 
 /* ---- the loop ---------------------------------------------------------- */
 
-static int manager_loop(struct manager *m, char *err, size_t errlen)
+static int manager_too_many_failures(const struct manager *m)
+{
+    return m->o->max_failures > 0 &&
+           m->nfailed + m->ntimeout >= m->o->max_failures;
+}
+
+static enum loop_end manager_loop(struct manager *m, char *err, size_t errlen)
 {
     double sleep_s = MANAGER_SLEEP_MIN_S;
     queue_request(m->queue, policy_initial(&m->policy));
     while (!policy_done(&m->policy)) {
+        if (signals_pending())
+            return LOOP_SIGNAL;
+        if (manager_too_many_failures(m))
+            return LOOP_MAX_FAILURES;
         int busy = 0, rc, w;
         double now = util_now();
         struct result_msg r;
@@ -456,24 +509,24 @@ static int manager_loop(struct manager *m, char *err, size_t errlen)
 
         while ((rc = m->tp->ops->poll_result(m->tp, &w, &r)) == 1) {
             if (manager_handle_result(m, w, &r, now, err, errlen) != 0)
-                return -1;
+                return LOOP_ERROR;
             busy = 1;
         }
         if (rc < 0) {
             snprintf(err, errlen, "receiving results: %s", m->tp->err);
-            return -1;
+            return LOOP_ERROR;
         }
         while ((b = queue_pop_batch(m->queue)) != NULL) {
             rc = manager_add_batch(m, b, err, errlen);
             queue_batch_free(b);
             if (rc != 0)
-                return -1;
+                return LOOP_ERROR;
             busy = 1;
         }
         if (manager_dispatch(m, now, err, errlen) != 0)
-            return -1;
+            return LOOP_ERROR;
         if (queue_failed(m->queue, err, errlen))
-            return -1;
+            return LOOP_ERROR;
 
         long buffered = m->npoints - m->next_dispatch;
         int starving = m->nidle > buffered + queue_pending(m->queue);
@@ -491,7 +544,7 @@ static int manager_loop(struct manager *m, char *err, size_t errlen)
                 sleep_s *= 2;
         }
     }
-    return 0;
+    return LOOP_DONE;
 }
 
 static int manager_compare_objective(const void *a, const void *b)
@@ -536,6 +589,168 @@ static void manager_summary(struct manager *m)
     printf("results: %s/%s\n", m->exp_dir, JOURNAL_RESULTS);
     fflush(stdout);
     free(ok);
+}
+
+/* ---- restart ----------------------------------------------------------- */
+
+/* Takes the experiment's lock. Returns 0, 2 (in use) or 1. */
+static int manager_lock(struct manager *m, char *err, size_t errlen)
+{
+    int rc = journal_lock(m->exp_dir, &m->lock_fd, err, errlen);
+    if (rc == -2)
+        return 2;
+    if (rc < 0)
+        return 1;
+    if (err[0])
+        log_warn("%s", err);
+    return 0;
+}
+
+static enum launch_status manager_status_from_name(const char *s)
+{
+    if (strcmp(s, "ok") == 0)
+        return LAUNCH_OK;
+    if (strcmp(s, "timeout") == 0)
+        return LAUNCH_TIMEOUT;
+    return LAUNCH_FAILED;
+}
+
+/* Repairs the journal and replays it into the optimizer (before the
+ * optimizer thread starts). Returns 0, 2 (bad experiment) or 1. */
+static int manager_prepare_restart(struct manager *m, char *err, size_t errlen)
+{
+    struct engine_error e;
+    char note[512];
+    memset(&e, 0, sizeof e);
+    int rc = manager_lock(m, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (journal_repair(m->exp_dir, note, sizeof note, err, errlen) != 0)
+        return 1;
+    if (note[0])
+        log_warn("%s", note);
+    enum engine_status es = engine_replay(m->engine, m->exp_dir, &m->replay, &e);
+    if (es != ENGINE_OK) {
+        snprintf(err, errlen, "%s", e.message);
+        manager_log_engine_error(&e);
+        engine_error_clear(&e);
+        return es == ENGINE_USER_ERROR ? 2 : 1;
+    }
+    long last = m->replay.last_restart;
+    if (m->o->restart_number && m->o->restart_number <= last) {
+        snprintf(err, errlen,
+                 "--restart-number %ld: must be greater than %ld, the last "
+                 "restart number used in %s",
+                 m->o->restart_number, last, m->exp_dir);
+        return 2;
+    }
+    m->restart = m->o->restart_number ? (int)m->o->restart_number
+                                      : (int)(last > 0 ? last + 1 : 1);
+    if (m->replay.start_time > 0) {
+        /* Timestamps stay relative to the experiment's first start, so one
+         * timeline covers every restart. */
+        m->t0_mono -= m->t0_wall - m->replay.start_time;
+        m->t0_wall = m->replay.start_time;
+    }
+    return 0;
+}
+
+/* Keeps the settings of the previous run as config.R.json. */
+static int manager_keep_old_config(struct manager *m, char *err, size_t errlen)
+{
+    struct strbuf from = STRBUF_INIT, to = STRBUF_INIT;
+    int rc = 0;
+    strbuf_printf(&from, "%s/%s", m->exp_dir, MANAGER_CONFIG);
+    strbuf_printf(&to, "%s/config.%ld.json", m->exp_dir,
+                  m->replay.last_restart > 0 ? m->replay.last_restart : 1);
+    if (util_exists(strbuf_str(&from)) && !util_exists(strbuf_str(&to)) &&
+        rename(strbuf_str(&from), strbuf_str(&to)) != 0) {
+        snprintf(err, errlen, "rename %s: %s", strbuf_str(&from),
+                 strerror(errno));
+        rc = -1;
+    }
+    strbuf_free(&from);
+    strbuf_free(&to);
+    return rc;
+}
+
+/* Adds the earlier results (for the summary) and reissues the evaluations
+ * that never finished, under new job ids R_1_J. */
+static int manager_resume(struct manager *m, char *err, size_t errlen)
+{
+    struct engine_replay *rp = &m->replay;
+    long cap = m->o->max_evals - rp->nfinished;
+    long reissue = rp->ninflight < cap ? rp->ninflight : (cap > 0 ? cap : 0);
+    struct point_batch done = {0, NULL, NULL};
+
+    /* Finished rows enter the point table as done. */
+    done.count = rp->nfinished;
+    done.params_json = calloc((size_t)(rp->nfinished + 1), sizeof(char *));
+    done.csv_fields = calloc((size_t)(rp->nfinished + 1), sizeof(char *));
+    if (done.params_json == NULL || done.csv_fields == NULL) {
+        free(done.params_json);
+        free(done.csv_fields);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (long i = 0; i < rp->nfinished; i++) {
+        done.params_json[i] = rp->finished[i].params_json;
+        done.csv_fields[i] = rp->finished[i].csv_fields;
+        rp->finished[i].params_json = rp->finished[i].csv_fields = NULL;
+    }
+    long first = m->npoints;
+    int rc = manager_add_points(m, &done, NULL, err, errlen);
+    free(done.params_json);
+    free(done.csv_fields);
+    if (rc != 0)
+        return -1;
+    for (long i = 0; i < rp->nfinished; i++) {
+        struct point *p = &m->points[first + i];
+        snprintf(p->job_id, sizeof p->job_id, "%s", rp->finished[i].job_id);
+        p->state = POINT_DONE;
+        p->status = manager_status_from_name(rp->finished[i].status);
+        p->objective = rp->finished[i].objective;
+        if (p->status == LAUNCH_OK) {
+            m->nok++;
+            if (m->best < 0 || p->objective < m->points[m->best].objective)
+                m->best = first + i;
+        } else if (p->status == LAUNCH_TIMEOUT) {
+            m->ntimeout++;
+        } else {
+            m->nfailed++;
+        }
+    }
+    m->next_dispatch = m->npoints;
+
+    if (reissue > 0) {
+        struct point_batch again = {reissue, NULL, NULL};
+        again.params_json = calloc((size_t)reissue, sizeof(char *));
+        again.csv_fields = calloc((size_t)reissue, sizeof(char *));
+        if (again.params_json == NULL || again.csv_fields == NULL) {
+            free(again.params_json);
+            free(again.csv_fields);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        for (long i = 0; i < reissue; i++) {
+            again.params_json[i] = rp->inflight[i].params_json;
+            again.csv_fields[i] = rp->inflight[i].csv_fields;
+            rp->inflight[i].params_json = rp->inflight[i].csv_fields = NULL;
+            log_info("reissuing %s (in flight when the experiment stopped)",
+                     rp->inflight[i].job_id);
+        }
+        rc = manager_add_batch(m, &again, err, errlen);
+        free(again.params_json);
+        free(again.csv_fields);
+        if (rc != 0)
+            return -1;
+    }
+    policy_resume(&m->policy, rp->nfinished, reissue);
+    printf("async-search: restart %d of %s: %ld evaluations already finished "
+           "(%ld ok), %ld reissued\n",
+           m->restart, m->exp_dir, rp->nfinished, m->nok, reissue);
+    engine_replay_free(rp);
+    return 0;
 }
 
 /* ---- set-up and tear-down --------------------------------------------- */
@@ -590,12 +805,26 @@ static int manager_setup(struct manager *m, char *err, size_t errlen)
         engine_error_clear(&e);
         return 1;
     }
+    if (m->o->restart) {
+        status = manager_prepare_restart(m, err, errlen);
+        if (status != 0)
+            goto done;
+    }
 
     struct strbuf run = STRBUF_INIT;
     strbuf_printf(&run, "%s/run", m->exp_dir);
     status = util_mkdir_p(strbuf_str(&run), err, errlen) != 0 ? 2 : 0;
     strbuf_free(&run);
     if (status != 0)
+        goto done;
+    if (!m->o->restart && (status = manager_lock(m, err, errlen)) != 0)
+        goto done;
+    status = 1;
+    /* config.json first: it marks the directory as an experiment that
+     * --restart can continue, however early the job is killed. */
+    if (m->o->restart && manager_keep_old_config(m, err, errlen) != 0)
+        goto done;
+    if (manager_write_config(m, err, errlen) != 0)
         goto done;
 
     struct strbuf logpath = STRBUF_INIT;
@@ -606,9 +835,11 @@ static int manager_setup(struct manager *m, char *err, size_t errlen)
         log_set_mirror(m->log, LOG_LEVEL_INFO);
 
     status = 1;
-    if (journal_open(m->exp_dir, header, &m->journal, err, errlen) != 0)
+    if (journal_open(m->exp_dir, header, &m->journal, err, errlen) != 0) {
+        status = m->o->restart ? 2 : 1;
         goto done;
-    if (manager_write_config(m, err, errlen) != 0)
+    }
+    if (m->o->restart && manager_resume(m, err, errlen) != 0)
         goto done;
     status = 0;
 done:
@@ -653,9 +884,12 @@ static void manager_free(struct manager *m)
     free(m->exp_dir);
     free(m->exp_id);
     free(m->problem);
+    engine_replay_free(&m->replay);
     log_set_mirror(NULL, LOG_LEVEL_ERROR);
     if (m->log)
         fclose(m->log);
+    if (m->lock_fd >= 0)
+        close(m->lock_fd);
 }
 
 int manager_run(const struct options *o, const char *home,
@@ -672,6 +906,7 @@ int manager_run(const struct options *o, const char *home,
     m.workers = t->workers;
     m.restart = 1;
     m.best = -1;
+    m.lock_fd = -1;
     m.t0_mono = util_now();
     m.t0_wall = util_wall();
     m.running = malloc((size_t)(m.workers + 1) * sizeof *m.running);
@@ -700,6 +935,7 @@ int manager_run(const struct options *o, const char *home,
     if (status != 0)
         goto fail;
 
+    signals_install();
     struct start_msg sm;
     memset(&sm, 0, sizeof sm);
     sm.restart = m.restart;
@@ -717,17 +953,38 @@ int manager_run(const struct options *o, const char *home,
            m.exp_dir, m.workers, o->max_evals);
     fflush(stdout);
 
-    if (manager_start_thread(&m, err, sizeof err) != 0 ||
-        manager_loop(&m, err, sizeof err) != 0) {
+    if (manager_start_thread(&m, err, sizeof err) != 0) {
         status = 1;
         goto fail;
     }
+    enum loop_end end = manager_loop(&m, err, sizeof err);
+    if (end == LOOP_ERROR) {
+        status = 1;
+        goto fail;
+    }
+    journal_sync(m.journal, util_now(), 1);
+    long running = 0;
+    for (int w = 1; w <= m.workers; w++)
+        running += m.running[w] >= 0;
+    if (end == LOOP_SIGNAL) {
+        int sig = signals_pending();
+        log_warn("interrupted by %s: stopped issuing work; %ld running "
+                 "evaluations are ended and will be issued again by "
+                 "--restart %s",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM", running, m.exp_dir);
+        status = 128 + sig;
+    } else if (end == LOOP_MAX_FAILURES) {
+        log_error("stopping: %ld evaluations failed or timed out "
+                  "(--max-failures %ld); %ld running evaluations are ended "
+                  "and will be issued again by --restart %s",
+                  m.nfailed + m.ntimeout, o->max_failures, running, m.exp_dir);
+        status = 3;
+    }
+    manager_summary(&m);
     if (t->ops->finish(t) != 0)
         log_warn("stopping the workers: %s", t->err);
-    journal_sync(m.journal, util_now(), 1);
-    manager_summary(&m);
     manager_free(&m);
-    return 0;
+    return status;
 
 fail:
     log_error("%s", err);

@@ -43,6 +43,12 @@ static const struct option_spec options_table[] = {
      "experiment directory (created; must not hold results already)"},
     {"exp-id", OPT_STRING, OPT_FIELD(exp_id), 0, 0, "ID", NULL,
      "experiment id: the directory is experiments/ID"},
+    {"restart", OPT_STRING, OPT_FIELD(restart), 0, 0, "EXPDIR", NULL,
+     "continue a killed or finished experiment up to --max-evals rows"},
+    {"restart-number", OPT_LONG, OPT_FIELD(restart_number), 0, 1000000, "R",
+     "0", "RESTART_NUMBER of the new job ids R_I_J (0: one more than used)"},
+    {"max-failures", OPT_LONG, OPT_FIELD(max_failures), 0, OPT_COUNT_MAX, "N",
+     "0", "stop once N evaluations have failed or timed out (0: never)"},
     {"init-size", OPT_LONG, OPT_FIELD(init_size), 1, OPT_COUNT_MAX, "N", "4",
      "INIT_SIZE: points of the initial design, requested at the start"},
     {"max-evals", OPT_LONG, OPT_FIELD(max_evals), 1, OPT_COUNT_MAX, "N", "20",
@@ -204,9 +210,13 @@ static enum options_status options_validate(const struct options *o,
                               "required (the model each evaluation runs)");
         return OPTIONS_ERROR;
     }
-    if (o->exp_dir && o->exp_id) {
-        snprintf(err, errlen, "--exp-dir and --exp-id exclude each other: "
-                              "give one");
+    if ((o->exp_dir != NULL) + (o->exp_id != NULL) + (o->restart != NULL) > 1) {
+        snprintf(err, errlen, "--exp-dir, --exp-id and --restart exclude each "
+                              "other: give one");
+        return OPTIONS_ERROR;
+    }
+    if (o->restart_number && !o->restart) {
+        snprintf(err, errlen, "--restart-number needs --restart EXPDIR");
         return OPTIONS_ERROR;
     }
     if (o->exp_id && options_check_exp_id(o->exp_id, "--exp-id", err,

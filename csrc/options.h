@@ -28,6 +28,10 @@ struct options {
     const char *exp_id;
     const char *optimizer;
     const char *python; /* interpreter for --model (not the embedded one) */
+    const char *restart;  /* --restart EXPDIR: continue that experiment */
+    long restart_number;  /* R for the new job ids; 0: one more than used */
+    long max_failures;    /* stop after this many failed evaluations; 0: no
+                             limit */
     long init_size;
     long max_evals;
     long num_buffer;

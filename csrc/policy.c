@@ -16,17 +16,21 @@ void policy_init(struct policy *p, const struct policy_config *cfg)
     p->cfg = *cfg;
 }
 
-void policy_resume(struct policy *p, long finished)
+void policy_resume(struct policy *p, long finished, long reissued)
 {
     if (finished > p->cfg.max_evals)
         finished = p->cfg.max_evals;
+    if (reissued > p->cfg.max_evals - finished)
+        reissued = p->cfg.max_evals - finished;
     p->finished = finished;
-    p->requested = finished;
+    p->requested = finished + reissued;
 }
 
 long policy_initial(struct policy *p)
 {
-    long n = policy_min(p->cfg.init_size, p->cfg.max_evals - p->requested);
+    if (p->requested > 0)
+        return 0; /* a restart: the initial design was produced before */
+    long n = policy_min(p->cfg.init_size, p->cfg.max_evals);
     if (n < 0)
         n = 0;
     p->requested += n;

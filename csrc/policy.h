@@ -51,9 +51,11 @@ struct policy {
  * restart. */
 void policy_init(struct policy *p, const struct policy_config *cfg);
 /* Sets the counters of a restarted experiment: `finished` evaluations are
- * already recorded and count towards MAX_EVALS. */
-void policy_resume(struct policy *p, long finished);
-/* Returns the size of the first request (and records it). */
+ * already recorded and count towards MAX_EVALS, `reissued` points (in flight
+ * when it stopped) are issued again. */
+void policy_resume(struct policy *p, long finished, long reissued);
+/* Returns the size of the first request (and records it): INIT_SIZE for a
+ * new experiment, 0 for a restarted one that had produced points. */
 long policy_initial(struct policy *p);
 /* Records one finished evaluation at time now. */
 void policy_result(struct policy *p, double now);

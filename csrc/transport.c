@@ -235,7 +235,8 @@ int transport_await_start(struct start_msg *msg)
     return 0;
 }
 
-enum transport_event transport_worker_next(struct task_msg *m)
+enum transport_event transport_worker_next(struct task_msg *m,
+                                           int (*interrupted)(void))
 {
     double sleep_s = TRANSPORT_IDLE_SLEEP_MIN_S;
     MPI_Status st;
@@ -246,6 +247,8 @@ enum transport_event transport_worker_next(struct task_msg *m)
             return TRANSPORT_ERROR;
         if (flag)
             break;
+        if (interrupted && interrupted())
+            return TRANSPORT_STOP;
         util_sleep(sleep_s);
         if (sleep_s < TRANSPORT_IDLE_SLEEP_MAX_S)
             sleep_s *= 2;
@@ -267,7 +270,7 @@ enum transport_event transport_worker_next(struct task_msg *m)
     if (st.MPI_TAG == TAG_CANCEL) {
         /* A cancel that arrives while idle has nothing to stop. */
         free(buf);
-        return transport_worker_next(m);
+        return transport_worker_next(m, interrupted);
     }
     if (st.MPI_TAG != TAG_TASK || (size_t)count <= sizeof(struct task_header)) {
         free(buf);

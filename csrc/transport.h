@@ -90,8 +90,10 @@ enum transport_event { TRANSPORT_TASK, TRANSPORT_STOP, TRANSPORT_ERROR };
 /* Waits for the manager's start message. Returns 0 or -1. */
 int transport_await_start(struct start_msg *msg);
 /* Waits for the next message. For a task, *m is filled and m->params_json is
- * malloc'd (the caller frees it). */
-enum transport_event transport_worker_next(struct task_msg *m);
+ * malloc'd (the caller frees it). Returns TRANSPORT_STOP as soon as
+ * interrupted() (may be NULL) returns nonzero. */
+enum transport_event transport_worker_next(struct task_msg *m,
+                                           int (*interrupted)(void));
 /* Sends a result to the manager. Returns 0 or -1. */
 int transport_worker_send(const struct result_msg *r);
 /* While a model runs: returns 1 if the manager asked to stop it (a cancel

@@ -12,6 +12,7 @@
 
 #include "launch.h"
 #include "log.h"
+#include "signals.h"
 #include "strbuf.h"
 #include "transport.h"
 #include "util.h"
@@ -30,6 +31,10 @@ struct worker {
 static int worker_cancel(void *arg)
 {
     struct worker *w = arg;
+    if (signals_pending()) {
+        w->stop = 1;
+        return 1;
+    }
     return transport_worker_interrupted(&w->stop);
 }
 
@@ -171,6 +176,7 @@ int worker_run(const struct options *o, const char *home, int rank)
     memset(&w, 0, sizeof w);
     w.o = o;
 
+    signals_install();
     if (transport_await_start(&w.start) != 0) {
         log_error("cannot receive the start message from the manager");
         return 1;
@@ -186,7 +192,7 @@ int worker_run(const struct options *o, const char *home, int rank)
     }
     while (!w.stop) {
         struct task_msg t;
-        enum transport_event ev = transport_worker_next(&t);
+        enum transport_event ev = transport_worker_next(&t, signals_pending);
         if (ev == TRANSPORT_STOP)
             break;
         if (ev == TRANSPORT_ERROR) {
@@ -206,6 +212,8 @@ int worker_run(const struct options *o, const char *home, int rank)
         }
     }
 done:
+    if (signals_pending())
+        status = 128 + signals_pending();
     launch_free_words(w.argv);
     launch_env_free(&w.env);
     return status;

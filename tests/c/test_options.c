@@ -106,6 +106,12 @@ static void unknown_missing_and_conflicting_flags(void **state)
         "x");
     BAD("exclude each other", "--problem", "p", "--model", "m", "--exp-dir",
         "d", "--exp-id", "e");
+    BAD("exclude each other", "--problem", "p", "--model", "m", "--exp-dir",
+        "d", "--restart", "e");
+    BAD("--restart-number needs --restart", "--problem", "p", "--model", "m",
+        "--restart-number", "3");
+    BAD("--max-failures: 'x' is not an integer", "--problem", "p", "--model",
+        "m", "--max-failures", "x");
     BAD("--check takes no value", "--problem", "p", "--check=1");
     BAD("--problem: the value is empty", "--problem", "", "--model", "m");
 }

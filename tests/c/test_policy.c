@@ -166,17 +166,26 @@ static void zero_window_disables_batching(void **state)
     assert_int_equal(policy_next(&p, 0.001, 0), 2);
 }
 
-static void resume_counts_finished_evaluations(void **state)
+static void resume_counts_finished_and_reissued_evaluations(void **state)
 {
     (void)state;
+    /* 15 of 20 finished, 2 were in flight and are issued again: no initial
+     * design, and only 3 more points may ever be requested. */
     struct policy p = make(20, 4, 2, 1, 3, 16);
-    policy_resume(&p, 15);
-    assert_int_equal(policy_initial(&p), 4);
-    assert_int_equal(policy_next(&p, 0, 1), 1); /* 20 - 15 - 4 */
+    policy_resume(&p, 15, 2);
+    assert_int_equal(policy_initial(&p), 0);
+    assert_int_equal(policy_outstanding(&p), 2);
+    assert_int_equal(policy_next(&p, 0, 1), 3);
     assert_int_equal(policy_next(&p, 0, 1), 0);
+    /* More rows than MAX_EVALS (it was lowered): done at once. */
     p = make(20, 4, 2, 1, 3, 16);
-    policy_resume(&p, 25);
+    policy_resume(&p, 25, 4);
     assert_true(policy_done(&p));
+    assert_int_equal(policy_next(&p, 0, 1), 0);
+    /* Killed before any point was produced: a fresh start. */
+    p = make(20, 4, 2, 1, 3, 16);
+    policy_resume(&p, 0, 0);
+    assert_int_equal(policy_initial(&p), 4);
 }
 
 /* A randomised run: whatever the order of events, the policy never issues
@@ -231,7 +240,7 @@ int main(void)
         cmocka_unit_test(window_expiry_flushes_accumulated_results),
         cmocka_unit_test(threshold_capped_by_remaining_evaluations),
         cmocka_unit_test(zero_window_disables_batching),
-        cmocka_unit_test(resume_counts_finished_evaluations),
+        cmocka_unit_test(resume_counts_finished_and_reissued_evaluations),
         cmocka_unit_test(randomised_runs_always_finish),
     };
     return UNIT_RUN(tests);

@@ -60,7 +60,8 @@ def read_results(exp_dir: Path) -> list:
 
 def run_search(exp_dir: Path, *args: str, nprocs: int = 4, timeout: float = 240,
                env: dict | None = None) -> Search:
-    cmd = mpiexec(nprocs) + [str(BINARY), "--exp-dir", str(exp_dir), *args]
+    where = [] if "--restart" in args else ["--exp-dir", str(exp_dir)]
+    cmd = mpiexec(nprocs) + [str(BINARY), *where, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                           env=env or mpi_env())
     return Search(proc, exp_dir)

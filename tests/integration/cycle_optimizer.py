@@ -1,0 +1,20 @@
+"""A user optimizer (file.py:Class form) for fault tests: proposes every
+category of the first dimension in turn, so each fault kind runs."""
+
+
+class Cycle:
+    def __init__(self, problem, seed=0, **settings):
+        self.names = problem.params
+        self.categories = problem.space.dims[0].categories
+        self.i = 0
+
+    def ask(self, n):
+        points = []
+        for _ in range(n):
+            value = self.categories[self.i % len(self.categories)]
+            points.append({self.names[0]: value, **{k: 0.5 for k in self.names[1:]}})
+            self.i += 1
+        return points
+
+    def tell(self, points, values):
+        pass

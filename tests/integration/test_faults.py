@@ -1,0 +1,287 @@
+"""Nothing lost: model faults, --max-failures, kill -9 and --restart, signals,
+torn journal lines, locks. The real binary under mpiexec."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import (BINARY, PROBLEMS, mpi_env, mpiexec, model_cmd, read_results,
+                      run_search)
+
+HERE = Path(__file__).parent
+FAULTS = str(PROBLEMS / "problem_faults.py")
+SLOW = str(PROBLEMS / "problem_slow.py")
+CYCLE = f"{HERE / 'cycle_optimizer.py'}:Cycle"
+
+
+def no_model_left(pattern: str) -> bool:
+    """True when no process whose command line contains pattern is running."""
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            if pattern.encode() in cmd and b"pytest" not in cmd:
+                return False
+    return True
+
+
+def wait_gone(pattern: str, timeout: float = 15) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if no_model_left(pattern):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_every_fault_kind_is_recorded_and_the_search_finishes(exp_dir):
+    # 13 fault kinds, each at least twice; SH_TIMEOUT 3 s for the hang.
+    search = run_search(exp_dir, "--problem", FAULTS, "--optimizer", CYCLE,
+                        "--model-cmd", model_cmd("faulty.py"), "--max-evals", "26",
+                        "--sh-timeout", "3", nprocs=5, timeout=300)
+    assert search.proc.returncode == 0, search.proc.stderr
+    rows = search.rows
+    assert len(rows) == 26
+    by_fault: dict = {}
+    for r in rows:
+        by_fault.setdefault(r["p:fault"], set()).add(r["status"])
+    expected = {"ok": {"ok"}, "flood": {"ok"}, "rmdir": {"ok"}, "mpi": {"ok"},
+                "hang": {"timeout"}}
+    for fault in ("exit1", "sigkill", "sigabrt", "sigsegv", "nan", "inf", "text", "none"):
+        expected[fault] = {"failed"}
+    assert by_fault == expected
+    for r in rows:
+        assert (r["objective"] == "nan") == (r["status"] != "ok")
+        run = exp_dir / "run" / r["job_id"]
+        if r["p:fault"] == "rmdir":
+            continue
+        log = (run / "model.log").read_text(errors="replace")
+        reason = {"exit1": "exit status 1", "sigkill": "signal 9", "sigabrt": "signal 6",
+                  "sigsegv": "signal 11", "nan": "the result is nan", "inf": "the result is inf",
+                  "text": "no result", "none": "no result",
+                  "hang": "killed after SH_TIMEOUT 3 s (SIGTERM, then SIGKILL)"}.get(r["p:fault"])
+        if reason:
+            assert reason in log, (r["p:fault"], log[-300:])
+        if r["p:fault"] == "flood":
+            size = (run / "model.log").stat().st_size
+            assert 8 << 20 <= size < (8 << 20) + 1024
+            assert "model.log truncated at 8388608 bytes" in log
+        if r["p:fault"] == "mpi":
+            assert "mpi size 1" in log  # a singleton: it did not join the job
+    # the summary counts them
+    assert "(8 ok, 16 failed, 2 timeout)" in search.proc.stdout
+
+
+def test_max_failures_stops_cleanly(exp_dir):
+    search = run_search(exp_dir, "--problem", FAULTS, "--optimizer", "random",
+                        "--model-cmd", model_cmd("flaky.py", "--fail-every", "1"),
+                        "--max-evals", "50", "--max-failures", "4", nprocs=3)
+    assert search.proc.returncode == 3
+    msg = [line for line in search.proc.stderr.splitlines() if "--max-failures 4" in line]
+    assert len(msg) == 1 and "stopping" in msg[0]
+    rows = search.rows
+    assert 4 <= len(rows) < 50
+    assert all(r["status"] == "failed" for r in rows)
+    assert "evaluations in" in search.proc.stdout  # the summary is printed
+
+
+def start_search(exp_dir: Path, *args: str, nprocs: int = 4) -> subprocess.Popen:
+    cmd = mpiexec(nprocs) + [str(BINARY), *args]
+    return subprocess.Popen(cmd, env=mpi_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def kill_job(proc: subprocess.Popen, exp_dir: Path) -> None:
+    """kill -9 of the whole job: mpiexec and every rank (a node failure)."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"build/async-search" in cmd and str(exp_dir).encode() in cmd:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+    proc.communicate()
+
+
+@pytest.mark.parametrize("kill_after", [[0.8, 3.0], [2.2, 4.5, 6.5]])
+def test_kill_minus_nine_then_restart_loses_nothing(tmp_path, kill_after):
+    exp_dir = tmp_path / "exp"
+    model = model_cmd("quadratic.py", "--sleep", "0.7")
+    common = ["--problem", SLOW, "--model-cmd", model, "--max-evals", "30"]
+    snapshots = []
+    def where():
+        # killed before the experiment existed: start it (again)
+        if (exp_dir / "config.json").exists():
+            return ["--restart", str(exp_dir)]
+        return ["--exp-dir", str(exp_dir)]
+
+    for delay in kill_after:
+        args = where()
+        proc = start_search(exp_dir, *common, *args)
+        time.sleep(delay)
+        kill_job(proc, exp_dir)
+        assert wait_gone(str(exp_dir / "run")), "a model outlived its killed job"
+        results = exp_dir / "results.csv"
+        snapshots.append(results.read_bytes() if results.exists() else b"")
+    final = run_search(exp_dir, *common, *where())
+    assert final.proc.returncode == 0, final.proc.stderr
+    data = (exp_dir / "results.csv").read_bytes()
+    for snap in snapshots:
+        assert data.startswith(snap)  # rows written before a kill never change
+    rows = read_results(exp_dir)
+    assert len(rows) == 30
+    ids = [r["job_id"] for r in rows]
+    assert len(set(ids)) == 30
+    restarts = {int(i.split("_")[0]) for i in ids}
+    assert max(restarts) <= len(kill_after) + 1
+    assert all(r["status"] == "ok" for r in rows)
+    # reissued points are the ones that were in flight: same parameters
+    points = {}
+    for line in (exp_dir / "points.log").read_text().splitlines():
+        job, _, text = line.partition("\t")
+        points[job] = json.loads(text)
+    for r in rows:
+        assert points[r["job_id"]] == {"x": float(r["p:x"]), "y": float(r["p:y"])}
+    assert 2 <= final.config["restart"] <= len(kill_after) + 1
+    assert (exp_dir / "config.1.json").exists()
+    # one timeline: timestamps are relative to the first start
+    assert max(float(r["m:timestamp_gather"]) for r in rows) > kill_after[0]
+
+
+def test_restart_tolerates_a_torn_last_line(tmp_path):
+    exp_dir = tmp_path / "exp"
+    common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py")]
+    first = run_search(exp_dir, *common, "--max-evals", "6", nprocs=3)
+    assert first.proc.returncode == 0
+    results = exp_dir / "results.csv"
+    complete = results.read_bytes()
+    with open(results, "ab") as f:
+        f.write(b"1_9_0,0.25,0.7")  # a write cut by a crash
+    again = run_search(exp_dir, *common, "--max-evals", "10", "--restart", str(exp_dir),
+                       nprocs=3)
+    assert again.proc.returncode == 0, again.proc.stderr
+    assert "cut a torn last line of 14 bytes" in again.proc.stderr
+    data = results.read_bytes()
+    assert data.startswith(complete)
+    rows = read_results(exp_dir)
+    assert len(rows) == 10 and all(r["status"] == "ok" for r in rows)
+    assert {r["job_id"].split("_")[0] for r in rows} == {"1", "2"}
+
+
+def test_restart_of_a_finished_experiment_adds_only_what_is_missing(tmp_path):
+    exp_dir = tmp_path / "exp"
+    common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py")]
+    assert run_search(exp_dir, *common, "--max-evals", "5", nprocs=3).proc.returncode == 0
+    same = run_search(exp_dir, *common, "--max-evals", "5", "--restart", str(exp_dir), nprocs=3)
+    assert same.proc.returncode == 0
+    assert len(read_results(exp_dir)) == 5
+    assert "5 evaluations already finished" in same.proc.stdout
+    more = run_search(exp_dir, *common, "--max-evals", "9", "--restart", str(exp_dir), nprocs=3)
+    assert more.proc.returncode == 0
+    rows = read_results(exp_dir)
+    assert len(rows) == 9
+    assert sum(r["job_id"].startswith("3_") for r in rows) == 4
+
+
+def test_restart_refuses_another_problem_and_a_non_experiment(tmp_path):
+    exp_dir = tmp_path / "exp"
+    common = ["--model-cmd", model_cmd("quadratic.py")]
+    assert run_search(exp_dir, "--problem", SLOW, *common, "--max-evals", "3",
+                      nprocs=2).proc.returncode == 0
+    before = (exp_dir / "results.csv").read_bytes()
+    other = run_search(exp_dir, "--problem", FAULTS, *common, "--restart", str(exp_dir),
+                       nprocs=2)
+    assert other.proc.returncode == 2
+    assert "restart with the problem file" in other.proc.stderr
+    assert (exp_dir / "results.csv").read_bytes() == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    nothing = run_search(empty, "--problem", SLOW, *common, "--restart", str(empty), nprocs=2)
+    assert nothing.proc.returncode == 2
+    assert "not an async-search experiment" in nothing.proc.stderr
+    bad_r = run_search(exp_dir, "--problem", SLOW, *common, "--restart", str(exp_dir),
+                       "--restart-number", "1", nprocs=2)
+    assert bad_r.proc.returncode == 2 and "must be greater than 1" in bad_r.proc.stderr
+
+
+def test_a_running_experiment_cannot_be_restarted_twice(tmp_path):
+    exp_dir = tmp_path / "exp"
+    common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py", "--sleep", "1")]
+    proc = start_search(exp_dir, *common, "--max-evals", "8", "--exp-dir", str(exp_dir))
+    time.sleep(2.5)
+    second = run_search(exp_dir, *common, "--max-evals", "8", "--restart", str(exp_dir),
+                        nprocs=2)
+    assert second.proc.returncode == 2
+    assert "in use by another running search (pid" in second.proc.stderr
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert len(read_results(exp_dir)) == 8
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_to_mpiexec_stops_flushes_and_restart_continues(tmp_path, sig):
+    exp_dir = tmp_path / "exp"
+    model = model_cmd("quadratic.py", "--sleep", "20")
+    common = ["--problem", SLOW, "--model-cmd", model, "--max-evals", "6",
+              "--init-size", "2"]
+    fast = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py"), "--max-evals", "6"]
+    proc = start_search(exp_dir, *common, "--exp-dir", str(exp_dir))
+    time.sleep(3)
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - t0 < 15
+    assert proc.returncode != 0
+    # mpiexec passes both on to the ranks as SIGTERM
+    assert "interrupted by SIGTERM" in err
+    assert "evaluations in" in out  # the summary
+    assert wait_gone(str(exp_dir / "run")), "models must end with the job"
+    assert len(read_results(exp_dir)) == 0 if (exp_dir / "results.csv").exists() else True
+    final = run_search(exp_dir, *fast, "--restart", str(exp_dir))
+    assert final.proc.returncode == 0, final.proc.stderr
+    rows = read_results(exp_dir)
+    assert len(rows) == 6
+    assert "reissued" in final.proc.stdout
+
+
+def test_a_dead_worker_rank_ends_the_job_and_restart_loses_nothing(tmp_path):
+    exp_dir = tmp_path / "exp"
+    common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py", "--sleep", "0.5"),
+              "--max-evals", "20"]
+    proc = start_search(exp_dir, *common, "--exp-dir", str(exp_dir))
+    time.sleep(3)
+    ranks = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"build/async-search" in cmd and str(exp_dir).encode() in cmd \
+                    and b"OMPI_COMM_WORLD_RANK=2" in env:
+                ranks.append(int(pid))
+    assert len(ranks) == 1
+    before = (exp_dir / "results.csv").read_bytes()
+    os.kill(ranks[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode != 0  # Open MPI ends the whole job
+    assert wait_gone(str(exp_dir / "run"))
+    final = run_search(exp_dir, *common, "--restart", str(exp_dir))
+    assert final.proc.returncode == 0, final.proc.stderr
+    assert (exp_dir / "results.csv").read_bytes().startswith(before)
+    assert len(read_results(exp_dir)) == 20
