@@ -17,3 +17,10 @@ N_JOBS=${N_JOBS:-1}
 RANDOM_SEED=${RANDOM_SEED:-0}
 # default | original | random | optuna | skopt | module:Class
 OPTIMIZER=${OPTIMIZER:-default}
+# Stop once this many evaluations have failed or timed out (0: never).
+MAX_FAILURES=${MAX_FAILURES:-0}
+# Continue an experiment: its directory (or its results.csv). Results are
+# replayed, evaluations that were in flight are issued again, and run ids
+# continue with restart number RESTART_NUMBER (default: one more than used).
+RESTART_FILE=${RESTART_FILE:-}
+RESTART_NUMBER=${RESTART_NUMBER:-0}
