@@ -86,9 +86,17 @@ test-integration: all
 bench: deps all
 	bin/run-bench
 
-sanitize:
-	$(MAKE) BUILD=build-sanitize CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  LDLIBS="$(PY_LDFLAGS) -lpthread -lm -fsanitize=address,undefined" all test-c
+SANITIZE_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+                  -fno-omit-frame-pointer
+
+# ASan+UBSan: the C unit tests and a short whole-program search; then
+# valgrind memcheck of the manager over a few hundred evaluations.
+sanitize: test-deps all
+	$(MAKE) BUILD=build-sanitize CFLAGS="$(SANITIZE_FLAGS)" \
+	  LDLIBS="$(PY_LDFLAGS) -lpthread -lm -fsanitize=address,undefined" \
+	  build-sanitize/async-search test-c
+	tests/sanitize-search.sh build-sanitize/async-search
+	$(PYTHON) tests/valgrind/leaks.py --evals 100 400
 
 format:
 	clang-format -i csrc/*.c csrc/*.h tests/c/*.c tests/c/*.h

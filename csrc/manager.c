@@ -770,10 +770,9 @@ static int manager_setup(struct manager *m, char *err, size_t errlen)
     if (m->o->model_cmd) {
         char **words;
         size_t n;
-        if (launch_split(m->o->model_cmd, &words, &n, err, errlen) != 0) {
-            char msg[MANAGER_ERR_LEN];
-            snprintf(msg, sizeof msg, "--model-cmd: %s", err);
-            snprintf(err, errlen, "%s", msg);
+        char why[256];
+        if (launch_split(m->o->model_cmd, &words, &n, why, sizeof why) != 0) {
+            snprintf(err, errlen, "--model-cmd: %s", why);
             return 2;
         }
         launch_free_words(words);
