@@ -204,13 +204,23 @@ done:
 enum engine_status engine_text(struct engine *en, const char *method,
                                char **text, struct engine_error *e)
 {
+    return engine_call_text(en, method, NULL, text, e);
+}
+
+enum engine_status engine_call_text(struct engine *en, const char *method,
+                                    const char *arg, char **text,
+                                    struct engine_error *e)
+{
     PyGILState_STATE gil = PyGILState_Ensure();
     PyObject *res = NULL; /* owned */
     enum engine_status status = ENGINE_OK;
     *text = NULL;
     e->detail = NULL;
 
-    res = PyObject_CallMethod(en->obj, method, NULL);
+    if (arg)
+        res = PyObject_CallMethod(en->obj, method, "s", arg);
+    else
+        res = PyObject_CallMethod(en->obj, method, NULL);
     if (res == NULL) {
         status = engine_exception(e, method);
         goto done;

@@ -46,6 +46,10 @@ enum engine_status engine_start(const char *python_dir,
  * "warnings") and returns a malloc'd copy in *text. */
 enum engine_status engine_text(struct engine *en, const char *method,
                                char **text, struct engine_error *e);
+/* Like engine_text, for a method taking one str argument. */
+enum engine_status engine_call_text(struct engine *en, const char *method,
+                                    const char *arg, char **text,
+                                    struct engine_error *e);
 /* Asks for n points; *out receives a batch of exactly n points. */
 enum engine_status engine_ask(struct engine *en, long n,
                               struct point_batch **out, struct engine_error *e);

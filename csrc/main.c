@@ -149,7 +149,7 @@ int main(int argc, char **argv)
             log_error("%s", err);
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
-        log_init(-1, LOG_LEVEL_WARN);
+        log_init(-1, o.quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
         status = manager_run(&o, home, t);
         t->ops->destroy(t);
     } else {

@@ -22,6 +22,7 @@
 #include "journal.h"
 #include "log.h"
 #include "policy.h"
+#include "progress.h"
 #include "queue.h"
 #include "runid.h"
 #include "signals.h"
@@ -81,7 +82,10 @@ struct manager {
     long best; /* index of the best ok point, -1 */
     struct engine_replay replay; /* a restart's earlier results */
     int lock_fd;                 /* EXPDIR/.lock, held while running */
-    double last_progress;
+    double run_start;     /* this process's start (monotonic) */
+    long done_this_run;
+    long nrunning;
+    struct progress progress;
     int announced;
 };
 
@@ -383,51 +387,34 @@ static int manager_dispatch(struct manager *m, double now, char *err,
         p->worker = w;
         p->t_submit = now - m->t0_mono;
         m->running[w] = idx;
+        m->nrunning++;
         m->next_dispatch++;
         log_debug("%s -> worker %d", p->job_id, w);
     }
     return 0;
 }
 
-static void manager_format_duration(char *buf, size_t len, double s)
+static void manager_stats(const struct manager *m, double now,
+                          struct progress_stats *st)
 {
-    if (s < 0 || !isfinite(s))
-        snprintf(buf, len, "?");
-    else if (s < 60)
-        snprintf(buf, len, "%.0fs", s);
-    else if (s < 3600)
-        snprintf(buf, len, "%dm%02ds", (int)(s / 60), (int)fmod(s, 60));
-    else
-        snprintf(buf, len, "%dh%02dm", (int)(s / 3600),
-                 (int)fmod(s / 60, 60));
+    memset(st, 0, sizeof *st);
+    st->done = m->policy.finished;
+    st->total = m->o->max_evals;
+    st->ok = m->nok;
+    st->failed = m->nfailed;
+    st->timeout = m->ntimeout;
+    st->running = m->nrunning;
+    st->done_this_run = m->done_this_run;
+    st->best = m->best >= 0 ? m->points[m->best].objective : NAN;
+    st->best_job = m->best >= 0 ? m->points[m->best].job_id : "";
+    st->elapsed = now - m->run_start;
 }
 
 static void manager_progress(struct manager *m, double now, int force)
 {
-    if (!force && now - m->last_progress < MANAGER_PROGRESS_S)
-        return;
-    m->last_progress = now;
-    long done = m->policy.finished;
-    long running = 0;
-    for (int w = 1; w <= m->workers; w++)
-        running += m->running[w] >= 0;
-    double elapsed = now - m->t0_mono;
-    double rate = elapsed > 0 ? done / elapsed * 60.0 : 0;
-    char eta[32], best[128] = "none yet";
-    manager_format_duration(eta, sizeof eta,
-                            rate > 0 ? (m->o->max_evals - done) / rate * 60.0
-                                     : -1);
-    if (m->best >= 0) {
-        char v[40];
-        util_format_double(v, sizeof v, m->points[m->best].objective);
-        snprintf(best, sizeof best, "%s (%s)", v, m->points[m->best].job_id);
-    }
-    printf("[%*ld/%ld] ok %ld, failed %ld, running %ld, best %s, %.1f "
-           "evals/min, ETA %s\n",
-           (int)snprintf(NULL, 0, "%ld", m->o->max_evals), done,
-           m->o->max_evals, m->nok, m->nfailed + m->ntimeout, running, best,
-           rate, eta);
-    fflush(stdout);
+    struct progress_stats st;
+    manager_stats(m, now, &st);
+    progress_update(&m->progress, &st, now, force);
 }
 
 static int manager_handle_result(struct manager *m, int w,
@@ -447,6 +434,7 @@ static int manager_handle_result(struct manager *m, int w,
     p->status = st;
     p->objective = st == LAUNCH_OK ? r->objective : NAN;
     m->running[w] = -1;
+    m->nrunning--;
     manager_push_idle(m, w);
 
     struct journal_row row = {
@@ -467,6 +455,9 @@ static int manager_handle_result(struct manager *m, int w,
         snprintf(err, errlen, "out of memory queueing a result");
         return -1;
     }
+    m->done_this_run++;
+    progress_evaluation(&m->progress, p->job_id, launch_status_name(st),
+                        p->objective, w, row.duration, r->reason);
     if (st == LAUNCH_OK) {
         m->nok++;
         if (m->best < 0 || p->objective < m->points[m->best].objective)
@@ -478,6 +469,8 @@ static int manager_handle_result(struct manager *m, int w,
             m->ntimeout++;
         else
             m->nfailed++;
+        if (m->o->verbosity >= 0)
+            progress_end_line(&m->progress);
         log_warn("evaluation %s %s: %s (see %s/run/%s/model.log)", p->job_id,
                  launch_status_name(st), r->reason, m->exp_dir, p->job_id);
     }
@@ -536,6 +529,7 @@ static enum loop_end manager_loop(struct manager *m, char *err, size_t errlen)
             log_debug("requested %ld points", n);
         }
         journal_sync(m->journal, now, 0);
+        manager_progress(m, now, 0);
         if (busy) {
             sleep_s = MANAGER_SLEEP_MIN_S;
         } else {
@@ -556,12 +550,11 @@ static int manager_compare_objective(const void *a, const void *b)
 
 static void manager_summary(struct manager *m)
 {
-    double wall = util_now() - m->t0_mono;
-    char dur[32];
-    manager_format_duration(dur, sizeof dur, wall);
-    printf("\nasync-search: %ld evaluations in %s (%ld ok, %ld failed, %ld "
-           "timeout) with %d workers\n",
-           m->policy.finished, dur, m->nok, m->nfailed, m->ntimeout,
+    double wall = util_now() - m->run_start;
+    progress_end_line(&m->progress);
+    printf("\nasync-search: %ld evaluations (%ld ok, %ld failed, %ld timeout); "
+           "this run took %.1f s with %d workers\n",
+           m->policy.finished, m->nok, m->nfailed, m->ntimeout, wall,
            m->workers);
     struct point **ok = malloc((size_t)(m->nok > 0 ? m->nok : 1) * sizeof *ok);
     long n = 0;
@@ -589,6 +582,36 @@ static void manager_summary(struct manager *m)
     printf("results: %s/%s\n", m->exp_dir, JOURNAL_RESULTS);
     fflush(stdout);
     free(ok);
+}
+
+/* Writes EXPDIR/report.png through the engine and says where it is. */
+static void manager_report(struct manager *m)
+{
+    struct engine_error e;
+    char *path = NULL;
+    memset(&e, 0, sizeof e);
+    if (m->engine == NULL || m->policy.finished == 0)
+        return;
+    if (m->thread_started) {
+        queue_stop(m->queue);
+        pthread_join(m->thread, NULL);
+        m->thread_started = 0;
+    }
+    struct strbuf arg = STRBUF_INIT;
+    strbuf_puts(&arg, m->exp_dir);
+    if (engine_call_text(m->engine, "report", strbuf_str(&arg), &path, &e) ==
+        ENGINE_OK) {
+        printf("report: %s (the full table: async-search report %s)\n", path,
+               m->exp_dir);
+        fflush(stdout);
+    } else {
+        manager_log_engine_error(&e);
+        log_warn("no report.png: %s (try: async-search report %s)", e.message,
+                 m->exp_dir);
+    }
+    engine_error_clear(&e);
+    strbuf_free(&arg);
+    free(path);
 }
 
 /* ---- restart ----------------------------------------------------------- */
@@ -831,7 +854,8 @@ static int manager_setup(struct manager *m, char *err, size_t errlen)
     m->log = fopen(strbuf_str(&logpath), "a");
     strbuf_free(&logpath);
     if (m->log)
-        log_set_mirror(m->log, LOG_LEVEL_INFO);
+        log_set_mirror(m->log, m->o->verbosity > 0 ? LOG_LEVEL_DEBUG
+                                                   : LOG_LEVEL_INFO);
 
     status = 1;
     if (journal_open(m->exp_dir, header, &m->journal, err, errlen) != 0) {
@@ -906,8 +930,15 @@ int manager_run(const struct options *o, const char *home,
     m.restart = 1;
     m.best = -1;
     m.lock_fd = -1;
-    m.t0_mono = util_now();
+    m.t0_mono = m.run_start = util_now();
     m.t0_wall = util_wall();
+    progress_init(&m.progress, stdout,
+                  o->verbosity < 0   ? PROGRESS_QUIET
+                  : o->verbosity > 0 ? PROGRESS_VERBOSE
+                                     : PROGRESS_NORMAL,
+                  strcmp(o->progress, "tty") == 0   ? 1
+                  : strcmp(o->progress, "log") == 0 ? 0
+                                                    : progress_stdout_is_terminal());
     m.running = malloc((size_t)(m.workers + 1) * sizeof *m.running);
     m.idle = malloc((size_t)m.workers * sizeof *m.idle);
     if (m.running == NULL || m.idle == NULL) {
@@ -962,9 +993,8 @@ int manager_run(const struct options *o, const char *home,
         goto fail;
     }
     journal_sync(m.journal, util_now(), 1);
-    long running = 0;
-    for (int w = 1; w <= m.workers; w++)
-        running += m.running[w] >= 0;
+    long running = m.nrunning;
+    progress_end_line(&m.progress);
     if (end == LOOP_SIGNAL) {
         int sig = signals_pending();
         log_warn("interrupted by %s: stopped issuing work; %ld running "
@@ -982,6 +1012,10 @@ int manager_run(const struct options *o, const char *home,
     manager_summary(&m);
     if (t->ops->finish(t) != 0)
         log_warn("stopping the workers: %s", t->err);
+    /* The workers are released first: plotting must not hold them. After a
+     * signal there is no time for it (mpiexec's SIGKILL follows). */
+    if (end != LOOP_SIGNAL)
+        manager_report(&m);
     manager_free(&m);
     return status;
 

@@ -15,7 +15,6 @@
 
 #define MANAGER_SLEEP_MIN_S 0.0001
 #define MANAGER_SLEEP_MAX_S 0.005
-#define MANAGER_PROGRESS_S 5.0
 #define MANAGER_TOP 5
 
 /*

@@ -73,6 +73,12 @@ static const struct option_spec options_table[] = {
      "BENCHMARK_TIMEOUT: graceful limit passed to the model (0: none)"},
     {"python", OPT_STRING, OPT_FIELD(python), 0, 0, "PATH", "/usr/bin/python3",
      "Python interpreter that runs --model benchmarks"},
+    {"quiet", OPT_FLAG, OPT_FIELD(quiet), 0, 0, NULL, NULL,
+     "no progress lines or warnings (they still go to manager.log)"},
+    {"verbose", OPT_FLAG, OPT_FIELD(verbose), 0, 0, NULL, NULL,
+     "a line per finished evaluation; debug messages in manager.log"},
+    {"progress", OPT_STRING, OPT_FIELD(progress), 0, 0, "STYLE", "auto",
+     "auto | tty (one line redrawn) | log (a line every 30 s)"},
     {"check", OPT_FLAG, OPT_FIELD(check), 0, 0, NULL, NULL,
      "validate the flags and the problem file, print the space, exit"},
     {"help", OPT_FLAG, OPT_FIELD(help), 0, 0, NULL, NULL,
@@ -92,6 +98,7 @@ static void options_defaults(struct options *o)
     o->seed = 0;
     o->optimizer = "default";
     o->python = "/usr/bin/python3";
+    o->progress = "auto";
     o->sh_timeout = 3600;
     o->benchmark_timeout = 3600;
     o->threshold_window = POLICY_THRESHOLD_WINDOW_S;
@@ -215,6 +222,17 @@ static enum options_status options_validate(const struct options *o,
                               "other: give one");
         return OPTIONS_ERROR;
     }
+    if (strcmp(o->progress, "auto") != 0 && strcmp(o->progress, "tty") != 0 &&
+        strcmp(o->progress, "log") != 0) {
+        snprintf(err, errlen,
+                 "--progress: '%s' is not a style (allowed: auto, tty, log)",
+                 o->progress);
+        return OPTIONS_ERROR;
+    }
+    if (o->quiet && o->verbose) {
+        snprintf(err, errlen, "--quiet and --verbose exclude each other");
+        return OPTIONS_ERROR;
+    }
     if (o->restart_number && !o->restart) {
         snprintf(err, errlen, "--restart-number needs --restart EXPDIR");
         return OPTIONS_ERROR;
@@ -223,6 +241,14 @@ static enum options_status options_validate(const struct options *o,
                                           errlen) != 0)
         return OPTIONS_ERROR;
     return OPTIONS_OK;
+}
+
+static enum options_status options_finish(struct options *o, char *err,
+                                          size_t errlen)
+{
+    enum options_status st = options_validate(o, err, errlen);
+    o->verbosity = o->quiet ? -1 : o->verbose ? 1 : 0;
+    return st;
 }
 
 enum options_status options_parse(int argc, char **argv, struct options *o,
@@ -268,7 +294,7 @@ enum options_status options_parse(int argc, char **argv, struct options *o,
     }
     if (o->help)
         return OPTIONS_HELP;
-    return options_validate(o, err, errlen);
+    return options_finish(o, err, errlen);
 }
 
 void options_usage(FILE *f)

@@ -43,6 +43,9 @@ struct options {
     double threshold_window;
     int check;
     int help;
+    int quiet, verbose;
+    int verbosity; /* -1 --quiet, 0 normal, 1 --verbose */
+    const char *progress; /* auto | tty | log */
 };
 
 /* Fills o from argv[1..argc-1] (defaults first). Returns an options_status;

@@ -104,6 +104,15 @@ class Engine:
         told = [None if v is None or math.isnan(v) else float(v) for v in values]
         self._optimizer.tell(decoded, told)
 
+    # -- end of run --------------------------------------------------------------------------
+    def report(self, exp_dir: str) -> str:
+        """Write EXPDIR/report.png (async_search.report); return its path."""
+        from async_search import report
+
+        results = report.load_results(exp_dir)
+        summary = report.summarise(results)
+        return str(report.render_png(results, summary, os.path.join(exp_dir, "report.png")))
+
     # -- restart ---------------------------------------------------------------------------
     def _from_csv(self, row: dict, path: str) -> dict:
         """Rebuild a point from its results.csv fields (when points.log lacks it)."""

@@ -258,3 +258,34 @@ def test_waiting_ranks_use_almost_no_cpu():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("| worker |") == 4
+
+
+def test_progress_styles_and_end_of_run_report(tmp_path):
+    common = ["--problem", AS_PROBLEM, "--model-cmd", model_cmd("flaky.py", "--fail-every", "3"),
+              "--max-evals", "9"]
+    log = run_search(tmp_path / "log", *common, nprocs=3)
+    assert log.proc.returncode == 0, log.proc.stderr
+    # stdout is a pipe here: plain lines, never a redraw
+    assert "\r" not in log.proc.stdout
+    lines = [x for x in log.proc.stdout.splitlines() if x.startswith("[")]
+    assert lines and lines[-1].startswith("[9/9] 100% | running 0 | failed ")
+    assert "| best " in lines[-1] and "evals/min | ETA 0s" in lines[-1]
+    png = tmp_path / "log" / "report.png"
+    assert f"report: {png}" in log.proc.stdout
+    assert png.stat().st_size > 10000
+
+    tty = run_search(tmp_path / "tty", *common, "--progress", "tty", nprocs=3)
+    assert "\r[" in tty.proc.stdout and "\x1b[K" in tty.proc.stdout
+
+    quiet = run_search(tmp_path / "quiet", *common, "--quiet", nprocs=3)
+    assert quiet.proc.returncode == 0
+    assert not [x for x in quiet.proc.stdout.splitlines() if x.startswith("[")]
+    assert "warning" not in quiet.proc.stderr
+    assert "best objective" in quiet.proc.stdout
+    assert "failed" in (tmp_path / "quiet" / "manager.log").read_text()
+
+    verbose = run_search(tmp_path / "verbose", *common, "--verbose", nprocs=3)
+    rows = verbose.rows
+    for r in rows:
+        line = next(x for x in verbose.proc.stdout.splitlines() if x.startswith(r["job_id"] + " "))
+        assert r["status"] in line and f"worker {r['worker']}" in line
