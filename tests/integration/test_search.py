@@ -266,7 +266,7 @@ def test_progress_styles_and_end_of_run_report(tmp_path):
     log = run_search(tmp_path / "log", *common, nprocs=3)
     assert log.proc.returncode == 0, log.proc.stderr
     # stdout is a pipe here: plain lines, never a redraw
-    assert "\r" not in log.proc.stdout
+    assert "\x1b[K" not in log.proc.stdout
     lines = [x for x in log.proc.stdout.splitlines() if x.startswith("[")]
     assert lines and lines[-1].startswith("[9/9] 100% | running 0 | failed ")
     assert "| best " in lines[-1] and "evals/min | ETA 0s" in lines[-1]
@@ -275,7 +275,8 @@ def test_progress_styles_and_end_of_run_report(tmp_path):
     assert png.stat().st_size > 10000
 
     tty = run_search(tmp_path / "tty", *common, "--progress", "tty", nprocs=3)
-    assert "\r[" in tty.proc.stdout and "\x1b[K" in tty.proc.stdout
+    # (text mode turned the carriage returns into newlines)
+    assert "\x1b[K" in tty.proc.stdout and "\n[9/9] 100%" in tty.proc.stdout
 
     quiet = run_search(tmp_path / "quiet", *common, "--quiet", nprocs=3)
     assert quiet.proc.returncode == 0
