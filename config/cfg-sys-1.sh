@@ -14,3 +14,6 @@ BENCHMARK_TIMEOUT=${BENCHMARK_TIMEOUT:-3600}
 SH_TIMEOUT=${SH_TIMEOUT:-3600}
 # Interpreter that runs CANDLE models (may differ from the manager's).
 MODEL_PYTHON=${MODEL_PYTHON:-/usr/bin/python3}
+# GPUs per node: each worker gets one (CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES,
+# ZE_AFFINITY_MASK) by its rank on the node; 0 leaves them alone.
+GPUS_PER_NODE=${GPUS_PER_NODE:-0}

@@ -263,6 +263,35 @@ void launch_env_free(struct launch_env *env)
     memset(env, 0, sizeof *env);
 }
 
+static const char *const launch_gpu_vars[] = {
+    "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+    "ZE_AFFINITY_MASK",
+};
+
+int launch_env_bind_gpu(struct launch_env *env, int node_index,
+                        long gpus_per_node, char *dev, size_t len)
+{
+    if (gpus_per_node < 1 || node_index < 0)
+        return -1;
+    long slot = node_index % gpus_per_node;
+    const char *visible = launch_env_get(env, "CUDA_VISIBLE_DEVICES");
+    if (visible && *visible) {
+        long n = 1;
+        for (const char *p = visible; *p; p++)
+            n += *p == ',';
+        const char *start = visible;
+        for (long i = 0; i < slot % n; i++)
+            start = strchr(start, ',') + 1;
+        snprintf(dev, len, "%.*s", (int)strcspn(start, ","), start);
+    } else {
+        snprintf(dev, len, "%ld", slot);
+    }
+    for (size_t i = 0; i < LAUNCH_COUNT(launch_gpu_vars); i++)
+        if (launch_env_set(env, launch_gpu_vars[i], dev, 1) != 0)
+            return -1;
+    return 0;
+}
+
 /* ---- output ----------------------------------------------------------- */
 
 int launch_parse_result_line(const char *line, double *v)

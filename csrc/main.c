@@ -122,7 +122,7 @@ int main(int argc, char **argv)
         return status;
     }
 
-    int provided, rank, size;
+    int provided, rank, size, node_index = 0;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) !=
         MPI_SUCCESS) {
         log_error("MPI_Init_thread failed");
@@ -143,6 +143,11 @@ int main(int argc, char **argv)
             log_error("this MPI library does not provide "
                       "MPI_THREAD_FUNNELED, which the manager needs");
         status = 1;
+    } else if (transport_node_worker_index(&node_index) != 0) {
+        if (rank == 0)
+            log_error("MPI_Comm_split_type failed: cannot tell which ranks "
+                      "share a node");
+        status = 1;
     } else if (rank == 0) {
         struct transport *t = NULL;
         if (transport_mpi_create(&t, err, sizeof err) != 0) {
@@ -153,7 +158,7 @@ int main(int argc, char **argv)
         status = manager_run(&o, home, t);
         t->ops->destroy(t);
     } else {
-        status = worker_run(&o, home, rank);
+        status = worker_run(&o, home, rank, node_index);
     }
     MPI_Finalize();
     free(home);

@@ -71,6 +71,9 @@ static const struct option_spec options_table[] = {
     {"benchmark-timeout", OPT_DOUBLE, OPT_FIELD(benchmark_timeout), 0,
      OPT_SECONDS_MAX, "S", "3600",
      "BENCHMARK_TIMEOUT: graceful limit passed to the model (0: none)"},
+    {"gpus-per-node", OPT_LONG, OPT_FIELD(gpus_per_node), 0, 1024, "N", "0",
+     "GPUS_PER_NODE: give each worker one GPU by its node-local rank (sets "
+     "CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, ZE_AFFINITY_MASK; 0: off)"},
     {"python", OPT_STRING, OPT_FIELD(python), 0, 0, "PATH", "/usr/bin/python3",
      "Python interpreter that runs --model benchmarks"},
     {"quiet", OPT_FLAG, OPT_FIELD(quiet), 0, 0, NULL, NULL,

@@ -204,6 +204,24 @@ nomem:
     return -1;
 }
 
+int transport_node_worker_index(int *index)
+{
+    MPI_Comm node;
+    int world, local, manager_here = 0, is_manager;
+    MPI_Comm_rank(MPI_COMM_WORLD, &world);
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world,
+                            MPI_INFO_NULL, &node) != MPI_SUCCESS)
+        return -1;
+    MPI_Comm_rank(node, &local);
+    is_manager = world == TRANSPORT_MANAGER;
+    /* Ranks are ordered by world rank (the key), so the manager, if it
+     * shares the node, has local rank 0. */
+    MPI_Allreduce(&is_manager, &manager_here, 1, MPI_INT, MPI_MAX, node);
+    MPI_Comm_free(&node);
+    *index = local - manager_here;
+    return 0;
+}
+
 /* ---- worker side ------------------------------------------------------- */
 
 /* Waits for req without spinning on a core. */

@@ -83,6 +83,14 @@ struct transport {
 /* The MPI transport over MPI_COMM_WORLD (rank 0 is the manager). */
 int transport_mpi_create(struct transport **out, char *err, size_t errlen);
 
+/*
+ * Collective over MPI_COMM_WORLD (every rank calls it once, before the
+ * search): the index of this rank among the worker ranks on its node (from
+ * 0; the manager, world rank 0, is not counted), found with
+ * MPI_Comm_split_type(MPI_COMM_TYPE_SHARED). Returns 0 or -1.
+ */
+int transport_node_worker_index(int *index);
+
 /* ---- worker side (MPI) ------------------------------------------------- */
 
 enum transport_event { TRANSPORT_TASK, TRANSPORT_STOP, TRANSPORT_ERROR };

@@ -74,7 +74,8 @@ nomem:
     return -1;
 }
 
-static int worker_environment(struct worker *w, const char *home, int rank)
+static int worker_environment(struct worker *w, const char *home, int rank,
+                              int node_index)
 {
     struct launch_env *env = &w->env;
     char buf[64];
@@ -92,6 +93,15 @@ static int worker_environment(struct worker *w, const char *home, int rank)
     rc |= launch_env_set(env, "ASYNC_SEARCH_EXP_ID", w->start.exp_id, 1);
     snprintf(buf, sizeof buf, "%d", rank);
     rc |= launch_env_set(env, "ASYNC_SEARCH_WORKER", buf, 1);
+    snprintf(buf, sizeof buf, "%d", node_index);
+    rc |= launch_env_set(env, "ASYNC_SEARCH_NODE_WORKER", buf, 1);
+    if (w->o->gpus_per_node > 0) {
+        char dev[64];
+        rc |= launch_env_bind_gpu(env, node_index, w->o->gpus_per_node, dev,
+                                  sizeof dev);
+        log_info("worker %d (node index %d) uses GPU %s", rank, node_index,
+                 dev);
+    }
     if (w->o->benchmark_timeout > 0) {
         snprintf(buf, sizeof buf, "%g", w->o->benchmark_timeout);
         rc |= launch_env_set(env, "BENCHMARK_TIMEOUT", buf, 1);
@@ -168,7 +178,8 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
     strbuf_free(&params);
 }
 
-int worker_run(const struct options *o, const char *home, int rank)
+int worker_run(const struct options *o, const char *home, int rank,
+               int node_index)
 {
     struct worker w;
     char err[512];
@@ -185,7 +196,7 @@ int worker_run(const struct options *o, const char *home, int rank)
         return w.start.status; /* the manager reported why */
 
     if (worker_command(&w, err, sizeof err) != 0 ||
-        worker_environment(&w, home, rank) != 0) {
+        worker_environment(&w, home, rank, node_index) != 0) {
         log_error("worker setup failed: %s", err);
         status = 1;
         goto done;

@@ -9,7 +9,9 @@
 #include "options.h"
 
 /* Runs the worker of this rank. home is the project root (for the CANDLE
- * runner's PYTHONPATH). Returns the process exit status. */
-int worker_run(const struct options *o, const char *home, int rank);
+ * runner's PYTHONPATH); node_index is this worker's index among the workers
+ * on its node (for GPU binding). Returns the process exit status. */
+int worker_run(const struct options *o, const char *home, int rank,
+               int node_index);
 
 #endif

@@ -69,6 +69,33 @@ static void environment_drops_the_rank_variables(void **state)
     launch_env_free(&env);
 }
 
+static void gpu_binding_by_node_local_index(void **state)
+{
+    (void)state;
+    char *parent[] = {"PATH=/usr/bin", NULL};
+    char dev[32];
+    struct launch_env env;
+    assert_int_equal(launch_env_init(&env, parent), 0);
+    assert_int_equal(launch_env_bind_gpu(&env, 5, 4, dev, sizeof dev), 0);
+    assert_string_equal(dev, "1");
+    assert_string_equal(launch_env_get(&env, "CUDA_VISIBLE_DEVICES"), "1");
+    assert_string_equal(launch_env_get(&env, "ROCR_VISIBLE_DEVICES"), "1");
+    assert_string_equal(launch_env_get(&env, "ZE_AFFINITY_MASK"), "1");
+    assert_int_equal(launch_env_bind_gpu(&env, 0, 0, dev, sizeof dev), -1);
+    launch_env_free(&env);
+
+    /* The scheduler gave this job devices 2 and 3 only. */
+    char *restricted[] = {"CUDA_VISIBLE_DEVICES=2,3", NULL};
+    assert_int_equal(launch_env_init(&env, restricted), 0);
+    assert_int_equal(launch_env_bind_gpu(&env, 1, 2, dev, sizeof dev), 0);
+    assert_string_equal(dev, "3");
+    launch_env_free(&env);
+    assert_int_equal(launch_env_init(&env, restricted), 0);
+    assert_int_equal(launch_env_bind_gpu(&env, 2, 4, dev, sizeof dev), 0);
+    assert_string_equal(dev, "2"); /* slot 2 of a 2-entry list wraps */
+    launch_env_free(&env);
+}
+
 static void result_lines(void **state)
 {
     (void)state;
@@ -267,6 +294,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(split_words_like_a_shell_without_expansion),
         cmocka_unit_test(environment_drops_the_rank_variables),
+        cmocka_unit_test(gpu_binding_by_node_local_index),
         cmocka_unit_test(result_lines),
         cmocka_unit_test_setup_teardown(ok_from_the_last_result_line, run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(ok_from_result_txt, run_setup, run_teardown),

@@ -290,3 +290,21 @@ def test_progress_styles_and_end_of_run_report(tmp_path):
     for r in rows:
         line = next(x for x in verbose.proc.stdout.splitlines() if x.startswith(r["job_id"] + " "))
         assert r["status"] in line and f"worker {r['worker']}" in line
+
+
+def test_gpu_binding_from_the_node_local_rank(exp_dir):
+    # 4 workers on one node, 2 GPUs: workers 1..4 get devices 0,1,0,1.
+    search = run_search(exp_dir, "--problem", AS_PROBLEM, "--model-cmd", model_cmd("echo_env.py"),
+                        "--max-evals", "16", "--gpus-per-node", "2", "--optimizer", "random",
+                        nprocs=5)
+    rows = check_complete(search, 16, 4)
+    seen = {}
+    for r in rows:
+        env = json.loads((exp_dir / "run" / r["job_id"] / "env.json").read_text())["env"]
+        worker = int(r["worker"])
+        assert env["ASYNC_SEARCH_NODE_WORKER"] == str(worker - 1)
+        for var in ("CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+                    "ZE_AFFINITY_MASK"):
+            assert env[var] == str((worker - 1) % 2), (var, worker)
+        seen[worker] = env["CUDA_VISIBLE_DEVICES"]
+    assert sorted(set(seen.values())) == ["0", "1"]
