@@ -1,8 +1,11 @@
 # SITE local: this machine, with the mpiexec on PATH.
 #
-# A site file defines site_launch, called with the async-search command line;
-# it may read every cfg variable (PROCS, PPN, WALLTIME, QUEUE, PROJECT, ...).
-# MPIEXEC and MPIEXEC_ARGS may be set in the environment.
+# A site file defines site_launch, called by bin/async-search-run with the
+# async-search command line (binary first). It may read every cfg variable
+# (PROCS, PPN, WALLTIME, QUEUE, PROJECT, GPUS_PER_NODE, ...) and EXPDIR,
+# EXPID, MODEL, SITE, ASYNC_SEARCH_HOME. It returns the search's exit status
+# (or, for a scheduler, the submission's). MPIEXEC and MPIEXEC_ARGS may be
+# set in the environment.
 
 MPIEXEC=${MPIEXEC:-mpiexec}
 MPIEXEC_ARGS=${MPIEXEC_ARGS:-}
@@ -17,6 +20,7 @@ site_launch() {
       export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
     fi
   fi
+  # The search's output goes to the terminal and to EXPDIR/output.txt.
   # shellcheck disable=SC2086 # MPIEXEC_ARGS is a list of words
-  "$MPIEXEC" -n "$PROCS" "${flags[@]}" $MPIEXEC_ARGS "$@"
+  "$MPIEXEC" -n "$PROCS" "${flags[@]}" $MPIEXEC_ARGS "$@" 2>&1 | tee -a "$EXPDIR/output.txt"
 }
