@@ -248,8 +248,14 @@ done:
 static int engine_take_point(PyObject *item, struct point_batch *b, long i)
 {
     /* item: borrowed */
-    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != 2)
+    Py_ssize_t width = b->sim_values ? 3 : 2;
+    if (!PyTuple_Check(item) || PyTuple_GET_SIZE(item) != width)
         return -1;
+    if (b->sim_values) {
+        b->sim_values[i] = PyFloat_AsDouble(PyTuple_GET_ITEM(item, 2));
+        if (PyErr_Occurred())
+            return -1;
+    }
     const char *json = PyUnicode_AsUTF8(PyTuple_GET_ITEM(item, 0));
     const char *csv = json ? PyUnicode_AsUTF8(PyTuple_GET_ITEM(item, 1)) : NULL;
     if (json == NULL || csv == NULL)
@@ -290,11 +296,19 @@ enum engine_status engine_ask(struct engine *en, long n,
     b->count = n;
     if (b->params_json == NULL || b->csv_fields == NULL)
         goto nomem;
+    if (n > 0 && PyTuple_Check(PyList_GET_ITEM(res, 0)) &&
+        PyTuple_GET_SIZE(PyList_GET_ITEM(res, 0)) == 3) {
+        b->sim_values = calloc((size_t)n, sizeof *b->sim_values);
+        if (b->sim_values == NULL)
+            goto nomem;
+    }
     for (long i = 0; i < n; i++) {
         if (engine_take_point(PyList_GET_ITEM(res, i), b, i) != 0) {
             PyErr_Clear();
             snprintf(e->message, sizeof e->message,
-                     "optimizer ask: point %ld is not a (json, csv) pair", i);
+                     "optimizer ask: point %ld is not a (json, csv[, value]) "
+                     "tuple",
+                     i);
             status = ENGINE_ERROR;
             goto done;
         }

@@ -86,6 +86,27 @@ static int main_report(int argc, char **argv, const char *home)
     return 1;
 }
 
+/* --simulate W: the manager against W virtual workers, without MPI. */
+static int main_simulate(const struct options *o, const char *home)
+{
+    struct transport *t = NULL;
+    char err[OPTIONS_ERR_LEN];
+    enum sim_distribution dist = strcmp(o->sim_distribution, "exp") == 0
+                                     ? SIM_EXP
+                                 : strcmp(o->sim_distribution, "lognormal") == 0
+                                     ? SIM_LOGNORMAL
+                                     : SIM_FIXED;
+    if (transport_sim_create(&t, (int)o->simulate, o->sim_duration, dist,
+                             (unsigned long)o->seed, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 1;
+    }
+    log_init(-1, o->quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
+    int status = manager_run(o, home, t);
+    t->ops->destroy(t);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct options o;
@@ -118,6 +139,11 @@ int main(int argc, char **argv)
     }
     if (o.check) {
         status = manager_check(&o, home);
+        free(home);
+        return status;
+    }
+    if (o.simulate > 0) {
+        status = main_simulate(&o, home);
         free(home);
         return status;
     }

@@ -38,7 +38,13 @@
 enum point_state { POINT_BUFFERED, POINT_RUNNING, POINT_DONE };
 
 /* How the event loop ended. */
-enum loop_end { LOOP_DONE, LOOP_ERROR, LOOP_SIGNAL, LOOP_MAX_FAILURES };
+enum loop_end {
+    LOOP_DONE,
+    LOOP_ERROR,
+    LOOP_SIGNAL,
+    LOOP_MAX_FAILURES,
+    LOOP_TIME_LIMIT
+};
 
 struct point {
     char *params_json; /* owned */
@@ -49,6 +55,7 @@ struct point {
     double t_submit; /* seconds since the start */
     double objective;
     enum launch_status status;
+    double sim_value; /* simulations: the value the virtual worker reports */
 };
 
 struct manager {
@@ -85,6 +92,13 @@ struct manager {
     double run_start;     /* this process's start (monotonic) */
     long done_this_run;
     long nrunning;
+    double loop_start;   /* when the event loop began (monotonic) */
+    double busy_s;       /* worker-seconds of evaluations finished this run */
+    double idle_s;       /* worker-seconds between a result and the next task */
+    double *idle_since;  /* per worker: when it became idle (0: busy) */
+    /* written by the optimizer thread, read after it is joined */
+    long opt_turns, opt_points;
+    double opt_busy_s;
     struct progress progress;
     int announced;
 };
@@ -198,9 +212,14 @@ static char *manager_settings_json(const struct manager *m)
     strbuf_json_string(&sb, m->o->optimizer);
     strbuf_printf(&sb,
                   ", \"seed\": %ld, \"n_jobs\": %ld, \"init_size\": %ld, "
-                  "\"max_evals\": %ld, \"num_buffer\": %ld, \"workers\": %d}",
+                  "\"max_evals\": %ld, \"num_buffer\": %ld, \"workers\": %d",
                   m->o->seed, m->o->n_jobs, m->o->init_size, m->o->max_evals,
                   m->o->num_buffer, m->workers);
+    if (m->o->simulate > 0) {
+        strbuf_puts(&sb, ", \"simulate_objective\": ");
+        strbuf_json_string(&sb, m->o->sim_objective);
+    }
+    strbuf_puts(&sb, "}");
     return strbuf_detach(&sb);
 }
 
@@ -278,6 +297,9 @@ static void *manager_optimizer_main(void *arg)
     struct engine_error e;
     memset(&e, 0, sizeof e);
     while (queue_wait(m->queue, &w) == 0) {
+        double t0 = util_now();
+        m->opt_turns++;
+        m->opt_points += w.nrequested;
         if (w.nresults > 0 &&
             engine_tell(m->engine, w.results, w.nresults, &e) != ENGINE_OK) {
             manager_log_engine_error(&e);
@@ -298,6 +320,7 @@ static void *manager_optimizer_main(void *arg)
             queue_push_batch(m->queue, b);
         }
         queue_work_clear(&w);
+        m->opt_busy_s += util_now() - t0;
     }
     return NULL;
 }
@@ -336,6 +359,7 @@ static int manager_add_points(struct manager *m, struct point_batch *b,
         p->state = POINT_BUFFERED;
         p->worker = -1;
         p->objective = NAN;
+        p->sim_value = b->sim_values ? b->sim_values[i] : NAN;
         m->npoints++;
         if (journal == NULL)
             continue;
@@ -378,6 +402,7 @@ static int manager_dispatch(struct manager *m, double now, char *err,
         t.seq = idx;
         memcpy(t.job_id, p->job_id, sizeof t.job_id);
         t.params_json = p->params_json;
+        t.sim_objective = p->sim_value;
         if (m->tp->ops->send_task(m->tp, w, &t) != 0) {
             snprintf(err, errlen, "sending %s to worker %d: %s", p->job_id, w,
                      m->tp->err);
@@ -386,6 +411,9 @@ static int manager_dispatch(struct manager *m, double now, char *err,
         p->state = POINT_RUNNING;
         p->worker = w;
         p->t_submit = now - m->t0_mono;
+        if (m->idle_since[w] > 0)
+            m->idle_s += now - m->idle_since[w];
+        m->idle_since[w] = 0;
         m->running[w] = idx;
         m->nrunning++;
         m->next_dispatch++;
@@ -435,6 +463,7 @@ static int manager_handle_result(struct manager *m, int w,
     p->objective = st == LAUNCH_OK ? r->objective : NAN;
     m->running[w] = -1;
     m->nrunning--;
+    m->idle_since[w] = now;
     manager_push_idle(m, w);
 
     struct journal_row row = {
@@ -456,6 +485,7 @@ static int manager_handle_result(struct manager *m, int w,
         return -1;
     }
     m->done_this_run++;
+    m->busy_s += row.duration;
     progress_evaluation(&m->progress, p->job_id, launch_status_name(st),
                         p->objective, w, row.duration, r->reason);
     if (st == LAUNCH_OK) {
@@ -489,8 +519,14 @@ static int manager_too_many_failures(const struct manager *m)
 static enum loop_end manager_loop(struct manager *m, char *err, size_t errlen)
 {
     double sleep_s = MANAGER_SLEEP_MIN_S;
+    m->loop_start = util_now();
+    for (int w = 1; w <= m->workers; w++)
+        m->idle_since[w] = m->loop_start;
     queue_request(m->queue, policy_initial(&m->policy));
     while (!policy_done(&m->policy)) {
+        if (m->o->time_limit > 0 &&
+            util_now() - m->run_start >= m->o->time_limit)
+            return LOOP_TIME_LIMIT;
         if (signals_pending())
             return LOOP_SIGNAL;
         if (manager_too_many_failures(m))
@@ -548,14 +584,58 @@ static int manager_compare_objective(const void *a, const void *b)
     return x < y ? -1 : x > y ? 1 : strcmp((*pa)->job_id, (*pb)->job_id);
 }
 
-static void manager_summary(struct manager *m)
+/* Stops the optimizer thread after its current turn. */
+static void manager_stop_thread(struct manager *m)
 {
-    double wall = util_now() - m->run_start;
+    if (m->thread_started) {
+        queue_stop(m->queue);
+        pthread_join(m->thread, NULL);
+        m->thread_started = 0;
+    }
+}
+
+/* Utilisation of this run: busy worker-seconds (finished evaluations, and
+ * the elapsed part of running ones) over workers x the loop's wall time. */
+static void manager_utilisation(const struct manager *m, double now)
+{
+    double wall = now - (m->loop_start > 0 ? m->loop_start : now);
+    double busy = m->busy_s;
+    for (int w = 1; w <= m->workers; w++)
+        if (m->running[w] >= 0)
+            busy += now - (m->t0_mono + m->points[m->running[w]].t_submit);
+    if (wall <= 0)
+        return;
+    double capacity = wall * m->workers;
+    printf("utilisation %.1f%%: %.0f busy worker-seconds of %d workers x "
+           "%.1f s; idle between tasks %.1f%% of worker time\n",
+           100.0 * busy / capacity, busy, m->workers, wall,
+           100.0 * m->idle_s / capacity);
+    if (m->o->simulate > 0) {
+        double ideal = capacity / m->o->sim_duration;
+        printf("evaluations this run: %ld of an ideal %.0f (workers x wall / "
+               "mean duration): %.1f%%\n",
+               m->done_this_run, ideal, 100.0 * m->done_this_run / ideal);
+    }
+    if (!m->thread_started && m->opt_turns > 0)
+        printf("optimizer: %ld turns, %ld points, busy %.1f%% of the run "
+               "(%.3f s per turn, %.1f points per turn)\n",
+               m->opt_turns, m->opt_points, 100.0 * m->opt_busy_s / wall,
+               m->opt_busy_s / m->opt_turns,
+               (double)m->opt_points / m->opt_turns);
+}
+
+static void manager_summary(struct manager *m, int join)
+{
+    double now = util_now();
+    double wall = now - m->run_start;
     progress_end_line(&m->progress);
+    if (join)
+        manager_stop_thread(m);
     printf("\nasync-search: %ld evaluations (%ld ok, %ld failed, %ld timeout); "
            "this run took %.1f s with %d workers\n",
            m->policy.finished, m->nok, m->nfailed, m->ntimeout, wall,
            m->workers);
+    manager_utilisation(m, now);
     struct point **ok = malloc((size_t)(m->nok > 0 ? m->nok : 1) * sizeof *ok);
     long n = 0;
     for (long i = 0; ok && i < m->npoints; i++)
@@ -592,11 +672,7 @@ static void manager_report(struct manager *m)
     memset(&e, 0, sizeof e);
     if (m->engine == NULL || m->policy.finished == 0)
         return;
-    if (m->thread_started) {
-        queue_stop(m->queue);
-        pthread_join(m->thread, NULL);
-        m->thread_started = 0;
-    }
+    manager_stop_thread(m);
     struct strbuf arg = STRBUF_INIT;
     strbuf_puts(&arg, m->exp_dir);
     if (engine_call_text(m->engine, "report", strbuf_str(&arg), &path, &e) ==
@@ -704,7 +780,7 @@ static int manager_resume(struct manager *m, char *err, size_t errlen)
     struct engine_replay *rp = &m->replay;
     long cap = m->o->max_evals - rp->nfinished;
     long reissue = rp->ninflight < cap ? rp->ninflight : (cap > 0 ? cap : 0);
-    struct point_batch done = {0, NULL, NULL};
+    struct point_batch done = {0, NULL, NULL, NULL};
 
     /* Finished rows enter the point table as done. */
     done.count = rp->nfinished;
@@ -746,7 +822,7 @@ static int manager_resume(struct manager *m, char *err, size_t errlen)
     m->next_dispatch = m->npoints;
 
     if (reissue > 0) {
-        struct point_batch again = {reissue, NULL, NULL};
+        struct point_batch again = {reissue, NULL, NULL, NULL};
         again.params_json = calloc((size_t)reissue, sizeof(char *));
         again.csv_fields = calloc((size_t)reissue, sizeof(char *));
         if (again.params_json == NULL || again.csv_fields == NULL) {
@@ -889,10 +965,7 @@ static int manager_start_thread(struct manager *m, char *err, size_t errlen)
 
 static void manager_free(struct manager *m)
 {
-    if (m->thread_started) {
-        queue_stop(m->queue);
-        pthread_join(m->thread, NULL);
-    }
+    manager_stop_thread(m);
     if (m->engine && engine_stop(m->engine) != 0)
         log_warn("the embedded Python reported an error while finalising");
     queue_destroy(m->queue);
@@ -904,6 +977,7 @@ static void manager_free(struct manager *m)
     free(m->points);
     free(m->running);
     free(m->idle);
+    free(m->idle_since);
     free(m->exp_dir);
     free(m->exp_id);
     free(m->problem);
@@ -941,7 +1015,8 @@ int manager_run(const struct options *o, const char *home,
                                                     : progress_stdout_is_terminal());
     m.running = malloc((size_t)(m.workers + 1) * sizeof *m.running);
     m.idle = malloc((size_t)m.workers * sizeof *m.idle);
-    if (m.running == NULL || m.idle == NULL) {
+    m.idle_since = calloc((size_t)m.workers + 1, sizeof *m.idle_since);
+    if (m.running == NULL || m.idle == NULL || m.idle_since == NULL) {
         snprintf(err, sizeof err, "out of memory");
         status = 1;
         goto fail;
@@ -979,8 +1054,14 @@ int manager_run(const struct options *o, const char *home,
     }
     log_info("experiment %s: %d workers, max_evals %ld, optimizer %s",
              m.exp_dir, m.workers, o->max_evals, o->optimizer);
-    printf("async-search: experiment %s, %d workers, %ld evaluations\n",
-           m.exp_dir, m.workers, o->max_evals);
+    if (o->simulate > 0 && !o->max_evals_given)
+        printf("async-search: experiment %s, %d virtual workers, until the "
+               "time limit of %g s\n",
+               m.exp_dir, m.workers, o->time_limit);
+    else
+        printf("async-search: experiment %s, %d %sworkers, %ld evaluations\n",
+               m.exp_dir, m.workers, o->simulate > 0 ? "virtual " : "",
+               o->max_evals);
     fflush(stdout);
 
     if (manager_start_thread(&m, err, sizeof err) != 0) {
@@ -1002,6 +1083,11 @@ int manager_run(const struct options *o, const char *home,
                  "--restart %s",
                  sig == SIGINT ? "SIGINT" : "SIGTERM", running, m.exp_dir);
         status = 128 + sig;
+    } else if (end == LOOP_TIME_LIMIT) {
+        printf("\nasync-search: time limit of %g s reached: stopped issuing "
+               "work; %ld running evaluations are ended%s\n",
+               o->time_limit, running,
+               o->simulate ? "" : " and will be issued again by --restart");
     } else if (end == LOOP_MAX_FAILURES) {
         log_error("stopping: %ld evaluations failed or timed out "
                   "(--max-failures %ld); %ld running evaluations are ended "
@@ -1009,7 +1095,7 @@ int manager_run(const struct options *o, const char *home,
                   m.nfailed + m.ntimeout, o->max_failures, running, m.exp_dir);
         status = 3;
     }
-    manager_summary(&m);
+    manager_summary(&m, end != LOOP_SIGNAL);
     if (t->ops->finish(t) != 0)
         log_warn("stopping the workers: %s", t->err);
     /* The workers are released first: plotting must not hold them. After a

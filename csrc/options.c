@@ -82,6 +82,17 @@ static const struct option_spec options_table[] = {
      "a line per finished evaluation; debug messages in manager.log"},
     {"progress", OPT_STRING, OPT_FIELD(progress), 0, 0, "STYLE", "auto",
      "auto | tty (one line redrawn) | log (a line every 30 s)"},
+    {"time-limit", OPT_DOUBLE, OPT_FIELD(time_limit), 0, OPT_SECONDS_MAX, "S",
+     "0", "stop issuing work after S seconds, end running evaluations (they "
+     "are reissued by --restart); 0: no limit"},
+    {"simulate", OPT_LONG, OPT_FIELD(simulate), 0, 10000000, "W", "0",
+     "run against W virtual workers in this process (no MPI, no models)"},
+    {"simulate-duration", OPT_DOUBLE, OPT_FIELD(sim_duration), 0.000001,
+     OPT_SECONDS_MAX, "S", "1", "mean seconds of a virtual evaluation"},
+    {"simulate-distribution", OPT_STRING, OPT_FIELD(sim_distribution), 0, 0,
+     "D", "fixed", "fixed | exp | lognormal durations"},
+    {"simulate-objective", OPT_STRING, OPT_FIELD(sim_objective), 0, 0,
+     "F", "default", "default | module:function | file.py:function"},
     {"check", OPT_FLAG, OPT_FIELD(check), 0, 0, NULL, NULL,
      "validate the flags and the problem file, print the space, exit"},
     {"help", OPT_FLAG, OPT_FIELD(help), 0, 0, NULL, NULL,
@@ -102,6 +113,9 @@ static void options_defaults(struct options *o)
     o->optimizer = "default";
     o->python = "/usr/bin/python3";
     o->progress = "auto";
+    o->sim_duration = 1.0;
+    o->sim_distribution = "fixed";
+    o->sim_objective = "default";
     o->sh_timeout = 3600;
     o->benchmark_timeout = 3600;
     o->threshold_window = POLICY_THRESHOLD_WINDOW_S;
@@ -215,7 +229,28 @@ static enum options_status options_validate(const struct options *o,
                               "give one");
         return OPTIONS_ERROR;
     }
-    if (!o->check && !o->model && !o->model_cmd) {
+    if (strcmp(o->sim_distribution, "fixed") != 0 &&
+        strcmp(o->sim_distribution, "exp") != 0 &&
+        strcmp(o->sim_distribution, "lognormal") != 0) {
+        snprintf(err, errlen,
+                 "--simulate-distribution: '%s' is not a distribution (allowed: "
+                 "fixed, exp, lognormal)",
+                 o->sim_distribution);
+        return OPTIONS_ERROR;
+    }
+    if (o->simulate > 0) {
+        if (o->model || o->model_cmd) {
+            snprintf(err, errlen, "--simulate runs no model: drop --model and "
+                                  "--model-cmd");
+            return OPTIONS_ERROR;
+        }
+        if (!o->max_evals_given && o->time_limit <= 0) {
+            snprintf(err, errlen, "--simulate needs --time-limit S or "
+                                  "--max-evals N to end");
+            return OPTIONS_ERROR;
+        }
+    }
+    if (!o->check && !o->simulate && !o->model && !o->model_cmd) {
         snprintf(err, errlen, "--model NAME or --model-cmd \"CMD ARGS\" is "
                               "required (the model each evaluation runs)");
         return OPTIONS_ERROR;
@@ -250,6 +285,8 @@ static enum options_status options_finish(struct options *o, char *err,
                                           size_t errlen)
 {
     enum options_status st = options_validate(o, err, errlen);
+    if (o->simulate > 0 && !o->max_evals_given)
+        o->max_evals = (long)OPT_COUNT_MAX; /* until the time limit */
     o->verbosity = o->quiet ? -1 : o->verbose ? 1 : 0;
     return st;
 }
@@ -294,6 +331,8 @@ enum options_status options_parse(int argc, char **argv, struct options *o,
         }
         if (options_set(o, s, value, err, errlen) != OPTIONS_OK)
             return OPTIONS_ERROR;
+        if (s->offset == OPT_FIELD(max_evals))
+            o->max_evals_given = 1;
     }
     if (o->help)
         return OPTIONS_HELP;

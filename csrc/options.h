@@ -47,6 +47,12 @@ struct options {
     int quiet, verbose;
     int verbosity; /* -1 --quiet, 0 normal, 1 --verbose */
     const char *progress; /* auto | tty | log */
+    double time_limit;    /* stop issuing work after S seconds; 0: none */
+    long simulate;        /* virtual workers; 0: a real run under MPI */
+    double sim_duration;  /* mean seconds of a virtual evaluation */
+    const char *sim_distribution; /* fixed | exp | lognormal */
+    const char *sim_objective;    /* default | module:function */
+    int max_evals_given;
 };
 
 /* Fills o from argv[1..argc-1] (defaults first). Returns an options_status;

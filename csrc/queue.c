@@ -57,6 +57,7 @@ void queue_batch_free(struct point_batch *b)
     }
     free(b->params_json);
     free(b->csv_fields);
+    free(b->sim_values);
     free(b);
 }
 

@@ -28,6 +28,7 @@ struct task_msg {
     int64_t seq;               /* the manager's index of the point */
     char job_id[RUNID_MAX];    /* R_I_J */
     const char *params_json;   /* not owned by the message */
+    double sim_objective;      /* simulations only: the value to report */
 };
 
 /* A finished evaluation as the worker reports it (sent as bytes: ranks of
@@ -82,6 +83,20 @@ struct transport {
 
 /* The MPI transport over MPI_COMM_WORLD (rank 0 is the manager). */
 int transport_mpi_create(struct transport **out, char *err, size_t errlen);
+
+enum sim_distribution { SIM_FIXED, SIM_EXP, SIM_LOGNORMAL };
+/* sigma of the log of a lognormal duration (its mean is the given mean) */
+#define SIM_LOGNORMAL_SIGMA 0.5
+
+/*
+ * Virtual workers in this process (transport_sim.c): an evaluation sent to
+ * worker w ends after a duration drawn from the distribution (mean seconds,
+ * real time) and reports the point's sim_objective (NaN: failed). The
+ * manager loop, policy, journal and optimizer run unchanged against it.
+ */
+int transport_sim_create(struct transport **out, int workers, double mean,
+                         enum sim_distribution dist, unsigned long seed,
+                         char *err, size_t errlen);
 
 /*
  * Collective over MPI_COMM_WORLD (every rank calls it once, before the

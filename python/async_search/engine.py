@@ -56,8 +56,10 @@ class Engine:
     """Problem + optimizer behind the manager's ask/tell calls.
 
     settings_json keys: ``problem`` (path, required), ``optimizer`` (name,
-    default "default"), ``seed``, ``n_jobs``, ``init_size``; others
-    (``max_evals``, ``workers``, ``num_buffer``) are informative.
+    default "default"), ``seed``, ``n_jobs``, ``init_size``,
+    ``simulate_objective`` (set in a simulation: "default" or
+    "module:function"); others (``max_evals``, ``workers``, ``num_buffer``) are
+    informative.
     """
 
     def __init__(self, settings_json: str) -> None:
@@ -71,6 +73,11 @@ class Engine:
             n_jobs=int(settings.get("n_jobs", 1)),
             init_size=int(settings.get("init_size", 4)),
         )
+        self._objective = None
+        if settings.get("simulate_objective") is not None:
+            from async_search.simulate import load_objective
+
+            self._objective = load_objective(settings["simulate_objective"], self._problem)
 
     def describe(self) -> str:
         """The typed space, for ``async-search --check``."""
@@ -85,17 +92,21 @@ class Engine:
         return csv_fields([f"p:{name}" for name in self._names])
 
     def ask(self, n: int) -> list:
-        """Exactly n points as (json, csv_fields) pairs."""
+        """Exactly n points as (json, csv_fields) pairs; in a simulation
+        (json, csv_fields, simulated objective) triples."""
         points = self._optimizer.ask(int(n))
         if len(points) != n:
             raise RuntimeError(f"the optimizer returned {len(points)} points for ask({n})")
-        out = []
+        ordered = []
         for point in points:
             missing = [name for name in self._names if name not in point]
             if missing:
                 raise RuntimeError(f"the optimizer returned a point without {missing}: {point!r}")
-            ordered = {name: plain(point[name]) for name in self._names}
-            out.append((point_json(ordered), csv_fields(list(ordered.values()))))
+            ordered.append({name: plain(point[name]) for name in self._names})
+        out = [(point_json(p), csv_fields(list(p.values()))) for p in ordered]
+        if self._objective is not None:
+            values = self._objective(ordered)
+            out = [(j, c, float(v)) for (j, c), v in zip(out, values)]
         return out
 
     def tell(self, points: Sequence[str], values: Any) -> None:
