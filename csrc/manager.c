@@ -436,6 +436,8 @@ static void manager_stats(const struct manager *m, double now,
     st->best = m->best >= 0 ? m->points[m->best].objective : NAN;
     st->best_job = m->best >= 0 ? m->points[m->best].job_id : "";
     st->elapsed = now - m->run_start;
+    st->time_limit = m->o->time_limit;
+    st->open_ended = m->o->simulate > 0 && !m->o->max_evals_given;
 }
 
 static void manager_progress(struct manager *m, double now, int force)

@@ -56,13 +56,23 @@ void progress_format(char *buf, size_t len, const struct progress_stats *s)
     char eta[32], best[128], value[40];
     double rate = s->elapsed > 0 ? s->done_this_run / s->elapsed * 60.0 : 0;
     long left = s->total - s->done;
-    progress_duration(eta, sizeof eta,
-                      left <= 0 ? 0 : rate > 0 ? left / rate * 60.0 : -1);
+    double eta_s = left <= 0 ? 0 : rate > 0 ? left / rate * 60.0 : -1;
+    if (s->time_limit > 0 &&
+        (s->open_ended || eta_s < 0 || eta_s > s->time_limit - s->elapsed))
+        eta_s = s->time_limit - s->elapsed; /* the time limit comes first */
+    progress_duration(eta, sizeof eta, eta_s);
     if (isnan(s->best)) {
         snprintf(best, sizeof best, "none yet");
     } else {
         util_format_double(value, sizeof value, s->best);
         snprintf(best, sizeof best, "%.12s (%s)", value, s->best_job);
+    }
+    if (s->open_ended) {
+        snprintf(buf, len,
+                 "[%ld done] | running %ld | failed %ld | best %s | %.1f "
+                 "evals/min | time left %s",
+                 s->done, s->running, s->failed + s->timeout, best, rate, eta);
+        return;
     }
     int width = snprintf(NULL, 0, "%ld", s->total);
     snprintf(buf, len,

@@ -26,6 +26,8 @@ struct progress_stats {
     double best;           /* NaN when none */
     const char *best_job;  /* "" when none */
     double elapsed;        /* seconds since this process started */
+    double time_limit;     /* --time-limit (0: none) */
+    int open_ended;        /* no MAX_EVALS: the time limit ends the run */
 };
 
 struct progress {
