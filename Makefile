@@ -26,7 +26,7 @@ LDLIBS   = $(PY_LDFLAGS) -lpthread -lm
 SRCS := $(wildcard csrc/*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 # Modules without MPI or Python, linked into the C unit tests.
-PURE := policy options runid strbuf util log launch queue journal signals progress
+PURE := policy options runid strbuf util log launch forkserver queue journal signals progress
 PURE_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(PURE))
 CTESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 
@@ -59,9 +59,11 @@ deps:
 test-deps:
 	@bin/install-deps test
 
+# Real offline data in CANDLE's format under data/Pilot1 (idempotent):
+# TC1 from the ALL leukaemia set (r-bioc-all), NT3 from Wisconsin breast
+# cancer (python3-sklearn); see data/Pilot1/PROVENANCE.md.
 data: deps
-	$(PYTHON) -m async_search.benchmarks.prepare_data --out data 2>/dev/null || \
-	  PYTHONPATH=python $(PYTHON) -m async_search.benchmarks.prepare_data --out data
+	PYTHONPATH=$(CURDIR)/python $(PYTHON) -m async_search.benchmarks.prepare_data --out $(CURDIR)/data
 
 run: deps all data
 	bin/make-run

@@ -1,0 +1,358 @@
+"""The network and training loop shared by TC1 and NT3 (CANDLE Pilot1), in PyTorch.
+
+The network is CANDLE's ``tc1_baseline_keras2``/``nt3_baseline_keras2``:
+
+    input (features, 1)
+    for each (filters, kernel, stride) triple in ``conv``:
+        Conv1D(filters, kernel, stride, 'valid') -> activation -> MaxPool1D(pool[i])
+    Flatten
+    for each width in ``dense`` (0 skips): Dense -> activation -> Dropout(dropout)
+    Dense(classes) -> softmax
+
+trained with categorical cross-entropy, ``optimizer`` (sgd, adam, rmsprop,
+adagrad, adadelta; Keras's defaults for the learning rate and the other
+constants when ``learning_rate`` is not given), ``batch_size``, ``epochs``,
+ReduceLROnPlateau(val_loss, factor 0.1, patience 10, min_delta 1e-4), Glorot-
+uniform weights and zero biases (Keras's initialisers).  The test file is the
+validation data, as in CANDLE.
+
+Deviations, all printed in model.log when they happen:
+
+- a kernel or pool wider than what is left of the sequence is clamped to it, so
+  conv strings written for CANDLE's 60,483 features (e.g. "100 100 100 100 100 1")
+  still build on smaller data instead of failing the evaluation;
+- a ``conv`` triple with a non-positive entry ends the conv stack (as in CANDLE);
+  with no conv layer the dense layers act on the flattened input;
+- training stops at the end of the epoch in which the loss became non-finite
+  (the history then ends in NaN and the runner reports a failure) or in which
+  ``timeout`` seconds of training were exceeded (CANDLE's graceful timeout).
+
+Threads: ``torch.set_num_threads`` from TORCH_NUM_THREADS, else OMP_NUM_THREADS,
+else 1.  Device: CUDA when available (the worker sets CUDA_VISIBLE_DEVICES).
+``rng_seed`` seeds the weights and the batch order.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from .data import Dataset
+
+__all__ = [
+    "ACTIVATIONS",
+    "OPTIMIZERS",
+    "NetSpec",
+    "net_spec",
+    "build_network",
+    "configure_torch",
+    "make_optimizer",
+    "fit",
+]
+
+# frozen, slotted dataclasses (slots need Python 3.10)
+_FROZEN = {"frozen": True, "slots": True} if sys.version_info >= (3, 10) else {"frozen": True}
+
+#: Keras activation name -> module factory
+ACTIVATIONS: Mapping[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "elu": nn.ELU,
+    "selu": nn.SELU, "softplus": nn.Softplus, "softsign": nn.Softsign,
+    "gelu": nn.GELU, "linear": nn.Identity,
+}
+
+#: optimizer name -> (torch class, Keras default learning rate, Keras's other constants)
+OPTIMIZERS: Mapping[str, Tuple[type, float, Mapping[str, Any]]] = {
+    "sgd": (torch.optim.SGD, 0.01, {}),
+    "adam": (torch.optim.Adam, 0.001, {"eps": 1e-7}),
+    "rmsprop": (torch.optim.RMSprop, 0.001, {"alpha": 0.9, "eps": 1e-7}),
+    "adagrad": (torch.optim.Adagrad, 0.01, {"initial_accumulator_value": 0.1, "eps": 1e-7}),
+    "adadelta": (torch.optim.Adadelta, 1.0, {"rho": 0.95, "eps": 1e-7}),
+}
+
+LOSS_NAMES = frozenset({"categorical_crossentropy", "sparse_categorical_crossentropy",
+                        "crossentropy", "cross_entropy"})
+PLATEAU_FACTOR = 0.1
+PLATEAU_PATIENCE = 10
+PLATEAU_MIN_DELTA = 1e-4
+EVAL_BATCH = 256
+DEFAULT_SEED = 7102  # CANDLE's default rng_seed
+
+
+def _int_list(value: Any, name: str) -> List[int]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        value = value.split()
+    if isinstance(value, (int, float)):
+        value = [value]
+    try:
+        out = [int(round(float(v))) for v in value]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be a list of integers, got {value!r}") from exc
+    return out
+
+
+@dataclass(**_FROZEN)
+class NetSpec:
+    """The resolved layer sizes for one input length."""
+
+    conv: Tuple[Tuple[int, int, int], ...]   # (filters, kernel, stride), clamped
+    pool: Tuple[int, ...]                    # per conv layer, clamped
+    dense: Tuple[int, ...]
+    flat: int                                # width after Flatten
+    notes: Tuple[str, ...]                   # clamping messages
+
+
+def net_spec(input_len: int, conv: Any, pool: Any, dense: Any) -> NetSpec:
+    """Layer sizes after CANDLE's rules and the clamping described above."""
+    if input_len < 1:
+        raise ValueError(f"input length must be positive, got {input_len}")
+    conv_vals = _int_list(conv, "conv")
+    if len(conv_vals) % 3:
+        raise ValueError(f"conv must be (filters, kernel, stride) triples, got {conv_vals} "
+                         f"({len(conv_vals)} values)")
+    pools = _int_list(pool, "pool")
+    widths = tuple(w for w in _int_list(dense, "dense") if w > 0)
+    notes: List[str] = []
+    layers: List[Tuple[int, int, int]] = []
+    pool_used: List[int] = []
+    length, channels = input_len, 1
+    for i in range(0, len(conv_vals), 3):
+        filters, kernel, stride = conv_vals[i:i + 3]
+        if filters <= 0 or kernel <= 0 or stride <= 0:
+            break
+        if kernel > length:
+            notes.append(f"conv layer {i // 3}: kernel {kernel} > sequence length {length}, "
+                         f"clamped to {length}")
+            kernel = length
+        length = (length - kernel) // stride + 1
+        p = pools[i // 3] if i // 3 < len(pools) else 1
+        p = max(p, 1)
+        if p > length:
+            notes.append(f"pool after conv layer {i // 3}: {p} > sequence length {length}, "
+                         f"clamped to {length}")
+            p = length
+        length //= p
+        layers.append((filters, kernel, stride))
+        pool_used.append(p)
+        channels = filters
+    return NetSpec(tuple(layers), tuple(pool_used), widths, channels * length, tuple(notes))
+
+
+def build_network(spec: NetSpec, classes: int, activation: str = "relu",
+                  dropout: float = 0.0) -> nn.Module:
+    """The CANDLE network for ``spec``; input (batch, 1, features), output logits."""
+    act = ACTIVATIONS.get(str(activation).lower())
+    if act is None:
+        raise ValueError(f"activation {activation!r} not supported; use one of "
+                         f"{', '.join(sorted(ACTIVATIONS))}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    if classes < 2:
+        raise ValueError(f"classes must be at least 2, got {classes}")
+    layers: List[nn.Module] = []
+    channels = 1
+    for (filters, kernel, stride), p in zip(spec.conv, spec.pool):
+        layers += [nn.Conv1d(channels, filters, kernel, stride), act()]
+        if p > 1:
+            layers.append(nn.MaxPool1d(p))
+        channels = filters
+    layers.append(nn.Flatten())
+    width = spec.flat
+    for w in spec.dense:
+        layers += [nn.Linear(width, w), act()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        width = w
+    layers.append(nn.Linear(width, classes))
+    net = nn.Sequential(*layers)
+    for module in net.modules():
+        if isinstance(module, (nn.Conv1d, nn.Linear)):
+            nn.init.xavier_uniform_(module.weight)
+            nn.init.zeros_(module.bias)
+    return net
+
+
+def _env_threads(env: Mapping[str, str]) -> int:
+    for key in ("TORCH_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = env.get(key, "").strip()
+        if value:
+            try:
+                n = int(value)
+            except ValueError:
+                continue
+            if n > 0:
+                return n
+    return 1
+
+
+def configure_torch(seed: int, env: Optional[Mapping[str, str]] = None) -> torch.device:
+    """Threads, seed and device for this process (see the module docstring)."""
+    env = os.environ if env is None else env
+    threads = _env_threads(env)
+    torch.set_num_threads(threads)
+    # Not torch.set_num_interop_threads: a second call in one process aborts it
+    # (C++ terminate, not an exception), and the conv net uses no inter-op pool.
+    torch.manual_seed(seed)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def make_optimizer(name: str, parameters, learning_rate: Optional[float]) -> torch.optim.Optimizer:
+    key = str(name).lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"optimizer {name!r} not supported; use one of "
+                         f"{', '.join(sorted(OPTIMIZERS))}")
+    cls, default_lr, extra = OPTIMIZERS[key]
+    lr = default_lr if learning_rate in (None, "", 0) else float(learning_rate)
+    if not lr > 0 or not math.isfinite(lr):
+        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+    return cls(parameters, lr=lr, **extra)
+
+
+def _get_int(params: Mapping[str, Any], key: str, default: int, low: int = 1) -> int:
+    value = params.get(key, default)
+    try:
+        out = int(round(float(value)))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{key} must be an integer, got {value!r}") from exc
+    if out < low:
+        raise ValueError(f"{key} must be at least {low}, got {out}")
+    return out
+
+
+def _timeout(params: Mapping[str, Any]) -> Optional[float]:
+    value = params.get("timeout")
+    if value in (None, "", False):
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"timeout must be a number of seconds, got {value!r}") from exc
+    return seconds if seconds > 0 else None
+
+
+def _evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor,
+              loss_fn: nn.Module) -> Tuple[float, float]:
+    net.eval()
+    total, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(x), EVAL_BATCH):
+            logits = net(x[start:start + EVAL_BATCH])
+            yb = y[start:start + EVAL_BATCH]
+            total += float(loss_fn(logits, yb)) * len(yb)
+            correct += int((logits.argmax(dim=1) == yb).sum())
+    n = max(len(x), 1)
+    return total / n, correct / n
+
+
+def fit(params: Mapping[str, Any], dataset: Dataset, log=print) -> Dict[str, List[float]]:
+    """Build and train the network; returns a Keras-like history.
+
+    Keys: ``loss``, ``acc``, ``val_loss``, ``val_acc``, ``lr`` (one value per
+    completed epoch).  Writes ``training.log`` (CSV, like Keras's CSVLogger) in
+    ``params['output_dir']`` when given.
+    """
+    t_start = time.monotonic()
+    out_act = str(params.get("out_activation", params.get("out_act", "softmax"))).lower()
+    if out_act != "softmax":
+        raise ValueError(f"out_activation {out_act!r} not supported (only softmax)")
+    loss_name = str(params.get("loss", "categorical_crossentropy")).lower()
+    if loss_name not in LOSS_NAMES:
+        raise ValueError(f"loss {loss_name!r} not supported (only categorical_crossentropy)")
+    epochs = _get_int(params, "epochs", 1)
+    batch_size = _get_int(params, "batch_size", 32)
+    seed = _get_int(params, "rng_seed", DEFAULT_SEED, low=0)
+    dropout = float(params.get("dropout", params.get("drop", 0.0)) or 0.0)
+    timeout = _timeout(params)
+
+    device = configure_torch(seed)
+    spec = net_spec(dataset.features, params.get("conv"), params.get("pool"),
+                    params.get("dense"))
+    for note in spec.notes:
+        log(f"note: {note}")
+    net = build_network(spec, dataset.classes, params.get("activation", "relu"), dropout)
+    net.to(device)
+    optimizer = make_optimizer(params.get("optimizer", "sgd"), net.parameters(),
+                               params.get("learning_rate"))
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+        optimizer, mode="min", factor=PLATEAU_FACTOR, patience=PLATEAU_PATIENCE,
+        threshold=PLATEAU_MIN_DELTA, threshold_mode="abs")
+    loss_fn = nn.CrossEntropyLoss()
+
+    x_train = torch.from_numpy(dataset.x_train).unsqueeze(1).to(device)
+    y_train = torch.from_numpy(dataset.y_train).to(device)
+    x_val = torch.from_numpy(dataset.x_test).unsqueeze(1).to(device)
+    y_val = torch.from_numpy(dataset.y_test).to(device)
+    generator = torch.Generator().manual_seed(seed)
+    n_params = sum(p.numel() for p in net.parameters())
+    log(f"network: conv {list(spec.conv)} pool {list(spec.pool)} dense {list(spec.dense)} "
+        f"flatten {spec.flat} classes {dataset.classes}, {n_params} parameters; "
+        f"device {device}, {torch.get_num_threads()} thread(s)")
+    log(f"training: {len(x_train)} train / {len(x_val)} validation samples, "
+        f"{dataset.features} features, epochs {epochs}, batch_size {batch_size}, "
+        f"optimizer {params.get('optimizer', 'sgd')} lr {optimizer.param_groups[0]['lr']:g}, "
+        f"dropout {dropout:g}" + (f", timeout {timeout:g} s" if timeout else ""))
+
+    history: Dict[str, List[float]] = {"loss": [], "acc": [], "val_loss": [], "val_acc": [],
+                                       "lr": []}
+    out_dir = params.get("output_dir")
+    log_rows: List[List[Any]] = []
+    t_train = time.monotonic()
+    for epoch in range(epochs):
+        t_epoch = time.monotonic()
+        net.train()
+        order = torch.randperm(len(x_train), generator=generator).to(device)
+        total, correct = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            xb, yb = x_train[idx], y_train[idx]
+            optimizer.zero_grad(set_to_none=True)
+            logits = net(xb)
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(idx)
+            correct += int((logits.detach().argmax(dim=1) == yb).sum())
+        train_loss, train_acc = total / len(x_train), correct / len(x_train)
+        val_loss, val_acc = _evaluate(net, x_val, y_val, loss_fn)
+        lr = optimizer.param_groups[0]["lr"]
+        for key, value in (("loss", train_loss), ("acc", train_acc), ("val_loss", val_loss),
+                           ("val_acc", val_acc), ("lr", lr)):
+            history[key].append(value)
+        log_rows.append([epoch, train_loss, train_acc, lr, val_loss, val_acc])
+        log(f"Epoch {epoch + 1}/{epochs} - {time.monotonic() - t_epoch:.2f}s - "
+            f"loss: {train_loss:.4f} - acc: {train_acc:.4f} - val_loss: {val_loss:.4f} - "
+            f"val_acc: {val_acc:.4f} - lr: {lr:.3g}")
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            log(f"stopping: loss is not finite after epoch {epoch + 1} (training diverged)")
+            break
+        plateau.step(val_loss)
+        if timeout is not None and time.monotonic() - t_train >= timeout and epoch + 1 < epochs:
+            log(f"stopping: timeout of {timeout:g} s reached after epoch {epoch + 1}/{epochs}")
+            break
+    t_end = time.monotonic()
+    done = len(history["loss"])
+    log(f"timing: build {t_train - t_start:.2f} s, train {t_end - t_train:.2f} s "
+        f"({done} epochs, {(t_end - t_train) / max(done, 1):.2f} s/epoch)")
+    if out_dir:
+        _write_training_log(os.path.join(str(out_dir), "training.log"), log_rows)
+    sys.stdout.flush()
+    return history
+
+
+def _write_training_log(path: str, rows: Sequence[Sequence[Any]]) -> None:
+    try:
+        with open(path, "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["epoch", "loss", "acc", "lr", "val_loss", "val_acc"])
+            writer.writerows(rows)
+    except OSError as exc:
+        print(f"warning: could not write {path}: {exc.strerror or exc}", file=sys.stderr)

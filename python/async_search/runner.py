@@ -1,0 +1,477 @@
+"""Run one evaluation of a CANDLE-convention model; the worker's model process.
+
+Command line (cwd = the run directory, e.g. ``EXPDIR/run/1_2_0/``)::
+
+    python3 -m async_search.runner MODEL PARAMS_JSON
+
+``PARAMS_JSON`` is a JSON object, given as text or as the path of a file
+holding it (e.g. ``params.json``).
+
+What it does, in order:
+
+1. resolves MODEL: the built-ins ``tc1``, ``nt3`` and ``example``
+   (:data:`async_search.benchmarks.BUILTIN_MODELS`); else an importable module
+   named MODEL, then ``MODEL_baseline_pytorch`` (``$MODEL_PYTHON_DIR`` is put
+   first on ``sys.path`` when set); else ``$MODEL_PYTHON_SCRIPT``, a ``.py`` file
+   or a module name.  The module must define ``run(params)``;
+2. reads the defaults: ``$CANDLE_DEFAULT_MODEL_FILE`` when set, else
+   ``<model>_default_model.txt`` beside the module (an ini file; every section
+   is read, ``[Global_Params]`` first; values are Python literals, else
+   strings; a model without one starts from no defaults);
+3. overlays the JSON parameters: a string of two or more whitespace-separated
+   numbers ("50 50 50 50 50 1") becomes a list of numbers; the legacy ``drop``
+   sets ``dropout`` (and ``drop``, if the defaults use that name);
+4. adds ``timeout`` (``$BENCHMARK_TIMEOUT`` seconds when set, graceful, checked
+   by the model at epoch end; -1 = none), ``run_id`` (``$ASYNC_SEARCH_RUN_ID``,
+   else the directory name), ``experiment_id`` (``$ASYNC_SEARCH_EXP_ID``) and
+   ``output_dir`` (the cwd), and writes ``parameters.txt`` (same ini format);
+5. calls ``run(params)``; the objective is the last value of the returned
+   history (a dict of lists, or an object with a ``history`` dict as Keras's)
+   for ``$OBJ_RETURN`` or ``$MODEL_RETURN``: ``loss``, ``val_loss`` (default),
+   ``val_acc`` (also found as ``val_accuracy``) or ``val_corr``; the maximised
+   ones are negated, so lower is always better.  A plain number returned by
+   ``run`` is the objective itself;
+6. writes ``result.txt`` (the number) and prints ``IMPROVE_RESULT <number>`` as
+   the last line.
+
+Exit status: 0 result written; 1 the model raised (message and traceback on
+stderr); 2 usage or configuration error (unknown model, bad JSON, bad
+OBJ_RETURN or BENCHMARK_TIMEOUT, unreadable defaults; one line on stderr);
+3 the model finished without a usable objective (metric missing, or NaN or
+infinite, e.g. diverged training).  ``result.txt`` exists only on 0.
+
+Timing: ``runner: timing import_s=... run_s=... total_s=...`` on stdout, where
+``import_s`` is the time to import the model's module (torch for TC1/NT3;
+about 0 when a fork server imported it already) and ``total_s`` runs from the
+start of :func:`main`.  :func:`main` takes ``argv`` and ``env`` so that a fork
+server can call it in a forked child.
+
+Only the standard library is imported here; the model's own imports come with
+it (``example`` needs nothing else).  Thread counts (TORCH_NUM_THREADS,
+OMP_NUM_THREADS) and the device are the model's business.
+"""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import importlib
+import importlib.util
+import json
+import math
+import os
+import re
+import sys
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+
+__all__ = [
+    "EXIT_OK",
+    "EXIT_MODEL_FAILED",
+    "EXIT_USAGE",
+    "EXIT_NO_RESULT",
+    "OBJECTIVES",
+    "RunnerError",
+    "UsageError",
+    "ObjectiveError",
+    "ResolvedModel",
+    "parse_value",
+    "read_default_model",
+    "convert_override",
+    "merge_params",
+    "resolve_model",
+    "objective_from_history",
+    "format_parameters",
+    "main",
+]
+
+# frozen, slotted dataclasses (slots need Python 3.10)
+_FROZEN = {"frozen": True, "slots": True} if sys.version_info >= (3, 10) else {"frozen": True}
+
+EXIT_OK = 0
+EXIT_MODEL_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NO_RESULT = 3
+
+#: OBJ_RETURN value -> (history keys tried in order, sign applied)
+OBJECTIVES: Mapping[str, Tuple[Tuple[str, ...], float]] = {
+    "loss": (("loss",), 1.0),
+    "val_loss": (("val_loss",), 1.0),
+    "val_acc": (("val_acc", "val_accuracy"), -1.0),
+    "val_corr": (("val_corr",), -1.0),
+}
+DEFAULT_OBJECTIVE = "val_loss"
+NO_TIMEOUT = -1
+RESULT_FILE = "result.txt"
+PARAMETERS_FILE = "parameters.txt"
+DEFAULT_SECTION = "Global_Params"
+MODEL_SUFFIXES = ("_baseline_pytorch", "_baseline_keras2", "_baseline")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+class RunnerError(Exception):
+    """Base of the runner's own errors; ``exit_code`` is what main returns."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(RunnerError):
+    exit_code = EXIT_USAGE
+
+
+class ObjectiveError(RunnerError):
+    exit_code = EXIT_NO_RESULT
+
+
+@dataclass(**_FROZEN)
+class ResolvedModel:
+    name: str
+    module: ModuleType
+    default_file: Optional[Path]
+    import_s: float
+
+
+# ------------------------------------------------------------- parameters
+
+def parse_value(text: str) -> Any:
+    """A default-file value: a Python literal, else the stripped string."""
+    text = text.strip()
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+
+
+def read_default_model(path: Path) -> Dict[str, Any]:
+    """The parameters of a ``*_default_model.txt`` ini file."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str  # keep key case
+    try:
+        with open(path) as fh:
+            parser.read_file(fh)
+    except OSError as exc:
+        raise UsageError(f"cannot read default model file {path}: {exc.strerror or exc}") from exc
+    except configparser.Error as exc:
+        raise UsageError(f"default model file {path} is not a valid ini file: "
+                         f"{str(exc).splitlines()[0]}") from exc
+    sections = parser.sections()
+    sections.sort(key=lambda s: s != DEFAULT_SECTION)
+    params: Dict[str, Any] = {}
+    for section in sections:
+        for key, raw in parser.items(section):
+            params.setdefault(key, parse_value(raw))
+    return params
+
+
+def _number(token: str) -> Any:
+    value = float(token)
+    if re.fullmatch(r"[+-]?\d+", token):
+        return int(token)
+    return value
+
+
+def convert_override(value: Any) -> Any:
+    """A JSON value as the model sees it: "50 50 1" -> [50, 50, 1]."""
+    if isinstance(value, str):
+        tokens = value.split()
+        if len(tokens) >= 2 and all(_NUMBER.match(t) for t in tokens):
+            return [_number(t) for t in tokens]
+    return value
+
+
+def merge_params(defaults: Mapping[str, Any], overrides: Mapping[str, Any],
+                 extra: Mapping[str, Any]) -> Dict[str, Any]:
+    """defaults, then the converted overrides, then the runner's own keys."""
+    merged = dict(defaults)
+    converted = {str(k): convert_override(v) for k, v in overrides.items()}
+    merged.update(converted)
+    if "drop" in converted:
+        dropout = converted["drop"]
+    elif "dropout" in converted:
+        dropout = converted["dropout"]
+    else:
+        dropout = merged.get("dropout", merged.get("drop"))
+    if dropout is not None:
+        merged["dropout"] = dropout
+        if "drop" in merged:
+            merged["drop"] = dropout
+    merged.update(extra)
+    return merged
+
+
+def format_parameters(params: Mapping[str, Any]) -> str:
+    """``parameters.txt``: the merged parameters as a re-readable ini file."""
+    lines = [f"[{DEFAULT_SECTION}]"]
+    for key, value in params.items():
+        text = repr(value)
+        lines.append(f"{key} = {text}" if "\n" not in text else f"{key} = {json.dumps(str(value))}")
+    return "\n".join(lines) + "\n"
+
+
+def _load_overrides(arg: str) -> Dict[str, Any]:
+    text = arg
+    looks_like_json = arg.lstrip()[:1] in ("{", "[")
+    if not looks_like_json and Path(arg).is_file():
+        try:
+            text = Path(arg).read_text()
+        except OSError as exc:
+            raise UsageError(f"cannot read {arg}: {exc.strerror or exc}") from exc
+    elif not looks_like_json:
+        raise UsageError(f"PARAMS_JSON is neither a JSON object nor a file: {arg[:80]!r}")
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"PARAMS_JSON is not valid JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise UsageError(f"PARAMS_JSON must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+# ------------------------------------------------------------------ model
+
+def _valid_module_name(name: str) -> bool:
+    return bool(name) and all(part.isidentifier() for part in name.split("."))
+
+
+def _find_spec(name: str):
+    if not _valid_module_name(name):
+        return None
+    try:
+        return importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None  # a parent package is missing
+
+
+def _default_file_for(model: str, module: ModuleType, env: Mapping[str, str]) -> Optional[Path]:
+    explicit = env.get("CANDLE_DEFAULT_MODEL_FILE")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise UsageError(f"CANDLE_DEFAULT_MODEL_FILE={explicit}: no such file")
+        return path
+    source = getattr(module, "__file__", None)
+    if not source:
+        return None
+    folder = Path(source).resolve().parent
+    stems = [model]
+    stem = Path(source).stem
+    for suffix in MODEL_SUFFIXES:
+        if stem.endswith(suffix):
+            stems.append(stem[: -len(suffix)])
+    stems.append(stem)
+    for candidate in dict.fromkeys(stems):
+        path = folder / f"{candidate}_default_model.txt"
+        if path.is_file():
+            return path
+    return None
+
+
+def _import_file(path: Path) -> ModuleType:
+    name = re.sub(r"\W", "_", path.stem) or "model"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"MODEL_PYTHON_SCRIPT={path}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    sys.path.insert(0, str(path.resolve().parent))  # its sibling modules (CANDLE's bmk files)
+    spec.loader.exec_module(module)
+    return module
+
+
+def resolve_model(model: str, env: Optional[Mapping[str, str]] = None) -> ResolvedModel:
+    """Import the model's module (see the module docstring for the order).
+
+    Raises :class:`UsageError` when no candidate exists; an exception raised
+    while importing an existing candidate propagates (it is a model failure).
+    """
+    env = os.environ if env is None else env
+    from async_search.benchmarks import BUILTIN_MODELS
+
+    model_dir = env.get("MODEL_PYTHON_DIR")
+    if model_dir and model_dir not in sys.path:
+        sys.path.insert(0, model_dir)
+    t0 = time.monotonic()
+    module: Optional[ModuleType] = None
+    if model in BUILTIN_MODELS:
+        module = importlib.import_module(BUILTIN_MODELS[model])
+    else:
+        for candidate in (model, f"{model}_baseline_pytorch"):
+            if _find_spec(candidate) is not None:
+                module = importlib.import_module(candidate)
+                break
+    if module is None:
+        script = env.get("MODEL_PYTHON_SCRIPT", "").strip()
+        if script:
+            path = Path(script)
+            if path.suffix == ".py" or path.is_file():
+                if not path.is_file():
+                    raise UsageError(f"MODEL_PYTHON_SCRIPT={script}: no such file")
+                module = _import_file(path)
+            elif _find_spec(script) is not None:
+                module = importlib.import_module(script)
+            else:
+                raise UsageError(f"MODEL_PYTHON_SCRIPT={script}: no such module or file")
+    if module is None:
+        raise UsageError(
+            f"unknown model {model!r}: not one of {', '.join(sorted(BUILTIN_MODELS))}, no "
+            f"module {model!r} or {model + '_baseline_pytorch'!r} on PYTHONPATH, and "
+            "MODEL_PYTHON_SCRIPT is not set")
+    if not callable(getattr(module, "run", None)):
+        raise UsageError(f"model {model!r} (module {module.__name__}) has no run(params) function")
+    import_s = time.monotonic() - t0
+    return ResolvedModel(model, module, _default_file_for(model, module, env), import_s)
+
+
+# -------------------------------------------------------------- objective
+
+def _as_history(result: Any) -> Optional[Mapping[str, Any]]:
+    if isinstance(result, Mapping):
+        return result
+    inner = getattr(result, "history", None)
+    return inner if isinstance(inner, Mapping) else None
+
+
+def objective_from_history(result: Any, name: str = DEFAULT_OBJECTIVE) -> float:
+    """The objective (lower is better) from what ``run`` returned."""
+    if name not in OBJECTIVES:
+        raise UsageError(f"OBJ_RETURN={name!r}: use one of {', '.join(OBJECTIVES)}")
+    if isinstance(result, (int, float)) and not isinstance(result, bool):
+        value = float(result)
+        if not math.isfinite(value):
+            raise ObjectiveError(f"run() returned {value}, not a finite number")
+        return value
+    history = _as_history(result)
+    if history is None:
+        raise ObjectiveError(f"run() returned {type(result).__name__}, not a history "
+                             "(a dict of lists, or an object with a .history dict)")
+    keys, sign = OBJECTIVES[name]
+    for key in keys:
+        if key not in history:
+            continue
+        series = history[key]
+        if isinstance(series, (str, bytes)):
+            raise ObjectiveError(f"history[{key!r}] is a string, not numbers")
+        if hasattr(series, "__len__") and hasattr(series, "__getitem__"):
+            if len(series) == 0:
+                raise ObjectiveError(f"history[{key!r}] is empty (no epoch finished)")
+            series = series[-1]
+        try:
+            value = float(series)
+        except (TypeError, ValueError) as exc:
+            raise ObjectiveError(f"history[{key!r}] ends in {series!r}, not a number") from exc
+        if not math.isfinite(value):
+            raise ObjectiveError(f"{key} is {value} (training diverged or produced no value)")
+        return sign * value + 0.0  # + 0.0 turns -0.0 into 0.0
+    raise ObjectiveError(f"history has no {' or '.join(keys)} (it has: "
+                         f"{', '.join(map(str, history)) or 'nothing'}); set OBJ_RETURN")
+
+
+# ------------------------------------------------------------------- main
+
+def _env_objective(env: Mapping[str, str]) -> str:
+    name = (env.get("OBJ_RETURN") or env.get("MODEL_RETURN") or DEFAULT_OBJECTIVE).strip()
+    if name not in OBJECTIVES:
+        raise UsageError(f"OBJ_RETURN/MODEL_RETURN={name!r}: use one of {', '.join(OBJECTIVES)}")
+    return name
+
+
+def _env_timeout(env: Mapping[str, str], defaults: Mapping[str, Any]) -> Any:
+    raw = env.get("BENCHMARK_TIMEOUT", "").strip()
+    if not raw:
+        return defaults.get("timeout", NO_TIMEOUT)
+    try:
+        seconds = float(raw)
+    except ValueError as exc:
+        raise UsageError(f"BENCHMARK_TIMEOUT={raw!r} is not a number of seconds") from exc
+    if not math.isfinite(seconds) or seconds <= 0:
+        return NO_TIMEOUT
+    return int(seconds) if seconds == int(seconds) else seconds
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _err(message: str) -> None:
+    print(f"async_search.runner: error: {message}", file=sys.stderr, flush=True)
+
+
+def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] = None) -> int:
+    t_main = time.monotonic()
+    args = list(sys.argv[1:] if argv is None else argv)
+    env = os.environ if env is None else env
+    for stream in (sys.stdout, sys.stderr):  # model.log is a file: keep it current,
+        reconfigure = getattr(stream, "reconfigure", None)  # and complete if killed
+        if reconfigure is not None:
+            reconfigure(line_buffering=True)
+    if len(args) != 2 or args[0] in ("-h", "--help"):
+        _err("usage: python3 -m async_search.runner MODEL PARAMS_JSON "
+             "(a JSON object, or a file holding one)")
+        return EXIT_USAGE
+    model, params_arg = args
+    cwd = Path.cwd()
+    try:
+        overrides = _load_overrides(params_arg)
+        objective_name = _env_objective(env)
+        resolved = resolve_model(model, env)
+        defaults = read_default_model(resolved.default_file) if resolved.default_file else {}
+        extra = {
+            "timeout": _env_timeout(env, defaults),
+            "run_id": env.get("ASYNC_SEARCH_RUN_ID") or cwd.name,
+            "experiment_id": env.get("ASYNC_SEARCH_EXP_ID", ""),
+            "output_dir": str(cwd),
+        }
+    except RunnerError as exc:
+        _err(str(exc))
+        return exc.exit_code
+    except Exception as exc:  # importing the model's module failed
+        _err(f"model {model!r} could not be imported: {type(exc).__name__}: {exc}")
+        traceback.print_exc()
+        return EXIT_MODEL_FAILED
+    params = merge_params(defaults, overrides, extra)
+    try:
+        _write_atomic(cwd / PARAMETERS_FILE, format_parameters(params))
+    except OSError as exc:
+        _err(f"cannot write {cwd / PARAMETERS_FILE}: {exc.strerror or exc}")
+        return EXIT_USAGE
+    source = resolved.default_file or "no default model file"
+    print(f"runner: model {model} (module {resolved.module.__name__}, defaults {source}), "
+          f"objective {objective_name}, run {extra['run_id']}", flush=True)
+
+    t_run = time.monotonic()
+    try:
+        result = resolved.module.run(params)
+    except (Exception, SystemExit) as exc:  # a model's sys.exit() is no result either
+        sys.stdout.flush()
+        _err(f"model {model!r} failed: {type(exc).__name__}: {exc}")
+        traceback.print_exc()
+        sys.stderr.flush()
+        return EXIT_MODEL_FAILED
+    run_s = time.monotonic() - t_run
+    try:
+        value = objective_from_history(result, objective_name)
+    except RunnerError as exc:
+        sys.stdout.flush()
+        _err(f"model {model!r}: {exc}")
+        return exc.exit_code
+    try:
+        _write_atomic(cwd / RESULT_FILE, f"{value!r}\n")
+    except OSError as exc:
+        _err(f"cannot write {cwd / RESULT_FILE}: {exc.strerror or exc}")
+        return EXIT_NO_RESULT
+    total_s = time.monotonic() - t_main
+    print(f"runner: timing import_s={resolved.import_s:.3f} run_s={run_s:.3f} "
+          f"total_s={total_s:.3f}", flush=True)
+    sys.stderr.flush()
+    print(f"IMPROVE_RESULT {value!r}", flush=True)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
