@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "forkserver.h"
 #include "strbuf.h"
 #include "util.h"
 
@@ -548,15 +549,26 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
 
     r->t_start = util_wall();
     double t0 = util_now();
-    pid_t parent = getpid();
-    pid = fork();
-    if (pid < 0) {
-        launch_result_fail(r, LAUNCH_FAILED, "fork: %s", strerror(errno));
-        goto done;
+    if (s->server) {
+        char why_not[LAUNCH_REASON_LEN];
+        pid = forkserver_spawn(s->server, s->argv, s->envp, s->run_dir,
+                               pipefd[1], why_not, sizeof why_not);
+        if (pid < 0) {
+            launch_result_fail(r, LAUNCH_FAILED, "%s", why_not);
+            launch_note(o, "[async-search] %s\n", why_not);
+            goto done;
+        }
+    } else {
+        pid_t parent = getpid();
+        pid = fork();
+        if (pid < 0) {
+            launch_result_fail(r, LAUNCH_FAILED, "fork: %s", strerror(errno));
+            goto done;
+        }
+        if (pid == 0)
+            launch_child(s, pipefd[1], null_fd, parent);
+        setpgid(pid, pid); /* also in the child: whichever runs first wins */
     }
-    if (pid == 0)
-        launch_child(s, pipefd[1], null_fd, parent);
-    setpgid(pid, pid); /* also in the child: whichever runs first wins */
     close(pipefd[1]);
     pipefd[1] = -1;
 
@@ -568,10 +580,12 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
     char *chunk = malloc(LAUNCH_READ_CHUNK);
     if (chunk == NULL) {
         launch_signal(pid, SIGKILL);
-        waitpid(pid, &wstatus, 0);
+        if (s->server == NULL)
+            waitpid(pid, &wstatus, 0);
         launch_result_fail(r, LAUNCH_FAILED, "worker out of memory");
         goto done;
     }
+    int server_died = 0;
 
     while (pipe_open || !reaped) {
         double now = util_now();
@@ -591,15 +605,21 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
             }
         }
         if (pipe_open) {
-            struct pollfd pfd = {pipefd[0], POLLIN, 0};
+            /* The output, and the fork server's exit message if any. */
+            struct pollfd pfd[2] = {{pipefd[0], POLLIN, 0}, {-1, POLLIN, 0}};
+            nfds_t nfd = 1;
+            if (s->server && !reaped) {
+                pfd[1].fd = forkserver_fd(s->server);
+                nfd = 2;
+            }
             double wait_s = LAUNCH_POLL_S;
             if (!reaped && killing == 0 && deadline - now < wait_s)
                 wait_s = deadline - now;
             if (killing == 1 && kill_at - now < wait_s)
                 wait_s = kill_at - now;
             int ms = wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0;
-            int pr = poll(&pfd, 1, ms);
-            if (pr > 0) {
+            int pr = poll(pfd, nfd, ms);
+            if (pr > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
                 ssize_t got = read(pipefd[0], chunk, LAUNCH_READ_CHUNK);
                 if (got > 0)
                     launch_feed(o, chunk, (size_t)got);
@@ -612,8 +632,20 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
                 reap_sleep *= 2;
         }
         if (!reaped) {
-            pid_t w = waitpid(pid, &wstatus, WNOHANG);
-            if (w == pid || (w < 0 && errno == ECHILD)) {
+            int ended;
+            if (s->server) {
+                ended = forkserver_reap(s->server, pid, &wstatus);
+                if (ended < 0) {
+                    /* The server died; its children die with it. */
+                    server_died = 1;
+                    wstatus = SIGKILL; /* as if killed */
+                    ended = 1;
+                }
+            } else {
+                pid_t w = waitpid(pid, &wstatus, WNOHANG);
+                ended = w == pid || (w < 0 && errno == ECHILD);
+            }
+            if (ended) {
                 reaped = 1;
                 r->t_end = util_wall();
                 /* Whatever the model left running goes with it. */
@@ -639,6 +671,9 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
                            s->sh_timeout, killing == 2 ? ", then SIGKILL" : "");
     } else if (why == LAUNCH_CANCELLED) {
         launch_result_fail(r, LAUNCH_CANCELLED, "stopped by the manager");
+    } else if (server_died) {
+        launch_result_fail(r, LAUNCH_FAILED, "the fork server died during the "
+                                             "evaluation");
     } else if (WIFSIGNALED(wstatus)) {
         launch_result_fail(r, LAUNCH_FAILED, "killed by signal %d (%s)",
                            r->term_signal, strsignal(r->term_signal));

@@ -30,13 +30,18 @@ enum launch_status {
     LAUNCH_CANCELLED = 3
 };
 
+struct forkserver;
+
 struct launch_spec {
-    char *const *argv;    /* command words; argv[0] is searched in PATH */
+    /* command words (argv[0] is searched in PATH); with a fork server, the
+     * runner's arguments (MODEL PARAMS_JSON) */
+    char *const *argv;
     char *const *envp;    /* complete environment of the child */
     const char *run_dir;  /* working directory; model.log is written here */
     double sh_timeout;    /* seconds; 0: no limit */
     double kill_grace;    /* seconds between SIGTERM and SIGKILL */
     size_t log_cap;       /* bytes of model.log kept */
+    struct forkserver *server; /* NULL: fork and exec argv */
 };
 
 struct launch_result {

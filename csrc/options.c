@@ -74,6 +74,10 @@ static const struct option_spec options_table[] = {
     {"gpus-per-node", OPT_LONG, OPT_FIELD(gpus_per_node), 0, 1024, "N", "0",
      "GPUS_PER_NODE: give each worker one GPU by its node-local rank (sets "
      "CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, ZE_AFFINITY_MASK; 0: off)"},
+    {"launch", OPT_STRING, OPT_FIELD(launch), 0, 0, "MODE", "subprocess",
+     "subprocess (a new process per evaluation) | fork-server (each worker "
+     "forks evaluations from a Python that imported the benchmark once; "
+     "needs --model)"},
     {"python", OPT_STRING, OPT_FIELD(python), 0, 0, "PATH", "/usr/bin/python3",
      "Python interpreter that runs --model benchmarks"},
     {"quiet", OPT_FLAG, OPT_FIELD(quiet), 0, 0, NULL, NULL,
@@ -113,6 +117,7 @@ static void options_defaults(struct options *o)
     o->optimizer = "default";
     o->python = "/usr/bin/python3";
     o->progress = "auto";
+    o->launch = "subprocess";
     o->sim_duration = 1.0;
     o->sim_distribution = "fixed";
     o->sim_objective = "default";
@@ -265,6 +270,19 @@ static enum options_status options_validate(const struct options *o,
         snprintf(err, errlen,
                  "--progress: '%s' is not a style (allowed: auto, tty, log)",
                  o->progress);
+        return OPTIONS_ERROR;
+    }
+    if (strcmp(o->launch, "subprocess") != 0 &&
+        strcmp(o->launch, "fork-server") != 0) {
+        snprintf(err, errlen,
+                 "--launch: '%s' is not a mode (allowed: subprocess, "
+                 "fork-server)",
+                 o->launch);
+        return OPTIONS_ERROR;
+    }
+    if (strcmp(o->launch, "fork-server") == 0 && o->model_cmd) {
+        snprintf(err, errlen, "--launch fork-server runs CANDLE benchmarks "
+                              "(--model NAME), not --model-cmd");
         return OPTIONS_ERROR;
     }
     if (o->quiet && o->verbose) {

@@ -28,6 +28,7 @@ struct options {
     const char *exp_id;
     const char *optimizer;
     const char *python; /* interpreter for --model (not the embedded one) */
+    const char *launch; /* subprocess | fork-server */
     const char *restart;  /* --restart EXPDIR: continue that experiment */
     long restart_number;  /* R for the new job ids; 0: one more than used */
     long gpus_per_node;   /* GPUS_PER_NODE: 0 leaves GPU variables alone */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "forkserver.h"
 #include "launch.h"
 #include "log.h"
 #include "signals.h"
@@ -26,7 +27,15 @@ struct worker {
     size_t nwords; /* command words only */
     struct launch_env env;
     int stop;      /* the manager told us to exit */
+    int rank;
+    /* --launch fork-server */
+    struct forkserver *server;
+    int server_failures;
+    char *server_argv[3]; /* MODEL, params path, NULL */
 };
+
+/* After this many failed starts a worker stops trying its fork server. */
+#define WORKER_SERVER_TRIES 3
 
 static int worker_cancel(void *arg)
 {
@@ -140,6 +149,34 @@ done:
     return rc;
 }
 
+/* Makes sure the fork server runs (when asked for); returns it, or NULL to
+ * run the evaluation as a subprocess. */
+static struct forkserver *worker_server(struct worker *w)
+{
+    char err[512];
+    if (strcmp(w->o->launch, "fork-server") != 0 ||
+        w->server_failures >= WORKER_SERVER_TRIES)
+        return NULL;
+    if (forkserver_alive(w->server))
+        return w->server;
+    if (w->server) {
+        forkserver_stop(w->server);
+        w->server = NULL;
+    }
+    struct strbuf log = STRBUF_INIT;
+    strbuf_printf(&log, "%s/forkserver-%d.log", w->start.exp_dir, w->rank);
+    if (forkserver_start(w->o->python, w->o->model, w->env.vars,
+                         strbuf_str(&log), &w->server, err, sizeof err) != 0) {
+        w->server_failures++;
+        log_warn("%s%s", err,
+                 w->server_failures >= WORKER_SERVER_TRIES
+                     ? "; this worker runs its evaluations as subprocesses"
+                     : "");
+    }
+    strbuf_free(&log);
+    return w->server;
+}
+
 static void worker_evaluate(struct worker *w, const struct task_msg *t,
                             struct result_msg *out)
 {
@@ -154,6 +191,7 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
     if (worker_prepare(w, t, &run_dir, &params, &r) == 0 &&
         launch_env_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0) {
         w->argv[w->nwords] = params.data;
+        w->server_argv[1] = params.data;
         struct launch_spec spec = {
             .argv = w->argv,
             .envp = w->env.vars,
@@ -161,9 +199,13 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
             .sh_timeout = w->o->sh_timeout,
             .kill_grace = LAUNCH_KILL_GRACE_S,
             .log_cap = LAUNCH_LOG_CAP_BYTES,
+            .server = worker_server(w),
         };
+        if (spec.server)
+            spec.argv = w->server_argv;
         launch_run(&spec, worker_cancel, w, &r);
         w->argv[w->nwords] = NULL;
+        w->server_argv[1] = NULL;
     }
     memset(out, 0, sizeof *out);
     out->seq = t->seq;
@@ -186,6 +228,8 @@ int worker_run(const struct options *o, const char *home, int rank,
     int status = 0;
     memset(&w, 0, sizeof w);
     w.o = o;
+    w.rank = rank;
+    w.server_argv[0] = (char *)o->model;
 
     signals_install();
     if (transport_await_start(&w.start) != 0) {
@@ -201,6 +245,7 @@ int worker_run(const struct options *o, const char *home, int rank,
         status = 1;
         goto done;
     }
+    worker_server(&w); /* import the benchmark while the manager starts */
     while (!w.stop) {
         struct task_msg t;
         enum transport_event ev = transport_worker_next(&t, signals_pending);
@@ -225,6 +270,7 @@ int worker_run(const struct options *o, const char *home, int rank,
 done:
     if (signals_pending())
         status = 128 + signals_pending();
+    forkserver_stop(w.server);
     launch_free_words(w.argv);
     launch_env_free(&w.env);
     return status;

@@ -285,3 +285,35 @@ def test_a_dead_worker_rank_ends_the_job_and_restart_loses_nothing(tmp_path):
     assert final.proc.returncode == 0, final.proc.stderr
     assert (exp_dir / "results.csv").read_bytes().startswith(before)
     assert len(read_results(exp_dir)) == 20
+
+
+@pytest.mark.parametrize("launch", ["subprocess", "fork-server"])
+def test_candle_model_faults_in_both_launch_modes(tmp_path, launch):
+    exp_dir = tmp_path / "exp"
+    env = mpi_env()
+    env["PYTHONPATH"] = str(HERE.parent / "models")
+    proc = subprocess.run(
+        mpiexec(4) + [str(BINARY), "--exp-dir", str(exp_dir), "--problem",
+                      str(PROBLEMS / "problem_candle_faults.py"), "--optimizer", CYCLE,
+                      "--model", "candle_faulty", "--launch", launch, "--max-evals", "12",
+                      "--sh-timeout", "3"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = read_results(exp_dir)
+    status = {r["p:fault"]: r["status"] for r in rows}
+    assert status == {"ok": "ok", "pid": "ok", "raise": "failed", "exit3": "failed",
+                      "segv": "failed", "hang": "timeout"}
+    for r in rows:
+        if r["status"] == "ok":
+            assert float(r["objective"]) == 0.25  # x = 0.5 from the cycle optimizer
+    logs = {r["p:fault"]: (exp_dir / "run" / r["job_id"] / "model.log").read_text()
+            for r in rows}
+    assert "the model failed on purpose" in logs["raise"]
+    assert "signal 11" in logs["segv"]
+    pids = [line.split() for line in logs["pid"].splitlines() if line.startswith("fault pid")]
+    if launch == "fork-server":
+        # forked from the worker's server, which has imported the model once
+        assert (exp_dir / "forkserver-1.log").exists()
+        server_pids = {int(p[5]) for p in pids}
+        assert all(pid > 0 for pid in server_pids)
+    assert wait_gone("async_search.forkserver"), "fork servers must end with the job"
