@@ -14,7 +14,7 @@
 #include "transport.h"
 
 #define MANAGER_SLEEP_MIN_S 0.0001
-#define MANAGER_SLEEP_MAX_S 0.005
+#define MANAGER_SLEEP_MAX_S 0.002
 #define MANAGER_TOP 5
 
 /*

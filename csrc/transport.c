@@ -257,6 +257,7 @@ enum transport_event transport_worker_next(struct task_msg *m,
                                            int (*interrupted)(void))
 {
     double sleep_s = TRANSPORT_IDLE_SLEEP_MIN_S;
+    double expect_until = util_now() + TRANSPORT_EXPECT_S;
     MPI_Status st;
     int flag = 0;
     while (1) {
@@ -270,6 +271,8 @@ enum transport_event transport_worker_next(struct task_msg *m,
         util_sleep(sleep_s);
         if (sleep_s < TRANSPORT_IDLE_SLEEP_MAX_S)
             sleep_s *= 2;
+        if (sleep_s > TRANSPORT_EXPECT_SLEEP_S && util_now() < expect_until)
+            sleep_s = TRANSPORT_EXPECT_SLEEP_S;
     }
     int count = 0;
     MPI_Get_count(&st, MPI_BYTE, &count);

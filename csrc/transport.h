@@ -20,6 +20,10 @@
 
 #define TRANSPORT_IDLE_SLEEP_MIN_S 0.0002
 #define TRANSPORT_IDLE_SLEEP_MAX_S 0.02
+/* Right after a result the next task is due any moment: for this long the
+ * sleeps stay short, so the worker picks it up within about a millisecond. */
+#define TRANSPORT_EXPECT_S 0.1
+#define TRANSPORT_EXPECT_SLEEP_S 0.001
 #define TRANSPORT_PATH_MAX 4096
 #define TRANSPORT_ERR_LEN 512
 

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Scale: keep every worker busy.
+
+1. Simulated workers (`async-search --simulate W`): the real manager loop,
+   request policy, journal and optimizer thread against W virtual workers in
+   one process, real time. Utilisation = busy worker-seconds / (W x wall);
+   evaluations against the ideal W x wall / mean duration; the optimizer's
+   busy share and the workers' idle share tell where it breaks down.
+2. Real MPI on this machine: 16 worker ranks (oversubscribed on its cores), a
+   1 s model, 160 evaluations; utilisation from results.csv timestamps, and
+   the gap between a worker's result and its next task (median, p99).
+
+usage: /usr/bin/python3 bench/scale.py [--quick] [--only sim|mpi]
+"""
+import argparse
+import csv
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BINARY = ROOT / "build/async-search"
+PROBLEM = ROOT / "problems/as_problem.py"
+ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+
+# (workers, mean duration s, time limit s, extra flags, label)
+FULL = [
+    (10, 1.0, 30, [], ""),
+    (100, 1.0, 30, [], ""),
+    (1000, 1.0, 30, [], "target"),
+    (1000, 0.1, 30, [], ""),
+    (1000, 10.0, 60, [], ""),
+    (5000, 1.0, 30, [], ""),
+    (5000, 10.0, 60, [], ""),
+    (4999, 1.0, 30, ["--init-size", "40000", "--num-buffer", "20000", "--max-threshold", "120",
+                     "--max-evals", "60000"], "seed 5K cfg"),
+]
+QUICK = [
+    (10, 1.0, 10, [], ""),
+    (1000, 1.0, 15, [], "target (short)"),
+    (4999, 1.0, 15, ["--init-size", "40000", "--num-buffer", "20000", "--max-threshold", "120",
+                     "--max-evals", "60000"], "seed 5K cfg"),
+]
+
+
+def simulate(workers, duration, limit, extra, tmp, optimizer):
+    exp = Path(tmp) / f"sim-{workers}-{duration}-{len(extra)}"
+    cmd = [str(BINARY), "--simulate", str(workers), "--simulate-duration", str(duration),
+           "--time-limit", str(limit), "--problem", str(PROBLEM), "--optimizer", optimizer,
+           "--exp-dir", str(exp), "--quiet", *extra]
+    proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=limit + 600)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+    out = proc.stdout
+    util = re.search(r"utilisation ([\d.]+)%.*idle between tasks ([\d.]+)%", out)
+    evals = re.search(r"evaluations this run: (\d+) of an ideal (\d+)", out)
+    opt = re.search(r"optimizer: (\d+) turns, (\d+) points, busy ([\d.]+)% of the run "
+                    r"\(([\d.]+) s per turn", out)
+    return {"utilisation": float(util.group(1)) / 100, "idle": float(util.group(2)) / 100,
+            "evals": int(evals.group(1)), "ideal": int(evals.group(2)),
+            "opt_busy": float(opt.group(3)) / 100 if opt else 0.0,
+            "turn": float(opt.group(4)) if opt else 0.0,
+            "turns": int(opt.group(1)) if opt else 0}
+
+
+def diagnose(r):
+    if "error" in r:
+        return r["error"]
+    if r["utilisation"] >= 0.95:
+        return "workers kept busy"
+    if r["opt_busy"] > 0.9:
+        return f"optimizer saturated ({r['turn']:.2f} s per turn)"
+    if r["idle"] > 0.05:
+        return "start-up and dispatch latency"
+    return "start-up (first points) and the unfinished last wave"
+
+
+def sim_table(cases, optimizer):
+    print(f"### Simulated workers (optimizer {optimizer}, default NUM_BUFFER unless given)\n")
+    print("| workers | evaluation | wall | utilisation | evaluations / ideal | optimizer busy "
+          "| s per optimizer turn | case | where it breaks down |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for workers, duration, limit, extra, label in cases:
+            r = simulate(workers, duration, limit, extra, tmp, optimizer)
+            if "error" in r:
+                print(f"| {workers} | {duration:g} s | {limit} s | - | - | - | - | {label} | "
+                      f"{r['error']} |")
+                continue
+            print(f"| {workers} | {duration:g} s | {limit} s | {r['utilisation']:.3f} | "
+                  f"{r['evals']} / {r['ideal']} ({r['evals'] / max(r['ideal'], 1):.1%}) | "
+                  f"{r['opt_busy']:.0%} | {r['turn']:.3f} | {label} | {diagnose(r)} |",
+                  flush=True)
+    print()
+
+
+def real_mpi(workers=16, evals=160, sleep=1.0, optimizer="default"):
+    with tempfile.TemporaryDirectory() as tmp:
+        exp = Path(tmp) / "mpi"
+        model = f"/bin/sh -c 'sleep {sleep}; echo IMPROVE_RESULT 0.5'"
+        cmd = ["mpiexec", "-n", str(workers + 1), "--oversubscribe", "--bind-to", "none",
+               str(BINARY), "--problem", str(PROBLEM), "--model-cmd", model,
+               "--max-evals", str(evals), "--optimizer", optimizer, "--exp-dir", str(exp),
+               "--quiet"]
+        proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=1800)
+        if proc.returncode != 0:
+            print(f"real MPI run failed:\n{proc.stderr[-2000:]}")
+            return 1
+        rows = list(csv.DictReader(open(exp / "results.csv", newline="")))
+    start = [float(r["m:timestamp_start"]) for r in rows]
+    dur = [float(r["duration"]) for r in rows]
+    submit = [float(r["m:timestamp_submit"]) for r in rows]
+    gather = [float(r["m:timestamp_gather"]) for r in rows]
+    wall = max(gather) - min(submit)
+    util = sum(dur) / (workers * wall)
+    gaps = []
+    by_worker = {}
+    for r, s, d in zip(rows, start, dur):
+        by_worker.setdefault(r["worker"], []).append((s, s + d))
+    for spans in by_worker.values():
+        spans.sort()
+        gaps += [b[0] - a[1] for a, b in zip(spans, spans[1:])]
+    gaps.sort()
+    p99 = gaps[min(len(gaps) - 1, int(0.99 * len(gaps)))]
+    print(f"### Real MPI: {workers} worker ranks on {os.cpu_count()} cores, a {sleep:g} s model, "
+          f"{evals} evaluations (optimizer {optimizer})\n")
+    print("| utilisation (from results.csv) | wall | ideal wall | gap result -> next task: median "
+          "| p99 | max |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    print(f"| {util:.3f} | {wall:.1f} s | {evals * sleep / workers:.1f} s | "
+          f"{1000 * statistics.median(gaps):.1f} ms | {1000 * p99:.1f} ms | "
+          f"{1000 * gaps[-1]:.1f} ms |")
+    print(f"\n(target: utilisation >= 0.85: {'met' if util >= 0.85 else 'MISSED'}; the model's "
+          "duration includes starting /bin/sh and sleep)\n")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=["sim", "mpi"])
+    ap.add_argument("--optimizer", default="default")
+    a = ap.parse_args()
+    if a.only != "mpi":
+        sim_table(QUICK if a.quick else FULL, a.optimizer)
+    if a.only != "sim":
+        return real_mpi(evals=48 if a.quick else 160, optimizer=a.optimizer)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
