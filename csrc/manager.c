@@ -99,6 +99,10 @@ struct manager {
     /* written by the optimizer thread, read after it is joined */
     long opt_turns, opt_points;
     double opt_busy_s;
+    /* latency hiding: result times within the last two optimizer turns */
+    double turn_s;    /* recent optimizer turn time (fast up, slow down) */
+    double *recent;   /* ring of result times (monotonic) */
+    long recent_head, recent_count, recent_cap;
     struct progress progress;
     int announced;
 };
@@ -317,6 +321,7 @@ static void *manager_optimizer_main(void *arg)
                 queue_work_clear(&w);
                 break;
             }
+            b->turn_s = util_now() - t0;
             queue_push_batch(m->queue, b);
         }
         queue_work_clear(&w);
@@ -447,6 +452,39 @@ static void manager_progress(struct manager *m, double now, int force)
     progress_update(&m->progress, &st, now, force);
 }
 
+/* Records a result time; returns -1 when memory runs out. */
+static int manager_note_result(struct manager *m, double now)
+{
+    if (m->recent_count == m->recent_cap) {
+        long cap = m->recent_cap ? 2 * m->recent_cap : 256;
+        double *r = malloc((size_t)cap * sizeof *r);
+        if (r == NULL)
+            return -1;
+        for (long i = 0; i < m->recent_count; i++)
+            r[i] = m->recent[(m->recent_head + i) % m->recent_cap];
+        free(m->recent);
+        m->recent = r;
+        m->recent_head = 0;
+        m->recent_cap = cap;
+    }
+    m->recent[(m->recent_head + m->recent_count) % m->recent_cap] = now;
+    m->recent_count++;
+    return 0;
+}
+
+/* Results that arrived within the last two optimizer turns: the points the
+ * buffer must hold so that nobody waits while the optimizer works. */
+static long manager_demand(struct manager *m, double now)
+{
+    double window = 2.0 * (m->turn_s > MANAGER_MIN_TURN_S ? m->turn_s
+                                                          : MANAGER_MIN_TURN_S);
+    while (m->recent_count > 0 && m->recent[m->recent_head] < now - window) {
+        m->recent_head = (m->recent_head + 1) % m->recent_cap;
+        m->recent_count--;
+    }
+    return m->recent_count;
+}
+
 static int manager_handle_result(struct manager *m, int w,
                                  const struct result_msg *r, double now,
                                  char *err, size_t errlen)
@@ -488,6 +526,10 @@ static int manager_handle_result(struct manager *m, int w,
     }
     m->done_this_run++;
     m->busy_s += row.duration;
+    if (manager_note_result(m, now) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     progress_evaluation(&m->progress, p->job_id, launch_status_name(st),
                         p->objective, w, row.duration, r->reason);
     if (st == LAUNCH_OK) {
@@ -548,6 +590,10 @@ static enum loop_end manager_loop(struct manager *m, char *err, size_t errlen)
             return LOOP_ERROR;
         }
         while ((b = queue_pop_batch(m->queue)) != NULL) {
+            m->turn_s = b->turn_s > m->turn_s
+                            ? b->turn_s
+                            : MANAGER_TURN_DECAY * m->turn_s +
+                                  (1 - MANAGER_TURN_DECAY) * b->turn_s;
             rc = manager_add_batch(m, b, err, errlen);
             queue_batch_free(b);
             if (rc != 0)
@@ -561,6 +607,7 @@ static enum loop_end manager_loop(struct manager *m, char *err, size_t errlen)
 
         long buffered = m->npoints - m->next_dispatch;
         int starving = m->nidle > buffered + queue_pending(m->queue);
+        policy_set_demand(&m->policy, manager_demand(m, now));
         long n = policy_next(&m->policy, now, starving);
         if (n > 0) {
             queue_request(m->queue, n);
@@ -782,7 +829,7 @@ static int manager_resume(struct manager *m, char *err, size_t errlen)
     struct engine_replay *rp = &m->replay;
     long cap = m->o->max_evals - rp->nfinished;
     long reissue = rp->ninflight < cap ? rp->ninflight : (cap > 0 ? cap : 0);
-    struct point_batch done = {0, NULL, NULL, NULL};
+    struct point_batch done = {0, NULL, NULL, NULL, 0};
 
     /* Finished rows enter the point table as done. */
     done.count = rp->nfinished;
@@ -824,7 +871,7 @@ static int manager_resume(struct manager *m, char *err, size_t errlen)
     m->next_dispatch = m->npoints;
 
     if (reissue > 0) {
-        struct point_batch again = {reissue, NULL, NULL, NULL};
+        struct point_batch again = {reissue, NULL, NULL, NULL, 0};
         again.params_json = calloc((size_t)reissue, sizeof(char *));
         again.csv_fields = calloc((size_t)reissue, sizeof(char *));
         if (again.params_json == NULL || again.csv_fields == NULL) {
@@ -980,6 +1027,7 @@ static void manager_free(struct manager *m)
     free(m->running);
     free(m->idle);
     free(m->idle_since);
+    free(m->recent);
     free(m->exp_dir);
     free(m->exp_id);
     free(m->problem);
@@ -1035,6 +1083,7 @@ int manager_run(const struct options *o, const char *home,
         .max_threshold = o->max_threshold,
         .workers = m.workers,
         .window_s = o->threshold_window,
+        .fixed_buffer = o->fixed_buffer,
     };
     policy_init(&m.policy, &pc);
 

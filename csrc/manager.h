@@ -16,6 +16,10 @@
 #define MANAGER_SLEEP_MIN_S 0.0001
 #define MANAGER_SLEEP_MAX_S 0.002
 #define MANAGER_TOP 5
+/* Optimizer turn times below this count as this (the demand window). */
+#define MANAGER_MIN_TURN_S 0.05
+/* Weight of the old turn time when a faster turn comes in. */
+#define MANAGER_TURN_DECAY 0.9
 
 /*
  * Runs the search with the given transport (its workers are ranks

@@ -97,6 +97,9 @@ static const struct option_spec options_table[] = {
      "D", "fixed", "fixed | exp | lognormal durations"},
     {"simulate-objective", OPT_STRING, OPT_FIELD(sim_objective), 0, 0,
      "F", "default", "default | module:function | file.py:function"},
+    {"fixed-buffer", OPT_FLAG, OPT_FIELD(fixed_buffer), 0, 0, NULL, NULL,
+     "keep exactly NUM_BUFFER extra points (by default the buffer grows to "
+     "the results of the last two optimizer turns, up to one per worker)"},
     {"check", OPT_FLAG, OPT_FIELD(check), 0, 0, NULL, NULL,
      "validate the flags and the problem file, print the space, exit"},
     {"help", OPT_FLAG, OPT_FIELD(help), 0, 0, NULL, NULL,

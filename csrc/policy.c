@@ -47,6 +47,19 @@ void policy_result(struct policy *p, double now)
     p->have_result = 1;
 }
 
+void policy_set_demand(struct policy *p, long demand)
+{
+    p->demand = demand > 0 ? demand : 0;
+}
+
+long policy_buffer(const struct policy *p)
+{
+    long b = p->cfg.num_buffer;
+    if (!p->cfg.fixed_buffer && p->demand > b)
+        b = policy_min(p->demand, p->cfg.workers > b ? p->cfg.workers : b);
+    return b;
+}
+
 long policy_outstanding(const struct policy *p)
 {
     return p->requested - p->finished;
@@ -61,7 +74,7 @@ long policy_next(struct policy *p, double now, int starving)
 {
     long remaining = p->cfg.max_evals - p->requested;
     long outstanding = policy_outstanding(p);
-    long target = p->cfg.workers + p->cfg.num_buffer;
+    long target = p->cfg.workers + policy_buffer(p);
     if (remaining <= 0 || outstanding >= target)
         return 0;
 

@@ -21,6 +21,11 @@
  *    way, or if the window has passed since the last result, the request is
  *    made at once.
  *  - Done after MAX_EVALS finished evaluations (failed ones count).
+ *  - Latency hiding: NUM_BUFFER is a floor, not a ceiling. The caller
+ *    reports the demand, the number of results that arrived within the last
+ *    two optimizer turns; the buffer grows to it (at most one extra point per
+ *    worker), so that points are ready when a burst of results comes and
+ *    workers never wait for the optimizer (--fixed-buffer keeps NUM_BUFFER).
  */
 #ifndef ASYNC_SEARCH_POLICY_H
 #define ASYNC_SEARCH_POLICY_H
@@ -35,6 +40,7 @@ struct policy_config {
     long max_threshold; /* >= 1 */
     long workers;       /* >= 1 */
     double window_s;    /* >= 0; 0 disables batching */
+    int fixed_buffer;   /* nonzero: never grow the buffer past num_buffer */
 };
 
 struct policy {
@@ -45,6 +51,7 @@ struct policy {
     double last_result; /* time of the latest result (caller's clock) */
     int have_result;    /* nonzero once a result arrived */
     int in_window;      /* latest result came within the window */
+    long demand;        /* results within the last two optimizer turns */
 };
 
 /* Starts a policy. Counters start at zero; use policy_resume after a
@@ -65,6 +72,11 @@ void policy_result(struct policy *p, double now);
  * buffered or requested for it.
  */
 long policy_next(struct policy *p, double now, int starving);
+/* Sets the demand (see above); call before policy_next. */
+void policy_set_demand(struct policy *p, long demand);
+/* The buffer in force: NUM_BUFFER, raised to the demand (capped at the
+ * number of workers) unless the buffer is fixed. */
+long policy_buffer(const struct policy *p);
 /* Points requested but not finished. */
 long policy_outstanding(const struct policy *p);
 /* Nonzero once MAX_EVALS evaluations have finished. */

@@ -145,7 +145,7 @@ static void run_sh(struct run *run, const char *script, double timeout,
                    size_t cap, launch_cancel_fn cancel, void *arg)
 {
     char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
-    struct launch_spec s = {argv, run->env.vars, run->dir, timeout, 0.3, cap};
+    struct launch_spec s = {argv, run->env.vars, run->dir, timeout, 0.3, cap, NULL};
     launch_run(&s, cancel, arg, &run->r);
 }
 
@@ -211,7 +211,7 @@ static void failures_have_reasons(void **state)
     free(log);
 
     char *argv[] = {"/nonexistent/model", NULL};
-    struct launch_spec s = {argv, run->env.vars, run->dir, 10, 0.3, 1 << 20};
+    struct launch_spec s = {argv, run->env.vars, run->dir, 10, 0.3, 1 << 20, NULL};
     launch_run(&s, NULL, NULL, &run->r);
     assert_int_equal(run->r.status, LAUNCH_FAILED);
     assert_int_equal(run->r.exit_code, 127);

@@ -8,7 +8,7 @@
 static struct policy make(long max_evals, long init, long buffer, long thr,
                           long workers, double window)
 {
-    struct policy_config c = {max_evals, init, buffer, thr, workers, window};
+    struct policy_config c = {max_evals, init, buffer, thr, workers, window, 0};
     struct policy p;
     policy_init(&p, &c);
     return p;
@@ -188,6 +188,32 @@ static void resume_counts_finished_and_reissued_evaluations(void **state)
     assert_int_equal(policy_initial(&p), 4);
 }
 
+static void demand_grows_the_buffer_up_to_one_per_worker(void **state)
+{
+    (void)state;
+    struct policy p = make(100000, 10, 2, 1, 100, 0);
+    assert_int_equal(policy_buffer(&p), 2);
+    policy_set_demand(&p, 40);
+    assert_int_equal(policy_buffer(&p), 40);
+    policy_set_demand(&p, 5000);
+    assert_int_equal(policy_buffer(&p), 100); /* capped at the workers */
+    policy_set_demand(&p, 1);
+    assert_int_equal(policy_buffer(&p), 2);   /* NUM_BUFFER is the floor */
+    /* A burst of 100 results within two optimizer turns: the request covers
+     * the workers and the burst to come. */
+    policy_initial(&p);
+    assert_int_equal(policy_next(&p, 0, 1), 92);
+    for (int i = 0; i < 100; i++)
+        policy_result(&p, 1.0);
+    policy_set_demand(&p, 100);
+    assert_int_equal(policy_next(&p, 1.0, 1), 198); /* 2 still out */
+    /* --fixed-buffer keeps NUM_BUFFER whatever the demand */
+    struct policy f = make(100000, 10, 2, 1, 100, 0);
+    f.cfg.fixed_buffer = 1;
+    policy_set_demand(&f, 100);
+    assert_int_equal(policy_buffer(&f), 2);
+}
+
 /* A randomised run: whatever the order of events, the policy never issues
  * more than MAX_EVALS, never leaves an idle worker without work when
  * evaluations remain, and always ends. */
@@ -241,6 +267,7 @@ int main(void)
         cmocka_unit_test(threshold_capped_by_remaining_evaluations),
         cmocka_unit_test(zero_window_disables_batching),
         cmocka_unit_test(resume_counts_finished_and_reissued_evaluations),
+        cmocka_unit_test(demand_grows_the_buffer_up_to_one_per_worker),
         cmocka_unit_test(randomised_runs_always_finish),
     };
     return UNIT_RUN(tests);
