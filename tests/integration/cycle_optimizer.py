@@ -18,3 +18,17 @@ class Cycle:
 
     def tell(self, points, values):
         pass
+
+
+class BreaksOnThirdAsk(Cycle):
+    """Raises inside ask() on its third call: an internal optimizer failure."""
+
+    def __init__(self, problem, seed=0, **settings):
+        super().__init__(problem, seed, **settings)
+        self.calls = 0
+
+    def ask(self, n):
+        self.calls += 1
+        if self.calls == 3:
+            raise RuntimeError("the optimizer broke on purpose")
+        return super().ask(n)

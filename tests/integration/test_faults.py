@@ -317,3 +317,20 @@ def test_candle_model_faults_in_both_launch_modes(tmp_path, launch):
         server_pids = {int(p[5]) for p in pids}
         assert all(pid > 0 for pid in server_pids)
     assert wait_gone("async_search.forkserver"), "fork servers must end with the job"
+
+
+def test_a_failing_optimizer_stops_the_search_with_its_error(tmp_path):
+    exp_dir = tmp_path / "exp"
+    search = run_search(exp_dir, "--problem", FAULTS, "--optimizer",
+                        f"{HERE / 'cycle_optimizer.py'}:BreaksOnThirdAsk",
+                        "--model-cmd", model_cmd("quadratic.py", "--sleep", "0.3"),
+                        "--max-evals", "30", "--init-size", "1", nprocs=3, timeout=120)
+    assert search.proc.returncode == 1
+    errors = [x for x in search.proc.stderr.splitlines() if "error:" in x]
+    assert len(errors) == 1
+    assert "optimizer ask: RuntimeError: the optimizer broke on purpose" in errors[0]
+    assert "Traceback" not in search.proc.stderr  # the traceback is in manager.log
+    assert "Traceback" in (exp_dir / "manager.log").read_text()
+    assert wait_gone(str(exp_dir / "run"))
+    rows = read_results(exp_dir)
+    assert 0 < len(rows) < 30  # what finished is kept; --restart continues
