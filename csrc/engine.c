@@ -23,8 +23,8 @@
 #define ENGINE_CLASS "Engine"
 
 struct engine {
-    PyObject *obj;         /* owned: the Engine instance */
-    PyThreadState *saved;  /* main thread state while the GIL is released */
+    PyObject *obj;        /* owned: the Engine instance */
+    PyThreadState *saved; /* main thread state while the GIL is released */
 };
 
 void engine_error_clear(struct engine_error *e)
@@ -55,8 +55,10 @@ static enum engine_status engine_exception(struct engine_error *e,
 
     PyErr_Fetch(&type, &value, &tb);
     if (type == NULL) {
-        snprintf(e->message, sizeof e->message, "%s: failed without a Python "
-                 "exception", context);
+        snprintf(e->message, sizeof e->message,
+                 "%s: failed without a Python "
+                 "exception",
+                 context);
         e->detail = NULL;
         return ENGINE_ERROR;
     }
@@ -84,8 +86,7 @@ static enum engine_status engine_exception(struct engine_error *e,
     tbmod = PyImport_ImportModule("traceback");
     if (tbmod)
         lines = PyObject_CallMethod(tbmod, "format_exception", "OOO", type,
-                                    value ? value : Py_None,
-                                    tb ? tb : Py_None);
+                                    value ? value : Py_None, tb ? tb : Py_None);
     if (lines) {
         sep = PyUnicode_FromString("");
         joined = sep ? PyUnicode_Join(sep, lines) : NULL;
@@ -130,8 +131,8 @@ static enum engine_status engine_init_python(struct engine_error *e)
 fail:
     PyConfig_Clear(&config);
     snprintf(e->message, sizeof e->message,
-             "cannot start the embedded Python (%s): %s",
-             ENGINE_PROGRAM_NAME, st.err_msg ? st.err_msg : "unknown error");
+             "cannot start the embedded Python (%s): %s", ENGINE_PROGRAM_NAME,
+             st.err_msg ? st.err_msg : "unknown error");
     e->detail = NULL;
     return ENGINE_ERROR;
 }
@@ -153,7 +154,8 @@ enum engine_status engine_start(const char *python_dir,
 
     sys_path = PySys_GetObject("path");
     path = PyUnicode_DecodeFSDefault(python_dir);
-    if (sys_path == NULL || path == NULL || PyList_Insert(sys_path, 0, path) != 0) {
+    if (sys_path == NULL || path == NULL ||
+        PyList_Insert(sys_path, 0, path) != 0) {
         status = engine_exception(e, "setting sys.path");
         goto done;
     }
@@ -284,7 +286,8 @@ enum engine_status engine_ask(struct engine *en, long n,
     }
     if (!PyList_Check(res) || PyList_GET_SIZE(res) != n) {
         snprintf(e->message, sizeof e->message,
-                 "optimizer ask(%ld) did not return a list of %ld points", n, n);
+                 "optimizer ask(%ld) did not return a list of %ld points", n,
+                 n);
         status = ENGINE_ERROR;
         goto done;
     }

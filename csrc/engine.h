@@ -29,7 +29,8 @@ enum engine_status {
 
 struct engine_error {
     char message[ENGINE_ERR_LEN]; /* one line */
-    char *detail; /* owned traceback text or NULL; free with engine_error_clear */
+    char *
+        detail; /* owned traceback text or NULL; free with engine_error_clear */
 };
 
 struct engine;

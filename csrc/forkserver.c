@@ -64,9 +64,9 @@ static ssize_t forkserver_recv(struct forkserver *fs, char *buf, size_t len,
     }
 }
 
-int forkserver_start(const char *python, const char *model,
-                     char *const *envp, const char *log_path,
-                     struct forkserver **out, char *err, size_t errlen)
+int forkserver_start(const char *python, const char *model, char *const *envp,
+                     const char *log_path, struct forkserver **out, char *err,
+                     size_t errlen)
 {
     int sv[2];
     char msg[FORKSERVER_MSG_MAX];
@@ -75,7 +75,8 @@ int forkserver_start(const char *python, const char *model,
         snprintf(err, errlen, "socketpair: %s", strerror(errno));
         return -1;
     }
-    int log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    int log_fd =
+        open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
@@ -101,8 +102,8 @@ int forkserver_start(const char *python, const char *model,
         dup2(sv[1], FORKSERVER_CHILD_FD); /* dup2 clears FD_CLOEXEC */
         char fdtext[16];
         snprintf(fdtext, sizeof fdtext, "%d", FORKSERVER_CHILD_FD);
-        char *argv[] = {(char *)python, "-m", "async_search.forkserver",
-                        (char *)model, fdtext, NULL};
+        char *argv[] = {(char *)python, "-m",   "async_search.forkserver",
+                        (char *)model,  fdtext, NULL};
         execve(python, argv, envp);
         _exit(127);
     }
@@ -122,9 +123,11 @@ int forkserver_start(const char *python, const char *model,
     fs->alive = 1;
     ssize_t n = forkserver_recv(fs, msg, sizeof msg, FORKSERVER_START_S);
     if (n <= 0 || strcmp(msg, "ready") != 0) {
-        snprintf(err, errlen, "the fork server for %s did not start: %s (see %s)",
-                 model,
-                 n > 0 ? msg : n == 0 ? "it exited" : "no answer in time",
+        snprintf(err, errlen,
+                 "the fork server for %s did not start: %s (see %s)", model,
+                 n > 0    ? msg
+                 : n == 0 ? "it exited"
+                          : "no answer in time",
                  log_path);
         forkserver_stop(fs);
         return -1;
@@ -206,9 +209,12 @@ pid_t forkserver_spawn(struct forkserver *fs, char *const *argv,
     if (n > 0 && sscanf(msg, "pid %ld", &v) == 1) {
         pid = (pid_t)v;
     } else {
-        snprintf(err, errlen, "the fork server did not start the evaluation: "
+        snprintf(err, errlen,
+                 "the fork server did not start the evaluation: "
                  "%s",
-                 n > 0 ? msg : n == 0 ? "it exited" : "no answer in time");
+                 n > 0    ? msg
+                 : n == 0 ? "it exited"
+                          : "no answer in time");
         if (n <= 0)
             fs->alive = 0;
     }

@@ -29,9 +29,9 @@ struct forkserver;
  * its own output appended to log_path, and waits until it is ready (it has
  * imported the benchmark). Returns 0, or -1 with err (the server is gone).
  */
-int forkserver_start(const char *python, const char *model,
-                     char *const *envp, const char *log_path,
-                     struct forkserver **out, char *err, size_t errlen);
+int forkserver_start(const char *python, const char *model, char *const *envp,
+                     const char *log_path, struct forkserver **out, char *err,
+                     size_t errlen);
 /*
  * Starts one evaluation: the runner with argv (MODEL PARAMS_JSON), in cwd,
  * with environment envp, its stdout and stderr on out_fd. Returns the child's

@@ -82,14 +82,14 @@ int journal_open(const char *exp_dir, const char *param_header,
     j->results_path = journal_path(exp_dir, JOURNAL_RESULTS);
     j->points_path = journal_path(exp_dir, JOURNAL_POINTS);
     if (j->results_path == NULL || j->points_path == NULL ||
-        strbuf_printf(&header, "job_id,%s%s" JOURNAL_FIXED_HEADER,
-                      param_header, param_header[0] ? "," : "") != 0) {
+        strbuf_printf(&header, "job_id,%s%s" JOURNAL_FIXED_HEADER, param_header,
+                      param_header[0] ? "," : "") != 0) {
         snprintf(err, errlen, "journal: out of memory");
         goto fail;
     }
 
-    j->results_fd = open(j->results_path,
-                         O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    j->results_fd =
+        open(j->results_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (j->results_fd < 0) {
         snprintf(err, errlen, "open %s: %s", j->results_path, strerror(errno));
         goto fail;
@@ -112,8 +112,8 @@ int journal_open(const char *exp_dir, const char *param_header,
             goto fail;
         }
     }
-    j->points_fd = open(j->points_path,
-                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+    j->points_fd =
+        open(j->points_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (j->points_fd < 0) {
         snprintf(err, errlen, "open %s: %s", j->points_path, strerror(errno));
         goto fail;
@@ -130,17 +130,16 @@ fail:
     return -1;
 }
 
-int journal_append(struct journal *j, const struct journal_row *row,
-                   char *err, size_t errlen)
+int journal_append(struct journal *j, const struct journal_row *row, char *err,
+                   size_t errlen)
 {
     char obj[40];
     util_format_double(obj, sizeof obj, row->objective);
     strbuf_reset(&j->row);
-    int rc = strbuf_printf(&j->row, "%s,%s%s%s,%s,%d,%.3f,%.3f,%.3f,%.3f\n",
-                           row->job_id, row->csv_fields,
-                           row->csv_fields[0] ? "," : "", obj, row->status,
-                           row->worker, row->t_submit, row->t_start,
-                           row->t_gather, row->duration);
+    int rc = strbuf_printf(
+        &j->row, "%s,%s%s%s,%s,%d,%.3f,%.3f,%.3f,%.3f\n", row->job_id,
+        row->csv_fields, row->csv_fields[0] ? "," : "", obj, row->status,
+        row->worker, row->t_submit, row->t_start, row->t_gather, row->duration);
     if (rc != 0) {
         snprintf(err, errlen, "journal: out of memory");
         return -1;
@@ -182,8 +181,8 @@ void journal_sync(struct journal *j, double now, int force)
 }
 
 /* Truncates path after its last newline when it does not end with one. */
-static int journal_repair_file(const char *path, struct strbuf *note,
-                               char *err, size_t errlen)
+static int journal_repair_file(const char *path, struct strbuf *note, char *err,
+                               size_t errlen)
 {
     int fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
@@ -214,7 +213,8 @@ static int journal_repair_file(const char *path, struct strbuf *note,
             snprintf(err, errlen, "truncate %s: %s", path, strerror(errno));
             rc = -1;
         } else {
-            strbuf_printf(note, "%s%s: cut a torn last line of %lld bytes "
+            strbuf_printf(note,
+                          "%s%s: cut a torn last line of %lld bytes "
                           "('%s%s')",
                           note->len ? "; " : "", path, (long long)(size - pos),
                           tail, size - pos > 80 ? "..." : "");
@@ -288,8 +288,8 @@ int journal_lock(const char *exp_dir, int *fd, char *err, size_t errlen)
     }
     char owner[160], host[64] = "";
     gethostname(host, sizeof host - 1);
-    int n = snprintf(owner, sizeof owner, "pid %ld on %s\n", (long)getpid(),
-                     host);
+    int n =
+        snprintf(owner, sizeof owner, "pid %ld on %s\n", (long)getpid(), host);
     if (ftruncate(f, 0) != 0 || pwrite(f, owner, (size_t)n, 0) != n)
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
     free(path);

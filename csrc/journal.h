@@ -40,8 +40,8 @@ struct journal;
 int journal_open(const char *exp_dir, const char *param_header,
                  struct journal **out, char *err, size_t errlen);
 /* Appends one results.csv row. Returns 0 or -1 with err. */
-int journal_append(struct journal *j, const struct journal_row *row,
-                   char *err, size_t errlen);
+int journal_append(struct journal *j, const struct journal_row *row, char *err,
+                   size_t errlen);
 /* Appends one points.log line. Returns 0 or -1 with err. */
 int journal_point(struct journal *j, const char *job_id,
                   const char *params_json, char *err, size_t errlen);

@@ -38,15 +38,38 @@
 #define LAUNCH_REAP_SLEEP_S 0.001
 
 static const char *const launch_scrub_prefixes[] = {
-    "OMPI_", "PMIX_", "PMI_", "OPAL_", "ORTE_", "PRTE_", "HYDRA_", "HYDI_",
-    "MPIR_", "MPI_LOCALNRANKS", "MPI_LOCALRANKID", "PALS_", "SLURM_STEP",
-    "SLURM_PROCID", "SLURM_LOCALID", "SLURM_NODEID", "SLURM_TASK",
-    "SLURM_SRUN", "SLURM_LAUNCH", "SLURM_GTIDS", "SLURM_PMI", "SLURM_MPI",
-    "SLURM_NPROCS", "SLURM_NTASKS", "LSB_PJL", "JSM_", "CRAY_PMI",
+    "OMPI_",
+    "PMIX_",
+    "PMI_",
+    "OPAL_",
+    "ORTE_",
+    "PRTE_",
+    "HYDRA_",
+    "HYDI_",
+    "MPIR_",
+    "MPI_LOCALNRANKS",
+    "MPI_LOCALRANKID",
+    "PALS_",
+    "SLURM_STEP",
+    "SLURM_PROCID",
+    "SLURM_LOCALID",
+    "SLURM_NODEID",
+    "SLURM_TASK",
+    "SLURM_SRUN",
+    "SLURM_LAUNCH",
+    "SLURM_GTIDS",
+    "SLURM_PMI",
+    "SLURM_MPI",
+    "SLURM_NPROCS",
+    "SLURM_NTASKS",
+    "LSB_PJL",
+    "JSM_",
+    "CRAY_PMI",
 };
 /* Settings of the user's, not of the rank: kept. */
 static const char *const launch_keep_prefixes[] = {
-    "OMPI_ALLOW_RUN_AS_ROOT=", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=",
+    "OMPI_ALLOW_RUN_AS_ROOT=",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=",
 };
 
 #define LAUNCH_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -230,8 +253,8 @@ const char *launch_env_get(const struct launch_env *env, const char *name)
     return i < 0 ? NULL : env->vars[i] + strlen(name) + 1;
 }
 
-int launch_env_set(struct launch_env *env, const char *name,
-                   const char *value, int overwrite)
+int launch_env_set(struct launch_env *env, const char *name, const char *value,
+                   int overwrite)
 {
     long i = launch_env_find(env, name);
     if (i >= 0 && !overwrite)
@@ -265,7 +288,9 @@ void launch_env_free(struct launch_env *env)
 }
 
 static const char *const launch_gpu_vars[] = {
-    "CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES",
+    "CUDA_VISIBLE_DEVICES",
+    "ROCR_VISIBLE_DEVICES",
+    "HIP_VISIBLE_DEVICES",
     "ZE_AFFINITY_MASK",
 };
 
@@ -451,8 +476,8 @@ static void launch_child_fail(const char *what, const char *arg)
     /* Only async-signal-safe calls between fork and exec (strerror aside,
      * which glibc implements without locks for known errno values). */
     const char *reason = strerror(errno);
-    const char *parts[] = {"async-search: ", what, " '", arg, "': ", reason,
-                           "\n"};
+    const char *parts[] = {
+        "async-search: ", what, " '", arg, "': ", reason, "\n"};
     for (size_t i = 0; i < LAUNCH_COUNT(parts); i++) {
         ssize_t w = write(STDERR_FILENO, parts[i], strlen(parts[i]));
         (void)w;
@@ -509,8 +534,8 @@ static void launch_signal(pid_t pid, int sig)
     kill(pid, sig);
 }
 
-void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
-                void *arg, struct launch_result *r)
+void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
+                struct launch_result *r)
 {
     struct launch_output *o = NULL;
     struct strbuf log_path = STRBUF_INIT;
@@ -534,8 +559,8 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
         launch_result_fail(r, LAUNCH_FAILED, "worker out of memory");
         goto done;
     }
-    o->log_fd = open(log_path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                     0666);
+    o->log_fd =
+        open(log_path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (o->log_fd < 0) {
         launch_result_fail(r, LAUNCH_FAILED, "cannot create %s: %s",
                            log_path.data, strerror(errno));
@@ -672,8 +697,9 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
     } else if (why == LAUNCH_CANCELLED) {
         launch_result_fail(r, LAUNCH_CANCELLED, "stopped by the manager");
     } else if (server_died) {
-        launch_result_fail(r, LAUNCH_FAILED, "the fork server died during the "
-                                             "evaluation");
+        launch_result_fail(r, LAUNCH_FAILED,
+                           "the fork server died during the "
+                           "evaluation");
     } else if (WIFSIGNALED(wstatus)) {
         launch_result_fail(r, LAUNCH_FAILED, "killed by signal %d (%s)",
                            r->term_signal, strsignal(r->term_signal));

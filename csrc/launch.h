@@ -36,20 +36,20 @@ struct launch_spec {
     /* command words (argv[0] is searched in PATH); with a fork server, the
      * runner's arguments (MODEL PARAMS_JSON) */
     char *const *argv;
-    char *const *envp;    /* complete environment of the child */
-    const char *run_dir;  /* working directory; model.log is written here */
-    double sh_timeout;    /* seconds; 0: no limit */
-    double kill_grace;    /* seconds between SIGTERM and SIGKILL */
-    size_t log_cap;       /* bytes of model.log kept */
+    char *const *envp;   /* complete environment of the child */
+    const char *run_dir; /* working directory; model.log is written here */
+    double sh_timeout;   /* seconds; 0: no limit */
+    double kill_grace;   /* seconds between SIGTERM and SIGKILL */
+    size_t log_cap;      /* bytes of model.log kept */
     struct forkserver *server; /* NULL: fork and exec argv */
 };
 
 struct launch_result {
     enum launch_status status;
-    double objective;   /* NaN unless status is LAUNCH_OK */
-    int exit_code;      /* -1 when the model died by a signal or never ran */
-    int term_signal;    /* the signal that ended it, 0 otherwise */
-    double t_start;     /* wall clock (epoch seconds) */
+    double objective; /* NaN unless status is LAUNCH_OK */
+    int exit_code;    /* -1 when the model died by a signal or never ran */
+    int term_signal;  /* the signal that ended it, 0 otherwise */
+    double t_start;   /* wall clock (epoch seconds) */
     double t_end;
     char reason[LAUNCH_REASON_LEN]; /* why it failed; "" when ok */
 };
@@ -61,8 +61,8 @@ typedef int (*launch_cancel_fn)(void *arg);
 #define LAUNCH_POLL_S 0.05
 
 /* Runs the model and fills *r. cancel may be NULL. */
-void launch_run(const struct launch_spec *s, launch_cancel_fn cancel,
-                void *arg, struct launch_result *r);
+void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
+                struct launch_result *r);
 
 /* Returns the status name used in results.csv: ok, failed, timeout,
  * cancelled. */
@@ -94,8 +94,8 @@ struct launch_env {
 int launch_env_init(struct launch_env *env, char *const *environ_in);
 /* Sets name=value (replacing an existing value when overwrite is nonzero).
  * Returns 0 or -1 (memory). */
-int launch_env_set(struct launch_env *env, const char *name,
-                   const char *value, int overwrite);
+int launch_env_set(struct launch_env *env, const char *name, const char *value,
+                   int overwrite);
 /* Returns the value of name, or NULL. */
 const char *launch_env_get(const struct launch_env *env, const char *name);
 /* Nonzero if the variable would be removed from a model's environment. */

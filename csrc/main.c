@@ -24,8 +24,8 @@
 /* Environment variables by which common launchers tell a process its rank,
  * read before MPI starts so that only rank 0 prints usage errors. */
 static const char *const main_rank_vars[] = {
-    "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID",
-    "PALS_RANKID", "JSM_NAMESPACE_RANK",
+    "OMPI_COMM_WORLD_RANK", "PMIX_RANK",   "PMI_RANK",
+    "SLURM_PROCID",         "PALS_RANKID", "JSM_NAMESPACE_RANK",
 };
 
 static int main_rank_hint(void)
@@ -91,11 +91,10 @@ static int main_simulate(const struct options *o, const char *home)
 {
     struct transport *t = NULL;
     char err[OPTIONS_ERR_LEN];
-    enum sim_distribution dist = strcmp(o->sim_distribution, "exp") == 0
-                                     ? SIM_EXP
-                                 : strcmp(o->sim_distribution, "lognormal") == 0
-                                     ? SIM_LOGNORMAL
-                                     : SIM_FIXED;
+    enum sim_distribution dist =
+        strcmp(o->sim_distribution, "exp") == 0         ? SIM_EXP
+        : strcmp(o->sim_distribution, "lognormal") == 0 ? SIM_LOGNORMAL
+                                                        : SIM_FIXED;
     if (transport_sim_create(&t, (int)o->simulate, o->sim_duration, dist,
                              (unsigned long)o->seed, err, sizeof err) != 0) {
         log_error("%s", err);
@@ -134,8 +133,7 @@ int main(int argc, char **argv)
             log_error("%s", err);
         free(home);
         return 2;
-    case OPTIONS_OK:
-        break;
+    case OPTIONS_OK: break;
     }
     if (o.check) {
         status = manager_check(&o, home);

@@ -86,22 +86,22 @@ struct manager {
     int idle_head, nidle;
 
     long nok, nfailed, ntimeout;
-    long best; /* index of the best ok point, -1 */
+    long best;                   /* index of the best ok point, -1 */
     struct engine_replay replay; /* a restart's earlier results */
     int lock_fd;                 /* EXPDIR/.lock, held while running */
-    double run_start;     /* this process's start (monotonic) */
+    double run_start;            /* this process's start (monotonic) */
     long done_this_run;
     long nrunning;
-    double loop_start;   /* when the event loop began (monotonic) */
-    double busy_s;       /* worker-seconds of evaluations finished this run */
-    double idle_s;       /* worker-seconds between a result and the next task */
-    double *idle_since;  /* per worker: when it became idle (0: busy) */
+    double loop_start;  /* when the event loop began (monotonic) */
+    double busy_s;      /* worker-seconds of evaluations finished this run */
+    double idle_s;      /* worker-seconds between a result and the next task */
+    double *idle_since; /* per worker: when it became idle (0: busy) */
     /* written by the optimizer thread, read after it is joined */
     long opt_turns, opt_points;
     double opt_busy_s;
     /* latency hiding: result times within the last two optimizer turns */
-    double turn_s;    /* recent optimizer turn time (fast up, slow down) */
-    double *recent;   /* ring of result times (monotonic) */
+    double turn_s;  /* recent optimizer turn time (fast up, slow down) */
+    double *recent; /* ring of result times (monotonic) */
     long recent_head, recent_count, recent_cap;
     struct progress progress;
     int announced;
@@ -160,7 +160,8 @@ static int manager_resolve_exp_dir(struct manager *m, char *err, size_t errlen)
         struct strbuf cfg = STRBUF_INIT, pts = STRBUF_INIT;
         strbuf_printf(&cfg, "%s/%s", m->exp_dir, MANAGER_CONFIG);
         strbuf_printf(&pts, "%s/%s", m->exp_dir, JOURNAL_POINTS);
-        int known = util_exists(strbuf_str(&cfg)) || util_exists(strbuf_str(&pts));
+        int known =
+            util_exists(strbuf_str(&cfg)) || util_exists(strbuf_str(&pts));
         strbuf_free(&cfg);
         strbuf_free(&pts);
         if (!known) {
@@ -338,8 +339,7 @@ static void *manager_optimizer_main(void *arg)
  * (replayed results) the caller sets their ids and states.
  */
 static int manager_add_points(struct manager *m, struct point_batch *b,
-                              struct journal *journal, char *err,
-                              size_t errlen)
+                              struct journal *journal, char *err, size_t errlen)
 {
     if (m->npoints + b->count > m->cappoints) {
         long cap = m->cappoints ? m->cappoints : 64;
@@ -476,8 +476,8 @@ static int manager_note_result(struct manager *m, double now)
  * buffer must hold so that nobody waits while the optimizer works. */
 static long manager_demand(struct manager *m, double now)
 {
-    double window = 2.0 * (m->turn_s > MANAGER_MIN_TURN_S ? m->turn_s
-                                                          : MANAGER_MIN_TURN_S);
+    double window =
+        2.0 * (m->turn_s > MANAGER_MIN_TURN_S ? m->turn_s : MANAGER_MIN_TURN_S);
     while (m->recent_count > 0 && m->recent[m->recent_head] < now - window) {
         m->recent_head = (m->recent_head + 1) % m->recent_cap;
         m->recent_count--;
@@ -777,7 +777,8 @@ static int manager_prepare_restart(struct manager *m, char *err, size_t errlen)
         return 1;
     if (note[0])
         log_warn("%s", note);
-    enum engine_status es = engine_replay(m->engine, m->exp_dir, &m->replay, &e);
+    enum engine_status es =
+        engine_replay(m->engine, m->exp_dir, &m->replay, &e);
     if (es != ENGINE_OK) {
         snprintf(err, errlen, "%s", e.message);
         manager_log_engine_error(&e);
@@ -940,8 +941,7 @@ static int manager_setup(struct manager *m, char *err, size_t errlen)
         engine_error_clear(&e);
         return es == ENGINE_USER_ERROR ? 2 : 1;
     }
-    if (engine_text(m->engine, "warnings", &text, &e) == ENGINE_OK &&
-        text[0]) {
+    if (engine_text(m->engine, "warnings", &text, &e) == ENGINE_OK && text[0]) {
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
             log_warn("%s", line);
     }
@@ -979,8 +979,8 @@ static int manager_setup(struct manager *m, char *err, size_t errlen)
     m->log = fopen(strbuf_str(&logpath), "a");
     strbuf_free(&logpath);
     if (m->log)
-        log_set_mirror(m->log, m->o->verbosity > 0 ? LOG_LEVEL_DEBUG
-                                                   : LOG_LEVEL_INFO);
+        log_set_mirror(m->log,
+                       m->o->verbosity > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 
     status = 1;
     if (journal_open(m->exp_dir, header, &m->journal, err, errlen) != 0) {
@@ -1039,8 +1039,7 @@ static void manager_free(struct manager *m)
         close(m->lock_fd);
 }
 
-int manager_run(const struct options *o, const char *home,
-                struct transport *t)
+int manager_run(const struct options *o, const char *home, struct transport *t)
 {
     struct manager m;
     char err[MANAGER_ERR_LEN] = "";
@@ -1060,9 +1059,10 @@ int manager_run(const struct options *o, const char *home,
                   o->verbosity < 0   ? PROGRESS_QUIET
                   : o->verbosity > 0 ? PROGRESS_VERBOSE
                                      : PROGRESS_NORMAL,
-                  strcmp(o->progress, "tty") == 0   ? 1
-                  : strcmp(o->progress, "log") == 0 ? 0
-                                                    : progress_stdout_is_terminal());
+                  strcmp(o->progress, "tty") == 0 ? 1
+                  : strcmp(o->progress, "log") == 0
+                      ? 0
+                      : progress_stdout_is_terminal());
     m.running = malloc((size_t)(m.workers + 1) * sizeof *m.running);
     m.idle = malloc((size_t)m.workers * sizeof *m.idle);
     m.idle_since = calloc((size_t)m.workers + 1, sizeof *m.idle_since);

@@ -27,8 +27,7 @@
  * 0 done, 2 bad input, 1 internal failure. Every worker has been told to
  * stop when it returns.
  */
-int manager_run(const struct options *o, const char *home,
-                struct transport *t);
+int manager_run(const struct options *o, const char *home, struct transport *t);
 
 /* The --check mode: load the problem through the engine, print the typed
  * space and warnings. Returns the exit status (0 or 2, 1 if Python itself

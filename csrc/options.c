@@ -87,7 +87,8 @@ static const struct option_spec options_table[] = {
     {"progress", OPT_STRING, OPT_FIELD(progress), 0, 0, "STYLE", "auto",
      "auto | tty (one line redrawn) | log (a line every 30 s)"},
     {"time-limit", OPT_DOUBLE, OPT_FIELD(time_limit), 0, OPT_SECONDS_MAX, "S",
-     "0", "stop issuing work after S seconds, end running evaluations (they "
+     "0",
+     "stop issuing work after S seconds, end running evaluations (they "
      "are reissued by --restart); 0: no limit"},
     {"simulate", OPT_LONG, OPT_FIELD(simulate), 0, 10000000, "W", "0",
      "run against W virtual workers in this process (no MPI, no models)"},
@@ -95,8 +96,8 @@ static const struct option_spec options_table[] = {
      OPT_SECONDS_MAX, "S", "1", "mean seconds of a virtual evaluation"},
     {"simulate-distribution", OPT_STRING, OPT_FIELD(sim_distribution), 0, 0,
      "D", "fixed", "fixed | exp | lognormal durations"},
-    {"simulate-objective", OPT_STRING, OPT_FIELD(sim_objective), 0, 0,
-     "F", "default", "default | module:function | file.py:function"},
+    {"simulate-objective", OPT_STRING, OPT_FIELD(sim_objective), 0, 0, "F",
+     "default", "default | module:function | file.py:function"},
     {"fixed-buffer", OPT_FLAG, OPT_FIELD(fixed_buffer), 0, 0, NULL, NULL,
      "keep exactly NUM_BUFFER extra points (by default the buffer grows to "
      "the results of the last two optimizer turns, up to one per worker)"},
@@ -197,9 +198,7 @@ static enum options_status options_set(struct options *o,
         *(double *)(base + s->offset) = v;
         return OPTIONS_OK;
     }
-    case OPT_FLAG:
-        *(int *)(base + s->offset) = 1;
-        return OPTIONS_OK;
+    case OPT_FLAG: *(int *)(base + s->offset) = 1; return OPTIONS_OK;
     }
     return OPTIONS_ERROR;
 }
@@ -208,7 +207,8 @@ int options_check_exp_id(const char *id, const char *what, char *err,
                          size_t errlen)
 {
     size_t n = strlen(id);
-    int ok = n >= 1 && n <= 100 && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
+    int ok =
+        n >= 1 && n <= 100 && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
     for (size_t i = 0; ok && i < n; i++) {
         char c = id[i];
         ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
@@ -224,8 +224,8 @@ int options_check_exp_id(const char *id, const char *what, char *err,
     return 0;
 }
 
-static enum options_status options_validate(const struct options *o,
-                                            char *err, size_t errlen)
+static enum options_status options_validate(const struct options *o, char *err,
+                                            size_t errlen)
 {
     if (o->problem == NULL) {
         snprintf(err, errlen,
@@ -233,39 +233,45 @@ static enum options_status options_validate(const struct options *o,
         return OPTIONS_ERROR;
     }
     if (o->model && o->model_cmd) {
-        snprintf(err, errlen, "--model and --model-cmd exclude each other: "
-                              "give one");
+        snprintf(err, errlen,
+                 "--model and --model-cmd exclude each other: "
+                 "give one");
         return OPTIONS_ERROR;
     }
     if (strcmp(o->sim_distribution, "fixed") != 0 &&
         strcmp(o->sim_distribution, "exp") != 0 &&
         strcmp(o->sim_distribution, "lognormal") != 0) {
-        snprintf(err, errlen,
-                 "--simulate-distribution: '%s' is not a distribution (allowed: "
-                 "fixed, exp, lognormal)",
-                 o->sim_distribution);
+        snprintf(
+            err, errlen,
+            "--simulate-distribution: '%s' is not a distribution (allowed: "
+            "fixed, exp, lognormal)",
+            o->sim_distribution);
         return OPTIONS_ERROR;
     }
     if (o->simulate > 0) {
         if (o->model || o->model_cmd) {
-            snprintf(err, errlen, "--simulate runs no model: drop --model and "
-                                  "--model-cmd");
+            snprintf(err, errlen,
+                     "--simulate runs no model: drop --model and "
+                     "--model-cmd");
             return OPTIONS_ERROR;
         }
         if (!o->max_evals_given && o->time_limit <= 0) {
-            snprintf(err, errlen, "--simulate needs --time-limit S or "
-                                  "--max-evals N to end");
+            snprintf(err, errlen,
+                     "--simulate needs --time-limit S or "
+                     "--max-evals N to end");
             return OPTIONS_ERROR;
         }
     }
     if (!o->check && !o->simulate && !o->model && !o->model_cmd) {
-        snprintf(err, errlen, "--model NAME or --model-cmd \"CMD ARGS\" is "
-                              "required (the model each evaluation runs)");
+        snprintf(err, errlen,
+                 "--model NAME or --model-cmd \"CMD ARGS\" is "
+                 "required (the model each evaluation runs)");
         return OPTIONS_ERROR;
     }
     if ((o->exp_dir != NULL) + (o->exp_id != NULL) + (o->restart != NULL) > 1) {
-        snprintf(err, errlen, "--exp-dir, --exp-id and --restart exclude each "
-                              "other: give one");
+        snprintf(err, errlen,
+                 "--exp-dir, --exp-id and --restart exclude each "
+                 "other: give one");
         return OPTIONS_ERROR;
     }
     if (strcmp(o->progress, "auto") != 0 && strcmp(o->progress, "tty") != 0 &&
@@ -284,8 +290,9 @@ static enum options_status options_validate(const struct options *o,
         return OPTIONS_ERROR;
     }
     if (strcmp(o->launch, "fork-server") == 0 && o->model_cmd) {
-        snprintf(err, errlen, "--launch fork-server runs CANDLE benchmarks "
-                              "(--model NAME), not --model-cmd");
+        snprintf(err, errlen,
+                 "--launch fork-server runs CANDLE benchmarks "
+                 "(--model NAME), not --model-cmd");
         return OPTIONS_ERROR;
     }
     if (o->quiet && o->verbose) {
@@ -296,8 +303,8 @@ static enum options_status options_validate(const struct options *o,
         snprintf(err, errlen, "--restart-number needs --restart EXPDIR");
         return OPTIONS_ERROR;
     }
-    if (o->exp_id && options_check_exp_id(o->exp_id, "--exp-id", err,
-                                          errlen) != 0)
+    if (o->exp_id &&
+        options_check_exp_id(o->exp_id, "--exp-id", err, errlen) != 0)
         return OPTIONS_ERROR;
     return OPTIONS_OK;
 }
@@ -330,8 +337,9 @@ enum options_status options_parse(int argc, char **argv, struct options *o,
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         const struct option_spec *s = options_find(name, len);
         if (s == NULL) {
-            snprintf(err, errlen, "unknown flag '--%.*s' (see --help for the "
-                                  "flags)",
+            snprintf(err, errlen,
+                     "unknown flag '--%.*s' (see --help for the "
+                     "flags)",
                      (int)len, name);
             return OPTIONS_ERROR;
         }

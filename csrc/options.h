@@ -27,14 +27,14 @@ struct options {
     const char *exp_dir;
     const char *exp_id;
     const char *optimizer;
-    const char *python; /* interpreter for --model (not the embedded one) */
-    const char *launch; /* subprocess | fork-server */
-    const char *restart;  /* --restart EXPDIR: continue that experiment */
-    long restart_number;  /* R for the new job ids; 0: one more than used */
-    long gpus_per_node;   /* GPUS_PER_NODE: 0 leaves GPU variables alone */
+    const char *python;  /* interpreter for --model (not the embedded one) */
+    const char *launch;  /* subprocess | fork-server */
+    const char *restart; /* --restart EXPDIR: continue that experiment */
+    long restart_number; /* R for the new job ids; 0: one more than used */
+    long gpus_per_node;  /* GPUS_PER_NODE: 0 leaves GPU variables alone */
     long max_failures;
-    int fixed_buffer;     /* keep exactly NUM_BUFFER (no latency hiding) */    /* stop after this many failed evaluations; 0: no
-                             limit */
+    int fixed_buffer; /* keep exactly NUM_BUFFER (no latency hiding) */ /* stop
+                      after this many failed evaluations; 0: no limit */
     long init_size;
     long max_evals;
     long num_buffer;
@@ -47,7 +47,7 @@ struct options {
     int check;
     int help;
     int quiet, verbose;
-    int verbosity; /* -1 --quiet, 0 normal, 1 --verbose */
+    int verbosity;        /* -1 --quiet, 0 normal, 1 --verbose */
     const char *progress; /* auto | tty | log */
     double time_limit;    /* stop issuing work after S seconds; 0: none */
     long simulate;        /* virtual workers; 0: a real run under MPI */

@@ -81,8 +81,8 @@ long policy_next(struct policy *p, double now, int starving)
     if (p->in_window && !starving) {
         /* The original's cap: never wait for more results than can still
          * arrive. */
-        long threshold = policy_min(p->cfg.max_threshold,
-                                    p->cfg.max_evals - p->finished);
+        long threshold =
+            policy_min(p->cfg.max_threshold, p->cfg.max_evals - p->finished);
         threshold = policy_min(threshold, p->accumulated + outstanding);
         int window_passed = now - p->last_result >= p->cfg.window_s;
         if (p->accumulated < threshold && !window_passed)

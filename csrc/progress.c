@@ -88,11 +88,12 @@ void progress_update(struct progress *p, const struct progress_stats *s,
 {
     if (p->mode == PROGRESS_QUIET)
         return;
-    int improved = !isnan(s->best) &&
-                   (isnan(p->shown_best) || s->best < p->shown_best);
+    int improved =
+        !isnan(s->best) && (isnan(p->shown_best) || s->best < p->shown_best);
     double interval = p->tty ? PROGRESS_TTY_S : PROGRESS_LOG_S;
-    int due = force || now - p->last_print >= interval ||
-              (!p->tty && improved && now - p->last_best_print >= PROGRESS_BEST_S);
+    int due =
+        force || now - p->last_print >= interval ||
+        (!p->tty && improved && now - p->last_best_print >= PROGRESS_BEST_S);
     if (!due)
         return;
     char line[PROGRESS_LINE_MAX];

@@ -19,15 +19,15 @@
 enum progress_mode { PROGRESS_QUIET, PROGRESS_NORMAL, PROGRESS_VERBOSE };
 
 struct progress_stats {
-    long done, total;      /* finished evaluations, MAX_EVALS */
+    long done, total; /* finished evaluations, MAX_EVALS */
     long ok, failed, timeout;
     long running;
-    long done_this_run;    /* since this process started (for the rate) */
-    double best;           /* NaN when none */
-    const char *best_job;  /* "" when none */
-    double elapsed;        /* seconds since this process started */
-    double time_limit;     /* --time-limit (0: none) */
-    int open_ended;        /* no MAX_EVALS: the time limit ends the run */
+    long done_this_run;   /* since this process started (for the rate) */
+    double best;          /* NaN when none */
+    const char *best_job; /* "" when none */
+    double elapsed;       /* seconds since this process started */
+    double time_limit;    /* --time-limit (0: none) */
+    int open_ended;       /* no MAX_EVALS: the time limit ends the run */
 };
 
 struct progress {

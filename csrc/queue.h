@@ -20,8 +20,9 @@ struct point_batch {
     long count;
     char **params_json; /* {"name": value, ...} in the problem's params order */
     char **csv_fields;  /* the same values as CSV fields joined by ',' */
-    double *sim_values; /* simulations only: each point's objective, else NULL */
-    double turn_s;      /* how long the optimizer's turn took */
+    double
+        *sim_values; /* simulations only: each point's objective, else NULL */
+    double turn_s;   /* how long the optimizer's turn took */
 };
 
 /* One finished evaluation, as the optimizer hears of it. */

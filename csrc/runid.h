@@ -18,7 +18,8 @@
  * (R, I < 1, J < 0) or buf is too small. */
 int runid_format(char *buf, size_t len, long restart, long batch, long index);
 /* Parses "R_I_J". Returns 0 and fills the numbers, or -1 if s is not exactly
- * such an id (no signs, spaces, leading zeros other than "0", or extra text). */
+ * such an id (no signs, spaces, leading zeros other than "0", or extra text).
+ */
 int runid_parse(const char *s, long *restart, long *batch, long *index);
 
 #endif

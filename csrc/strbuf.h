@@ -17,7 +17,10 @@ struct strbuf {
     size_t cap; /* bytes allocated */
 };
 
-#define STRBUF_INIT {NULL, 0, 0}
+#define STRBUF_INIT                                                            \
+    {                                                                          \
+        NULL, 0, 0                                                             \
+    }
 
 /* Appends len bytes of s (which need not be NUL-terminated). */
 int strbuf_append(struct strbuf *sb, const char *s, size_t len);

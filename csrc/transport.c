@@ -36,7 +36,7 @@ struct mpi_transport {
     MPI_Request *requests; /* per worker (index = rank) */
     char **buffers;        /* per worker, owned */
     size_t *caps;
-    MPI_Request *control;  /* stop/cancel messages in flight */
+    MPI_Request *control; /* stop/cancel messages in flight */
     int ncontrol, capcontrol;
 };
 
@@ -176,7 +176,8 @@ static int mpi_announce(struct transport *t, const struct start_msg *msg)
 }
 
 static const struct transport_ops mpi_ops = {
-    mpi_announce, mpi_send_task, mpi_poll_result, mpi_cancel_all, mpi_finish, mpi_destroy,
+    mpi_announce,   mpi_send_task, mpi_poll_result,
+    mpi_cancel_all, mpi_finish,    mpi_destroy,
 };
 
 int transport_mpi_create(struct transport **out, char *err, size_t errlen)

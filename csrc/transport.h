@@ -29,10 +29,10 @@
 
 /* A task as the manager sends it. */
 struct task_msg {
-    int64_t seq;               /* the manager's index of the point */
-    char job_id[RUNID_MAX];    /* R_I_J */
-    const char *params_json;   /* not owned by the message */
-    double sim_objective;      /* simulations only: the value to report */
+    int64_t seq;             /* the manager's index of the point */
+    char job_id[RUNID_MAX];  /* R_I_J */
+    const char *params_json; /* not owned by the message */
+    double sim_objective;    /* simulations only: the value to report */
 };
 
 /* A finished evaluation as the worker reports it (sent as bytes: ranks of
@@ -51,7 +51,7 @@ struct result_msg {
 
 /* What every worker learns before the first task. */
 struct start_msg {
-    int32_t status; /* 0: go; otherwise the exit status to stop with */
+    int32_t status;  /* 0: go; otherwise the exit status to stop with */
     int32_t restart; /* restart number R of the job ids */
     char exp_dir[TRANSPORT_PATH_MAX];
     char exp_id[128];

@@ -53,16 +53,14 @@ static double sim_uniform(struct sim_transport *s)
 static double sim_duration(struct sim_transport *s)
 {
     switch (s->dist) {
-    case SIM_EXP:
-        return -s->mean * log(sim_uniform(s));
+    case SIM_EXP: return -s->mean * log(sim_uniform(s));
     case SIM_LOGNORMAL: {
         double u1 = sim_uniform(s), u2 = sim_uniform(s);
         double z = sqrt(-2.0 * log(u1)) * cos(2.0 * SIM_PI * u2);
         double sigma = SIM_LOGNORMAL_SIGMA;
         return s->mean * exp(sigma * z - sigma * sigma / 2.0);
     }
-    case SIM_FIXED:
-        break;
+    case SIM_FIXED: break;
     }
     return s->mean;
 }
@@ -121,7 +119,8 @@ static int sim_send_task(struct transport *t, int worker,
     struct sim_transport *s = (struct sim_transport *)t;
     struct sim_slot *slot = &s->slots[worker];
     if (worker < 1 || worker > t->workers || slot->busy) {
-        snprintf(t->err, sizeof t->err, "virtual worker %d is not idle", worker);
+        snprintf(t->err, sizeof t->err, "virtual worker %d is not idle",
+                 worker);
         return -1;
     }
     slot->busy = 1;
@@ -177,8 +176,12 @@ static void sim_destroy(struct transport *t)
 }
 
 static const struct transport_ops sim_ops = {
-    sim_announce, sim_send_task, sim_poll_result, sim_cancel_all,
-    sim_cancel_all /* finish: nothing to wait for */, sim_destroy,
+    sim_announce,
+    sim_send_task,
+    sim_poll_result,
+    sim_cancel_all,
+    sim_cancel_all /* finish: nothing to wait for */,
+    sim_destroy,
 };
 
 int transport_sim_create(struct transport **out, int workers, double mean,

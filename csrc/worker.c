@@ -26,7 +26,7 @@ struct worker {
     char **argv;   /* command words, then the params path, then NULL */
     size_t nwords; /* command words only */
     struct launch_env env;
-    int stop;      /* the manager told us to exit */
+    int stop; /* the manager told us to exit */
     int rank;
     /* --launch fork-server */
     struct forkserver *server;

@@ -56,24 +56,26 @@ static void rows_are_appended_under_one_header(void **state)
     char dir[] = "/tmp/async-search-journal-XXXXXX", err[256], path[128];
     assert_non_null(mkdtemp(dir));
     struct journal *j;
-    assert_int_equal(journal_open(dir, "p:x,\"p:a,b\"", &j, err, sizeof err), 0);
+    assert_int_equal(journal_open(dir, "p:x,\"p:a,b\"", &j, err, sizeof err),
+                     0);
     struct journal_row row = {"1_1_0", "0.5,\"x;y\"", 1.25, "ok", 2,
-                              0.1, 0.2, 1.3, 1.1};
+                              0.1,     0.2,           1.3,  1.1};
     assert_int_equal(journal_append(j, &row, err, sizeof err), 0);
     row.job_id = "1_1_1";
     row.objective = NAN;
     row.status = "failed";
     assert_int_equal(journal_append(j, &row, err, sizeof err), 0);
-    assert_int_equal(journal_point(j, "1_2_0", "{\"x\": 1}", err, sizeof err), 0);
+    assert_int_equal(journal_point(j, "1_2_0", "{\"x\": 1}", err, sizeof err),
+                     0);
     journal_close(j);
 
     snprintf(path, sizeof path, "%s/results.csv", dir);
     char *text = slurp(path);
-    assert_string_equal(text,
-        "job_id,p:x,\"p:a,b\",objective,status,worker,m:timestamp_submit,"
-        "m:timestamp_start,m:timestamp_gather,duration\n"
-        "1_1_0,0.5,\"x;y\",1.25,ok,2,0.100,0.200,1.300,1.100\n"
-        "1_1_1,0.5,\"x;y\",nan,failed,2,0.100,0.200,1.300,1.100\n");
+    assert_string_equal(
+        text, "job_id,p:x,\"p:a,b\",objective,status,worker,m:timestamp_submit,"
+              "m:timestamp_start,m:timestamp_gather,duration\n"
+              "1_1_0,0.5,\"x;y\",1.25,ok,2,0.100,0.200,1.300,1.100\n"
+              "1_1_1,0.5,\"x;y\",nan,failed,2,0.100,0.200,1.300,1.100\n");
     free(text);
     snprintf(path, sizeof path, "%s/points.log", dir);
     text = slurp(path);
@@ -81,7 +83,8 @@ static void rows_are_appended_under_one_header(void **state)
     free(text);
 
     /* Reopening (a restart) keeps the rows and adds no second header... */
-    assert_int_equal(journal_open(dir, "p:x,\"p:a,b\"", &j, err, sizeof err), 0);
+    assert_int_equal(journal_open(dir, "p:x,\"p:a,b\"", &j, err, sizeof err),
+                     0);
     journal_close(j);
     snprintf(path, sizeof path, "%s/results.csv", dir);
     text = slurp(path);
@@ -102,7 +105,8 @@ static void unwritable_directory_is_an_error(void **state)
     (void)state;
     struct journal *j;
     char err[256];
-    assert_int_equal(journal_open("/nonexistent/dir", "p:x", &j, err, sizeof err), -1);
+    assert_int_equal(
+        journal_open("/nonexistent/dir", "p:x", &j, err, sizeof err), -1);
     assert_non_null(strstr(err, "/nonexistent/dir/results.csv"));
 }
 

@@ -21,9 +21,10 @@ static void split_words_like_a_shell_without_expansion(void **state)
     char **w;
     size_t n;
     char err[256];
-    assert_int_equal(launch_split("  python3  -u 'my model.py' \"a \\\"b\\\" $HOME\" c\\ d ",
-                                  &w, &n, err, sizeof err),
-                     0);
+    assert_int_equal(
+        launch_split("  python3  -u 'my model.py' \"a \\\"b\\\" $HOME\" c\\ d ",
+                     &w, &n, err, sizeof err),
+        0);
     assert_int_equal(n, 5);
     assert_string_equal(w[0], "python3");
     assert_string_equal(w[1], "-u");
@@ -32,7 +33,8 @@ static void split_words_like_a_shell_without_expansion(void **state)
     assert_string_equal(w[4], "c d");
     assert_null(w[5]);
     launch_free_words(w);
-    assert_int_equal(launch_split("echo $(touch /tmp/x);rm", &w, &n, err, sizeof err), 0);
+    assert_int_equal(
+        launch_split("echo $(touch /tmp/x);rm", &w, &n, err, sizeof err), 0);
     assert_int_equal(n, 3); /* blanks split words; nothing else is special */
     assert_string_equal(w[1], "$(touch");
     assert_string_equal(w[2], "/tmp/x);rm");
@@ -46,10 +48,16 @@ static void split_words_like_a_shell_without_expansion(void **state)
 static void environment_drops_the_rank_variables(void **state)
 {
     (void)state;
-    char *parent[] = {"PATH=/usr/bin", "OMPI_COMM_WORLD_RANK=3",
-                      "PMIX_RANK=3", "PMI_FD=4", "SLURM_PROCID=1",
-                      "SLURM_JOB_ID=77", "OMPI_ALLOW_RUN_AS_ROOT=1",
-                      "OMP_NUM_THREADS=4", "HOME=/root", NULL};
+    char *parent[] = {"PATH=/usr/bin",
+                      "OMPI_COMM_WORLD_RANK=3",
+                      "PMIX_RANK=3",
+                      "PMI_FD=4",
+                      "SLURM_PROCID=1",
+                      "SLURM_JOB_ID=77",
+                      "OMPI_ALLOW_RUN_AS_ROOT=1",
+                      "OMP_NUM_THREADS=4",
+                      "HOME=/root",
+                      NULL};
     struct launch_env env;
     assert_int_equal(launch_env_init(&env, parent), 0);
     assert_null(launch_env_get(&env, "OMPI_COMM_WORLD_RANK"));
@@ -102,7 +110,8 @@ static void result_lines(void **state)
     double v = 0;
     assert_int_equal(launch_parse_result_line("IMPROVE_RESULT 0.25", &v), 1);
     assert_true(v == 0.25);
-    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT val_loss:\t-1.5e-3", &v), 1);
+    assert_int_equal(
+        launch_parse_result_line("IMPROVE_RESULT val_loss:\t-1.5e-3", &v), 1);
     assert_true(v == -1.5e-3);
     assert_int_equal(launch_parse_result_line("x IMPROVE_RESULT=7", &v), 1);
     assert_true(v == 7);
@@ -145,7 +154,8 @@ static void run_sh(struct run *run, const char *script, double timeout,
                    size_t cap, launch_cancel_fn cancel, void *arg)
 {
     char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
-    struct launch_spec s = {argv, run->env.vars, run->dir, timeout, 0.3, cap, NULL};
+    struct launch_spec s = {argv, run->env.vars, run->dir, timeout,
+                            0.3,  cap,           NULL};
     launch_run(&s, cancel, arg, &run->r);
 }
 
@@ -166,7 +176,8 @@ static char *slurp(const char *dir, const char *name)
 static void ok_from_the_last_result_line(void **state)
 {
     struct run *run = *state;
-    run_sh(run, "echo start; echo IMPROVE_RESULT 3; echo IMPROVE_RESULT 0.5; pwd",
+    run_sh(run,
+           "echo start; echo IMPROVE_RESULT 3; echo IMPROVE_RESULT 0.5; pwd",
            10, 1 << 20, NULL, NULL);
     assert_int_equal(run->r.status, LAUNCH_OK);
     assert_true(run->r.objective == 0.5);
@@ -211,7 +222,8 @@ static void failures_have_reasons(void **state)
     free(log);
 
     char *argv[] = {"/nonexistent/model", NULL};
-    struct launch_spec s = {argv, run->env.vars, run->dir, 10, 0.3, 1 << 20, NULL};
+    struct launch_spec s = {argv, run->env.vars, run->dir, 10,
+                            0.3,  1 << 20,       NULL};
     launch_run(&s, NULL, NULL, &run->r);
     assert_int_equal(run->r.status, LAUNCH_FAILED);
     assert_int_equal(run->r.exit_code, 127);
@@ -277,8 +289,8 @@ static void cancel_stops_the_model(void **state)
 static void model_removing_its_run_directory(void **state)
 {
     struct run *run = *state;
-    run_sh(run, "echo bye; rm -rf \"$PWD\"; echo IMPROVE_RESULT 2", 10,
-           1 << 20, NULL, NULL);
+    run_sh(run, "echo bye; rm -rf \"$PWD\"; echo IMPROVE_RESULT 2", 10, 1 << 20,
+           NULL, NULL);
     /* The result line still counts: the log was open all along. */
     assert_int_equal(run->r.status, LAUNCH_OK);
     assert_true(run->r.objective == 2);
@@ -296,13 +308,20 @@ int main(void)
         cmocka_unit_test(environment_drops_the_rank_variables),
         cmocka_unit_test(gpu_binding_by_node_local_index),
         cmocka_unit_test(result_lines),
-        cmocka_unit_test_setup_teardown(ok_from_the_last_result_line, run_setup, run_teardown),
-        cmocka_unit_test_setup_teardown(ok_from_result_txt, run_setup, run_teardown),
-        cmocka_unit_test_setup_teardown(failures_have_reasons, run_setup, run_teardown),
-        cmocka_unit_test_setup_teardown(timeout_kills_the_whole_group, run_setup, run_teardown),
-        cmocka_unit_test_setup_teardown(huge_output_is_capped_and_still_scanned, run_setup, run_teardown),
-        cmocka_unit_test_setup_teardown(cancel_stops_the_model, run_setup, run_teardown),
-        cmocka_unit_test_setup_teardown(model_removing_its_run_directory, run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(ok_from_the_last_result_line, run_setup,
+                                        run_teardown),
+        cmocka_unit_test_setup_teardown(ok_from_result_txt, run_setup,
+                                        run_teardown),
+        cmocka_unit_test_setup_teardown(failures_have_reasons, run_setup,
+                                        run_teardown),
+        cmocka_unit_test_setup_teardown(timeout_kills_the_whole_group,
+                                        run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(huge_output_is_capped_and_still_scanned,
+                                        run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(cancel_stops_the_model, run_setup,
+                                        run_teardown),
+        cmocka_unit_test_setup_teardown(model_removing_its_run_directory,
+                                        run_setup, run_teardown),
     };
     return UNIT_RUN(tests);
 }

@@ -33,9 +33,9 @@ static void defaults_are_the_seeds(void **state)
     (void)state;
     struct options o;
     char err[OPTIONS_ERR_LEN];
-    assert_int_equal(parse(&o, err, "--problem", "p.py", "--model", "tc1",
-                           NULL),
-                     OPTIONS_OK);
+    assert_int_equal(
+        parse(&o, err, "--problem", "p.py", "--model", "tc1", NULL),
+        OPTIONS_OK);
     assert_int_equal(o.init_size, 4);
     assert_int_equal(o.max_evals, 20);
     assert_int_equal(o.num_buffer, 2);
@@ -81,8 +81,8 @@ static void bad_numbers_name_the_flag(void **state)
         "p", "--model", "m", "--num-buffer", "99999999999999999999999");
     BAD("--seed: 4294967296 is out of range", "--problem", "p", "--model", "m",
         "--seed", "4294967296");
-    BAD("--sh-timeout: 'nan' is not a number", "--problem", "p", "--model",
-        "m", "--sh-timeout", "nan");
+    BAD("--sh-timeout: 'nan' is not a number", "--problem", "p", "--model", "m",
+        "--sh-timeout", "nan");
     BAD("--sh-timeout: -1 is out of range", "--problem", "p", "--model", "m",
         "--sh-timeout", "-1");
     BAD("--n-jobs: '' is not an integer", "--problem", "p", "--model", "m",

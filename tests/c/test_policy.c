@@ -198,7 +198,7 @@ static void demand_grows_the_buffer_up_to_one_per_worker(void **state)
     policy_set_demand(&p, 5000);
     assert_int_equal(policy_buffer(&p), 100); /* capped at the workers */
     policy_set_demand(&p, 1);
-    assert_int_equal(policy_buffer(&p), 2);   /* NUM_BUFFER is the floor */
+    assert_int_equal(policy_buffer(&p), 2); /* NUM_BUFFER is the floor */
     /* A burst of 100 results within two optimizer turns: the request covers
      * the workers and the burst to come. */
     policy_initial(&p);
@@ -230,8 +230,8 @@ static void randomised_runs_always_finish(void **state)
         int steps = 0;
         while (!policy_done(&p)) {
             assert_true(++steps < 100000);
-            long start = workers - running < queued ? workers - running
-                                                    : queued;
+            long start =
+                workers - running < queued ? workers - running : queued;
             running += start;
             queued -= start;
             int starving = running < workers && queued == 0;

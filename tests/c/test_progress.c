@@ -71,8 +71,8 @@ static void terminal_redraws_one_line(void **state)
     char *text = run(PROGRESS_NORMAL, 1, t, 5);
     assert_int_equal(count(text, "\r"), 3); /* at 0, 1.2 and 2.5 s */
     assert_int_equal(count(text, "\033[K"), 3);
-    assert_int_equal(count(text, "\n"), 1);  /* only the final end */
-    assert_null(strstr(text, "1_2_0"));      /* not verbose */
+    assert_int_equal(count(text, "\n"), 1); /* only the final end */
+    assert_null(strstr(text, "1_2_0"));     /* not verbose */
     free(text);
 }
 

@@ -33,10 +33,13 @@ static void parse_is_strict(void **state)
 {
     (void)state;
     long r, i, j;
-    const char *bad[] = {"",      "1_2",   "1_2_3_4", "a_b_c",  "1_2_x",
-                         "-1_2_3", "1_02_3", " 1_2_3", "1_2_3 ", "0_1_0",
-                         "1_0_0", "1__2",  "../1_2_3",
-                         "99999999999999999999_1_0"};
+    const char *bad[] = {"",         "1_2",
+                         "1_2_3_4",  "a_b_c",
+                         "1_2_x",    "-1_2_3",
+                         "1_02_3",   " 1_2_3",
+                         "1_2_3 ",   "0_1_0",
+                         "1_0_0",    "1__2",
+                         "../1_2_3", "99999999999999999999_1_0"};
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++)
         assert_int_equal(runid_parse(bad[k], &r, &i, &j), -1);
     assert_int_equal(runid_parse("3_1_0", &r, &i, &j), 0);
