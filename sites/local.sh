@@ -20,7 +20,14 @@ site_launch() {
       export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
     fi
   fi
-  # The search's output goes to the terminal and to EXPDIR/output.txt.
   # shellcheck disable=SC2086 # MPIEXEC_ARGS is a list of words
-  "$MPIEXEC" -n "$PROCS" "${flags[@]}" $MPIEXEC_ARGS "$@" 2>&1 | tee -a "$EXPDIR/output.txt"
+  local cmd=("$MPIEXEC" -n "$PROCS" "${flags[@]}" $MPIEXEC_ARGS "$@")
+  if [ "${DRY_RUN:-0}" = 1 ]; then
+    # As with the scheduler sites: show what would run, run nothing.
+    printf '%q ' "${cmd[@]}"
+    echo
+    return 0
+  fi
+  # The search's output goes to the terminal and to EXPDIR/output.txt.
+  "${cmd[@]}" 2>&1 | tee -a "$EXPDIR/output.txt"
 }

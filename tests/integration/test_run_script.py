@@ -104,3 +104,11 @@ def test_existing_results_need_restart_file(tmp_path):
     assert len(rows) == 9
     assert sum(r["job_id"].startswith("5_") for r in rows) == 3
     assert (exp / "results.csv").read_bytes().startswith(before)
+
+
+def test_local_dry_run_prints_the_launch_and_runs_nothing(tmp_path):
+    proc = run_script(tmp_path, "as", "local", "dry", DRY_RUN="1")
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith("mpiexec -n 3 ") and "--exp-dir" in line and "build/async-search" in line
+    assert not (tmp_path / "experiments" / "dry" / "results.csv").exists()

@@ -99,7 +99,8 @@ def test_slurm_dry_run(tmp_path, no_submit):
         "#SBATCH --open-mode=append",
     ]
     launch = launch_line(script)
-    assert launch.startswith(f"srun --ntasks=10 {ROOT}/build/async-search --exp-dir {exp} ")
+    assert launch.startswith(
+        f"srun --ntasks=10 --cpus-per-task=8 {ROOT}/build/async-search --exp-dir {exp} ")
     assert "--gpus-per-node 2" in launch and "--max-evals 4" in launch
     # the search stops before the walltime: 5400 s - min(300 s, 10%)
     assert launch.endswith(" --time-limit 5100")
@@ -270,6 +271,15 @@ def test_submit_failure_is_reported(tmp_path, no_submit):
     assert proc.returncode == 1
     assert "sbatch --parsable" in proc.stderr and "failed: sbatch: must not be called" in proc.stderr
     assert (tmp_path / "submitted.log").exists()
+
+
+def test_submit_answer_without_job_id(tmp_path):
+    bin_dir = tmp_path / "odd-sbatch"
+    bin_dir.mkdir()
+    write_exe(bin_dir / "sbatch", "#!/bin/sh\necho 'sbatch: queued somewhere'\n")
+    proc = run_site(tmp_path, "slurm", "o1", path_dir=bin_dir, WAIT="1")
+    assert proc.returncode == 1
+    assert "no job id in the answer of sbatch: sbatch: queued somewhere" in proc.stderr
 
 
 # ---- PBS and LSF submit/wait plumbing against stand-ins -------------------------

@@ -1,0 +1,303 @@
+# shellcheck shell=bash
+# What the scheduler sites (slurm.sh, pbs.sh, lsf.sh) share: validation of
+# the cfg-sys values, the batch script's body, submission, DRY_RUN and WAIT.
+#
+# A scheduler site defines, before sourcing this file:
+#   SCHED_NAME         e.g. slurm (messages, job.NAME script name)
+#   SCHED_REQUIRED     cfg variables that must be set (e.g. "QUEUE PROJECT")
+#   sched_site_check   extra validation (after the common one); may be empty
+#   sched_directives   prints the scheduler's directive lines (#SBATCH ...)
+#   sched_launch_cmd   prints the launcher words, one per line (srun -n 4 ...)
+#   sched_redirect     0 if the scheduler writes the job's output straight into
+#                      EXPDIR/output.txt (Slurm), 1 if the script must (PBS, LSF:
+#                      they copy their own output file back only at the end)
+#   sched_submit_cmd   prints the submit command's words, one per line (the
+#                      script is added by site_launch)
+#   SCHED_SUBMIT_STDIN 1: the script goes to the submit command's stdin, not
+#                      as its last word (LSF's `bsub < job.lsf`)
+#   sched_job_id       reads the submit command's stdout, prints the job id
+#   sched_job_state ID prints "active", or "done STATE CODE" (CODE: the job's
+#                      exit code, or - if unknown); non-zero if the query failed
+#   sched_cancel ID    cancels the job
+# and gets site_check (called by bin/async-search-run before anything is
+# created) and site_launch (writes EXPDIR/job.NAME, submits it, waits if
+# WAIT=1).
+#
+# Common variables (environment or cfg-sys):
+#   DRY_RUN=1     write the job script and print it with the submit command;
+#                 submit nothing
+#   WAIT=1        wait for the job: show its output as it grows, return the
+#                 search's exit status (Ctrl-C cancels the job); else print the
+#                 job id and return at once
+#   WAIT_POLL     seconds between two looks at the job while waiting
+#   WAIT_ERRORS   consecutive failed queries after which the wait gives up
+#   JOB_SETUP     shell lines run by the job before the launch (module load ...)
+#   SEARCH_TIME_LIMIT  the search's --time-limit in seconds: it stops issuing
+#                 work then, ends running evaluations (a restart reissues them),
+#                 writes its summary and exits before the scheduler kills the
+#                 job. auto: WALLTIME minus min(300 s, 10% of WALLTIME); 0: none
+
+DRY_RUN=${DRY_RUN:-0}
+WAIT=${WAIT:-0}
+WAIT_POLL=${WAIT_POLL:-5}
+WAIT_ERRORS=${WAIT_ERRORS:-20}
+JOB_SETUP=${JOB_SETUP:-}
+SEARCH_TIME_LIMIT=${SEARCH_TIME_LIMIT:-auto}
+
+# The file the job writes its launcher's exit status to, in EXPDIR.
+SCHED_STATUS_FILE=exit_status
+
+sched_die() {
+  echo "async-search-run: error: SITE $SCHED_NAME: $*" >&2
+  exit 2
+}
+
+# sched_walltime_seconds: WALLTIME as seconds; the caller has validated it.
+sched_walltime_seconds() {
+  local h m s
+  IFS=: read -r h m s <<<"$WALLTIME"
+  echo $((10#$h * 3600 + 10#$m * 60 + 10#$s))
+}
+
+# sched_nodes: nodes for PROCS processes at PPN per node (rounded up).
+sched_nodes() {
+  echo $(((PROCS + PPN - 1) / PPN))
+}
+
+# sched_check_name VAR: a queue/project/partition name that can go on a
+# directive line as it is (no spaces, quotes or shell characters).
+sched_check_name() {
+  local name=$1 value=${!1-}
+  [ -z "$value" ] || [[ "$value" =~ ^[A-Za-z0-9_.,@:+=/-]{1,200}$ ]] ||
+    sched_die "$name='$value' is not a valid name (allowed: letters, digits, '_.,@:+=/-')"
+}
+
+sched_check_flag() {
+  local name=$1 value=${!1-}
+  [ "$value" = 0 ] || [ "$value" = 1 ] || [ -z "$value" ] ||
+    sched_die "$name='$value' is not 0 or 1"
+}
+
+site_check() {
+  # bin/async-search-run has checked PROCS >= 2, PPN >= 1, GPUS_PER_NODE >= 0.
+  [[ "$WALLTIME" =~ ^([0-9]{1,4}):([0-5][0-9]):([0-5][0-9])$ ]] ||
+    sched_die "WALLTIME='$WALLTIME' is not HH:MM:SS (e.g. 06:00:00)"
+  [ "$(sched_walltime_seconds)" -gt 0 ] || sched_die "WALLTIME=$WALLTIME is zero"
+  [ "$((10#$PPN))" -le "$((10#$PROCS))" ] ||
+    sched_die "PPN=$PPN is more than PROCS=$PROCS (PPN: processes per node, at most PROCS)"
+  local var
+  for var in $SCHED_REQUIRED; do
+    [ -n "${!var-}" ] || sched_die "$var is empty, and this site needs it (set $var in cfg-sys or the environment)"
+  done
+  # Directive lines cannot quote a path; '%' is a pattern in Slurm's and
+  # LSF's output file names.
+  [[ "$EXPDIR" =~ ^[^[:space:]%]+$ ]] ||
+    sched_die "EXPDIR '$EXPDIR' holds a space or '%': scheduler directives cannot name it (set EXPERIMENTS)"
+  sched_check_name QUEUE
+  sched_check_name PROJECT
+  sched_check_flag DRY_RUN
+  sched_check_flag WAIT
+  [[ "$WAIT_POLL" =~ ^[0-9]+(\.[0-9]+)?$ ]] && [[ "$WAIT_POLL" =~ [1-9] ]] ||
+    sched_die "WAIT_POLL='$WAIT_POLL' is not a positive number of seconds"
+  [[ "$WAIT_ERRORS" =~ ^[0-9]+$ ]] || sched_die "WAIT_ERRORS='$WAIT_ERRORS' is not a whole number"
+  [ "$SEARCH_TIME_LIMIT" = auto ] || [[ "$SEARCH_TIME_LIMIT" =~ ^[0-9]{1,9}$ ]] ||
+    sched_die "SEARCH_TIME_LIMIT='$SEARCH_TIME_LIMIT' is not auto or a whole number of seconds (0: none)"
+  sched_site_check
+}
+
+# sched_time_limit: the search's --time-limit in seconds (0: none).
+sched_time_limit() {
+  local wall margin
+  if [ "$SEARCH_TIME_LIMIT" != auto ]; then
+    echo "$((10#$SEARCH_TIME_LIMIT))"
+    return
+  fi
+  wall=$(sched_walltime_seconds)
+  margin=$((wall / 10 < 300 ? wall / 10 : 300))
+  echo $((wall - margin))
+}
+
+# sched_quote WORD...: the words as one shell line: plain words as they
+# are, others in single quotes.
+sched_quote() {
+  local out=() word q="'"
+  for word in "$@"; do
+    if [[ "$word" =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
+      out+=("$word")
+    else
+      out+=("'${word//$q/$q\\$q$q}'")
+    fi
+  done
+  echo "${out[*]}"
+}
+
+# sched_write_script FILE BINARY ARGS...: the batch script.
+# shellcheck disable=SC2016 # single-quoted lines are the script's own code
+sched_write_script() {
+  local file=$1
+  shift
+  local launch=() limit arg
+  mapfile -t launch < <(sched_launch_cmd)
+  limit=$(sched_time_limit)
+  for arg in "$@"; do
+    [ "$arg" != --time-limit ] || limit=0 # already given: keep it
+  done
+  [ "$limit" -eq 0 ] || set -- "$@" --time-limit "$limit"
+  local status_file=$EXPDIR/$SCHED_STATUS_FILE
+  {
+    echo "#!/bin/bash"
+    sched_directives
+    echo "#"
+    echo "# async-search experiment $EXPID (MODEL $MODEL), written by sites/$SCHED_NAME.sh"
+    echo "# submit: $(sched_submit_cmd_line "$file")"
+    if [ "$(sched_redirect)" = 1 ]; then
+      echo "exec >>$(sched_quote "$EXPDIR/output.txt") 2>&1"
+    fi
+    echo "cd $(sched_quote "$PWD") || exit 1"
+    echo "export ASYNC_SEARCH_HOME=$(sched_quote "$ASYNC_SEARCH_HOME")"
+    echo 'if [ "$(id -u)" -eq 0 ]; then'
+    echo '  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'
+    echo 'fi'
+    if [ -n "$JOB_SETUP" ]; then
+      echo "# JOB_SETUP"
+      printf '%s\n' "$JOB_SETUP"
+    fi
+    echo "$(sched_quote "${launch[@]}") \\"
+    echo "  $(sched_quote "$@")"
+    echo 'status=$?'
+    echo "echo \"\$status\" >$(sched_quote "$status_file")"
+    echo 'exit "$status"'
+  } >"$file"
+}
+
+SCHED_SUBMIT_STDIN=${SCHED_SUBMIT_STDIN:-0}
+
+# sched_submit_cmd_line FILE: the submit command as one line.
+sched_submit_cmd_line() {
+  local words=()
+  mapfile -t words < <(sched_submit_cmd "$1")
+  if [ "$SCHED_SUBMIT_STDIN" = 1 ]; then
+    echo "$(sched_quote "${words[@]}") < $(sched_quote "$1")"
+  else
+    sched_quote "${words[@]}" "$1"
+  fi
+}
+
+# sched_job_name: the job's name: as-EXPID, letters, digits, '_' and '-'.
+sched_job_name() {
+  echo "as-${EXPID//[^A-Za-z0-9_-]/_}"
+}
+
+# sched_show_output: print what EXPDIR/output.txt gained since the last call.
+sched_output_offset=0
+sched_show_output() {
+  local file=$EXPDIR/output.txt size
+  size=$(stat -c %s "$file" 2>/dev/null || echo 0)
+  if [ "$size" -gt "$sched_output_offset" ]; then
+    # (head may stop tail early: a SIGPIPE that must not end the wait)
+    { tail -c "+$((sched_output_offset + 1))" "$file" | head -c "$((size - sched_output_offset))"; } ||
+      true
+    sched_output_offset=$size
+  fi
+}
+
+sched_job=
+sched_on_signal() {
+  local sig=$1
+  trap - INT TERM HUP
+  if [ -n "$sched_job" ]; then
+    echo "async-search-run: interrupted: cancelling job $sched_job" >&2
+    sched_cancel "$sched_job" || true
+  fi
+  exit $((128 + sig))
+}
+
+# sched_wait ID: wait for the job; its output is shown as it grows. Returns
+# the search's exit status (from EXPDIR/exit_status), else the job's.
+sched_wait() {
+  local id=$1 answer errors=0 state=unknown code=- words
+  trap 'sched_on_signal 2' INT
+  trap 'sched_on_signal 15' TERM
+  trap 'sched_on_signal 1' HUP
+  while :; do
+    if answer=$(sched_job_state "$id" 2>&1); then
+      errors=0
+      read -r -a words <<<"$answer"
+      if [ "${words[0]:-}" = "done" ]; then
+        state=${words[1]:-unknown}
+        code=${words[2]:--}
+        break
+      fi
+    else
+      errors=$((errors + 1))
+      if [ "$errors" -gt "$WAIT_ERRORS" ]; then
+        sched_show_output
+        echo "async-search-run: error: lost track of job $id after $errors failed queries" \
+          "(last: ${answer//$'\n'/ }); the job may still run: output in $EXPDIR/output.txt" >&2
+        trap - INT TERM HUP
+        return 1
+      fi
+    fi
+    sched_show_output
+    # in the background, so that a signal runs its trap at once
+    sleep "$WAIT_POLL" &
+    wait $! || true
+  done
+  trap - INT TERM HUP
+  # The job has ended; its last lines may reach the file a moment later
+  # on a shared file system.
+  sleep 1
+  sched_show_output
+  local status_file=$EXPDIR/$SCHED_STATUS_FILE status
+  if [ -s "$status_file" ] && status=$(tr -dc 0-9 <"$status_file") && [ -n "$status" ]; then
+    [ "$status" -eq 0 ] ||
+      echo "async-search-run: job $id ($state): the search exited with status $status; see $EXPDIR/output.txt" >&2
+    return "$status"
+  fi
+  # The launcher never returned: the job was cancelled, ran out of time, or
+  # its script failed before the launch.
+  case "$code" in
+    -) status=1 ;;
+    *:*) # Slurm's EXIT:SIGNAL
+      if [ "${code#*:}" != 0 ]; then status=$((128 + ${code#*:})); else status=${code%%:*}; fi ;;
+    *) status=$code ;;
+  esac
+  [[ "$status" =~ ^[0-9]+$ ]] && [ "$status" -le 255 ] || status=1
+  [ "$status" -ne 0 ] || status=1
+  echo "async-search-run: error: job $id ended $state (exit code $code) before the search" \
+    "finished; see $EXPDIR/output.txt" >&2
+  return "$status"
+}
+
+site_launch() {
+  EXPDIR=$(cd "$EXPDIR" && pwd)
+  local script=$EXPDIR/job.$SCHED_NAME submit out id
+  sched_write_script "$script" "$@"
+  submit=()
+  mapfile -t submit < <(sched_submit_cmd "$script")
+  if [ "$DRY_RUN" = 1 ]; then
+    cat -- "$script"
+    echo "async-search-run: DRY_RUN=1, nothing submitted; to submit: $(sched_submit_cmd_line "$script")"
+    return 0
+  fi
+  rm -f -- "$EXPDIR/$SCHED_STATUS_FILE"
+  sched_output_offset=$(stat -c %s "$EXPDIR/output.txt" 2>/dev/null || echo 0)
+  if [ "$SCHED_SUBMIT_STDIN" = 1 ]; then
+    out=$("${submit[@]}" <"$script" 2>&1)
+  else
+    out=$("${submit[@]}" "$script" 2>&1)
+  fi || {
+    echo "async-search-run: error: $(sched_submit_cmd_line "$script") failed: ${out//$'\n'/ }" >&2
+    return 1
+  }
+  id=$(sched_job_id <<<"$out" || true)
+  [ -n "$id" ] || {
+    echo "async-search-run: error: no job id in the answer of ${submit[0]}: ${out//$'\n'/ }" >&2
+    return 1
+  }
+  sched_job=$id
+  echo "$id" >"$EXPDIR/job_id"
+  echo "async-search-run: submitted job $id ($script); output in $EXPDIR/output.txt"
+  [ "$WAIT" = 1 ] || return 0
+  sched_wait "$id"
+}

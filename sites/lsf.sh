@@ -1,0 +1,122 @@
+# shellcheck shell=bash
+# SITE lsf: a batch job under IBM LSF (bsub), the ranks started by jsrun,
+# e.g. OLCF Summit (whole nodes: -nnodes; 42 usable cores and 6 GPUs each).
+#
+# bin/async-search-run writes EXPDIR/job.lsf and submits it with
+# `bsub < EXPDIR/job.lsf` (LSF reads the #BSUB lines of a script on its
+# standard input); the search's output goes to EXPDIR/output.txt (written by
+# the script as it runs; LSF's own output and job report: EXPDIR/job.lsf.log),
+# its launcher's exit status to EXPDIR/exit_status, the job id to
+# EXPDIR/job_id. WAIT=1 waits for the job (bjobs) and returns the search's
+# exit status; DRY_RUN=1 writes and prints the script and the bsub command,
+# and submits nothing (see sites/lib/scheduler.sh).
+#
+# From cfg-sys: ceil(PROCS/PPN) -> -nnodes, WALLTIME -> -W (minutes, rounded
+# up), PROJECT -> -P, QUEUE -> -q (LSF's default queue when empty). jsrun
+# starts PROCS resource sets of one MPI process each, PPN per node, each with
+# LSF_CPUS_PER_NODE/PPN cores and GPUS_PER_NODE/PPN GPUs (async-search then
+# gives each worker one of its set's GPUs). Site variables (environment or
+# cfg-sys):
+
+# Cores of a node that jobs may use (Summit: 42 of 44).
+LSF_CPUS_PER_NODE=${LSF_CPUS_PER_NODE:-42}
+# -alloc_flags (Summit: e.g. "gpumps smt4"); empty: none.
+LSF_ALLOC_FLAGS=${LSF_ALLOC_FLAGS:-}
+# More bsub words, on its command line.
+LSF_BSUB_ARGS=${LSF_BSUB_ARGS:-}
+# The launcher and more of its words (e.g. "--smpiargs=-disable_gpu_hooks").
+LSF_JSRUN=${LSF_JSRUN:-jsrun}
+LSF_JSRUN_ARGS=${LSF_JSRUN_ARGS:-}
+# cfg variables the site needs: Summit charges every job to a project.
+LSF_REQUIRED=${LSF_REQUIRED-PROJECT}
+
+SCHED_NAME=lsf
+SCHED_REQUIRED=$LSF_REQUIRED
+SCHED_SUBMIT_STDIN=1
+
+lsf_cpus_per_rs() { echo $((LSF_CPUS_PER_NODE / PPN)); }
+lsf_gpus_per_rs() { echo $((GPUS_PER_NODE / PPN)); }
+
+sched_site_check() {
+  [[ "$LSF_CPUS_PER_NODE" =~ ^[1-9][0-9]{0,4}$ ]] ||
+    sched_die "LSF_CPUS_PER_NODE='$LSF_CPUS_PER_NODE' is not a whole number from 1 to 99999"
+  [ "$(lsf_cpus_per_rs)" -ge 1 ] ||
+    sched_die "PPN=$PPN is more than the $LSF_CPUS_PER_NODE cores of a node (LSF_CPUS_PER_NODE)"
+  [ "$GPUS_PER_NODE" -eq 0 ] || [ "$(lsf_gpus_per_rs)" -ge 1 ] ||
+    sched_die "GPUS_PER_NODE=$GPUS_PER_NODE is fewer than PPN=$PPN: jsrun cannot share a GPU between resource sets (use PPN <= GPUS_PER_NODE)"
+  [ -z "$LSF_ALLOC_FLAGS" ] || [[ "$LSF_ALLOC_FLAGS" =~ ^[A-Za-z0-9_\ .:=-]+$ ]] ||
+    sched_die "LSF_ALLOC_FLAGS='$LSF_ALLOC_FLAGS' holds a character LSF's -alloc_flags cannot"
+}
+
+sched_directives() {
+  local seconds minutes
+  seconds=$(sched_walltime_seconds)
+  minutes=$(((seconds + 59) / 60))
+  echo "#BSUB -J $(sched_job_name)"
+  echo "#BSUB -nnodes $(sched_nodes)"
+  echo "#BSUB -W $minutes"
+  [ -z "$PROJECT" ] || echo "#BSUB -P $PROJECT"
+  [ -z "$QUEUE" ] || echo "#BSUB -q $QUEUE"
+  [ -z "$LSF_ALLOC_FLAGS" ] || echo "#BSUB -alloc_flags \"$LSF_ALLOC_FLAGS\""
+  echo "#BSUB -o $EXPDIR/job.lsf.log"
+  echo "#BSUB -e $EXPDIR/job.lsf.log"
+}
+
+# LSF spools the job's output and appends it to -o at the end: the script
+# appends to output.txt itself, so the search can be followed while it runs.
+sched_redirect() { echo 1; }
+
+sched_launch_cmd() {
+  local cpus gpus
+  cpus=$(lsf_cpus_per_rs)
+  gpus=$(lsf_gpus_per_rs)
+  # One resource set per MPI process; --bind rs: a worker's model may use
+  # all the cores of its set, not only the one jsrun would pin the rank to.
+  # shellcheck disable=SC2206 # a list of words
+  local words=("$LSF_JSRUN" --nrs "$PROCS" --tasks_per_rs 1 --rs_per_host "$PPN"
+    --cpu_per_rs "$cpus" --gpu_per_rs "$gpus" --bind rs $LSF_JSRUN_ARGS)
+  printf '%s\n' "${words[@]}"
+}
+
+sched_submit_cmd() {
+  # shellcheck disable=SC2206 # a list of words
+  local words=(bsub $LSF_BSUB_ARGS)
+  printf '%s\n' "${words[@]}"
+}
+
+# bsub prints "Job <123456> is submitted to queue <batch>."
+sched_job_id() {
+  sed -n 's/^Job <\([0-9][0-9]*\)> is submitted.*/\1/p' | tail -n 1
+}
+
+# bjobs: DONE (exit 0) or EXIT (with its exit code) once finished.
+sched_job_state() {
+  local id=$1 out words
+  if ! out=$(bjobs -noheader -o "stat exit_code" "$id" 2>&1) || [[ "$out" == *"not found"* ]]; then
+    if [[ "$out" == *"not found"* ]]; then
+      echo "done UNKNOWN -"
+      return 0
+    fi
+    echo "$out"
+    return 1
+  fi
+  read -r -a words <<<"$out"
+  case "${words[0]:-}" in
+    DONE) echo "done DONE 0" ;;
+    EXIT)
+      local code=${words[1]:--}
+      [[ "$code" =~ ^[0-9]+$ ]] || code=-
+      echo "done EXIT $code"
+      ;;
+    "")
+      echo "no job state in: $out"
+      return 1
+      ;;
+    *) echo active ;;
+  esac
+}
+
+sched_cancel() { bkill "$1"; }
+
+# shellcheck source=sites/lib/scheduler.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/scheduler.sh"

@@ -1,0 +1,123 @@
+# shellcheck shell=bash
+# SITE pbs: a batch job under PBS Pro (qsub), the ranks started by mpiexec,
+# e.g. ALCF Polaris (Cray MPICH, PALS mpiexec).
+#
+# bin/async-search-run writes EXPDIR/job.pbs and submits it with qsub; the
+# search's output goes to EXPDIR/output.txt (written by the script as it runs;
+# PBS's own output file, copied back at the end, is EXPDIR/job.pbs.log), its
+# launcher's exit status to EXPDIR/exit_status, the job id to EXPDIR/job_id.
+# WAIT=1 waits for the job (qstat -x) and returns the search's exit status;
+# DRY_RUN=1 writes and prints the script and the qsub command, and submits
+# nothing (see sites/lib/scheduler.sh).
+#
+# From cfg-sys: ceil(PROCS/PPN) nodes -> select=N, WALLTIME -> walltime,
+# QUEUE -> -q, PROJECT -> -A, GPUS_PER_NODE -> ngpus (async-search gives each
+# worker one GPU by its node-local rank), PROCS and PPN -> mpiexec -n, --ppn.
+# Site variables (environment or cfg-sys):
+
+# CPUs of one node, requested in the select statement (ncpus=); Polaris: 64
+# hardware threads. Empty: leave ncpus out.
+PBS_NCPUS=${PBS_NCPUS-64}
+# More resources for every chunk of the select statement (e.g. "system=polaris").
+PBS_SELECT_EXTRA=${PBS_SELECT_EXTRA:-}
+# Placement (-l place=); empty: the server's default.
+PBS_PLACE=${PBS_PLACE-scatter}
+# File systems the job needs (-l filesystems=; Polaris requires it, e.g.
+# "home:eagle"); empty: no such line.
+PBS_FILESYSTEMS=${PBS_FILESYSTEMS:-}
+# More qsub words, on its command line (e.g. "-l debug=true" or "-V").
+PBS_QSUB_ARGS=${PBS_QSUB_ARGS:-}
+# The launcher, its processes-per-node flag (Cray PALS and MPICH: --ppn;
+# Open MPI: --npernode) and more words (e.g. "--depth=8 --cpu-bind depth").
+PBS_MPIEXEC=${PBS_MPIEXEC:-mpiexec}
+PBS_PPN_FLAG=${PBS_PPN_FLAG:---ppn}
+PBS_MPIEXEC_ARGS=${PBS_MPIEXEC_ARGS:-}
+# cfg variables the site needs: Polaris wants a queue and a project.
+PBS_REQUIRED=${PBS_REQUIRED-QUEUE PROJECT}
+
+SCHED_NAME=pbs
+SCHED_REQUIRED=$PBS_REQUIRED
+SCHED_SUBMIT_STDIN=0
+
+sched_site_check() {
+  [ -z "$PBS_NCPUS" ] || [[ "$PBS_NCPUS" =~ ^[1-9][0-9]{0,4}$ ]] ||
+    sched_die "PBS_NCPUS='$PBS_NCPUS' is not a whole number from 1 to 99999"
+  [ -z "$PBS_NCPUS" ] || [ "$((10#$PPN))" -le "$PBS_NCPUS" ] ||
+    sched_die "PPN=$PPN is more than the $PBS_NCPUS CPUs of a node (PBS_NCPUS)"
+  local name
+  for name in PBS_SELECT_EXTRA PBS_PLACE PBS_FILESYSTEMS; do
+    [ -z "${!name}" ] || [[ "${!name}" =~ ^[A-Za-z0-9_.,:=+/-]+$ ]] ||
+      sched_die "$name='${!name}' holds a space or a character a PBS resource cannot"
+  done
+}
+
+sched_directives() {
+  local select
+  select=$(sched_nodes)
+  [ -z "$PBS_NCPUS" ] || select+=":ncpus=$PBS_NCPUS"
+  select+=":mpiprocs=$PPN"
+  [ "$GPUS_PER_NODE" -eq 0 ] || select+=":ngpus=$GPUS_PER_NODE"
+  [ -z "$PBS_SELECT_EXTRA" ] || select+=":$PBS_SELECT_EXTRA"
+  echo "#PBS -N $(sched_job_name)"
+  echo "#PBS -l select=$select"
+  [ -z "$PBS_PLACE" ] || echo "#PBS -l place=$PBS_PLACE"
+  echo "#PBS -l walltime=$WALLTIME"
+  [ -z "$PBS_FILESYSTEMS" ] || echo "#PBS -l filesystems=$PBS_FILESYSTEMS"
+  [ -z "$QUEUE" ] || echo "#PBS -q $QUEUE"
+  [ -z "$PROJECT" ] || echo "#PBS -A $PROJECT"
+  echo "#PBS -j oe"
+  echo "#PBS -o $EXPDIR/job.pbs.log"
+}
+
+# PBS copies the job's output back only when it ends: the script appends to
+# output.txt itself, so the search can be followed while it runs.
+sched_redirect() { echo 1; }
+
+sched_launch_cmd() {
+  # shellcheck disable=SC2206 # a list of words
+  local words=("$PBS_MPIEXEC" -n "$PROCS" "$PBS_PPN_FLAG" "$PPN" $PBS_MPIEXEC_ARGS)
+  printf '%s\n' "${words[@]}"
+}
+
+sched_submit_cmd() {
+  # shellcheck disable=SC2206 # a list of words
+  local words=(qsub $PBS_QSUB_ARGS)
+  printf '%s\n' "${words[@]}"
+}
+
+# qsub prints the job id (e.g. 123456.polaris-pbs-01.hsn.cm.polaris.alcf.anl.gov).
+sched_job_id() {
+  grep -E '^[0-9]+(\[[0-9]*\])?(\.[^[:space:]]*)?$' | tail -n 1
+}
+
+# qstat -x -f ID (PBS Pro): job_state F (finished) and Exit_status once done.
+sched_job_state() {
+  local id=$1 out state code
+  if ! out=$(qstat -x -f "$id" 2>&1); then
+    if [[ "$out" == *"Unknown Job Id"* ]] || [[ "$out" == *"Job has finished"* ]]; then
+      echo "done UNKNOWN -"
+      return 0
+    fi
+    echo "$out"
+    return 1
+  fi
+  state=$(sed -n 's/^[[:space:]]*job_state = \([A-Z]\).*/\1/p' <<<"$out" | head -n 1)
+  code=$(sed -n 's/^[[:space:]]*Exit_status = \(-\{0,1\}[0-9]*\).*/\1/p' <<<"$out" | head -n 1)
+  case "$state" in
+    F | X)
+      # PBS Pro reports a job killed by signal S as 256+S.
+      if [[ "$code" =~ ^[0-9]+$ ]] && [ "$code" -gt 256 ]; then code=$((128 + code - 256)); fi
+      echo "done $state ${code:--}"
+      ;;
+    "")
+      echo "no job_state in: $out"
+      return 1
+      ;;
+    *) echo active ;;
+  esac
+}
+
+sched_cancel() { qdel "$1"; }
+
+# shellcheck source=sites/lib/scheduler.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/scheduler.sh"

@@ -1,0 +1,137 @@
+# shellcheck shell=bash
+# SITE slurm: a batch job under Slurm (sbatch), the ranks started by srun
+# (default) or by mpiexec inside the allocation.
+#
+# bin/async-search-run writes EXPDIR/job.slurm and submits it with sbatch;
+# the job's output goes to EXPDIR/output.txt, its launcher's exit status to
+# EXPDIR/exit_status, the job id to EXPDIR/job_id. WAIT=1 waits for the job
+# and returns the search's exit status; DRY_RUN=1 writes and prints the
+# script and the sbatch command, and submits nothing (see sites/lib/scheduler.sh).
+#
+# From cfg-sys: PROCS -> --ntasks, PPN -> --ntasks-per-node,
+# ceil(PROCS/PPN) -> --nodes, WALLTIME -> --time, QUEUE -> --partition,
+# PROJECT -> --account (both left to the cluster's defaults when empty),
+# GPUS_PER_NODE -> --gpus-per-node (async-search gives each worker one GPU
+# by its node-local rank). Site variables (environment or cfg-sys):
+
+# srun | mpiexec. srun is the native way (PMIx wires up Open MPI, and
+# Cray/MPICH through their plugins); mpiexec uses the MPI's own launcher
+# inside the allocation (Open MPI starts its daemons through Slurm).
+SLURM_LAUNCHER=${SLURM_LAUNCHER:-srun}
+# srun --mpi=TYPE (pmix, pmi2, cray_shasta, ...); empty: the cluster's MpiDefault.
+SLURM_MPI=${SLURM_MPI:-}
+# More srun words (e.g. "--cpu-bind=none").
+SLURM_SRUN_ARGS=${SLURM_SRUN_ARGS:-}
+# mpiexec launcher: the command, and its extra words; Open MPI also gets
+# --oversubscribe --bind-to none (models must not be pinned to their rank's core).
+MPIEXEC=${MPIEXEC:-mpiexec}
+MPIEXEC_ARGS=${MPIEXEC_ARGS:-}
+# CPUs per MPI process (--cpus-per-task): the cores a worker's model may use.
+# Empty: Slurm's default (1).
+SLURM_CPUS_PER_PROC=${SLURM_CPUS_PER_PROC:-}
+# More sbatch words, on its command line (e.g. "--qos=regular --constraint=gpu").
+SLURM_SBATCH_ARGS=${SLURM_SBATCH_ARGS:-}
+# cfg variables this cluster insists on (e.g. "PROJECT" where an account is
+# mandatory); empty ones are an error before anything is created.
+SLURM_REQUIRED=${SLURM_REQUIRED:-}
+
+SCHED_NAME=slurm
+SCHED_REQUIRED=$SLURM_REQUIRED
+SCHED_SUBMIT_STDIN=0
+
+sched_site_check() {
+  case "$SLURM_LAUNCHER" in
+    srun | mpiexec) ;;
+    *) sched_die "SLURM_LAUNCHER='$SLURM_LAUNCHER' is not srun or mpiexec" ;;
+  esac
+  [ -z "$SLURM_MPI" ] || [[ "$SLURM_MPI" =~ ^[A-Za-z0-9_]+$ ]] ||
+    sched_die "SLURM_MPI='$SLURM_MPI' is not an MPI plugin name (see srun --mpi=list)"
+  [ -z "$SLURM_CPUS_PER_PROC" ] || [[ "$SLURM_CPUS_PER_PROC" =~ ^[1-9][0-9]{0,3}$ ]] ||
+    sched_die "SLURM_CPUS_PER_PROC='$SLURM_CPUS_PER_PROC' is not a whole number from 1 to 9999"
+}
+
+sched_directives() {
+  echo "#SBATCH --job-name=$(sched_job_name)"
+  echo "#SBATCH --nodes=$(sched_nodes)"
+  echo "#SBATCH --ntasks=$PROCS"
+  echo "#SBATCH --ntasks-per-node=$PPN"
+  echo "#SBATCH --time=$WALLTIME"
+  [ -z "$QUEUE" ] || echo "#SBATCH --partition=$QUEUE"
+  [ -z "$PROJECT" ] || echo "#SBATCH --account=$PROJECT"
+  [ "$GPUS_PER_NODE" -eq 0 ] || echo "#SBATCH --gpus-per-node=$GPUS_PER_NODE"
+  [ -z "$SLURM_CPUS_PER_PROC" ] || echo "#SBATCH --cpus-per-task=$SLURM_CPUS_PER_PROC"
+  # Slurm writes the output from the node as it comes: straight to output.txt.
+  echo "#SBATCH --output=$EXPDIR/output.txt"
+  echo "#SBATCH --open-mode=append"
+}
+
+sched_redirect() { echo 0; }
+
+sched_launch_cmd() {
+  local words=()
+  if [ "$SLURM_LAUNCHER" = srun ]; then
+    words=(srun "--ntasks=$PROCS")
+    # Slurm 22.05+ steps no longer inherit the job's --cpus-per-task.
+    [ -z "$SLURM_CPUS_PER_PROC" ] || words+=("--cpus-per-task=$SLURM_CPUS_PER_PROC")
+    [ -z "$SLURM_MPI" ] || words+=("--mpi=$SLURM_MPI")
+    # shellcheck disable=SC2206 # a list of words
+    words+=($SLURM_SRUN_ARGS)
+  else
+    words=("$MPIEXEC" -n "$PROCS")
+    if "$MPIEXEC" --version 2>/dev/null | grep -qE "Open MPI|OpenRTE"; then
+      words+=(--oversubscribe --bind-to none)
+    fi
+    # shellcheck disable=SC2206 # a list of words
+    words+=($MPIEXEC_ARGS)
+  fi
+  printf '%s\n' "${words[@]}"
+}
+
+sched_submit_cmd() {
+  # shellcheck disable=SC2206 # a list of words
+  local words=(sbatch --parsable $SLURM_SBATCH_ARGS)
+  printf '%s\n' "${words[@]}"
+}
+
+# sbatch --parsable prints "ID" or "ID;CLUSTER" (after any warnings).
+sched_job_id() {
+  grep -E '^[0-9]+(;.*)?$' | tail -n 1 | cut -d';' -f1
+}
+
+sched_job_state() {
+  local id=$1 out state code
+  if ! out=$(scontrol show job -o "$id" 2>&1); then
+    if [[ "$out" == *"Invalid job id"* ]]; then
+      # Purged from slurmctld's memory (MinJobAge): ask the accounting.
+      if out=$(sacct -n -X -P -j "$id" -o State,ExitCode 2>/dev/null) && [ -n "$out" ]; then
+        state=${out%%|*}
+        echo "done ${state%% *} ${out##*|}"
+      else
+        echo "done UNKNOWN -"
+      fi
+      return 0
+    fi
+    echo "$out"
+    return 1
+  fi
+  state=$(grep -o 'JobState=[A-Z_]*' <<<"$out" | head -n 1)
+  state=${state#JobState=}
+  code=$(grep -o 'ExitCode=[0-9]*:[0-9]*' <<<"$out" | head -n 1)
+  code=${code#ExitCode=}
+  case "$state" in
+    COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | PREEMPTED | OUT_OF_MEMORY | \
+      BOOT_FAIL | DEADLINE)
+      echo "done $state ${code:--}"
+      ;;
+    "")
+      echo "no JobState in: $out"
+      return 1
+      ;;
+    *) echo active ;;
+  esac
+}
+
+sched_cancel() { scancel "$1"; }
+
+# shellcheck source=sites/lib/scheduler.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/scheduler.sh"
