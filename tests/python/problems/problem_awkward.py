@@ -5,7 +5,8 @@ from collections import OrderedDict
 class Problem():
     def __init__(self):
         space = OrderedDict()
-        space['label'] = ["a;b", 'say "hi"', "it's", "two  spaces", "naïve – ünïcödé ✓", "back\\slash"]
+        space['label'] = ["a;b", 'say "hi"', "it's", "two  spaces", "naïve – ünïcödé ✓",
+                          "back\\slash"]
         space['flag'] = [True, False]
         space['rate'] = (1e-4, 1e-1, "log-uniform")
         space['layers'] = (1, 4)

@@ -1,0 +1,270 @@
+"""What every built-in optimizer shares: settings, observations, pending points, dedup.
+
+The protocol (see ``async_search.optimizers``):
+
+- ``ask(n)`` returns exactly ``n`` point dicts, keys in ``problem.params`` order,
+  plain Python values. Asked points are *pending* until told.
+- ``tell(points, values)`` records results; a value of None, NaN, +-inf or a
+  magnitude >= 1e300 (the original's 1.8e308 stand-in for NaN) is a *failed*
+  evaluation. Points never asked (a restart replaying earlier results) are fine.
+
+Subclasses implement ``_propose(n) -> list[dict]`` and may override ``_observed``.
+Randomness comes only from ``self.rng`` (seeded), so the same seed and the same
+tell/ask sequence give the same proposals.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+import os
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from async_search.space import Space, SpaceError
+
+__all__ = ["BaseOptimizer", "OptimizerError", "FAILED_MAGNITUDE"]
+
+FAILED_MAGNITUDE = 1e300  # |value| at or above this is the original's NaN stand-in: failed
+
+
+class OptimizerError(ValueError):
+    """Bad optimizer name, setting or call; str() is one line with what is allowed."""
+
+
+def check_int(owner: str, name: str, value: Any, low: int, allow_none: bool = False) -> Any:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise OptimizerError(f"optimizer {owner!r}: setting {name}={value!r} must be an "
+                             f"integer >= {low}")
+    return int(value)
+
+
+def check_float(owner: str, name: str, value: Any, low: float, high: float = math.inf) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
+            low <= float(value) <= high):
+        raise OptimizerError(f"optimizer {owner!r}: setting {name}={value!r} must be a number "
+                             f"in [{low}, {high}]")
+    return float(value)
+
+
+def check_choice(owner: str, name: str, value: Any, allowed: Sequence[str]) -> str:
+    if value not in allowed:
+        raise OptimizerError(f"optimizer {owner!r}: setting {name}={value!r} is unknown; "
+                             f"allowed: {', '.join(allowed)}")
+    return value
+
+
+def failed(value: Any) -> bool:
+    """True when ``value`` stands for a failed evaluation."""
+    if value is None:
+        return True
+    v = float(value)
+    return not math.isfinite(v) or abs(v) >= FAILED_MAGNITUDE
+
+
+def to_value(value: Any) -> float:
+    """A told value as float, NaN for a failed evaluation; raises OptimizerError if not a number."""
+    if value is None:
+        return math.nan
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise OptimizerError(f"tell: value {value!r} is not a number (or None for a failure)")
+    return math.nan if failed(value) else float(value)
+
+
+class BaseOptimizer:
+    """Shared state and checks; subclasses set ``name``, ``SETTINGS`` and ``_propose``."""
+
+    name = "base"
+    SETTINGS: Mapping[str, Any] = {}  # optimizer-specific settings and their defaults
+
+    def __init__(self, problem: Any, seed: int = 0, n_jobs: int | None = 1,
+                 init_size: int | None = None, **settings: Any) -> None:
+        unknown = sorted(set(settings) - set(self.SETTINGS))
+        if unknown:
+            allowed = ", ".join(["n_jobs", "init_size", *self.SETTINGS]) or "none"
+            raise OptimizerError(f"optimizer {self.name!r} has no setting {unknown[0]!r}; "
+                                 f"allowed: {allowed}")
+        space = getattr(problem, "space", None)
+        if not isinstance(space, Space):
+            raise OptimizerError(f"optimizer {self.name!r} needs a Problem from load_problem(), "
+                                 f"got {type(problem).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise OptimizerError(f"optimizer {self.name!r}: seed={seed!r} must be an integer")
+        if n_jobs is not None and not isinstance(n_jobs, bool) and isinstance(
+                n_jobs, numbers.Integral) and n_jobs < 0:
+            n_jobs = max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))  # joblib's -1 = all cores
+        self.problem = problem
+        self.space: Space = space
+        self.params: tuple = tuple(problem.params)
+        self.seed = int(seed)
+        self.n_jobs = check_int(self.name, "n_jobs", 1 if n_jobs is None else n_jobs, 1)
+        self.init_size = check_int(self.name, "init_size", init_size, 0, allow_none=True)
+        self.settings = {k: (settings[k] if settings.get(k) is not None else v)
+                         for k, v in self.SETTINGS.items()}
+        self.rng = np.random.default_rng(np.random.SeedSequence(abs(self.seed)))
+        d = len(self.space)
+        self._X = np.empty((0, d))           # unit-cube rows of told points
+        self._y = np.empty(0)                # their values, NaN = failed
+        self._n = 0
+        self._seen: dict[str, int] = {}      # key -> times told
+        self._pending: dict[str, list] = {}  # key -> [count, unit row], in order of asking
+        self._n_pending = 0                  # sum of the counts
+        self._controller = None
+
+    # -- public protocol ---------------------------------------------------------------
+    def tell(self, points: Sequence[Mapping[str, Any]], values: Sequence[Any]) -> None:
+        """Record results of evaluated points (one batch); None/NaN values are failures."""
+        points = list(points)
+        values = list(values)
+        if len(points) != len(values):
+            raise OptimizerError(f"tell: {len(points)} points but {len(values)} values")
+        if not points:
+            return
+        try:
+            checked = [self.space.check_point(p) for p in points]
+            U = self.space.to_unit(checked)
+        except SpaceError as e:
+            raise OptimizerError(f"tell: {e}") from None
+        y = np.array([to_value(v) for v in values], dtype=float)
+        keys = [self.space.key(p) for p in checked]
+        for k in keys:
+            self._seen[k] = self._seen.get(k, 0) + 1
+            entry = self._pending.get(k)
+            if entry is not None:
+                entry[0] -= 1
+                self._n_pending -= 1
+                if entry[0] <= 0:
+                    del self._pending[k]
+        self._append(U, y)
+        with self._limits():
+            self._observed(checked, U, y)
+
+    def ask(self, n: int = 1) -> list[dict]:
+        """Return exactly ``n`` new points (plain values, params order); they become pending."""
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise OptimizerError(f"ask: n={n!r} must be an integer >= 0")
+        n = int(n)
+        if n == 0:
+            return []
+        with self._limits():
+            points = self._propose(n)
+        if len(points) != n:
+            raise RuntimeError(f"optimizer {self.name!r} proposed {len(points)} points, not {n}")
+        out = [{k: p[k] for k in self.params} for p in points]
+        U = self.space.to_unit(out)
+        for p, u in zip(out, U):
+            k = self.space.key(p)
+            entry = self._pending.get(k)
+            if entry is None:
+                self._pending[k] = [1, u]
+            else:
+                entry[0] += 1
+            self._n_pending += 1
+        return out
+
+    # -- for subclasses ----------------------------------------------------------------
+    def _propose(self, n: int) -> list[dict]:
+        raise NotImplementedError
+
+    def _observed(self, points: list[dict], U: np.ndarray, y: np.ndarray) -> None:
+        """Hook called after each tell batch (already appended to _X/_y)."""
+
+    @property
+    def X(self) -> np.ndarray:
+        """Unit-cube rows of all told points (a view)."""
+        return self._X[:self._n]
+
+    @property
+    def y(self) -> np.ndarray:
+        """Values of all told points (NaN = failed)."""
+        return self._y[:self._n]
+
+    @property
+    def n_pending(self) -> int:
+        """Asked points not told yet (with repeats)."""
+        return self._n_pending
+
+    def pending_unit(self, limit: int | None = None) -> np.ndarray:
+        """Unit-cube rows of asked-but-not-told points, one per distinct point; with
+        ``limit``, only the most recently asked ``limit`` of them."""
+        if not self._pending:
+            return np.empty((0, len(self.space)))
+        entries = reversed(self._pending.values())
+        if limit is not None:
+            entries = itertools.islice(entries, limit)
+        return np.array([e[1] for e in entries])
+
+    def is_taken(self, key: str) -> bool:
+        return key in self._seen or key in self._pending
+
+    def distinct_taken(self) -> int:
+        return len(self._seen) + sum(1 for k in self._pending if k not in self._seen)
+
+    def space_left(self, chosen: set | None = None) -> float:
+        """How many points of the space are neither told, pending nor chosen (inf if Real)."""
+        size = self.space.size
+        if math.isinf(size):
+            return size
+        return size - self.distinct_taken() - len(chosen or ())
+
+    def pick_new(self, U: np.ndarray, n: int, chosen: set | None = None) -> list[dict]:
+        """The first ``n`` rows of ``U`` (best first) whose points are new: not told, not
+        pending, not already picked. Returns fewer when ``U`` runs out."""
+        chosen = set() if chosen is None else chosen
+        out = []
+        for p in self.space.from_unit(U) if len(U) else []:
+            k = self.space.key(p)
+            if k in chosen or self.is_taken(k):
+                continue
+            chosen.add(k)
+            out.append(p)
+            if len(out) == n:
+                break
+        return out
+
+    def random_new(self, n: int, chosen: set | None = None) -> list[dict]:
+        """``n`` random points, new when the space still has new points, else repeats."""
+        chosen = set() if chosen is None else chosen
+        out: list[dict] = []
+        for _ in range(20):
+            need = n - len(out)
+            if need <= 0:
+                break
+            if self.space_left(chosen) <= 0:
+                break
+            out += self.pick_new(self.space.sample_unit(max(2 * need, 16), self.rng), need,
+                                 chosen)
+        if len(out) < n:  # exhausted (or nearly): duplicates are allowed only now
+            out += self.space.from_unit(self.space.sample_unit(n - len(out), self.rng))
+        return out
+
+    # -- internals -----------------------------------------------------------------------
+    def _append(self, U: np.ndarray, y: np.ndarray) -> None:
+        need = self._n + len(y)
+        if need > len(self._y):
+            cap = max(need, 2 * len(self._y), 64)
+            X = np.empty((cap, self._X.shape[1]))
+            X[:self._n] = self._X[:self._n]
+            Y = np.empty(cap)
+            Y[:self._n] = self._y[:self._n]
+            self._X, self._y = X, Y
+        self._X[self._n:need] = U
+        self._y[self._n:need] = y
+        self._n = need
+
+    def _limits(self):
+        """Context that keeps BLAS/OpenMP single-threaded while the optimizer computes.
+
+        ``n_jobs`` is spent on the optimizers' own threads (forest fits, tree and GP
+        prediction, GP fits); BLAS threads nested in those, or on the small matrices of
+        a GP, only contend for the cores (measured: a 150-point GP refit ran 5x slower
+        with 2 BLAS threads on a busy 2-core machine)."""
+        if self._controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._controller = ThreadpoolController()
+        return self._controller.limit(limits=1)

@@ -1,0 +1,554 @@
+"""``default``: the project's model-based search engine.
+
+How a point is produced
+-----------------------
+1. **Initial design.** The first ``n_init = max(init_size, auto)`` points come from
+   a scrambled Sobol sequence (or Latin hypercube / random: setting ``design``) in
+   the unit cube, where every dimension follows its prior (``space.py``); ``auto``
+   is ``d + 2`` for ``d`` dimensions, at least 5 and at most 12 (setting ``n_init``
+   overrides it). Pending and told points count towards the design, so a restart
+   that replays earlier results goes straight to the model.
+2. **Surrogate** (setting ``surrogate``). ``gp``: an exact Gaussian process
+   (Matérn 5/2, one lengthscale per input, fitted signal and noise, weak
+   log-normal priors; ``gp.py``) on :meth:`Space.features` (unit coordinates,
+   one-hot unordered categoricals, ranks of numeric categoricals). ``et`` / ``rf``:
+   extra-trees / random forest whose per-tree leaf means and variances give a mean
+   and a spread (law of total variance; ``forest.py``). ``auto`` (default) uses the
+   GP while there are at most ``gp_max_obs`` observations and at most half of the
+   dimensions are unordered categoricals, extra-trees otherwise.
+   Values are standardised after a warp (setting ``warp``): ``auto`` fits the GP
+   both to the values and to ``log(y - min + delta)`` and keeps the one with the
+   larger marginal likelihood (Jacobian included): heavy-tailed objectives such as
+   Rosenbrock's get the log. The GP's constant prior mean sits at the
+   ``prior_quantile`` of the observations (1.0: the worst one). This pessimistic
+   prior keeps expected improvement near the data instead of in the empty corners
+   of the cube, which is what wins with tens of evaluations.
+3. **Acquisition** (setting ``acq``): expected improvement, computed in log space
+   so it still ranks candidates where EI underflows (``ei``), or the lower
+   confidence bound with ``kappa`` (``lcb``). It is maximised over ``n_candidates``
+   candidates (half uniform in the cube, half Gaussian perturbations of the five
+   best points at scales 0.005-0.3 of the cube on a random subset of coordinates,
+   categorical values redrawn now and then), plus two rounds of finer perturbations
+   around the best candidates so far. Integer and categorical coordinates are
+   snapped, so every candidate is a real point.
+4. **Pending points and batches** (setting ``batch``). Points asked but not yet
+   told (the most recent 256) are fantasised: ``kb`` (kriging believer, default)
+   conditions the GP on them at its own posterior mean, ``cl_min``/``cl_mean``/
+   ``cl_max`` (the constant liar) at the min/mean/max of the observations; a
+   fantasy also counts for the incumbent. The variance, hence EI, drops around
+   them. ``ask(n)`` picks its points greedily from one candidate pool with exact
+   rank-one updates of every pool candidate's mean and variance after each pick:
+   no refit per point, so ``ask(64)`` costs little more than ``ask(1)``. With trees
+   a pending or picked point shrinks the spread of candidates near it by a
+   Gaussian factor as wide as the data's nearest-neighbour spacing. Candidates
+   closer than ``min_separation`` (in lengthscales, or in that spacing) to a
+   pending or picked point are skipped, which keeps batches from piling up on one
+   spot.
+5. **No duplicates.** A candidate whose decoded point was told, is pending, or is
+   already in the batch is skipped; repeats happen only when a discrete space has
+   no new point left.
+
+Failures (setting ``failures``): ``worst`` (default) models a failed evaluation
+as the worst value observed so far, so the search learns to stay away from
+regions where the model crashes, and never sees 1.8e308; ``skip`` leaves it out
+of the model. Either way the point counts as visited and is not proposed again.
+Before a first success, failures are only visited points.
+
+Cost. All results told since the last ask enter at once. GP hyperparameters (and
+the warp) are refitted when the observations grew by ``gp_refit_growth`` (5%)
+since the last fit, warm-started (with restarts only up to 64 observations); the
+posterior itself is always exact. Tree structures are refitted when the data grew
+by ``tree_refit_growth`` (10%), on at most ``max_fit`` rows (the best half and a
+random half), and their leaf statistics are recomputed from every observation; in
+between each new result updates the leaf statistics of every tree directly, so
+predictions use it at once. A tell+ask thus takes milliseconds at 60,000
+observations (bench/latency.py). ``n_jobs`` caps the BLAS/OpenMP threads and sets
+the threads of the forest fit, tree prediction and large GP predictions.
+
+Settings (defaults): surrogate (auto), acq (ei), kappa (1.96), batch (kb),
+design (sobol), n_init (auto), n_candidates (2000), gp_max_obs (200), n_trees (16),
+min_samples_leaf (2), max_fit (2000), warp (auto; none, log, rank), prior_quantile
+(1.0), min_separation (0.1), failures (worst), gp_refit_growth (0.05),
+tree_refit_growth (0.1).
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from async_search.optimizers._base import BaseOptimizer, check_choice, check_float, check_int
+from async_search.optimizers.acquisition import log_ei, neg_lcb
+from async_search.optimizers.forest import TreeModel
+from async_search.optimizers.gp import GP, matern52_r
+from async_search.space import Categorical
+
+__all__ = ["DefaultOptimizer", "Warp"]
+
+N_CENTRES = 5            # best observed points that local candidates are drawn around
+REFINE_ROUNDS = 2        # rounds of local refinement of the best candidates
+REFINE_TOP = 4           # candidates refined per round
+REFINE_EACH = 48         # perturbations per refined candidate
+LOCAL_SCALES = (0.005, 0.3)  # range (log-uniform) of local perturbation sd, unit cube
+CATEGORY_FLIP = 0.2      # chance a local candidate redraws a categorical value
+GP_RESTARTS = 1          # random restarts of the hyperparameter fit (besides 2 fixed starts)
+LOG_WARP_MARGIN = 0.8    # nats per observation the log warp must gain over none,
+LOG_WARP_KEEP = 0.3      # and, once chosen, must keep gaining to stay
+GP_RESTART_MAX_OBS = 64  # above this many observations only the warm start is refined
+MAX_FANTASIES = 256      # most recent pending points fantasised (bounds the cost when
+                         # NUM_BUFFER keeps thousands of points outstanding)
+POOL_MIN = 64            # candidates competing in ask(n): the best POOL_MIN + n *
+POOL_PER_POINT = 4       # POOL_PER_POINT by the first score, and half as many global ones
+NN_SAMPLE = 512          # rows used to estimate the nearest-neighbour spacing for trees
+
+
+class Warp:
+    """A monotone transform of objective values, frozen when made, then standardised.
+
+    ``none``; ``log``: log(y - min + delta), delta 5% of the median's distance to the
+    minimum (for heavy upper tails such as Rosenbrock's); ``rank``: normal scores of
+    the ranks (keeps only the order).
+    """
+
+    def __init__(self, kind: str, y: np.ndarray) -> None:
+        y = np.asarray(y, dtype=float)
+        self.kind = kind
+        self.lo = float(np.min(y)) if len(y) else 0.0
+        spread = float(np.percentile(y, 50) - self.lo) if len(y) else 1.0
+        self.delta = max(0.05 * spread, 1e-9 * (abs(self.lo) + 1.0))
+        if kind == "rank":
+            self.sorted = np.sort(y)
+        raw = self._raw(y)
+        self.mu = float(np.mean(raw)) if len(raw) else 0.0
+        sd = float(np.std(raw)) if len(raw) > 1 else 1.0
+        self.sd = sd if sd > 0 else 1.0
+
+    def _raw(self, y: np.ndarray) -> np.ndarray:
+        if self.kind == "log":
+            return np.log(np.maximum(y - self.lo + self.delta, 1e-3 * self.delta))
+        if self.kind == "rank":
+            from scipy.special import ndtri
+
+            n = len(self.sorted)
+            r = np.interp(y, self.sorted, np.arange(n), left=-0.5, right=n - 0.5)
+            return ndtri((r + 1.0) / (n + 1.0))
+        return y
+
+    def __call__(self, y: np.ndarray) -> np.ndarray:
+        return (self._raw(np.asarray(y, dtype=float)) - self.mu) / self.sd
+
+    def log_jacobian(self, y: np.ndarray) -> float:
+        """sum log |d warp / dy| over ``y`` (to compare warps by marginal likelihood)."""
+        out = -len(y) * math.log(self.sd)
+        if self.kind == "log":
+            out -= float(np.sum(np.log(np.maximum(y - self.lo + self.delta, 1e-3 * self.delta))))
+        return out
+
+
+class DefaultOptimizer(BaseOptimizer):
+    name = "default"
+    SETTINGS = {
+        "surrogate": "auto", "acq": "ei", "kappa": 1.96, "batch": "kb", "design": "sobol",
+        "n_candidates": 2000, "gp_max_obs": 200, "n_trees": 16, "min_samples_leaf": 2,
+        "max_fit": 2000, "warp": "auto", "failures": "worst", "gp_refit_growth": 0.05,
+        "tree_refit_growth": 0.1, "n_init": None, "prior_quantile": 1.0, "min_separation": 0.1,
+    }
+
+    def __init__(self, problem, seed=0, **settings):
+        super().__init__(problem, seed=seed, **settings)
+        s = self.settings
+        me = self.name
+        check_choice(me, "surrogate", s["surrogate"], ("auto", "gp", "et", "rf"))
+        check_choice(me, "acq", s["acq"], ("ei", "lcb"))
+        check_float(me, "kappa", s["kappa"], 0.0)
+        check_choice(me, "batch", s["batch"], ("kb", "cl_min", "cl_mean", "cl_max"))
+        check_choice(me, "design", s["design"], ("sobol", "lhs", "random"))
+        check_int(me, "n_candidates", s["n_candidates"], 16)
+        check_int(me, "gp_max_obs", s["gp_max_obs"], 0)
+        check_int(me, "n_trees", s["n_trees"], 2)
+        check_int(me, "min_samples_leaf", s["min_samples_leaf"], 1)
+        check_int(me, "max_fit", s["max_fit"], 10)
+        check_choice(me, "warp", s["warp"], ("auto", "none", "log", "rank"))
+        check_choice(me, "failures", s["failures"], ("worst", "skip"))
+        check_float(me, "gp_refit_growth", s["gp_refit_growth"], 0.0)
+        check_float(me, "tree_refit_growth", s["tree_refit_growth"], 0.0)
+        check_float(me, "prior_quantile", s["prior_quantile"], 0.0, 1.0)
+        check_float(me, "min_separation", s["min_separation"], 0.0)
+        d = len(self.space)
+        auto = min(max(d + 2, 5), 12) if s["n_init"] is None else check_int(
+            me, "n_init", s["n_init"], 1)
+        self.n_init = max(auto, self.init_size or 0)
+        self._design = self._make_design()
+        self._gps: dict = {}      # warp kind -> GP (hyperparameters persist between fits)
+        self._gp_p = -1
+        self._gp_fit_n = 0
+        self._gp_warp = "none"
+        self._trees: TreeModel | None = None
+        self._trees_fit_n = 0
+        self._trees_rows = 0      # told rows already in the trees' leaf statistics
+        self._trees_warp: Warp | None = None
+        self._trees_width = 0.1   # nearest-neighbour spacing (feature units) at the last fit
+        self._unordered = sum(1 for dim in self.space.dims
+                              if isinstance(dim, Categorical) and not dim.ordered and dim.size > 2)
+
+    # -- initial design ----------------------------------------------------------------
+    def _make_design(self):
+        from scipy.stats import qmc
+
+        d = len(self.space)
+        seed = int(self.rng.integers(2**31 - 1))
+        kind = self.settings["design"]
+        if kind == "sobol":
+            return qmc.Sobol(d, scramble=True, seed=seed)
+        if kind == "lhs":
+            return qmc.LatinHypercube(d, seed=seed).random(self.n_init)
+        return None
+
+    def _design_points(self, k: int, chosen: set) -> list[dict]:
+        import warnings
+
+        out: list[dict] = []
+        for _ in range(20):
+            need = k - len(out)
+            if need <= 0:
+                break
+            if self.settings["design"] == "sobol":
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # balance warning: n not a power of 2
+                    U = self._design.random(need)
+            elif self.settings["design"] == "lhs" and self._design is not None and len(
+                    self._design):
+                U, self._design = self._design[:need], self._design[need:]
+            else:
+                U = self.space.sample_unit(need, self.rng)
+            out += self.pick_new(U, need, chosen)
+            if self.space_left(chosen) <= 0:
+                break
+        if len(out) < k:
+            out += self.random_new(k - len(out), chosen)
+        return out
+
+    # -- data --------------------------------------------------------------------------
+    def _data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unit rows and values the model sees (failures imputed or skipped), and the ok mask."""
+        y = self.y
+        ok = ~np.isnan(y)
+        if self.settings["failures"] == "worst" and ok.any():
+            return self.X, np.where(ok, y, np.max(y[ok])), ok
+        return self.X[ok], y[ok], ok[ok]
+
+    def _kind(self, n_rows: int) -> str:
+        s = self.settings["surrogate"]
+        if s != "auto":
+            return s
+        if n_rows <= self.settings["gp_max_obs"] and 2 * self._unordered <= len(self.space):
+            return "gp"
+        return "et"
+
+    # -- proposal ------------------------------------------------------------------------
+    def _propose(self, n: int) -> list[dict]:
+        chosen: set = set()
+        out: list[dict] = []
+        started = self._n + self.n_pending
+        if started < self.n_init:
+            out += self._design_points(min(n, self.n_init - started), chosen)
+        if len(out) == n:
+            return out
+        X, y, ok = self._data()
+        if int(ok.sum()) < 2 or self.space_left(chosen) <= 0:
+            return out + self._design_points(n - len(out), chosen)
+        kind = self._kind(len(y))
+        if kind == "gp":
+            out += self._propose_gp(X, y, n - len(out), chosen, out)
+        else:
+            out += self._propose_trees(kind, X, y, n - len(out), chosen, out)
+        if len(out) < n:
+            out += self.random_new(n - len(out), chosen)
+        return out
+
+    def _centres(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        k = min(N_CENTRES, len(y))
+        top = np.argpartition(y, k - 1)[:k] if k < len(y) else np.arange(len(y))
+        return X[top[np.argsort(y[top], kind="stable")]]
+
+    def _local(self, centres: np.ndarray, m: int, scale_hi: float = LOCAL_SCALES[1]) -> np.ndarray:
+        """``m`` perturbations of ``centres`` (unit rows), snapped to real points."""
+        d = len(self.space)
+        rng = self.rng
+        idx = rng.integers(len(centres), size=m)
+        U = centres[idx].copy()
+        lo, hi = math.log(LOCAL_SCALES[0]), math.log(max(scale_hi, LOCAL_SCALES[0]))
+        sd = np.exp(rng.uniform(lo, hi, size=(m, 1)))
+        prob = min(1.0, 4.0 / d) if d > 4 else 1.0
+        mask = rng.random((m, d)) < prob
+        none = ~mask.any(axis=1)
+        mask[none, rng.integers(d, size=int(none.sum()))] = True
+        U = U + mask * rng.normal(0.0, 1.0, (m, d)) * sd
+        U = np.abs(U)  # reflect at the faces of the cube
+        U = np.where(U > 1.0, 2.0 - U, U)
+        for j, dim in enumerate(self.space.dims):
+            if isinstance(dim, Categorical):
+                flip = rng.random(m) < CATEGORY_FLIP
+                U[flip, j] = rng.random(int(flip.sum()))
+        return self.space.snap(np.clip(U, 0.0, 1.0))
+
+    def _candidates(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        m = self.settings["n_candidates"]
+        glob = self.space.snap(self.space.sample_unit(m - m // 2, self.rng))
+        return np.vstack([glob, self._local(self._centres(X, y), m // 2)])
+
+    def _score(self, mean: np.ndarray, var: np.ndarray, best: float) -> np.ndarray:
+        sd = np.sqrt(np.maximum(var, 1e-18))
+        if self.settings["acq"] == "ei":
+            return log_ei(mean, sd, best)
+        return neg_lcb(mean, sd, self.settings["kappa"])
+
+    def _select(self, U, FC, mean, var, best, n, chosen, fantasise, lie, scale,
+                blocked) -> list[dict]:
+        """Pick up to ``n`` new points greedily from the candidate pool.
+
+        The pool is the ``k = POOL_MIN + POOL_PER_POINT * n`` best candidates by the first
+        score, plus the ``k / 2`` best of the uniform (global) candidates so that a batch
+        can leave the incumbent's basin. After each pick ``fantasise(idx, j, mean, var,
+        d2) -> (mean, var)`` conditions on pool candidate ``j`` (``idx`` maps the pool to
+        the full candidate set; ``d2`` holds the pool's squared distances to ``j`` in
+        ``scale`` units) and the fantasy may become the incumbent. Candidates closer
+        than ``min_separation`` (in units of ``1 / scale`` per feature: lengthscales for
+        the GP, the data spacing for trees) to a pending or picked point are skipped."""
+        score = self._score(mean, var, best)
+        k = POOL_MIN + POOL_PER_POINT * n
+        n_global = self.settings["n_candidates"] - self.settings["n_candidates"] // 2
+        if k < len(U):
+            top = np.argpartition(-score, k - 1)[:k]
+            g = min(k // 2, n_global)
+            glob = np.argpartition(-score[:n_global], g - 1)[:g]
+            idx = np.union1d(top, glob)
+        else:
+            idx = np.arange(len(U))
+        U, FC, mean, var, score = U[idx], FC[idx], mean[idx], var[idx], score[idx]
+        Z = FC * scale
+        r2 = self.settings["min_separation"] ** 2
+        used = np.zeros(len(U), dtype=bool)
+        for z in blocked * scale:
+            used |= np.sum((Z - z) ** 2, axis=1) < r2
+        points = self.space.from_unit(U)
+        out: list[dict] = []
+        while len(out) < n:
+            score[used] = -np.inf
+            j = int(np.argmax(score))
+            if used[j] or np.isnan(score[j]):
+                break  # pool exhausted: the caller fills up with random points
+            used[j] = True
+            p = points[j]
+            key = self.space.key(p)
+            if key in chosen or self.is_taken(key):
+                continue
+            chosen.add(key)
+            out.append(p)
+            if len(out) < n:
+                d2 = np.sum((Z - Z[j]) ** 2, axis=1)
+                used |= d2 < r2
+                best = min(best, mean[j] if lie is None else lie)
+                mean, var = fantasise(idx, j, mean, var, d2)
+                score = self._score(mean, var, best)
+        return out
+
+    def _lie(self, yt: np.ndarray) -> float | None:
+        b = self.settings["batch"]
+        return None if b == "kb" else {"cl_min": np.min, "cl_mean": np.mean,
+                                       "cl_max": np.max}[b](yt)
+
+    # -- Gaussian process ----------------------------------------------------------------
+    def _gp_targets(self, kind: str, y: np.ndarray) -> tuple[Warp, np.ndarray]:
+        """Warped, standardised values, shifted so the GP's zero prior mean sits at the
+        ``prior_quantile`` of the observations (1.0: the worst one, a pessimistic prior
+        that keeps expected improvement near the data rather than in empty corners)."""
+        warp = Warp(kind, y)
+        yt = warp(y)
+        return warp, yt - np.quantile(yt, self.settings["prior_quantile"])
+
+    def _fit_gp(self, F: np.ndarray, y: np.ndarray) -> tuple[GP, np.ndarray]:
+        """The GP and its targets; hyperparameters (and the warp, when ``warp`` is auto:
+        the one with the larger marginal likelihood, Jacobian included) refitted on the
+        growth schedule, warm-started from the previous fit."""
+        s = self.settings
+        if self._gp_p != F.shape[1]:
+            self._gps, self._gp_p, self._gp_fit_n = {}, F.shape[1], 0
+        if len(y) - self._gp_fit_n >= max(1.0, s["gp_refit_growth"] * self._gp_fit_n):
+            kinds = ("none", "log") if s["warp"] == "auto" else (s["warp"],)
+            # few observations: several starts; later the warm start alone suffices
+            restarts = GP_RESTARTS if len(y) <= GP_RESTART_MAX_OBS else -1
+            seeds = self.rng.integers(2**63 - 1, size=len(kinds))  # one stream per fit
+
+            def fit(i):
+                gp = self._gps.setdefault(kinds[i], GP(F.shape[1]))
+                warp, yt = self._gp_targets(kinds[i], y)
+                gp.fit(F, yt, np.random.default_rng(seeds[i]), restarts=restarts)
+                return gp.objective - warp.log_jacobian(y)
+
+            for kind in kinds:
+                self._gps.setdefault(kind, GP(F.shape[1]))
+            if self.n_jobs > 1 and len(kinds) > 1:
+                with ThreadPoolExecutor(max_workers=min(self.n_jobs, len(kinds))) as pool:
+                    scores = list(pool.map(fit, range(len(kinds))))
+            else:
+                scores = [fit(i) for i in range(len(kinds))]
+            # the log must win by LOG_WARP_MARGIN nats per observation (on mildly skewed
+            # values it fits about as well and optimises worse: Levy, the mixed space),
+            # and keeps its place while it wins by LOG_WARP_KEEP (no flapping)
+            if len(kinds) == 2:
+                margin = LOG_WARP_KEEP if self._gp_warp == "log" else LOG_WARP_MARGIN
+                better = scores[0] - scores[1] > margin * len(y)
+                self._gp_warp = kinds[1] if better else kinds[0]
+            else:
+                self._gp_warp = kinds[0]
+            self._gp_fit_n = len(y)
+        return self._gps[self._gp_warp], self._gp_targets(self._gp_warp, y)[1]
+
+    def _propose_gp(self, X, y, n, chosen, already) -> list[dict]:
+        F = self.space.features(X)
+        gp, yt = self._fit_gp(F, y)
+        post = gp.condition(F, yt)
+        lie = self._lie(yt)
+        P = self.pending_unit(MAX_FANTASIES)
+        if already:
+            P = np.vstack([P, self.space.to_unit(already)])
+        FP = self.space.features(P)
+        best = float(np.min(yt))
+        if len(P):  # fantasies count as observations, also for the incumbent
+            fant = post.predict(FP)[0] if lie is None else np.full(len(FP), lie)
+            post = gp.condition(np.vstack([F, FP]), np.r_[yt, fant])
+            best = min(best, float(np.min(fant)))
+
+        U, mean, var, V = self._pool(lambda C: self._gp_predict(post, C), X, yt, best)
+        FC = self.space.features(U)
+        updates: list[np.ndarray] = []
+
+        cache: dict = {}
+
+        def fantasise(idx, j, mean, var, d2):
+            # condition on an observation at pool candidate j: exact rank-one update
+            if "V" not in cache:  # the pool is fixed for one _select call
+                cache["V"] = np.ascontiguousarray(V[:, idx].T)
+            Vi = cache["V"]
+            cov = matern52_r(np.sqrt(d2), post.signal) - Vi @ Vi[j]
+            for u in updates:
+                cov -= u * u[j]
+            denom = math.sqrt(max(var[j] + post.noise, 1e-18))
+            u = cov / denom
+            updates.append(u)
+            if lie is not None:
+                mean = mean + u * (lie - mean[j]) / denom
+            return mean, np.maximum(var - u * u, 1e-12 * post.signal)
+
+        return self._select(U, FC, mean, var, best, n, chosen, fantasise, lie, 1.0 / post.ls, FP)
+
+    def _pool(self, predict, X, yt, best):
+        """Candidates (global + local) plus refinement rounds around the best so far.
+
+        ``predict(C)`` returns a tuple whose first two items are mean and variance;
+        returns (U, *predict outputs) over the whole pool."""
+        U = self._candidates(X, yt)
+        parts = [(U,) + tuple(predict(U))]
+        for r in range(REFINE_ROUNDS):
+            allU = np.vstack([p[0] for p in parts])
+            score = self._score(np.concatenate([p[1] for p in parts]),
+                                np.concatenate([p[2] for p in parts]), best)
+            top = np.argsort(-score)[:REFINE_TOP]
+            Ur = self._local(allU[top], REFINE_TOP * REFINE_EACH, scale_hi=0.05 / (1 + 3 * r))
+            parts.append((Ur,) + tuple(predict(Ur)))
+        out = [np.vstack([p[0] for p in parts])]
+        for i in range(1, len(parts[0])):
+            cat = np.hstack if parts[0][i].ndim == 2 else np.concatenate
+            out.append(cat([p[i] for p in parts]))
+        return tuple(out)
+
+    def _gp_predict(self, post, U: np.ndarray):
+        FC = self.space.features(U)
+        if self.n_jobs > 1 and len(FC) >= 512:
+            parts = np.array_split(np.arange(len(FC)), self.n_jobs)
+            with ThreadPoolExecutor(max_workers=self.n_jobs) as pool:
+                res = list(pool.map(lambda idx: post.predict(FC[idx], want_v=True), parts))
+            return (np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res]),
+                    np.hstack([r[2] for r in res]))
+        return post.predict(FC, want_v=True)
+
+    # -- trees -------------------------------------------------------------------------
+    def _propose_trees(self, kind, X, y, n, chosen, already) -> list[dict]:
+        s = self.settings
+        model = self._trees
+        rows = len(y)
+        if (model is None or model.kind != kind or rows - self._trees_fit_n
+                >= max(1.0, s["tree_refit_growth"] * self._trees_fit_n)
+                or rows < self._trees_rows):
+            model = self._fit_trees(kind, X, y)
+        elif rows > self._trees_rows:
+            new = slice(self._trees_rows, rows)
+            model.add(self.space.features(X[new]), self._trees_warp(y[new]))
+            self._trees_rows = rows
+        warp = self._trees_warp
+        yt = warp(y)
+        best = float(np.min(yt))
+        def predict(C):
+            m, sd = model.predict_leaves(model.leaves(self.space.features(C)))
+            return m, sd * sd
+
+        U, mean, var = self._pool(predict, X, yt, best)
+        FC = self.space.features(U)
+        width2 = 2.0 * self._trees_width ** 2
+        lie = self._lie(yt)
+
+        def near(F_at, F_points):
+            """Gaussian closeness (0..1) of rows F_at to the nearest of F_points."""
+            out = np.zeros(len(F_at))
+            for f in F_points:
+                np.maximum(out, np.exp(-np.sum((F_at - f) ** 2, axis=1) / width2), out=out)
+            return out
+
+        def shrink(mean, var, c):
+            if lie is not None:
+                mean = mean + c * (lie - mean)
+            return mean, var * (1.0 - c)
+
+        P = self.pending_unit(MAX_FANTASIES)
+        if already:
+            P = np.vstack([P, self.space.to_unit(already)])
+        FP = self.space.features(P)
+        if len(P):
+            mean, var = shrink(mean, var, near(FC, FP))
+
+        def fantasise(idx, j, mean, var, d2):
+            return shrink(mean, var, np.exp(-0.5 * d2))  # d2 is in units of the spacing
+
+        return self._select(U, FC, mean, var, best, n, chosen, fantasise, lie,
+                            1.0 / self._trees_width, FP)
+
+    def _fit_trees(self, kind, X, y) -> TreeModel:
+        s = self.settings
+        rows = len(y)
+        # warp "auto": the GP's last choice (trees hardly care; EI on their spread does)
+        warp = Warp(self._gp_warp if s["warp"] == "auto" else s["warp"], y)
+        yt = warp(y)
+        F = self.space.features(X)
+        if rows > s["max_fit"]:
+            half = s["max_fit"] // 2
+            order = np.argsort(yt, kind="stable")
+            rest = order[half:]
+            pick = np.r_[order[:half], self.rng.choice(rest, s["max_fit"] - half, replace=False)]
+        else:
+            pick = np.arange(rows)
+        model = TreeModel(kind, s["n_trees"], s["min_samples_leaf"],
+                          int(self.rng.integers(2**31 - 1)), self.n_jobs)
+        model.fit(F[pick], yt[pick])
+        model.set_data(F, yt)
+        sample = F[self.rng.choice(rows, min(rows, NN_SAMPLE), replace=False)]
+        d2 = np.sum((sample[:, None, :] - sample[None, :, :]) ** 2, axis=2)
+        np.fill_diagonal(d2, np.inf)
+        nn = np.sqrt(np.min(d2, axis=1))
+        # the sample is sparser than the data: scale its spacing to the full density
+        self._trees_width = float(np.median(nn)) * (len(sample) / rows) ** (1.0 / F.shape[1])
+        self._trees, self._trees_fit_n, self._trees_rows = model, rows, rows
+        self._trees_warp = warp
+        return model
