@@ -642,7 +642,7 @@ int manager_run(const struct options *o, const char *home, struct transport *t)
         log_warn("stopping the workers: %s", t->err);
     /* The workers are released first: plotting must not hold them. After a
      * signal there is no time for it (mpiexec's SIGKILL follows). */
-    if (end != LOOP_SIGNAL)
+    if (end != LOOP_SIGNAL && !o->no_report)
         summary_report(&m);
     manager_free(&m);
     return status;

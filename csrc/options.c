@@ -101,6 +101,9 @@ static const struct option_spec options_table[] = {
     {"fixed-buffer", OPT_FLAG, OPT_FIELD(fixed_buffer), 0, 0, NULL, NULL,
      "keep exactly NUM_BUFFER extra points (by default the buffer grows to "
      "the results of the last two optimizer turns, up to one per worker)"},
+    {"no-report", OPT_FLAG, OPT_FIELD(no_report), 0, 0, NULL, NULL,
+     "do not write EXPDIR/report.png at the end (async-search report EXPDIR "
+     "still can)"},
     {"check", OPT_FLAG, OPT_FIELD(check), 0, 0, NULL, NULL,
      "validate the flags and the problem file, print the space, exit"},
     {"help", OPT_FLAG, OPT_FIELD(help), 0, 0, NULL, NULL,

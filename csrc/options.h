@@ -32,9 +32,10 @@ struct options {
     const char *restart; /* --restart EXPDIR: continue that experiment */
     long restart_number; /* R for the new job ids; 0: one more than used */
     long gpus_per_node;  /* GPUS_PER_NODE: 0 leaves GPU variables alone */
-    long max_failures;
-    int fixed_buffer; /* keep exactly NUM_BUFFER (no latency hiding) */ /* stop
-                      after this many failed evaluations; 0: no limit */
+    long max_failures;   /* stop after this many failed evaluations; 0: no
+                            limit */
+    int fixed_buffer;    /* keep exactly NUM_BUFFER (no latency hiding) */
+    int no_report;       /* no report.png at the end */
     long init_size;
     long max_evals;
     long num_buffer;

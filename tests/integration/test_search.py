@@ -308,3 +308,11 @@ def test_gpu_binding_from_the_node_local_rank(exp_dir):
             assert env[var] == str((worker - 1) % 2), (var, worker)
         seen[worker] = env["CUDA_VISIBLE_DEVICES"]
     assert sorted(set(seen.values())) == ["0", "1"]
+
+
+def test_no_report_flag(exp_dir):
+    search = run_search(exp_dir, "--problem", AS_PROBLEM, "--model-cmd", model_cmd("quadratic.py"),
+                        "--max-evals", "3", "--no-report", nprocs=2)
+    assert search.proc.returncode == 0
+    assert not (exp_dir / "report.png").exists()
+    assert "report:" not in search.proc.stdout

@@ -32,7 +32,9 @@ def run(evals: int, workers: int, tmp: str) -> dict:
     log = f"{tmp}/valgrind-{evals}.log"
     args = ["--problem", str(ROOT / "problems/as_problem.py"), "--optimizer", "random",
             "--model-cmd", f"/usr/bin/python3 {ROOT}/tests/models/quadratic.py",
-            "--max-evals", str(evals), "--exp-dir", f"{tmp}/exp-{evals}"]
+            "--max-evals", str(evals), "--exp-dir", f"{tmp}/exp-{evals}",
+            # matplotlib's caches would grow with the rows plotted: not ours
+            "--no-report"]
     vg = ["valgrind", "--leak-check=full", "--num-callers=40", f"--log-file={log}",
           "--errors-for-leak-kinds=definite"]
     vg += [f"--suppressions={s}" for s in SUPPRESSIONS if s.exists()]
