@@ -74,7 +74,7 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/unit.h $(PURE_OBJS) | $(BUILD)/tests
 	@echo "  TEST  $@"
 	$(Q)$(MPICC) $(ALL_CFLAGS) -Icsrc -o $@ $< $(PURE_OBJS) -lcmocka -lpthread -lm
 
-test: test-deps format-check all test-c test-python test-integration
+test: test-deps format-check all data test-c test-python test-integration
 
 test-c: $(CTESTS)
 	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done

@@ -60,23 +60,35 @@ def simulate(workers, duration, limit, extra, tmp, optimizer):
     evals = re.search(r"evaluations this run: (\d+) of an ideal (\d+)", out)
     opt = re.search(r"optimizer: (\d+) turns, (\d+) points, busy ([\d.]+)% of the run "
                     r"\(([\d.]+) s per turn", out)
+    with open(exp / "results.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    first_start = min(float(r["m:timestamp_start"]) for r in rows) if rows else 0.0
+    max_evals = next((int(extra[i + 1]) for i, x in enumerate(extra) if x == "--max-evals"), 0)
     return {"utilisation": float(util.group(1)) / 100, "idle": float(util.group(2)) / 100,
             "evals": int(evals.group(1)), "ideal": int(evals.group(2)),
             "opt_busy": float(opt.group(3)) / 100 if opt else 0.0,
             "turn": float(opt.group(4)) if opt else 0.0,
-            "turns": int(opt.group(1)) if opt else 0}
+            "turns": int(opt.group(1)) if opt else 0,
+            "first_start": first_start, "budget_done": max_evals and len(rows) >= max_evals,
+            "duration": duration}
 
 
 def diagnose(r):
     if "error" in r:
         return r["error"]
+    notes = []
     if r["utilisation"] >= 0.95:
-        return "workers kept busy"
-    if r["opt_busy"] > 0.9:
-        return f"optimizer saturated ({r['turn']:.2f} s per turn)"
-    if r["idle"] > 0.05:
-        return "start-up and dispatch latency"
-    return "start-up (first points) and the unfinished last wave"
+        notes.append("workers kept busy")
+    elif r["opt_busy"] > 0.9:
+        notes.append(f"the optimizer is saturated ({r['turn']:.2f} s per turn for "
+                     f"{r['evals'] / max(r['turns'], 1):.0f} points)")
+    if r["first_start"] > 0.5:
+        notes.append(f"the first points took {r['first_start']:.1f} s to produce")
+    if r["budget_done"]:
+        notes.append("MAX_EVALS ran out: the last wave is partial")
+    elif r["evals"] < 0.9 * r["ideal"] and r["utilisation"] >= 0.95:
+        notes.append(f"evaluations: the time limit cut the last {r['duration']:g} s wave")
+    return "; ".join(notes) or "start-up and dispatch latency"
 
 
 def sim_table(cases, optimizer):

@@ -17,3 +17,7 @@ MODEL_PYTHON=${MODEL_PYTHON:-/usr/bin/python3}
 # GPUs per node: each worker gets one (CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES,
 # ZE_AFFINITY_MASK) by its rank on the node; 0 leaves them alone.
 GPUS_PER_NODE=${GPUS_PER_NODE:-0}
+# How workers start evaluations of CANDLE models: subprocess (a new Python per
+# evaluation) or fork-server (a warm Python per worker, which has imported
+# torch once, forks each evaluation).
+LAUNCH=${LAUNCH:-subprocess}

@@ -65,6 +65,8 @@ def test_cfg_files_from_the_environment(tmp_path):
     ({"OPTIMIZER": "nope"}, "nope"),
     ({"CFG_SYS": "/nonexistent/cfg.sh"}, "/nonexistent/cfg.sh: no such file"),
     ({"RESTART_FILE": "/nonexistent/exp"}, "RESTART_FILE=/nonexistent/exp is neither"),
+    ({"LAUNCH": "thread"}, "LAUNCH='thread' is not a launch mode"),
+    ({"LAUNCH": "fork-server"}, "--launch fork-server runs CANDLE benchmarks"),
 ])
 def test_bad_settings_are_one_line_errors(tmp_path, env, message):
     proc = run_script(tmp_path, "as", "local", **env)
