@@ -129,10 +129,13 @@ int main(int argc, char **argv)
         free(home);
         return 0;
     case OPTIONS_ERROR:
+        /* Every rank sees the same flags; rank 0 reports. The others end
+         * quietly with 0 so that mpiexec does not tear the job down (and
+         * drop rank 0's message) before rank 0 has exited with 2. */
         if (rank_hint == 0)
             log_error("%s", err);
         free(home);
-        return 2;
+        return rank_hint == 0 ? 2 : 0;
     case OPTIONS_OK: break;
     }
     if (o.check) {

@@ -395,32 +395,37 @@ void manager_stop_thread(struct manager *m)
 
 /* ---- set-up and tear-down --------------------------------------------- */
 
-static int manager_setup(struct manager *m, char *err, size_t errlen)
+/* --model-cmd must split into words. Returns 0, or 2 with err. */
+static int manager_check_model_cmd(const struct options *o, char *err,
+                                   size_t errlen)
+{
+    char **words;
+    size_t n;
+    char why[256];
+    if (o->model_cmd == NULL)
+        return 0;
+    if (launch_split(o->model_cmd, &words, &n, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--model-cmd: %s", why);
+        return 2;
+    }
+    launch_free_words(words);
+    return 0;
+}
+
+/* Loads the problem and the optimizer (m->engine) and logs the problem
+ * file's warnings. Returns 0, 2 (bad problem or setting: one line in err)
+ * or 1 (internal: the traceback goes to stderr). */
+static int manager_open_engine(struct manager *m, char *err, size_t errlen)
 {
     struct engine_error e;
-    char *settings = NULL, *text = NULL, *header = NULL;
-    int status = 1;
+    char *settings = NULL, *text = NULL;
     memset(&e, 0, sizeof e);
-
-    m->problem = experiment_absolute(m->o->problem);
+    if (m->problem == NULL)
+        m->problem = experiment_absolute(m->o->problem);
     if (m->problem == NULL) {
         snprintf(err, errlen, "out of memory");
         return 1;
     }
-    if (m->o->model_cmd) {
-        char **words;
-        size_t n;
-        char why[256];
-        if (launch_split(m->o->model_cmd, &words, &n, why, sizeof why) != 0) {
-            snprintf(err, errlen, "--model-cmd: %s", why);
-            return 2;
-        }
-        launch_free_words(words);
-    }
-    status = experiment_resolve_dir(m, err, errlen);
-    if (status != 0)
-        return status;
-
     settings = experiment_settings_json(m);
     enum engine_status es =
         manager_engine_start(m->home, settings, &m->engine, &e);
@@ -438,6 +443,25 @@ static int manager_setup(struct manager *m, char *err, size_t errlen)
     }
     free(text);
     engine_error_clear(&e);
+    return 0;
+}
+
+static int manager_setup(struct manager *m, char *err, size_t errlen)
+{
+    struct engine_error e;
+    char *header = NULL;
+    int status = 1;
+    memset(&e, 0, sizeof e);
+
+    status = manager_check_model_cmd(m->o, err, errlen);
+    if (status != 0)
+        return status;
+    status = experiment_resolve_dir(m, err, errlen);
+    if (status != 0)
+        return status;
+    status = manager_open_engine(m, err, errlen);
+    if (status != 0)
+        return status;
     if (engine_text(m->engine, "header", &header, &e) != ENGINE_OK) {
         snprintf(err, errlen, "%s", e.message);
         engine_error_clear(&e);
@@ -663,46 +687,25 @@ fail:
 
 int manager_check(const struct options *o, const char *home)
 {
-    struct engine *en = NULL;
     struct engine_error e;
-    char *settings = NULL, *text = NULL;
+    char *text = NULL;
     char err[MANAGER_ERR_LEN];
     struct manager m;
-    int status = 0;
 
     memset(&e, 0, sizeof e);
     memset(&m, 0, sizeof m);
     m.o = o;
+    m.home = home;
     m.workers = 1;
-    m.problem = experiment_absolute(o->problem);
-    if (o->model_cmd) {
-        char **words;
-        size_t n;
-        if (launch_split(o->model_cmd, &words, &n, err, sizeof err) != 0) {
-            log_error("--model-cmd: %s", err);
-            free(m.problem);
-            return 2;
-        }
-        launch_free_words(words);
-    }
-    settings = experiment_settings_json(&m);
-    enum engine_status es = manager_engine_start(home, settings, &en, &e);
-    free(settings);
+    int status = manager_check_model_cmd(o, err, sizeof err);
+    if (status == 0)
+        status = manager_open_engine(&m, err, sizeof err);
     free(m.problem);
-    if (es != ENGINE_OK) {
-        log_error("%s", e.message);
-        if (es != ENGINE_USER_ERROR && e.detail)
-            fprintf(stderr, "%s", e.detail);
-        engine_error_clear(&e);
-        return es == ENGINE_USER_ERROR ? 2 : 1;
+    if (status != 0) {
+        log_error("%s", err);
+        return status;
     }
-    if (engine_text(en, "warnings", &text, &e) == ENGINE_OK && text[0]) {
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
-            log_warn("%s", line);
-    }
-    free(text);
-    engine_error_clear(&e);
-    if (engine_text(en, "describe", &text, &e) == ENGINE_OK) {
+    if (engine_text(m.engine, "describe", &text, &e) == ENGINE_OK) {
         printf("%s\n", text);
     } else {
         log_error("%s", e.message);
@@ -710,7 +713,7 @@ int manager_check(const struct options *o, const char *home)
     }
     free(text);
     engine_error_clear(&e);
-    if (engine_stop(en) != 0 && status == 0)
+    if (engine_stop(m.engine) != 0 && status == 0)
         status = 1;
     return status;
 }

@@ -29,11 +29,11 @@ import warnings
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from async_search._compat import FROZEN
 from async_search.space import Space, SpaceError, dimension_from_shorthand
 
 __all__ = ["Problem", "ProblemError", "load_problem"]
 
-_FROZEN = {"frozen": True, "slots": True} if sys.version_info >= (3, 10) else {"frozen": True}
 
 _MAX_SHOWN = 120  # longest repr of a user value quoted in an error message
 
@@ -53,7 +53,7 @@ def _one_line(text: Any) -> str:
     return line if len(line) <= _MAX_SHOWN else line[:_MAX_SHOWN - 3] + "..."
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Problem:
     """A loaded search problem.
 

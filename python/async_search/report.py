@@ -58,6 +58,8 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from async_search._compat import FROZEN
+
 __all__ = [
     "Improvement",
     "Influence",
@@ -72,8 +74,6 @@ __all__ = [
     "summarise",
 ]
 
-# Frozen, slotted dataclasses (``slots`` needs Python 3.10; setup.cfg allows 3.9).
-_FROZEN = {"frozen": True, "slots": True} if sys.version_info >= (3, 10) else {"frozen": True}
 
 RESULTS_FILE = "results.csv"
 CONFIG_FILE = "config.json"
@@ -132,7 +132,7 @@ class ReportError(Exception):
     """Bad input: the message is one line naming the path and what is wrong."""
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Results:
     """The parsed experiment.
 
@@ -159,7 +159,7 @@ class Results:
             raise ValueError(f"categorical names are not parameters: {sorted(unknown)}")
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class TimeStats:
     """min/median/mean/p90/max of durations in seconds (p90: linear interpolation)."""
 
@@ -175,7 +175,7 @@ class TimeStats:
             raise ValueError(f"TimeStats needs at least one value, got n={self.n}")
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Improvement:
     """A point where the best-so-far objective improved."""
 
@@ -185,7 +185,7 @@ class Improvement:
     gather: float  # seconds since the experiment started (NaN if unknown)
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Influence:
     """How much one parameter explains the objective's ranks (see module doc)."""
 
@@ -200,7 +200,7 @@ class Influence:
             raise ValueError(f"kind must be 'numeric' or 'categorical', got {self.kind!r}")
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Summary:
     """Everything the text report prints; all times in seconds."""
 

@@ -69,6 +69,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
+from async_search._compat import FROZEN
+
 __all__ = [
     "EXIT_OK",
     "EXIT_MODEL_FAILED",
@@ -89,8 +91,6 @@ __all__ = [
     "main",
 ]
 
-# frozen, slotted dataclasses (slots need Python 3.10)
-_FROZEN = {"frozen": True, "slots": True} if sys.version_info >= (3, 10) else {"frozen": True}
 
 EXIT_OK = 0
 EXIT_MODEL_FAILED = 1
@@ -127,7 +127,7 @@ class ObjectiveError(RunnerError):
     exit_code = EXIT_NO_RESULT
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class ResolvedModel:
     name: str
     module: ModuleType

@@ -31,12 +31,13 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping, Sequence, Union
 
 import numpy as np
+
+from async_search._compat import FROZEN
 
 __all__ = [
     "Categorical",
@@ -51,8 +52,6 @@ __all__ = [
 
 PRIORS = ("uniform", "log-uniform")
 
-# frozen, slotted dataclasses (slots need Python 3.10; the embedded interpreter is 3.11)
-_FROZEN = {"frozen": True, "slots": True} if sys.version_info >= (3, 10) else {"frozen": True}
 
 
 class SpaceError(ValueError):
@@ -96,7 +95,7 @@ def _check_bounds(kind: str, low: Any, high: Any, prior: str) -> None:
         )
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Real:
     """A real interval ``[low, high]`` with a ``uniform`` or ``log-uniform`` prior."""
 
@@ -144,7 +143,7 @@ class Real:
         return f"Real({self.low!r}, {self.high!r}, prior={self.prior})"
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Integer:
     """An integer range ``low..high`` (both inclusive), ``uniform`` or ``log-uniform``."""
 
@@ -201,7 +200,7 @@ class Integer:
         return f"Integer({self.low!r}, {self.high!r}, prior={self.prior})"
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Categorical:
     """A finite set of values (str, number, bool, None or JSON-like lists).
 
@@ -383,7 +382,7 @@ def dimension_from_shorthand(spec: Any) -> tuple[Dimension, list[str]]:
     return Categorical(tuple(items)), []
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Space:
     """Named dimensions in a fixed order (the problem's ``params`` order)."""
 

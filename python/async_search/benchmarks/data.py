@@ -21,12 +21,13 @@ over train and test together.  Only numpy is imported.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
+
+from async_search._compat import FROZEN
 
 __all__ = [
     "DATA_SUBDIR",
@@ -41,8 +42,6 @@ __all__ = [
     "load_dataset",
 ]
 
-# frozen, slotted dataclasses (slots need Python 3.10)
-_FROZEN = {"frozen": True, "slots": True} if sys.version_info >= (3, 10) else {"frozen": True}
 
 DATA_SUBDIR = "Pilot1"
 MAKE_DATA_HINT = ("run `make data` in the project, or "
@@ -54,13 +53,13 @@ class DataError(RuntimeError):
     """Benchmark data missing or malformed; the message says which file and why."""
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class DataFiles:
     train: Path
     test: Path
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Dataset:
     """Scaled features (float32, samples x features) and integer labels."""
 

@@ -47,6 +47,8 @@ from torch import nn
 
 from .data import Dataset
 
+from async_search._compat import FROZEN
+
 __all__ = [
     "ACTIVATIONS",
     "OPTIMIZERS",
@@ -58,8 +60,6 @@ __all__ = [
     "fit",
 ]
 
-# frozen, slotted dataclasses (slots need Python 3.10)
-_FROZEN = {"frozen": True, "slots": True} if sys.version_info >= (3, 10) else {"frozen": True}
 
 #: Keras activation name -> module factory
 ACTIVATIONS: Mapping[str, Callable[[], nn.Module]] = {
@@ -100,7 +100,7 @@ def _int_list(value: Any, name: str) -> List[int]:
     return out
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class NetSpec:
     """The resolved layer sizes for one input length."""
 

@@ -55,6 +55,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from async_search._compat import FROZEN
+
 __all__ = [
     "PREP_VERSION",
     "SPLIT_SEED",
@@ -71,8 +73,6 @@ __all__ = [
     "main",
 ]
 
-# frozen, slotted dataclasses (slots need Python 3.10)
-_FROZEN = {"frozen": True, "slots": True} if sys.version_info >= (3, 10) else {"frozen": True}
 
 PREP_VERSION = 1
 SPLIT_SEED = 2019
@@ -116,7 +116,7 @@ class PrepareError(RuntimeError):
     """A data source is missing or not what was expected."""
 
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class Table:
     """One labelled data set before splitting."""
 
@@ -324,7 +324,7 @@ def read_breast_cancer(path: Path) -> Table:
 
 # ------------------------------------------------------------------- writing
 
-@dataclass(**_FROZEN)
+@dataclass(**FROZEN)
 class _Spec:
     name: str
     files: Tuple[str, str]
