@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "manager.h"
+#include "search.h"
 #include "options.h"
 #include "strbuf.h"
 #include "transport.h"
@@ -101,7 +101,7 @@ static int main_simulate(const struct options *o, const char *home)
         return 1;
     }
     log_init(-1, o->quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
-    int status = manager_run(o, home, t);
+    int status = search_run(o, home, t);
     t->ops->destroy(t);
     return status;
 }
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
     case OPTIONS_OK: break;
     }
     if (o.check) {
-        status = manager_check(&o, home);
+        status = search_check(&o, home);
         free(home);
         return status;
     }
@@ -182,7 +182,7 @@ int main(int argc, char **argv)
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
         log_init(-1, o.quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
-        status = manager_run(&o, home, t);
+        status = search_run(&o, home, t);
         t->ops->destroy(t);
     } else {
         status = worker_run(&o, home, rank, node_index);

@@ -1,0 +1,30 @@
+/*
+ * search: rank 0 from start to end. Resolves and prepares the experiment,
+ * starts the embedded engine (problem file and optimizer), replays a
+ * restart, announces the start to the workers, runs the manager's loop,
+ * and ends the way the loop ended: the summary, the report, the exit
+ * status. Also the --check mode, which needs neither MPI nor an experiment.
+ */
+#ifndef ASYNC_SEARCH_SEARCH_H
+#define ASYNC_SEARCH_SEARCH_H
+
+#include "options.h"
+#include "transport.h"
+
+#define SEARCH_ERR_LEN 1024
+
+/*
+ * Runs the search with the given transport (its workers are ranks
+ * 1..t->workers). home is the project root. Returns the process exit status:
+ * 0 done, 2 bad input, 3 stopped by --max-failures, 128+signal after SIGTERM
+ * or SIGINT, 1 internal failure. Every worker has been told to stop when it
+ * returns.
+ */
+int search_run(const struct options *o, const char *home, struct transport *t);
+
+/* The --check mode: loads the problem through the engine and prints the
+ * typed space and its warnings. Returns the exit status (0, 2, or 1 if
+ * Python itself fails). No MPI. */
+int search_check(const struct options *o, const char *home);
+
+#endif
