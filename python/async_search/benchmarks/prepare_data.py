@@ -58,6 +58,7 @@ import numpy as np
 from async_search._compat import FROZEN
 
 __all__ = [
+    "DATASETS",
     "PREP_VERSION",
     "SPLIT_SEED",
     "TEST_FRACTION",
@@ -336,6 +337,8 @@ _SPECS = {
     "tc1": _Spec("tc1", TC1_FILES, "tc1_all_bt", ALL_DEBIAN_PACKAGE),
     "nt3": _Spec("nt3", NT3_FILES, "nt3_wdbc", BREAST_CANCER_DEBIAN_PACKAGE),
 }
+#: The data sets prepare() can write (the built-in benchmarks' names).
+DATASETS = tuple(_SPECS)
 
 
 def _write_dataset(pilot: Path, spec: _Spec, table: Table) -> Dict[str, object]:
