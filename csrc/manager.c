@@ -574,8 +574,8 @@ int manager_run(const struct options *o, const char *home, struct transport *t)
                   o->verbosity < 0   ? PROGRESS_QUIET
                   : o->verbosity > 0 ? PROGRESS_VERBOSE
                                      : PROGRESS_NORMAL,
-                  strcmp(o->progress, "tty") == 0 ? 1
-                  : strcmp(o->progress, "log") == 0
+                  o->progress == OPTIONS_PROGRESS_TTY ? 1
+                  : o->progress == OPTIONS_PROGRESS_LOG
                       ? 0
                       : progress_stdout_is_terminal());
     m.running = malloc((size_t)(m.workers + 1) * sizeof *m.running);
