@@ -68,6 +68,8 @@ struct option_spec {
 #define OPT_LEFT_LEN 96
 #define OPT_LEFT_WIDTH 28
 #define OPT_VALUE_LEN 64
+/* Whole numbers below this are written in full, digit by digit. */
+#define OPT_WHOLE_MAX 1e15
 
 /* Enums are stored through an int lvalue. */
 _Static_assert(sizeof(enum options_progress) == sizeof(int), "enum size");
@@ -402,10 +404,14 @@ static void options_choice_names(const struct option_choices *c,
     }
 }
 
-/* The shortest text that reads back as exactly v, in %g style from six
- * digits ("3600", not "3.6e+03"). */
+/* The shortest text that reads back as exactly v: whole numbers in full
+ * ("3600", "31536000"), others in %g style ("0.5", "1e-06"). */
 static void options_format_double(char *buf, size_t len, double v)
 {
+    if (v == floor(v) && fabs(v) < OPT_WHOLE_MAX) {
+        snprintf(buf, len, "%.0f", v);
+        return;
+    }
     for (int prec = 6; prec <= 17; prec++) {
         snprintf(buf, len, "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
@@ -447,10 +453,12 @@ static int options_value_text(const struct option_spec *s,
 
 static void options_range(const struct option_spec *s, char *buf, size_t len)
 {
-    if (s->kind == OPT_LONG)
-        snprintf(buf, len, "an integer from %.0f to %.0f", s->min, s->max);
-    else
-        snprintf(buf, len, "a number of seconds from %g to %g", s->min, s->max);
+    char lo[OPT_VALUE_LEN], hi[OPT_VALUE_LEN];
+    options_format_double(lo, sizeof lo, s->min);
+    options_format_double(hi, sizeof hi, s->max);
+    snprintf(buf, len, "%s from %s to %s",
+             s->kind == OPT_LONG ? "an integer" : "a number of seconds", lo,
+             hi);
 }
 
 static enum options_status options_set_choice(struct options *o,
@@ -477,7 +485,7 @@ static enum options_status options_set_number(struct options *o,
                                               size_t errlen)
 {
     char *base = (char *)o;
-    char allowed[OPT_VALUE_LEN * 2];
+    char allowed[OPT_VALUE_LEN * 3];
     options_range(s, allowed, sizeof allowed);
     char *end;
     errno = 0;
