@@ -88,13 +88,13 @@ test-c: $(CTESTS)
 	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
 
 test-python:
-	bin/pytest-strict tests/python
+	PYTHON='$(PYTHON)' bin/pytest-strict tests/python
 
 test-integration: all
-	bin/pytest-strict tests/integration
+	PYTHON='$(PYTHON)' bin/pytest-strict tests/integration
 
 bench: deps all
-	bin/run-bench
+	PYTHON='$(PYTHON)' bin/run-bench
 
 SANITIZE_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
                   -fno-omit-frame-pointer
