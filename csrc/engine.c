@@ -16,9 +16,8 @@
 #include <math.h>
 #include <string.h>
 
-#ifndef ENGINE_PROGRAM_NAME
-#define ENGINE_PROGRAM_NAME "/usr/bin/python3"
-#endif
+/* The build's PYTHON (Makefile), also the default of --python. */
+#define ENGINE_PROGRAM_NAME BUILD_PYTHON
 #define ENGINE_MODULE "async_search.engine"
 #define ENGINE_CLASS "Engine"
 

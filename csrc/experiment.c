@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expid.h"
 #include "journal.h"
 #include "log.h"
 #include "strbuf.h"
@@ -69,21 +70,21 @@ static int experiment_has_file(const struct experiment *x, const char *name)
     return yes;
 }
 
-/* The directory a new experiment goes to, relative or absolute (owned). */
-static char *experiment_new_dir(const struct options *o)
+/* The directory a new experiment goes to, relative or absolute (owned):
+ * --exp-dir, --exp-id, or the first free EXPnnn. Returns NULL with err. */
+static char *experiment_new_dir(const struct options *o, char *err,
+                                size_t errlen)
 {
     struct strbuf sb = STRBUF_INIT;
+    char path[PATH_MAX];
     if (o->exp_dir) {
         strbuf_puts(&sb, o->exp_dir);
     } else if (o->exp_id) {
-        strbuf_printf(&sb, EXPERIMENT_ROOT "/%s", o->exp_id);
+        strbuf_printf(&sb, EXPID_ROOT "/%s", o->exp_id);
     } else {
-        for (int i = 0; i < EXPERIMENT_AUTO_ID_MAX; i++) {
-            strbuf_reset(&sb);
-            strbuf_printf(&sb, EXPERIMENT_ROOT "/EXP%03d", i);
-            if (!util_exists(strbuf_str(&sb)))
-                break;
-        }
+        if (expid_next(EXPID_ROOT, path, sizeof path, err, errlen) != 0)
+            return NULL;
+        strbuf_puts(&sb, path);
     }
     return strbuf_detach(&sb);
 }
@@ -124,7 +125,11 @@ int experiment_resolve(struct experiment *x, const struct options *o, char *err,
     x->lock_fd = -1;
     x->restart = 1;
     x->t0_wall = util_wall();
-    char *chosen = o->restart ? strdup(o->restart) : experiment_new_dir(o);
+    err[0] = '\0';
+    char *chosen =
+        o->restart ? strdup(o->restart) : experiment_new_dir(o, err, errlen);
+    if (chosen == NULL && err[0])
+        return 2;
     x->dir = chosen ? experiment_absolute(chosen) : NULL;
     free(chosen);
     x->id = x->dir ? strdup(experiment_basename(x->dir)) : NULL;

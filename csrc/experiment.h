@@ -23,8 +23,6 @@
 #include "optimizer.h"
 #include "options.h"
 
-#define EXPERIMENT_ROOT "experiments"
-#define EXPERIMENT_AUTO_ID_MAX 100000
 #define EXPERIMENT_LOG "manager.log"
 #define EXPERIMENT_CONFIG "config.json"
 

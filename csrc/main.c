@@ -3,8 +3,9 @@
  *
  * main parses the flags (identically on every rank, so that a bad flag stops
  * every rank the same way without any message passing), handles the modes
- * that need no MPI (--help, --check, report), then starts MPI and runs the
- * manager on rank 0 and a worker on every other rank.
+ * that need no MPI (--help, --check, --simulate and the subcommands report,
+ * cfg-variables and next-exp-id), then starts MPI and runs the manager on
+ * rank 0 and a worker on every other rank.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expid.h"
 #include "log.h"
 #include "search.h"
 #include "options.h"
@@ -60,13 +62,14 @@ static char *main_home(void)
     return strdup(exe[0] ? exe : "/");
 }
 
-/* `async-search report EXPDIR ...`: runs the Python report. */
+/* `async-search report EXPDIR ...`: runs the Python report with
+ * $ASYNC_SEARCH_PYTHON, else the build's Python. */
 static int main_report(int argc, char **argv, const char *home)
 {
     struct strbuf pp = STRBUF_INIT;
     const char *python = getenv("ASYNC_SEARCH_PYTHON");
     if (python == NULL || *python == '\0')
-        python = "/usr/bin/python3";
+        python = BUILD_PYTHON;
     const char *old = getenv("PYTHONPATH");
     strbuf_printf(&pp, "%s/python%s%s", home, old ? ":" : "", old ? old : "");
     setenv("PYTHONPATH", strbuf_str(&pp), 1);
@@ -86,15 +89,80 @@ static int main_report(int argc, char **argv, const char *home)
     return 1;
 }
 
+/* `async-search cfg-variables`: the cfg mapping, for bin/async-search-run. */
+static int main_cfg_variables(int argc, char **argv, const char *home)
+{
+    (void)argv;
+    (void)home;
+    if (argc != 2) {
+        log_error("cfg-variables takes no arguments (usage: async-search "
+                  "cfg-variables)");
+        return 2;
+    }
+    options_cfg_variables(stdout);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
+/* `async-search next-exp-id [ROOT]`: prints the first free EXPnnn under ROOT
+ * (default: the manager's), creating nothing. */
+static int main_next_exp_id(int argc, char **argv, const char *home)
+{
+    (void)home;
+    char path[PATH_MAX], err[OPTIONS_ERR_LEN];
+    if (argc > 3) {
+        log_error("next-exp-id takes at most one argument (usage: "
+                  "async-search next-exp-id [ROOT])");
+        return 2;
+    }
+    const char *root = argc == 3 ? argv[2] : EXPID_ROOT;
+    if (expid_next(root, path, sizeof path, err, sizeof err) != 0) {
+        log_error("next-exp-id: %s", err);
+        return 2;
+    }
+    printf("%s\n", expid_name(path));
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
+/* The subcommands: `async-search NAME ARGS...`, all without MPI. */
+struct main_command {
+    const char *name;
+    int (*run)(int argc, char **argv, const char *home);
+};
+
+static const struct main_command main_commands[] = {
+    {"report", main_report},
+    {"cfg-variables", main_cfg_variables},
+    {"next-exp-id", main_next_exp_id},
+};
+
+static const struct main_command *main_find_command(int argc, char **argv)
+{
+    if (argc < 2)
+        return NULL;
+    for (size_t i = 0; i < sizeof main_commands / sizeof *main_commands; i++)
+        if (strcmp(argv[1], main_commands[i].name) == 0)
+            return &main_commands[i];
+    return NULL;
+}
+
+/* The transport's name for a --simulate-distribution. */
+static enum sim_distribution
+main_sim_distribution(enum options_sim_distribution d)
+{
+    switch (d) {
+    case OPTIONS_SIM_FIXED: return SIM_FIXED;
+    case OPTIONS_SIM_EXP: return SIM_EXP;
+    case OPTIONS_SIM_LOGNORMAL: return SIM_LOGNORMAL;
+    }
+    return SIM_FIXED;
+}
+
 /* --simulate W: the manager against W virtual workers, without MPI. */
 static int main_simulate(const struct options *o, const char *home)
 {
     struct transport *t = NULL;
     char err[OPTIONS_ERR_LEN];
-    enum sim_distribution dist =
-        strcmp(o->sim_distribution, "exp") == 0         ? SIM_EXP
-        : strcmp(o->sim_distribution, "lognormal") == 0 ? SIM_LOGNORMAL
-                                                        : SIM_FIXED;
+    enum sim_distribution dist = main_sim_distribution(o->sim_distribution);
     if (transport_sim_create(&t, (int)o->simulate, o->sim_duration, dist,
                              (unsigned long)o->seed, err, sizeof err) != 0) {
         log_error("%s", err);
@@ -116,12 +184,13 @@ int main(int argc, char **argv)
     if (home == NULL)
         return 1;
 
-    if (argc >= 2 && strcmp(argv[1], "report") == 0) {
-        status = main_report(argc, argv, home);
+    log_init(-1, LOG_LEVEL_WARN);
+    const struct main_command *command = main_find_command(argc, argv);
+    if (command) {
+        status = command->run(argc, argv, home);
         free(home);
         return status;
     }
-    log_init(-1, LOG_LEVEL_WARN);
     switch (options_parse(argc, argv, &o, err, sizeof err)) {
     case OPTIONS_HELP:
         if (rank_hint == 0)

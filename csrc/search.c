@@ -140,8 +140,8 @@ static struct manager_config search_manager_config(const struct search *s)
         .progress_mode = o->verbosity < 0   ? PROGRESS_QUIET
                          : o->verbosity > 0 ? PROGRESS_VERBOSE
                                             : PROGRESS_NORMAL,
-        .progress_tty = strcmp(o->progress, "tty") == 0 ? 1
-                        : strcmp(o->progress, "log") == 0
+        .progress_tty = o->progress == OPTIONS_PROGRESS_TTY ? 1
+                        : o->progress == OPTIONS_PROGRESS_LOG
                             ? 0
                             : progress_stdout_is_terminal(),
         .verbosity = o->verbosity,

@@ -154,7 +154,7 @@ done:
 static struct forkserver *worker_server(struct worker *w)
 {
     char err[512];
-    if (strcmp(w->o->launch, "fork-server") != 0 ||
+    if (w->o->launch != OPTIONS_LAUNCH_FORK_SERVER ||
         w->server_failures >= WORKER_SERVER_TRIES)
         return NULL;
     if (forkserver_alive(w->server))

@@ -2,7 +2,8 @@
 #
 # A site file defines site_launch, called by bin/async-search-run with the
 # async-search command line (binary first). It may read every cfg variable
-# (PROCS, PPN, WALLTIME, QUEUE, PROJECT, GPUS_PER_NODE, ...) and EXPDIR,
+# (PROCS, PPN, WALLTIME, QUEUE, PROJECT, GPUS_PER_NODE, ...; those of
+# async-search hold its default when no cfg file set them) and EXPDIR,
 # EXPID, MODEL, SITE, ASYNC_SEARCH_HOME. It returns the search's exit status
 # (or, for a scheduler, the submission's). MPIEXEC and MPIEXEC_ARGS may be
 # set in the environment.

@@ -37,6 +37,13 @@
 #                 writes its summary and exits before the scheduler kills the
 #                 job. auto: WALLTIME minus min(300 s, 10% of WALLTIME); 0: none
 
+# A cfg-sys file may leave these out: empty is the cluster's default queue
+# and project; PPN and WALLTIME are required by site_check.
+PPN=${PPN:-}
+QUEUE=${QUEUE:-}
+PROJECT=${PROJECT:-}
+WALLTIME=${WALLTIME:-}
+
 DRY_RUN=${DRY_RUN:-0}
 WAIT=${WAIT:-0}
 WAIT_POLL=${WAIT_POLL:-5}
@@ -79,7 +86,10 @@ sched_check_flag() {
 }
 
 site_check() {
-  # bin/async-search-run has checked PROCS >= 2, PPN >= 1, GPUS_PER_NODE >= 0.
+  # bin/async-search-run has checked PROCS >= 2 and a PPN given >= 1,
+  # async-search --check GPUS_PER_NODE >= 0 (its default when no cfg file
+  # sets it).
+  [ -n "$PPN" ] || sched_die "PPN is empty, and this site needs it (processes per node: set PPN in cfg-sys or the environment)"
   [[ "$WALLTIME" =~ ^([0-9]{1,4}):([0-5][0-9]):([0-5][0-9])$ ]] ||
     sched_die "WALLTIME='$WALLTIME' is not HH:MM:SS (e.g. 06:00:00)"
   [ "$(sched_walltime_seconds)" -gt 0 ] || sched_die "WALLTIME=$WALLTIME is zero"

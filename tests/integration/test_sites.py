@@ -266,6 +266,32 @@ def test_bad_values_are_one_line_errors(tmp_path, no_submit, site, env, message)
     assert not (tmp_path / "submitted.log").exists()
 
 
+def test_a_short_cfg_sys_file(tmp_path, no_submit):
+    """A cfg-sys file with PROCS only: async-search's settings take its
+    defaults (no GPU directive), the scheduler sites ask for PPN and WALLTIME."""
+    short = tmp_path / "cfg-sys-short.sh"
+    short.write_text("PROCS=${PROCS:-4}\n")
+    env = {"CFG_SYS": str(short), "PPN": "", "DRY_RUN": "1"}
+    proc = run_site(tmp_path, "slurm", "s0", path_dir=no_submit, **env)
+    assert proc.returncode == 2
+    assert proc.stderr == ("async-search-run: error: SITE slurm: PPN is empty, and this site "
+                           "needs it (processes per node: set PPN in cfg-sys or the environment)\n")
+    env["PPN"] = "2"
+    proc = run_site(tmp_path, "slurm", "s1", path_dir=no_submit, **env)
+    assert proc.returncode == 2
+    assert proc.stderr == ("async-search-run: error: SITE slurm: WALLTIME='' is not HH:MM:SS "
+                           "(e.g. 06:00:00)\n")
+    assert not (tmp_path / "experiments").exists()
+    proc = run_site(tmp_path, "slurm", "s2", path_dir=no_submit, WALLTIME="00:10:00", **env)
+    assert proc.returncode == 0, proc.stderr
+    script = (tmp_path / "experiments" / "s2" / "job.slurm").read_text()
+    assert "#SBATCH --ntasks-per-node=2" in script and "--gpus" not in script
+    assert "--partition" not in script and "--account" not in script
+    # local needs no PPN
+    proc = run_site(tmp_path, "local", "s3", path_dir=no_submit, **{**env, "PPN": ""})
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_submit_failure_is_reported(tmp_path, no_submit):
     proc = run_site(tmp_path, "slurm", "f1", path_dir=no_submit)
     assert proc.returncode == 1
