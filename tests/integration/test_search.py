@@ -57,16 +57,26 @@ def test_search_completes_with_any_number_of_ranks(exp_dir, nprocs):
 def test_init_size_below_and_above_the_worker_count(exp_dir, init_size):
     # 8 workers; INIT_SIZE 1 must not leave 7 idle, 30 must not deadlock.
     search = run_search(exp_dir, "--problem", AS_PROBLEM,
-                        "--model-cmd", model_cmd("quadratic.py", "--sleep", "0.3"),
+                        "--model-cmd", model_cmd("quadratic.py", "--sleep", "1"),
                         "--max-evals", "24", "--init-size", str(init_size),
                         "--optimizer", "random", nprocs=9)
     rows = check_complete(search, 24, 8)
-    first_wave = sorted(float(r["m:timestamp_start"]) for r in rows)[:8]
-    # all 8 workers start within the first evaluation's duration
-    assert first_wave[-1] - first_wave[0] < 0.3, first_wave
-    # batch 1 holds the INIT_SIZE initial points (capped at MAX_EVALS)
+    # Nobody waited for a result to get work: all 8 workers had their first
+    # point before the first result came back (whatever the machine's load,
+    # a 1 s evaluation outlasts handing out 8 points).
+    first_wave = sorted(float(r["m:timestamp_submit"]) for r in rows)[:8]
+    first_result = min(float(r["m:timestamp_gather"]) for r in rows)
+    assert first_wave[-1] < first_result, (first_wave, first_result)
+    assert len({r["worker"] for r in rows}) == 8
+    # The initial design is requested first. INIT_SIZE 30 exceeds workers +
+    # buffer, so batch 1 is the initial design alone (capped at MAX_EVALS);
+    # INIT_SIZE 1 is followed at once by the request that fills the idle
+    # workers, which the optimizer may take in the same turn.
     batch1 = [r for r in rows if r["job_id"].startswith("1_1_")]
-    assert len(batch1) == min(init_size, 24)
+    if init_size > 8 + 2:
+        assert len(batch1) == min(init_size, 24)
+    else:
+        assert len(batch1) in (init_size, 8 + 2)
 
 
 def test_failing_models_are_recorded_and_the_search_finishes(exp_dir):
