@@ -69,17 +69,6 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
 const char *launch_status_name(enum launch_status st);
 
 /*
- * Splits a command line into words like a POSIX shell does for quoting only:
- * blanks separate words, '...' is literal, "..." allows \" \\ \$ \` escapes,
- * a backslash outside quotes escapes the next character. Nothing is
- * expanded. On success *words is a NULL-terminated owned array (free with
- * launch_free_words) and *nwords its length. Returns 0, or -1 with err.
- */
-int launch_split(const char *cmd, char ***words, size_t *nwords, char *err,
-                 size_t errlen);
-void launch_free_words(char **words);
-
-/*
  * The child's environment: a copy of a parent environment without the
  * variables by which MPI launchers describe the rank (OMPI_*, PMIX_*, PMI_*,
  * SLURM step variables, ...): a model that calls MPI_Init with them would

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "engine.h"
 #include "journal.h"
 #include "log.h"
@@ -404,11 +405,11 @@ static int manager_check_model_cmd(const struct options *o, char *err,
     char why[256];
     if (o->model_cmd == NULL)
         return 0;
-    if (launch_split(o->model_cmd, &words, &n, why, sizeof why) != 0) {
+    if (cmdline_split(o->model_cmd, &words, &n, why, sizeof why) != 0) {
         snprintf(err, errlen, "--model-cmd: %s", why);
         return 2;
     }
-    launch_free_words(words);
+    cmdline_free(words);
     return 0;
 }
 

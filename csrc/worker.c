@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cmdline.h"
 #include "forkserver.h"
 #include "launch.h"
 #include "log.h"
@@ -54,7 +55,7 @@ static int worker_command(struct worker *w, char *err, size_t errlen)
     char **words = NULL;
     size_t n = 0;
     if (w->o->model_cmd) {
-        if (launch_split(w->o->model_cmd, &words, &n, err, errlen) != 0)
+        if (cmdline_split(w->o->model_cmd, &words, &n, err, errlen) != 0)
             return -1;
     } else {
         const char *fixed[] = {w->o->python, "-m", "async_search.runner",
@@ -65,13 +66,13 @@ static int worker_command(struct worker *w, char *err, size_t errlen)
             goto nomem;
         for (size_t i = 0; i < n; i++)
             if ((words[i] = strdup(fixed[i])) == NULL) {
-                launch_free_words(words);
+                cmdline_free(words);
                 goto nomem;
             }
     }
     char **grown = realloc(words, (n + 2) * sizeof *words);
     if (grown == NULL) {
-        launch_free_words(words);
+        cmdline_free(words);
         goto nomem;
     }
     grown[n] = grown[n + 1] = NULL;
@@ -271,7 +272,7 @@ done:
     if (signals_pending())
         status = 128 + signals_pending();
     forkserver_stop(w.server);
-    launch_free_words(w.argv);
+    cmdline_free(w.argv);
     launch_env_free(&w.env);
     return status;
 }

@@ -1,6 +1,6 @@
-/* Unit tests of the launcher (csrc/launch.c): word splitting, the scrubbed
- * environment, result parsing, and real child processes that succeed, fail,
- * crash, hang, flood their log or get cancelled. */
+/* Unit tests of the launcher (csrc/launch.c): the scrubbed environment, result
+ * parsing, and real child processes that succeed, fail, crash, hang, flood
+ * their log or get cancelled. */
 #include "unit.h"
 
 #include <math.h>
@@ -14,36 +14,6 @@
 #include "util.h"
 
 extern char **environ;
-
-static void split_words_like_a_shell_without_expansion(void **state)
-{
-    (void)state;
-    char **w;
-    size_t n;
-    char err[256];
-    assert_int_equal(
-        launch_split("  python3  -u 'my model.py' \"a \\\"b\\\" $HOME\" c\\ d ",
-                     &w, &n, err, sizeof err),
-        0);
-    assert_int_equal(n, 5);
-    assert_string_equal(w[0], "python3");
-    assert_string_equal(w[1], "-u");
-    assert_string_equal(w[2], "my model.py");
-    assert_string_equal(w[3], "a \"b\" $HOME");
-    assert_string_equal(w[4], "c d");
-    assert_null(w[5]);
-    launch_free_words(w);
-    assert_int_equal(
-        launch_split("echo $(touch /tmp/x);rm", &w, &n, err, sizeof err), 0);
-    assert_int_equal(n, 3); /* blanks split words; nothing else is special */
-    assert_string_equal(w[1], "$(touch");
-    assert_string_equal(w[2], "/tmp/x);rm");
-    launch_free_words(w);
-    assert_int_equal(launch_split("a 'b", &w, &n, err, sizeof err), -1);
-    assert_non_null(strstr(err, "unterminated"));
-    assert_int_equal(launch_split("   ", &w, &n, err, sizeof err), -1);
-    assert_non_null(strstr(err, "empty"));
-}
 
 static void environment_drops_the_rank_variables(void **state)
 {
@@ -304,7 +274,6 @@ static void model_removing_its_run_directory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(split_words_like_a_shell_without_expansion),
         cmocka_unit_test(environment_drops_the_rank_variables),
         cmocka_unit_test(gpu_binding_by_node_local_index),
         cmocka_unit_test(result_lines),
