@@ -68,40 +68,6 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
  * cancelled. */
 const char *launch_status_name(enum launch_status st);
 
-/*
- * The child's environment: a copy of a parent environment without the
- * variables by which MPI launchers describe the rank (OMPI_*, PMIX_*, PMI_*,
- * SLURM step variables, ...): a model that calls MPI_Init with them would
- * try to join the job and hang it.
- */
-struct launch_env {
-    char **vars; /* NULL-terminated, owned */
-    size_t count, cap;
-};
-
-/* Copies environ minus the launcher variables. Returns 0 or -1 (memory). */
-int launch_env_init(struct launch_env *env, char *const *environ_in);
-/* Sets name=value (replacing an existing value when overwrite is nonzero).
- * Returns 0 or -1 (memory). */
-int launch_env_set(struct launch_env *env, const char *name, const char *value,
-                   int overwrite);
-/* Returns the value of name, or NULL. */
-const char *launch_env_get(const struct launch_env *env, const char *name);
-/* Nonzero if the variable would be removed from a model's environment. */
-int launch_env_scrubbed(const char *assignment);
-void launch_env_free(struct launch_env *env);
-
-/*
- * Gives a worker one GPU: device slot = node_index % gpus_per_node, taken
- * from the list CUDA_VISIBLE_DEVICES already holds when the scheduler
- * restricted the devices (e.g. "2,3"), else the slot number itself; sets
- * CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES and
- * ZE_AFFINITY_MASK to it and writes it into dev. Returns 0, or -1 (memory,
- * or gpus_per_node < 1).
- */
-int launch_env_bind_gpu(struct launch_env *env, int node_index,
-                        long gpus_per_node, char *dev, size_t len);
-
 /* Parses the result out of one line of model output: returns 1 and sets *v
  * if the line holds IMPROVE_RESULT followed by a number, else 0. */
 int launch_parse_result_line(const char *line, double *v);

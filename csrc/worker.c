@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "childenv.h"
 #include "cmdline.h"
 #include "forkserver.h"
 #include "launch.h"
@@ -26,7 +27,7 @@ struct worker {
     struct start_msg start;
     char **argv;   /* command words, then the params path, then NULL */
     size_t nwords; /* command words only */
-    struct launch_env env;
+    struct childenv env;
     int stop; /* the manager told us to exit */
     int rank;
     /* --launch fork-server */
@@ -84,39 +85,45 @@ nomem:
     return -1;
 }
 
+/* Builds w->env, the environment of every model. Returns 0, or -1 with
+ * err. */
 static int worker_environment(struct worker *w, const char *home, int rank,
-                              int node_index)
+                              int node_index, char *err, size_t errlen)
 {
-    struct launch_env *env = &w->env;
+    struct childenv *env = &w->env;
     char buf[64];
     struct strbuf pp = STRBUF_INIT;
     int rc = 0;
-    if (launch_env_init(env, environ) != 0)
+    if (childenv_init(env, environ) != 0) {
+        snprintf(err, errlen, "out of memory");
         return -1;
-    const char *old_pp = launch_env_get(env, "PYTHONPATH");
+    }
+    const char *old_pp = childenv_get(env, "PYTHONPATH");
     rc |= strbuf_printf(&pp, "%s/python%s%s", home, old_pp ? ":" : "",
                         old_pp ? old_pp : "");
-    rc |= launch_env_set(env, "PYTHONPATH", strbuf_str(&pp), 1);
-    rc |= launch_env_set(env, "OMP_NUM_THREADS", "1", 0);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_HOME", home, 1);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_EXP_DIR", w->start.exp_dir, 1);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_EXP_ID", w->start.exp_id, 1);
+    rc |= childenv_set(env, "PYTHONPATH", strbuf_str(&pp), 1);
+    rc |= childenv_set(env, "OMP_NUM_THREADS", "1", 0);
+    rc |= childenv_set(env, "ASYNC_SEARCH_HOME", home, 1);
+    rc |= childenv_set(env, "ASYNC_SEARCH_EXP_DIR", w->start.exp_dir, 1);
+    rc |= childenv_set(env, "ASYNC_SEARCH_EXP_ID", w->start.exp_id, 1);
     snprintf(buf, sizeof buf, "%d", rank);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_WORKER", buf, 1);
+    rc |= childenv_set(env, "ASYNC_SEARCH_WORKER", buf, 1);
     snprintf(buf, sizeof buf, "%d", node_index);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_NODE_WORKER", buf, 1);
+    rc |= childenv_set(env, "ASYNC_SEARCH_NODE_WORKER", buf, 1);
     if (w->o->gpus_per_node > 0) {
         char dev[64];
-        rc |= launch_env_bind_gpu(env, node_index, w->o->gpus_per_node, dev,
-                                  sizeof dev);
+        rc |= childenv_bind_gpu(env, node_index, w->o->gpus_per_node, dev,
+                                sizeof dev);
         log_info("worker %d (node index %d) uses GPU %s", rank, node_index,
                  dev);
     }
     if (w->o->benchmark_timeout > 0) {
         snprintf(buf, sizeof buf, "%g", w->o->benchmark_timeout);
-        rc |= launch_env_set(env, "BENCHMARK_TIMEOUT", buf, 1);
+        rc |= childenv_set(env, "BENCHMARK_TIMEOUT", buf, 1);
     }
     strbuf_free(&pp);
+    if (rc)
+        snprintf(err, errlen, "out of memory");
     return rc ? -1 : 0;
 }
 
@@ -190,7 +197,7 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
     r.t_start = r.t_end = util_wall();
 
     if (worker_prepare(w, t, &run_dir, &params, &r) == 0 &&
-        launch_env_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0) {
+        childenv_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0) {
         w->argv[w->nwords] = params.data;
         w->server_argv[1] = params.data;
         struct launch_spec spec = {
@@ -241,7 +248,7 @@ int worker_run(const struct options *o, const char *home, int rank,
         return w.start.status; /* the manager reported why */
 
     if (worker_command(&w, err, sizeof err) != 0 ||
-        worker_environment(&w, home, rank, node_index) != 0) {
+        worker_environment(&w, home, rank, node_index, err, sizeof err) != 0) {
         log_error("worker setup failed: %s", err);
         status = 1;
         goto done;
@@ -273,6 +280,6 @@ done:
         status = 128 + signals_pending();
     forkserver_stop(w.server);
     cmdline_free(w.argv);
-    launch_env_free(&w.env);
+    childenv_free(&w.env);
     return status;
 }

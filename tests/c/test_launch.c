@@ -1,5 +1,5 @@
-/* Unit tests of the launcher (csrc/launch.c): the scrubbed environment, result
- * parsing, and real child processes that succeed, fail, crash, hang, flood
+/* Unit tests of the launcher (csrc/launch.c): result parsing, and real child
+ * processes that succeed, fail, crash, hang, flood
  * their log or get cancelled. */
 #include "unit.h"
 
@@ -10,69 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "childenv.h"
 #include "launch.h"
 #include "util.h"
 
 extern char **environ;
-
-static void environment_drops_the_rank_variables(void **state)
-{
-    (void)state;
-    char *parent[] = {"PATH=/usr/bin",
-                      "OMPI_COMM_WORLD_RANK=3",
-                      "PMIX_RANK=3",
-                      "PMI_FD=4",
-                      "SLURM_PROCID=1",
-                      "SLURM_JOB_ID=77",
-                      "OMPI_ALLOW_RUN_AS_ROOT=1",
-                      "OMP_NUM_THREADS=4",
-                      "HOME=/root",
-                      NULL};
-    struct launch_env env;
-    assert_int_equal(launch_env_init(&env, parent), 0);
-    assert_null(launch_env_get(&env, "OMPI_COMM_WORLD_RANK"));
-    assert_null(launch_env_get(&env, "PMIX_RANK"));
-    assert_null(launch_env_get(&env, "PMI_FD"));
-    assert_null(launch_env_get(&env, "SLURM_PROCID"));
-    assert_string_equal(launch_env_get(&env, "SLURM_JOB_ID"), "77");
-    assert_string_equal(launch_env_get(&env, "OMPI_ALLOW_RUN_AS_ROOT"), "1");
-    assert_string_equal(launch_env_get(&env, "OMP_NUM_THREADS"), "4");
-    assert_int_equal(launch_env_set(&env, "OMP_NUM_THREADS", "1", 0), 0);
-    assert_string_equal(launch_env_get(&env, "OMP_NUM_THREADS"), "4");
-    assert_int_equal(launch_env_set(&env, "OMP_NUM_THREADS", "1", 1), 0);
-    assert_string_equal(launch_env_get(&env, "OMP_NUM_THREADS"), "1");
-    assert_int_equal(launch_env_set(&env, "NEW", "x=y", 0), 0);
-    assert_string_equal(launch_env_get(&env, "NEW"), "x=y");
-    assert_null(env.vars[env.count]);
-    launch_env_free(&env);
-}
-
-static void gpu_binding_by_node_local_index(void **state)
-{
-    (void)state;
-    char *parent[] = {"PATH=/usr/bin", NULL};
-    char dev[32];
-    struct launch_env env;
-    assert_int_equal(launch_env_init(&env, parent), 0);
-    assert_int_equal(launch_env_bind_gpu(&env, 5, 4, dev, sizeof dev), 0);
-    assert_string_equal(dev, "1");
-    assert_string_equal(launch_env_get(&env, "CUDA_VISIBLE_DEVICES"), "1");
-    assert_string_equal(launch_env_get(&env, "ROCR_VISIBLE_DEVICES"), "1");
-    assert_string_equal(launch_env_get(&env, "ZE_AFFINITY_MASK"), "1");
-    assert_int_equal(launch_env_bind_gpu(&env, 0, 0, dev, sizeof dev), -1);
-    launch_env_free(&env);
-
-    /* The scheduler gave this job devices 2 and 3 only. */
-    char *restricted[] = {"CUDA_VISIBLE_DEVICES=2,3", NULL};
-    assert_int_equal(launch_env_init(&env, restricted), 0);
-    assert_int_equal(launch_env_bind_gpu(&env, 1, 2, dev, sizeof dev), 0);
-    assert_string_equal(dev, "3");
-    launch_env_free(&env);
-    assert_int_equal(launch_env_init(&env, restricted), 0);
-    assert_int_equal(launch_env_bind_gpu(&env, 2, 4, dev, sizeof dev), 0);
-    assert_string_equal(dev, "2"); /* slot 2 of a 2-entry list wraps */
-    launch_env_free(&env);
-}
 
 static void result_lines(void **state)
 {
@@ -95,7 +37,7 @@ static void result_lines(void **state)
 
 struct run {
     char dir[64];
-    struct launch_env env;
+    struct childenv env;
     struct launch_result r;
 };
 
@@ -104,7 +46,7 @@ static int run_setup(void **state)
     struct run *run = calloc(1, sizeof *run);
     snprintf(run->dir, sizeof run->dir, "/tmp/async-search-launch-XXXXXX");
     assert_non_null(mkdtemp(run->dir));
-    assert_int_equal(launch_env_init(&run->env, environ), 0);
+    assert_int_equal(childenv_init(&run->env, environ), 0);
     *state = run;
     return 0;
 }
@@ -115,7 +57,7 @@ static int run_teardown(void **state)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", run->dir);
     assert_int_equal(system(cmd), 0);
-    launch_env_free(&run->env);
+    childenv_free(&run->env);
     free(run);
     return 0;
 }
@@ -274,8 +216,6 @@ static void model_removing_its_run_directory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(environment_drops_the_rank_variables),
-        cmocka_unit_test(gpu_binding_by_node_local_index),
         cmocka_unit_test(result_lines),
         cmocka_unit_test_setup_teardown(ok_from_the_last_result_line, run_setup,
                                         run_teardown),
