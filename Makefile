@@ -26,7 +26,7 @@ LDLIBS   = $(PY_LDFLAGS) -lpthread -lm
 SRCS := $(wildcard csrc/*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 # Modules without MPI or Python, linked into the C unit tests.
-PURE := policy options runid strbuf util log cmdline childenv launch forkserver queue journal signals progress
+PURE := policy options runid strbuf util log cmdline childenv modelout launch forkserver queue journal signals progress
 PURE_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(PURE))
 CTESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 

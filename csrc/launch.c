@@ -25,12 +25,10 @@
 #include <unistd.h>
 
 #include "forkserver.h"
+#include "modelout.h"
 #include "strbuf.h"
 #include "util.h"
 
-/* Longest output line scanned for IMPROVE_RESULT; longer lines are logged
- * but cannot hold a result. */
-#define LAUNCH_LINE_MAX 4096
 #define LAUNCH_READ_CHUNK 65536
 /* How long to keep draining output after the model exited and its leftover
  * processes were killed. */
@@ -48,157 +46,6 @@ const char *launch_status_name(enum launch_status st)
     case LAUNCH_CANCELLED: return "cancelled";
     }
     return "failed";
-}
-
-/* ---- output ----------------------------------------------------------- */
-
-int launch_parse_result_line(const char *line, double *v)
-{
-    const char *p = strstr(line, LAUNCH_RESULT_TAG);
-    if (p == NULL)
-        return 0;
-    p += strlen(LAUNCH_RESULT_TAG);
-    /* Accept "IMPROVE_RESULT 0.5" and labelled forms such as
-     * "IMPROVE_RESULT val_loss:\t0.5": the first word that is a number. */
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ':' || *p == '=')
-            p++;
-        if (*p == '\0' || *p == '\r' || *p == '\n')
-            break;
-        const char *start = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-            p++;
-        char word[64];
-        size_t len = (size_t)(p - start);
-        if (len == 0 || len >= sizeof word)
-            continue;
-        memcpy(word, start, len);
-        word[len] = '\0';
-        char *end;
-        double x = strtod(word, &end);
-        if (end != word && *end == '\0') {
-            *v = x;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-struct launch_output {
-    int log_fd;
-    size_t logged;
-    size_t cap;
-    int truncated;
-    char line[LAUNCH_LINE_MAX];
-    size_t linelen;
-    int line_too_long;
-    int have_result;
-    double result;
-};
-
-static void launch_log_write(struct launch_output *o, const char *buf,
-                             size_t len)
-{
-    if (o->log_fd < 0)
-        return;
-    while (len > 0) {
-        ssize_t w = write(o->log_fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            /* A full disk or a removed directory costs the log, not the
-             * evaluation. */
-            close(o->log_fd);
-            o->log_fd = -1;
-            return;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-}
-
-static void launch_scan_line(struct launch_output *o)
-{
-    double v;
-    o->line[o->linelen] = '\0';
-    if (!o->line_too_long && launch_parse_result_line(o->line, &v)) {
-        o->have_result = 1;
-        o->result = v;
-    }
-    o->linelen = 0;
-    o->line_too_long = 0;
-}
-
-static void launch_feed(struct launch_output *o, const char *buf, size_t len)
-{
-    if (o->logged < o->cap) {
-        size_t keep = len < o->cap - o->logged ? len : o->cap - o->logged;
-        launch_log_write(o, buf, keep);
-        o->logged += keep;
-        if (keep < len && !o->truncated) {
-            char marker[160];
-            int n = snprintf(marker, sizeof marker,
-                             "\n[async-search] model.log truncated at %zu "
-                             "bytes; further output discarded (still scanned "
-                             "for " LAUNCH_RESULT_TAG ")\n",
-                             o->cap);
-            launch_log_write(o, marker, (size_t)n);
-            o->truncated = 1;
-        }
-    } else if (!o->truncated) {
-        o->truncated = 1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] == '\n') {
-            launch_scan_line(o);
-        } else if (o->linelen + 1 < sizeof o->line) {
-            o->line[o->linelen++] = buf[i];
-        } else {
-            o->line_too_long = 1;
-        }
-    }
-}
-
-static void launch_note(struct launch_output *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void launch_note(struct launch_output *o, const char *fmt, ...)
-{
-    char msg[LAUNCH_REASON_LEN + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        launch_log_write(o, msg, strlen(msg));
-}
-
-static int launch_read_result_file(const char *run_dir, double *v)
-{
-    struct strbuf path = STRBUF_INIT;
-    int ok = 0;
-    if (strbuf_printf(&path, "%s/%s", run_dir, LAUNCH_RESULT_NAME) != 0) {
-        strbuf_free(&path);
-        return 0;
-    }
-    FILE *f = fopen(path.data, "r");
-    strbuf_free(&path);
-    if (f == NULL)
-        return 0;
-    char buf[128];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *end;
-    double x = strtod(buf, &end);
-    if (end != buf) {
-        while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
-            end++;
-        if (*end == '\0') {
-            *v = x;
-            ok = 1;
-        }
-    }
-    return ok;
 }
 
 /* ---- the child -------------------------------------------------------- */
@@ -269,8 +116,9 @@ static void launch_signal(pid_t pid, int sig)
 void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
                 struct launch_result *r)
 {
-    struct launch_output *o = NULL;
+    struct modelout *out = NULL;
     struct strbuf log_path = STRBUF_INIT;
+    char err[LAUNCH_REASON_LEN];
     int pipefd[2] = {-1, -1};
     int null_fd = -1;
     int wstatus = 0;
@@ -281,21 +129,13 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
     r->exit_code = -1;
     r->t_start = r->t_end = util_wall();
 
-    o = calloc(1, sizeof *o);
-    if (o == NULL) {
-        launch_result_fail(r, LAUNCH_FAILED, "worker out of memory");
-        return;
-    }
-    o->cap = s->log_cap;
     if (strbuf_printf(&log_path, "%s/%s", s->run_dir, LAUNCH_LOG_NAME) != 0) {
         launch_result_fail(r, LAUNCH_FAILED, "worker out of memory");
         goto done;
     }
-    o->log_fd =
-        open(log_path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (o->log_fd < 0) {
-        launch_result_fail(r, LAUNCH_FAILED, "cannot create %s: %s",
-                           log_path.data, strerror(errno));
+    if (modelout_open(log_path.data, s->log_cap, NULL, NULL, &out, err,
+                      sizeof err) != 0) {
+        launch_result_fail(r, LAUNCH_FAILED, "%s", err);
         goto done;
     }
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
@@ -312,7 +152,7 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
                                pipefd[1], why_not, sizeof why_not);
         if (pid < 0) {
             launch_result_fail(r, LAUNCH_FAILED, "%s", why_not);
-            launch_note(o, "[async-search] %s\n", why_not);
+            modelout_note(out, "[async-search] %s\n", why_not);
             goto done;
         }
     } else {
@@ -379,7 +219,7 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
             if (pr > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
                 ssize_t got = read(pipefd[0], chunk, LAUNCH_READ_CHUNK);
                 if (got > 0)
-                    launch_feed(o, chunk, (size_t)got);
+                    modelout_feed(out, chunk, (size_t)got);
                 else if (got == 0 || (errno != EINTR && errno != EAGAIN))
                     pipe_open = 0;
             }
@@ -414,8 +254,7 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
             break; /* a leftover process we cannot kill holds the pipe */
     }
     free(chunk);
-    if (o->linelen > 0)
-        launch_scan_line(o); /* a last line without newline */
+    modelout_finish(out);
 
     if (WIFEXITED(wstatus))
         r->exit_code = WEXITSTATUS(wstatus);
@@ -439,14 +278,11 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
         launch_result_fail(r, LAUNCH_FAILED, "exit status %d", r->exit_code);
     } else {
         double v = NAN;
-        int have = o->have_result;
-        if (have)
-            v = o->result;
-        else
-            have = launch_read_result_file(s->run_dir, &v);
+        int have = modelout_result(out, &v) ||
+                   modelout_read_result_file(s->run_dir, &v);
         if (!have)
             launch_result_fail(r, LAUNCH_FAILED,
-                               "no result: no " LAUNCH_RESULT_TAG
+                               "no result: no " MODELOUT_RESULT_TAG
                                " line in model.log and no number in "
                                "result.txt");
         else if (!isfinite(v))
@@ -457,8 +293,8 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
         }
     }
     if (r->status != LAUNCH_OK)
-        launch_note(o, "\n[async-search] evaluation %s: %s\n",
-                    launch_status_name(r->status), r->reason);
+        modelout_note(out, "\n[async-search] evaluation %s: %s\n",
+                      launch_status_name(r->status), r->reason);
 done:
     if (pipefd[0] >= 0)
         close(pipefd[0]);
@@ -466,8 +302,6 @@ done:
         close(pipefd[1]);
     if (null_fd >= 0)
         close(null_fd);
-    if (o && o->log_fd >= 0)
-        close(o->log_fd);
-    free(o);
+    modelout_close(out);
     strbuf_free(&log_path);
 }

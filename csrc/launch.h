@@ -2,14 +2,15 @@
  * launch: run one model evaluation as a child process, without a shell.
  *
  * The child runs in its own process group, in the run directory, with stdin
- * from /dev/null and stdout+stderr on a pipe that the caller drains into
- * model.log (capped at LAUNCH_LOG_CAP_BYTES with a truncation marker; later
- * output is still scanned for IMPROVE_RESULT lines). The result is the number
- * on the last "IMPROVE_RESULT <number>" line, else the number in result.txt.
- * SH_TIMEOUT ends the whole process group: SIGTERM, then SIGKILL after
- * LAUNCH_KILL_GRACE_S. Processes a model leaves behind are killed when it
- * exits. Every way a model can misbehave becomes a failed (or timed-out)
- * evaluation with a reason; nothing here stops the worker.
+ * from /dev/null and stdout+stderr on a pipe that launch drains into
+ * model.log through modelout.h (capped at LAUNCH_LOG_CAP_BYTES with a
+ * truncation marker; later output is still scanned for IMPROVE_RESULT
+ * lines). The result is the number on the last "IMPROVE_RESULT <number>"
+ * line, else the number in result.txt. SH_TIMEOUT ends the whole process
+ * group: SIGTERM, then SIGKILL after LAUNCH_KILL_GRACE_S. Processes a model
+ * leaves behind are killed when it exits. Every way a model can misbehave
+ * becomes a failed (or timed-out) evaluation with a reason; nothing here
+ * stops the worker.
  */
 #ifndef ASYNC_SEARCH_LAUNCH_H
 #define ASYNC_SEARCH_LAUNCH_H
@@ -20,8 +21,6 @@
 #define LAUNCH_LOG_CAP_BYTES ((size_t)8 << 20)
 #define LAUNCH_REASON_LEN 160
 #define LAUNCH_LOG_NAME "model.log"
-#define LAUNCH_RESULT_NAME "result.txt"
-#define LAUNCH_RESULT_TAG "IMPROVE_RESULT"
 
 enum launch_status {
     LAUNCH_OK = 0,
@@ -67,9 +66,5 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
 /* Returns the status name used in results.csv: ok, failed, timeout,
  * cancelled. */
 const char *launch_status_name(enum launch_status st);
-
-/* Parses the result out of one line of model output: returns 1 and sets *v
- * if the line holds IMPROVE_RESULT followed by a number, else 0. */
-int launch_parse_result_line(const char *line, double *v);
 
 #endif

@@ -1,6 +1,5 @@
-/* Unit tests of the launcher (csrc/launch.c): result parsing, and real child
- * processes that succeed, fail, crash, hang, flood
- * their log or get cancelled. */
+/* Unit tests of the launcher (csrc/launch.c): real child processes that
+ * succeed, fail, crash, hang, flood their log or get cancelled. */
 #include "unit.h"
 
 #include <math.h>
@@ -15,23 +14,6 @@
 #include "util.h"
 
 extern char **environ;
-
-static void result_lines(void **state)
-{
-    (void)state;
-    double v = 0;
-    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT 0.25", &v), 1);
-    assert_true(v == 0.25);
-    assert_int_equal(
-        launch_parse_result_line("IMPROVE_RESULT val_loss:\t-1.5e-3", &v), 1);
-    assert_true(v == -1.5e-3);
-    assert_int_equal(launch_parse_result_line("x IMPROVE_RESULT=7", &v), 1);
-    assert_true(v == 7);
-    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT nan", &v), 1);
-    assert_true(isnan(v));
-    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT pending", &v), 0);
-    assert_int_equal(launch_parse_result_line("RESULT 1", &v), 0);
-}
 
 /* ---- real processes ---------------------------------------------------- */
 
@@ -216,7 +198,6 @@ static void model_removing_its_run_directory(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(result_lines),
         cmocka_unit_test_setup_teardown(ok_from_the_last_result_line, run_setup,
                                         run_teardown),
         cmocka_unit_test_setup_teardown(ok_from_result_txt, run_setup,
