@@ -26,7 +26,9 @@ LDLIBS   = $(PY_LDFLAGS) -lpthread -lm
 SRCS := $(wildcard csrc/*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 # Modules without MPI or Python, linked into the C unit tests.
-PURE := policy options runid strbuf util log cmdline childenv modelout launch forkserver queue journal signals progress
+PURE := policy options runid strbuf util log cmdline childenv modelout spawn \
+        spawn_exec spawn_forkserver launch forkserver queue journal signals \
+        progress
 PURE_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(PURE))
 CTESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 
@@ -70,7 +72,7 @@ run: deps all data
 
 # ---- tests -----------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/unit.h $(PURE_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(PURE_OBJS) | $(BUILD)/tests
 	@echo "  TEST  $@"
 	$(Q)$(MPICC) $(ALL_CFLAGS) -Icsrc -o $@ $< $(PURE_OBJS) -lcmocka -lpthread -lm
 

@@ -48,6 +48,35 @@ static int cmdline_push_word(char ***words, size_t *n, struct strbuf *w)
     return 0;
 }
 
+int cmdline_append(char ***words, size_t *nwords, const char *word)
+{
+    char *copy = strdup(word);
+    if (copy == NULL)
+        return -1;
+    if (cmdline_push(words, nwords, copy) != 0) {
+        free(copy);
+        return -1;
+    }
+    return 0;
+}
+
+char **cmdline_join(char *const *head, char *const *tail)
+{
+    size_t nh = 0, nt = 0;
+    while (head && head[nh])
+        nh++;
+    while (tail && tail[nt])
+        nt++;
+    char **out = calloc(nh + nt + 1, sizeof *out);
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < nh; i++)
+        out[i] = head[i];
+    for (size_t i = 0; i < nt; i++)
+        out[nh + i] = tail[i];
+    return out;
+}
+
 int cmdline_split(const char *cmd, char ***words, size_t *nwords, char *err,
                   size_t errlen)
 {

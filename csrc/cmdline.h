@@ -6,8 +6,10 @@
  * command separators, so a parameter value can never become code. The word
  * arrays are what execve(2) takes: NULL-terminated arrays of char *.
  *
- * Ownership: an array from cmdline_split owns its words too and is freed
- * with cmdline_free.
+ * Ownership: an "owned" array (from cmdline_split or cmdline_append) owns
+ * its words too and is freed with cmdline_free. A "joined" array (from
+ * cmdline_join) only borrows the words of its parts and is freed with
+ * free(); it must not outlive them.
  */
 #ifndef ASYNC_SEARCH_CMDLINE_H
 #define ASYNC_SEARCH_CMDLINE_H
@@ -25,6 +27,22 @@
  */
 int cmdline_split(const char *cmd, char ***words, size_t *nwords, char *err,
                   size_t errlen);
+
+/*
+ * Appends a copy of word to the owned array *words of length *nwords (an
+ * empty array is *words == NULL, *nwords == 0). Lets callers build argv from
+ * const strings without casting const away. Returns 0, or -1 (memory; the
+ * array is unchanged and still owned by the caller).
+ */
+int cmdline_append(char ***words, size_t *nwords, const char *word);
+
+/*
+ * Returns a new NULL-terminated array of the words of head followed by those
+ * of tail (both NULL-terminated; either may be NULL for none). The words are
+ * borrowed: free the result with free(), not cmdline_free. Returns NULL when
+ * memory runs out.
+ */
+char **cmdline_join(char *const *head, char *const *tail);
 
 /* Frees an owned array and its words; NULL is allowed. */
 void cmdline_free(char **words);

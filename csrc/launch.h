@@ -1,16 +1,16 @@
 /*
  * launch: run one model evaluation as a child process, without a shell.
  *
- * The child runs in its own process group, in the run directory, with stdin
- * from /dev/null and stdout+stderr on a pipe that launch drains into
- * model.log through modelout.h (capped at LAUNCH_LOG_CAP_BYTES with a
- * truncation marker; later output is still scanned for IMPROVE_RESULT
- * lines). The result is the number on the last "IMPROVE_RESULT <number>"
- * line, else the number in result.txt. SH_TIMEOUT ends the whole process
- * group: SIGTERM, then SIGKILL after LAUNCH_KILL_GRACE_S. Processes a model
- * leaves behind are killed when it exits. Every way a model can misbehave
- * becomes a failed (or timed-out) evaluation with a reason; nothing here
- * stops the worker.
+ * The child is started by a spawner (spawn.h: fork and exec, or a fork
+ * server) in its own process group, in the run directory, with stdin from
+ * /dev/null and stdout+stderr on a pipe that launch drains into model.log
+ * through modelout.h (capped at LAUNCH_LOG_CAP_BYTES with a truncation
+ * marker; later output is still scanned for IMPROVE_RESULT lines). The result
+ * is the number on the last "IMPROVE_RESULT <number>" line, else the number in
+ * result.txt. SH_TIMEOUT ends the whole process group: SIGTERM, then SIGKILL
+ * after LAUNCH_KILL_GRACE_S. Processes a model leaves behind are killed when
+ * it exits. Every way a model can misbehave becomes a failed (or timed-out)
+ * evaluation with a reason; nothing here stops the worker.
  */
 #ifndef ASYNC_SEARCH_LAUNCH_H
 #define ASYNC_SEARCH_LAUNCH_H
@@ -29,18 +29,18 @@ enum launch_status {
     LAUNCH_CANCELLED = 3
 };
 
-struct forkserver;
+struct spawner;
 
 struct launch_spec {
-    /* command words (argv[0] is searched in PATH); with a fork server, the
-     * runner's arguments (MODEL PARAMS_JSON) */
+    /* what the spawner runs: command words (argv[0] is searched in PATH),
+     * or with a fork server the runner's arguments (MODEL PARAMS_JSON) */
     char *const *argv;
-    char *const *envp;   /* complete environment of the child */
-    const char *run_dir; /* working directory; model.log is written here */
-    double sh_timeout;   /* seconds; 0: no limit */
-    double kill_grace;   /* seconds between SIGTERM and SIGKILL */
-    size_t log_cap;      /* bytes of model.log kept */
-    struct forkserver *server; /* NULL: fork and exec argv */
+    char *const *envp;       /* complete environment of the child */
+    const char *run_dir;     /* working directory; model.log is written here */
+    double sh_timeout;       /* seconds; 0: no limit */
+    double kill_grace;       /* seconds between SIGTERM and SIGKILL */
+    size_t log_cap;          /* bytes of model.log kept */
+    struct spawner *spawner; /* starts the child (borrowed) */
 };
 
 struct launch_result {
@@ -59,7 +59,10 @@ typedef int (*launch_cancel_fn)(void *arg);
 
 #define LAUNCH_POLL_S 0.05
 
-/* Runs the model and fills *r. cancel may be NULL. */
+/* Runs the model and fills *r; returns when the model and everything it left
+ * running ended (or could not be drained after it was killed). cancel may be
+ * NULL; arg is passed to it. Writes run_dir/model.log; a failure's reason
+ * also ends up there. */
 void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
                 struct launch_result *r);
 

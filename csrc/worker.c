@@ -12,10 +12,10 @@
 
 #include "childenv.h"
 #include "cmdline.h"
-#include "forkserver.h"
 #include "launch.h"
 #include "log.h"
 #include "signals.h"
+#include "spawn.h"
 #include "strbuf.h"
 #include "transport.h"
 #include "util.h"
@@ -28,16 +28,19 @@ struct worker {
     char **argv;   /* command words, then the params path, then NULL */
     size_t nwords; /* command words only */
     struct childenv env;
-    int stop; /* the manager told us to exit */
+    struct spawner *spawner; /* chosen once, by --launch */
+    int stop;                /* the manager told us to exit */
     int rank;
-    /* --launch fork-server */
-    struct forkserver *server;
-    int server_failures;
-    char *server_argv[3]; /* MODEL, params path, NULL */
+    char *server_argv[3]; /* with a fork server: MODEL, params path, NULL */
 };
 
 /* After this many failed starts a worker stops trying its fork server. */
 #define WORKER_SERVER_TRIES 3
+
+static int worker_uses_forkserver(const struct options *o)
+{
+    return strcmp(o->launch, "fork-server") == 0;
+}
 
 static int worker_cancel(void *arg)
 {
@@ -157,32 +160,45 @@ done:
     return rc;
 }
 
-/* Makes sure the fork server runs (when asked for); returns it, or NULL to
- * run the evaluation as a subprocess. */
-static struct forkserver *worker_server(struct worker *w)
+static void worker_notice(void *arg, const char *msg)
 {
-    char err[512];
-    if (strcmp(w->o->launch, "fork-server") != 0 ||
-        w->server_failures >= WORKER_SERVER_TRIES)
-        return NULL;
-    if (forkserver_alive(w->server))
-        return w->server;
-    if (w->server) {
-        forkserver_stop(w->server);
-        w->server = NULL;
+    (void)arg;
+    log_warn("%s", msg);
+}
+
+/* Chooses how models start, once: by fork and exec, or (--launch
+ * fork-server) from a fork server that this starts now, so that it imports
+ * the benchmark while the manager starts. Returns 0, or -1 with err. */
+static int worker_spawner(struct worker *w, char *err, size_t errlen)
+{
+    const struct options *o = w->o;
+    if (!worker_uses_forkserver(o)) {
+        w->spawner = spawn_exec_new();
+        if (w->spawner == NULL)
+            snprintf(err, errlen, "out of memory");
+        return w->spawner ? 0 : -1;
     }
     struct strbuf log = STRBUF_INIT;
-    strbuf_printf(&log, "%s/forkserver-%d.log", w->start.exp_dir, w->rank);
-    if (forkserver_start(w->o->python, w->o->model, w->env.vars,
-                         strbuf_str(&log), &w->server, err, sizeof err) != 0) {
-        w->server_failures++;
-        log_warn("%s%s", err,
-                 w->server_failures >= WORKER_SERVER_TRIES
-                     ? "; this worker runs its evaluations as subprocesses"
-                     : "");
+    const char *fallback[] = {o->python, "-m", "async_search.runner", NULL};
+    if (strbuf_printf(&log, "%s/forkserver-%d.log", w->start.exp_dir,
+                      w->rank) != 0) {
+        snprintf(err, errlen, "out of memory");
+        strbuf_free(&log);
+        return -1;
     }
+    struct spawn_server_config cfg = {
+        .python = o->python,
+        .model = o->model,
+        .log_path = strbuf_str(&log),
+        .envp = w->env.vars,
+        .fallback = fallback,
+        .tries = WORKER_SERVER_TRIES,
+        .notice = worker_notice,
+        .notice_arg = w,
+    };
+    w->spawner = spawn_forkserver_new(&cfg, err, errlen);
     strbuf_free(&log);
-    return w->server;
+    return w->spawner ? 0 : -1;
 }
 
 static void worker_evaluate(struct worker *w, const struct task_msg *t,
@@ -207,9 +223,9 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
             .sh_timeout = w->o->sh_timeout,
             .kill_grace = LAUNCH_KILL_GRACE_S,
             .log_cap = LAUNCH_LOG_CAP_BYTES,
-            .server = worker_server(w),
+            .spawner = w->spawner,
         };
-        if (spec.server)
+        if (worker_uses_forkserver(w->o))
             spec.argv = w->server_argv;
         launch_run(&spec, worker_cancel, w, &r);
         w->argv[w->nwords] = NULL;
@@ -248,12 +264,12 @@ int worker_run(const struct options *o, const char *home, int rank,
         return w.start.status; /* the manager reported why */
 
     if (worker_command(&w, err, sizeof err) != 0 ||
-        worker_environment(&w, home, rank, node_index, err, sizeof err) != 0) {
+        worker_environment(&w, home, rank, node_index, err, sizeof err) != 0 ||
+        worker_spawner(&w, err, sizeof err) != 0) {
         log_error("worker setup failed: %s", err);
         status = 1;
         goto done;
     }
-    worker_server(&w); /* import the benchmark while the manager starts */
     while (!w.stop) {
         struct task_msg t;
         enum transport_event ev = transport_worker_next(&t, signals_pending);
@@ -278,7 +294,7 @@ int worker_run(const struct options *o, const char *home, int rank,
 done:
     if (signals_pending())
         status = 128 + signals_pending();
-    forkserver_stop(w.server);
+    spawn_destroy(w.spawner);
     cmdline_free(w.argv);
     childenv_free(&w.env);
     return status;

@@ -1,5 +1,5 @@
 /* Unit tests of command-line words (csrc/cmdline.c): splitting like a shell
- * without expansion. */
+ * without expansion, and building argv arrays from const strings. */
 #include "unit.h"
 
 #include <stdlib.h>
@@ -55,12 +55,58 @@ split_keeps_empty_quoted_words_and_rejects_a_lone_backslash(void **state)
     assert_null(w);
 }
 
+static void append_copies_const_words(void **state)
+{
+    (void)state;
+    const char *model = "tc1";
+    char **w = NULL;
+    size_t n = 0;
+    assert_int_equal(cmdline_append(&w, &n, "/usr/bin/python3"), 0);
+    assert_int_equal(cmdline_append(&w, &n, model), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(w[0], "/usr/bin/python3");
+    assert_string_equal(w[1], "tc1");
+    assert_true(w[1] != model); /* a copy, owned by the array */
+    assert_null(w[2]);
+    cmdline_free(w);
+    cmdline_free(NULL);
+}
+
+static void join_borrows_the_words_of_both_parts(void **state)
+{
+    (void)state;
+    char **head = NULL;
+    size_t n = 0;
+    char params[] = "/run/1_0_0/params.json";
+    char *const tail[] = {params, NULL};
+    assert_int_equal(cmdline_append(&head, &n, "python3"), 0);
+    assert_int_equal(cmdline_append(&head, &n, "run.py"), 0);
+    char **argv = cmdline_join(head, tail);
+    assert_non_null(argv);
+    assert_ptr_equal(argv[0], head[0]);
+    assert_ptr_equal(argv[1], head[1]);
+    assert_ptr_equal(argv[2], params);
+    assert_null(argv[3]);
+    free(argv);
+    argv = cmdline_join(NULL, tail);
+    assert_ptr_equal(argv[0], params);
+    assert_null(argv[1]);
+    free(argv);
+    argv = cmdline_join(head, NULL);
+    assert_ptr_equal(argv[1], head[1]);
+    assert_null(argv[2]);
+    free(argv);
+    cmdline_free(head);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(split_words_like_a_shell_without_expansion),
         cmocka_unit_test(
             split_keeps_empty_quoted_words_and_rejects_a_lone_backslash),
+        cmocka_unit_test(append_copies_const_words),
+        cmocka_unit_test(join_borrows_the_words_of_both_parts),
     };
     return UNIT_RUN(tests);
 }

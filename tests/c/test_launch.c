@@ -1,8 +1,13 @@
-/* Unit tests of the launcher (csrc/launch.c): real child processes that
- * succeed, fail, crash, hang, flood their log or get cancelled. */
+/* Unit tests of the launcher (csrc/launch.c) with real child processes
+ * that succeed, fail, crash, hang, flood their log or get cancelled, started
+ * by fork and exec; and evaluations through a real fork server, one of which
+ * loses its server. (Words, environment, output parsing and the spawners
+ * have their own tests: test_cmdline, test_childenv, test_modelout,
+ * test_spawn.) */
 #include "unit.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,15 +16,16 @@
 
 #include "childenv.h"
 #include "launch.h"
+#include "server_fixture.h"
+#include "spawn.h"
 #include "util.h"
-
-extern char **environ;
 
 /* ---- real processes ---------------------------------------------------- */
 
 struct run {
     char dir[64];
     struct childenv env;
+    struct spawner *exec;
     struct launch_result r;
 };
 
@@ -29,6 +35,8 @@ static int run_setup(void **state)
     snprintf(run->dir, sizeof run->dir, "/tmp/async-search-launch-XXXXXX");
     assert_non_null(mkdtemp(run->dir));
     assert_int_equal(childenv_init(&run->env, environ), 0);
+    run->exec = spawn_exec_new();
+    assert_non_null(run->exec);
     *state = run;
     return 0;
 }
@@ -40,6 +48,7 @@ static int run_teardown(void **state)
     snprintf(cmd, sizeof cmd, "rm -rf %s", run->dir);
     assert_int_equal(system(cmd), 0);
     childenv_free(&run->env);
+    spawn_destroy(run->exec);
     free(run);
     return 0;
 }
@@ -48,8 +57,15 @@ static void run_sh(struct run *run, const char *script, double timeout,
                    size_t cap, launch_cancel_fn cancel, void *arg)
 {
     char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
-    struct launch_spec s = {argv, run->env.vars, run->dir, timeout,
-                            0.3,  cap,           NULL};
+    struct launch_spec s = {
+        .argv = argv,
+        .envp = run->env.vars,
+        .run_dir = run->dir,
+        .sh_timeout = timeout,
+        .kill_grace = 0.3,
+        .log_cap = cap,
+        .spawner = run->exec,
+    };
     launch_run(&s, cancel, arg, &run->r);
 }
 
@@ -116,8 +132,15 @@ static void failures_have_reasons(void **state)
     free(log);
 
     char *argv[] = {"/nonexistent/model", NULL};
-    struct launch_spec s = {argv, run->env.vars, run->dir, 10,
-                            0.3,  1 << 20,       NULL};
+    struct launch_spec s = {
+        .argv = argv,
+        .envp = run->env.vars,
+        .run_dir = run->dir,
+        .sh_timeout = 10,
+        .kill_grace = 0.3,
+        .log_cap = 1 << 20,
+        .spawner = run->exec,
+    };
     launch_run(&s, NULL, NULL, &run->r);
     assert_int_equal(run->r.status, LAUNCH_FAILED);
     assert_int_equal(run->r.exit_code, 127);
@@ -195,6 +218,73 @@ static void model_removing_its_run_directory(void **state)
     mkdir(run->dir, 0700);
 }
 
+/* ---- through a fork server ---------------------------------------------- */
+
+static void run_server(struct run *run, struct childenv *env,
+                       struct spawner *sp, const char *params,
+                       launch_cancel_fn cancel, void *arg)
+{
+    char *argv[] = {SERVER_FIXTURE_MODEL, (char *)params, NULL};
+    struct launch_spec s = {
+        .argv = argv,
+        .envp = env->vars,
+        .run_dir = run->dir,
+        .sh_timeout = 120, /* reached only if the server's death is missed */
+        .kill_grace = 0.3,
+        .log_cap = 1 << 20,
+        .spawner = sp,
+    };
+    launch_run(&s, cancel, arg, &run->r);
+}
+
+/* A cancel callback that never cancels: once the model printed its parent,
+ * the fork server, it kills that server. */
+static int kill_the_server_once_seen(void *arg)
+{
+    struct run *run = arg;
+    char *log = slurp(run->dir, "model.log");
+    long server = server_fixture_ppid(log);
+    free(log);
+    if (server > 0 && strstr(run->r.reason, "killed") == NULL) {
+        assert_int_equal(kill((pid_t)server, SIGKILL), 0);
+        snprintf(run->r.reason, sizeof run->r.reason, "killed");
+    }
+    return 0;
+}
+
+static void
+a_dead_fork_server_fails_the_evaluation_with_its_reason(void **state)
+{
+    struct run *run = *state;
+    struct childenv env;
+    server_fixture_env(&env);
+    struct spawner *sp =
+        server_fixture_spawner(&env, run->dir, NULL, NULL, NULL);
+
+    run_server(run, &env, sp, "{\"fault\": \"ok\", \"x\": 0.5}", NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    assert_true(run->r.objective == 0.25);
+
+    run_server(run, &env, sp, "{\"fault\": \"hang\"}",
+               kill_the_server_once_seen, run);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_string_equal(run->r.reason,
+                        "the fork server died during the evaluation");
+    assert_int_equal(run->r.exit_code, -1);
+    assert_int_equal(run->r.term_signal, SIGKILL);
+    assert_true(isnan(run->r.objective));
+    char *log = slurp(run->dir, "model.log");
+    assert_non_null(strstr(log, "[async-search] evaluation failed: the fork "
+                                "server died during the evaluation"));
+    free(log);
+
+    /* The next evaluation gets a new server. */
+    run_server(run, &env, sp, "{\"fault\": \"ok\", \"x\": 0.5}", NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    spawn_destroy(sp);
+    childenv_free(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -212,6 +302,9 @@ int main(void)
                                         run_teardown),
         cmocka_unit_test_setup_teardown(model_removing_its_run_directory,
                                         run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_dead_fork_server_fails_the_evaluation_with_its_reason, run_setup,
+            run_teardown),
     };
     return UNIT_RUN(tests);
 }
