@@ -25,22 +25,20 @@ extern char **environ;
 struct worker {
     const struct options *o;
     struct start_msg start;
-    char **argv;   /* command words, then the params path, then NULL */
-    size_t nwords; /* command words only */
+    /* What the spawner runs, before the params path (owned): the command
+     * words, or with a fork server the runner's first argument, MODEL. */
+    char **words;
+    size_t nwords;
     struct childenv env;
     struct spawner *spawner; /* chosen once, by --launch */
     int stop;                /* the manager told us to exit */
     int rank;
-    char *server_argv[3]; /* with a fork server: MODEL, params path, NULL */
 };
 
 /* After this many failed starts a worker stops trying its fork server. */
 #define WORKER_SERVER_TRIES 3
-
-static int worker_uses_forkserver(const struct options *o)
-{
-    return strcmp(o->launch, "fork-server") == 0;
-}
+#define WORKER_RUNNER_MODULE "async_search.runner"
+#define WORKER_RUNNER_WORDS 3 /* python -m WORKER_RUNNER_MODULE */
 
 static int worker_cancel(void *arg)
 {
@@ -52,40 +50,40 @@ static int worker_cancel(void *arg)
     return transport_worker_interrupted(&w->stop);
 }
 
-/* Builds the command words: the CANDLE runner for --model, the split
- * --model-cmd otherwise; one slot more for the params path. */
+static int worker_uses_forkserver(const struct options *o)
+{
+    return strcmp(o->launch, "fork-server") == 0;
+}
+
+/* Fills words with the command that runs the CANDLE runner as a process
+ * (MODEL and the params path follow), NULL-terminated. */
+static void worker_runner(const struct options *o,
+                          const char *words[WORKER_RUNNER_WORDS + 1])
+{
+    words[0] = o->python;
+    words[1] = "-m";
+    words[2] = WORKER_RUNNER_MODULE;
+    words[WORKER_RUNNER_WORDS] = NULL;
+}
+
+/* Builds w->words: the split --model-cmd; else the runner's command and
+ * MODEL; with a fork server (which is the runner) MODEL alone. Returns 0, or
+ * -1 with err. */
 static int worker_command(struct worker *w, char *err, size_t errlen)
 {
-    char **words = NULL;
-    size_t n = 0;
-    if (w->o->model_cmd) {
-        if (cmdline_split(w->o->model_cmd, &words, &n, err, errlen) != 0)
-            return -1;
-    } else {
-        const char *fixed[] = {w->o->python, "-m", "async_search.runner",
-                               w->o->model};
-        n = 4;
-        words = calloc(n + 1, sizeof *words);
-        if (words == NULL)
-            goto nomem;
-        for (size_t i = 0; i < n; i++)
-            if ((words[i] = strdup(fixed[i])) == NULL) {
-                cmdline_free(words);
-                goto nomem;
-            }
-    }
-    char **grown = realloc(words, (n + 2) * sizeof *words);
-    if (grown == NULL) {
-        cmdline_free(words);
-        goto nomem;
-    }
-    grown[n] = grown[n + 1] = NULL;
-    w->argv = grown;
-    w->nwords = n;
-    return 0;
-nomem:
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    const struct options *o = w->o;
+    const char *runner[WORKER_RUNNER_WORDS + 1];
+    int rc = 0;
+    if (o->model_cmd)
+        return cmdline_split(o->model_cmd, &w->words, &w->nwords, err, errlen);
+    worker_runner(o, runner);
+    if (!worker_uses_forkserver(o))
+        for (size_t i = 0; runner[i]; i++)
+            rc |= cmdline_append(&w->words, &w->nwords, runner[i]);
+    rc |= cmdline_append(&w->words, &w->nwords, o->model);
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+    return rc ? -1 : 0;
 }
 
 /* Builds w->env, the environment of every model. Returns 0, or -1 with
@@ -179,7 +177,8 @@ static int worker_spawner(struct worker *w, char *err, size_t errlen)
         return w->spawner ? 0 : -1;
     }
     struct strbuf log = STRBUF_INIT;
-    const char *fallback[] = {o->python, "-m", "async_search.runner", NULL};
+    const char *fallback[WORKER_RUNNER_WORDS + 1];
+    worker_runner(o, fallback);
     if (strbuf_printf(&log, "%s/forkserver-%d.log", w->start.exp_dir,
                       w->rank) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -214,10 +213,10 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
 
     if (worker_prepare(w, t, &run_dir, &params, &r) == 0 &&
         childenv_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0) {
-        w->argv[w->nwords] = params.data;
-        w->server_argv[1] = params.data;
+        char *const last[] = {params.data, NULL};
+        char **argv = cmdline_join(w->words, last);
         struct launch_spec spec = {
-            .argv = w->argv,
+            .argv = argv,
             .envp = w->env.vars,
             .run_dir = strbuf_str(&run_dir),
             .sh_timeout = w->o->sh_timeout,
@@ -225,11 +224,11 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
             .log_cap = LAUNCH_LOG_CAP_BYTES,
             .spawner = w->spawner,
         };
-        if (worker_uses_forkserver(w->o))
-            spec.argv = w->server_argv;
-        launch_run(&spec, worker_cancel, w, &r);
-        w->argv[w->nwords] = NULL;
-        w->server_argv[1] = NULL;
+        if (argv != NULL)
+            launch_run(&spec, worker_cancel, w, &r);
+        else
+            snprintf(r.reason, sizeof r.reason, "worker out of memory");
+        free(argv); /* the words are borrowed */
     }
     memset(out, 0, sizeof *out);
     out->seq = t->seq;
@@ -253,7 +252,6 @@ int worker_run(const struct options *o, const char *home, int rank,
     memset(&w, 0, sizeof w);
     w.o = o;
     w.rank = rank;
-    w.server_argv[0] = (char *)o->model;
 
     signals_install();
     if (transport_await_start(&w.start) != 0) {
@@ -295,7 +293,7 @@ done:
     if (signals_pending())
         status = 128 + signals_pending();
     spawn_destroy(w.spawner);
-    cmdline_free(w.argv);
+    cmdline_free(w.words);
     childenv_free(&w.env);
     return status;
 }
