@@ -29,7 +29,8 @@ LDLIBS   = $(PY_LDFLAGS) -lpthread -lm
 SRCS := $(wildcard csrc/*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 # Modules without MPI or Python, linked into the C unit tests.
-PURE := policy options expid runid strbuf util log launch forkserver queue journal signals \
+PURE := policy options expid runid strbuf util log cmdline childenv modelout spawn \
+        spawn_exec spawn_forkserver launch forkserver queue journal signals \
         progress batch pool optimizer manager summary experiment transport_sim
 PURE_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(PURE))
 CTESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
@@ -79,7 +80,7 @@ run: deps all data
 
 # ---- tests -----------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/unit.h $(PURE_OBJS) $(PYTHON_STAMP) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(PURE_OBJS) $(PYTHON_STAMP) | $(BUILD)/tests
 	@echo "  TEST  $@"
 	$(Q)$(MPICC) $(ALL_CFLAGS) -Icsrc -o $@ $< $(PURE_OBJS) -lcmocka -lpthread -lm
 

@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "experiment.h"
 #include "journal.h"
+#include "cmdline.h"
 #include "launch.h"
 #include "log.h"
 #include "manager.h"
@@ -53,11 +54,11 @@ static int search_check_model_cmd(const struct options *o, char *err,
     char why[256];
     if (o->model_cmd == NULL)
         return 0;
-    if (launch_split(o->model_cmd, &words, &n, why, sizeof why) != 0) {
+    if (cmdline_split(o->model_cmd, &words, &n, why, sizeof why) != 0) {
         snprintf(err, errlen, "--model-cmd: %s", why);
         return 2;
     }
-    launch_free_words(words);
+    cmdline_free(words);
     return 0;
 }
 
