@@ -255,8 +255,10 @@ int transport_await_start(struct start_msg *msg)
 }
 
 enum transport_event transport_worker_next(struct task_msg *m,
+                                           char **params_json,
                                            int (*interrupted)(void))
 {
+    *params_json = NULL;
     double sleep_s = TRANSPORT_IDLE_SLEEP_MIN_S;
     double expect_until = util_now() + TRANSPORT_EXPECT_S;
     MPI_Status st;
@@ -292,7 +294,7 @@ enum transport_event transport_worker_next(struct task_msg *m,
     if (st.MPI_TAG == TAG_CANCEL) {
         /* A cancel that arrives while idle has nothing to stop. */
         free(buf);
-        return transport_worker_next(m, interrupted);
+        return transport_worker_next(m, params_json, interrupted);
     }
     if (st.MPI_TAG != TAG_TASK || (size_t)count <= sizeof(struct task_header)) {
         free(buf);
@@ -312,6 +314,7 @@ enum transport_event transport_worker_next(struct task_msg *m,
     m->seq = h.seq;
     memcpy(m->job_id, h.job_id, sizeof m->job_id);
     m->job_id[sizeof m->job_id - 1] = '\0';
+    *params_json = json;
     m->params_json = json;
     return TRANSPORT_TASK;
 }

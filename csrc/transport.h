@@ -31,7 +31,9 @@
 struct task_msg {
     int64_t seq;             /* the manager's index of the point */
     char job_id[RUNID_MAX];  /* R_I_J */
-    const char *params_json; /* not owned by the message */
+    const char *params_json; /* not owned by the message: the manager's
+                              * point, or the worker's copy (see
+                              * transport_worker_next) */
     double sim_objective;    /* simulations only: the value to report */
 };
 
@@ -116,10 +118,12 @@ enum transport_event { TRANSPORT_TASK, TRANSPORT_STOP, TRANSPORT_ERROR };
 
 /* Waits for the manager's start message. Returns 0 or -1. */
 int transport_await_start(struct start_msg *msg);
-/* Waits for the next message. For a task, *m is filled and m->params_json is
- * malloc'd (the caller frees it). Returns TRANSPORT_STOP as soon as
- * interrupted() (may be NULL) returns nonzero. */
+/* Waits for the next message. For a task, *m is filled, *params_json gets
+ * the point's JSON text (owned by the caller: free it) and m->params_json
+ * points to it. Returns TRANSPORT_STOP as soon as interrupted() (may be
+ * NULL) returns nonzero. */
 enum transport_event transport_worker_next(struct task_msg *m,
+                                           char **params_json,
                                            int (*interrupted)(void));
 /* Sends a result to the manager. Returns 0 or -1. */
 int transport_worker_send(const struct result_msg *r);

@@ -270,7 +270,9 @@ int worker_run(const struct options *o, const char *home, int rank,
     }
     while (!w.stop) {
         struct task_msg t;
-        enum transport_event ev = transport_worker_next(&t, signals_pending);
+        char *params_json = NULL;
+        enum transport_event ev =
+            transport_worker_next(&t, &params_json, signals_pending);
         if (ev == TRANSPORT_STOP)
             break;
         if (ev == TRANSPORT_ERROR) {
@@ -280,7 +282,7 @@ int worker_run(const struct options *o, const char *home, int rank,
         }
         struct result_msg res;
         worker_evaluate(&w, &t, &res);
-        free((char *)t.params_json);
+        free(params_json);
         if (w.stop)
             break; /* the manager is ending the job: no one reads results */
         if (transport_worker_send(&res) != 0) {
