@@ -17,15 +17,17 @@
 #include "engine.h"
 #include "experiment.h"
 #include "journal.h"
-#include "cmdline.h"
 #include "launch.h"
 #include "log.h"
 #include "manager.h"
+#include "modelcheck.h"
 #include "progress.h"
 #include "signals.h"
 #include "strbuf.h"
 #include "summary.h"
 #include "util.h"
+
+extern char **environ;
 
 struct search {
     const struct options *o;
@@ -45,21 +47,20 @@ static void search_log_engine_error(const struct engine_error *e)
         log_info("optimizer traceback:\n%s", e->detail);
 }
 
-/* --model-cmd must split into words. Returns 0, or 2 with err. */
-static int search_check_model_cmd(const struct options *o, char *err,
-                                  size_t errlen)
+/* The model must be able to run (modelcheck.h). Returns 0 with what runs
+ * in info, 2 with a one-line user error in err, or 1. */
+static int search_check_model(const struct options *o, const char *home,
+                              char *info, size_t infolen, char *err,
+                              size_t errlen)
 {
-    char **words;
-    size_t n;
-    char why[256];
-    if (o->model_cmd == NULL)
-        return 0;
-    if (cmdline_split(o->model_cmd, &words, &n, why, sizeof why) != 0) {
-        snprintf(err, errlen, "--model-cmd: %s", why);
-        return 2;
-    }
-    cmdline_free(words);
-    return 0;
+    struct modelcheck_config c = {
+        .model = o->model,
+        .model_cmd = o->model_cmd,
+        .python = o->python,
+        .home = home,
+        .environ = environ,
+    };
+    return modelcheck_run(&c, info, infolen, err, errlen);
 }
 
 /* Loads the problem and the optimizer (*out) with python_dir = HOME/python
@@ -173,7 +174,11 @@ static int search_start_manager(struct search *s, char *err, size_t errlen)
  * into an existing experiment) or 1. */
 static int search_setup(struct search *s, char *err, size_t errlen)
 {
-    int status = search_check_model_cmd(s->o, err, errlen);
+    char info[SEARCH_ERR_LEN];
+    int status =
+        search_check_model(s->o, s->home, info, sizeof info, err, errlen);
+    if (status == 0 && info[0])
+        log_info("%s", info);
     if (status == 0)
         status = experiment_resolve(&s->x, s->o, err, errlen);
     if (status == 0)
@@ -349,13 +354,14 @@ int search_check(const struct options *o, const char *home)
     struct engine *engine = NULL;
     struct experiment x;
     char *text = NULL;
-    char err[SEARCH_ERR_LEN];
+    char err[SEARCH_ERR_LEN], info[SEARCH_ERR_LEN];
 
     memset(&e, 0, sizeof e);
     memset(&x, 0, sizeof x);
     x.lock_fd = -1;
     x.problem = experiment_absolute(o->problem);
-    int status = search_check_model_cmd(o, err, sizeof err);
+    int status =
+        search_check_model(o, home, info, sizeof info, err, sizeof err);
     if (status == 0 && x.problem == NULL) {
         snprintf(err, sizeof err, "out of memory");
         status = 1;
@@ -369,6 +375,8 @@ int search_check(const struct options *o, const char *home)
     }
     if (engine_text(engine, "describe", &text, &e) == ENGINE_OK) {
         printf("%s\n", text);
+        if (info[0])
+            printf("%s\n", info);
     } else {
         log_error("%s", e.message);
         status = 1;

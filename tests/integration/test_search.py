@@ -245,6 +245,28 @@ def test_check_rejects_bad_problems_and_flags_in_one_line(tmp_path):
     assert proc.returncode == 2 and "--model-cmd" in proc.stderr
 
 
+@pytest.mark.parametrize("flag, value, says", [
+    ("--model", "tc2", "--model tc2: unknown model 'tc2'"),
+    ("--model-cmd", "/nonexistent/m", "--model-cmd: the program /nonexistent/m: no such file"),
+    ("--model-cmd", "python3 my_model.py", "relative path"),
+])
+def test_a_model_that_cannot_run_is_refused_before_anything_starts(tmp_path, flag, value, says):
+    proc = run_binary("--check", "--problem", AS_PROBLEM, flag, value)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert says in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    # a real run refuses it too, before the experiment directory exists
+    search = run_search(tmp_path / "exp", "--problem", AS_PROBLEM, flag, value, nprocs=2)
+    assert search.proc.returncode == 2
+    assert says in search.proc.stderr
+    assert not (tmp_path / "exp").exists()
+
+
+def test_check_says_which_model_runs():
+    proc = run_binary("--check", "--problem", AS_PROBLEM, "--model", "example")
+    assert proc.returncode == 0, proc.stderr
+    assert "model example: module async_search.benchmarks.example, built in" in proc.stdout
+
+
 def test_help_lists_every_flag_with_its_default():
     proc = run_binary("--help")
     assert proc.returncode == 0
