@@ -184,6 +184,12 @@ static void launch_loop(struct launch_watch *w, launch_cancel_fn cancel,
 }
 
 /* The verdict on an ended model: its end, the stop, its result. */
+/* The model's last words (its last output line), or "" . */
+static const char *launch_said(const struct launch_watch *w)
+{
+    return w->out ? modelout_last_line(w->out) : "";
+}
+
 static void launch_judge(const struct launch_watch *w, struct launch_result *r)
 {
     const struct launch_spec *s = w->s;
@@ -202,10 +208,12 @@ static void launch_judge(const struct launch_watch *w, struct launch_result *r)
     } else if (w->end.state == SPAWN_LOST) {
         launch_result_fail(r, LAUNCH_FAILED, "%s", w->end.why);
     } else if (w->end.state == SPAWN_SIGNALED) {
-        launch_result_fail(r, LAUNCH_FAILED, "killed by signal %d (%s)",
-                           r->term_signal, strsignal(r->term_signal));
+        launch_result_fail(r, LAUNCH_FAILED, "killed by signal %d (%s)%s%s",
+                           r->term_signal, strsignal(r->term_signal),
+                           launch_said(w)[0] ? ": " : "", launch_said(w));
     } else if (r->exit_code != 0) {
-        launch_result_fail(r, LAUNCH_FAILED, "exit status %d", r->exit_code);
+        launch_result_fail(r, LAUNCH_FAILED, "exit status %d%s%s", r->exit_code,
+                           launch_said(w)[0] ? ": " : "", launch_said(w));
     } else {
         double v = NAN;
         int have = modelout_result(w->out, &v) ||

@@ -19,7 +19,7 @@
 
 #define LAUNCH_KILL_GRACE_S 10.0
 #define LAUNCH_LOG_CAP_BYTES ((size_t)8 << 20)
-#define LAUNCH_REASON_LEN 160
+#define LAUNCH_REASON_LEN 320
 #define LAUNCH_LOG_NAME "model.log"
 
 enum launch_status {

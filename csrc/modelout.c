@@ -36,6 +36,7 @@ struct modelout {
     int line_too_long;
     int have_result;
     double result;
+    char last[MODELOUT_LAST_MAX]; /* the last non-blank line */
     modelout_line_fn on_line;
     void *arg;
     char path[]; /* the log's path; name points into it */
@@ -205,10 +206,33 @@ void modelout_close(struct modelout *o)
 
 /* ---- the scanner -------------------------------------------------------- */
 
+/* Keeps the line, blanks trimmed, if it is not blank. */
+static void modelout_keep_last(struct modelout *o)
+{
+    const char *start = o->line;
+    size_t len = o->linelen;
+    while (len > 0 && strchr(" \t\r", start[len - 1]))
+        len--;
+    while (len > 0 && strchr(" \t", *start))
+        start++, len--;
+    if (len == 0)
+        return;
+    if (len >= sizeof o->last)
+        len = sizeof o->last - 1;
+    memcpy(o->last, start, len);
+    o->last[len] = '\0';
+}
+
+const char *modelout_last_line(const struct modelout *o)
+{
+    return o->last;
+}
+
 static void modelout_scan_line(struct modelout *o)
 {
     struct modelout_line l;
     o->line[o->linelen] = '\0';
+    modelout_keep_last(o);
     if (!o->line_too_long && modelout_recognise(o->line, &l))
         modelout_take(o, &l);
     o->linelen = 0;

@@ -30,6 +30,8 @@
 #define MODELOUT_LINE_MAX 4096
 #define MODELOUT_RESULT_TAG "IMPROVE_RESULT"
 #define MODELOUT_RESULT_FILE "result.txt"
+/* Bytes kept of the last output line (modelout_last_line). */
+#define MODELOUT_LAST_MAX 200
 
 /* The kinds of line the scanner recognises. */
 enum modelout_kind {
@@ -63,6 +65,11 @@ void modelout_feed(struct modelout *o, const char *buf, size_t len);
 
 /* The output ended: scans a last line that has no newline. */
 void modelout_finish(struct modelout *o);
+
+/* The last non-blank line of output (at most MODELOUT_LAST_MAX - 1 bytes,
+ * blanks trimmed), "" if none: for a failed model usually its error, e.g.
+ * "ModuleNotFoundError: No module named 'tc2'". Valid until modelout_close. */
+const char *modelout_last_line(const struct modelout *o);
 
 /* Returns 1 and sets *v to the value of the last result line seen, or 0 if
  * there was none. */

@@ -113,6 +113,13 @@ static void failures_have_reasons(void **state)
     assert_int_equal(run->r.status, LAUNCH_FAILED);
     assert_int_equal(run->r.exit_code, 3);
     assert_non_null(strstr(run->r.reason, "exit status 3"));
+    /* the model's last words say why: a failing import, say */
+    run_sh(run,
+           "echo Traceback; echo \"ModuleNotFoundError: No module named "
+           "'tc2'\" >&2; echo >&2; exit 1",
+           10, 1 << 20, NULL, NULL);
+    assert_string_equal(run->r.reason, "exit status 1: ModuleNotFoundError: "
+                                       "No module named 'tc2'");
     assert_true(isnan(run->r.objective));
 
     run_sh(run, "kill -SEGV $$", 10, 1 << 20, NULL, NULL);

@@ -107,6 +107,7 @@ static void scanner_hands_each_recognised_line_to_the_hook(void **state)
         modelout_open(d->log, 1 << 20, remember, &seen, &o, err, sizeof err),
         0);
     assert_int_equal(modelout_result(o, &v), 0);
+    assert_string_equal(modelout_last_line(o), "");
     /* Lines split across chunks, a line without a number, CRLF. */
     feed(o, "epoch 1\nIMPROVE_RES");
     feed(o, "ULT 1\nIMPROVE_RESULT pending\r\nIMPROVE_RESULT 2\r\n");
@@ -116,8 +117,10 @@ static void scanner_hands_each_recognised_line_to_the_hook(void **state)
     assert_true(seen.value[0] == 1 && seen.value[1] == 2);
     assert_int_equal(modelout_result(o, &v), 1);
     assert_true(v == 2);
+    assert_string_equal(modelout_last_line(o), "IMPROVE_RESULT 2");
     modelout_finish(o); /* the output ended: the last line counts */
     assert_int_equal(seen.n, 3);
+    assert_string_equal(modelout_last_line(o), "IMPROVE_RESULT 3");
     assert_int_equal(modelout_result(o, &v), 1);
     assert_true(v == 3);
     modelout_close(o);
@@ -125,6 +128,25 @@ static void scanner_hands_each_recognised_line_to_the_hook(void **state)
     assert_string_equal(log, "epoch 1\nIMPROVE_RESULT 1\nIMPROVE_RESULT "
                              "pending\r\nIMPROVE_RESULT 2\r\nIMPROVE_RESULT 3");
     free(log);
+}
+
+static void the_last_words_of_a_model_are_kept(void **state)
+{
+    struct dir *d = *state;
+    struct modelout *o;
+    char err[256];
+    assert_int_equal(
+        modelout_open(d->log, 1 << 20, NULL, NULL, &o, err, sizeof err), 0);
+    feed(o, "Traceback (most recent call last):\n  File \"x\"\n");
+    feed(o, "  ValueError: boom \r\n \n"); /* blanks trimmed, blank skipped */
+    assert_string_equal(modelout_last_line(o), "ValueError: boom");
+    char longer[MODELOUT_LAST_MAX * 2];
+    memset(longer, 'x', sizeof longer - 2);
+    longer[sizeof longer - 2] = '\n';
+    longer[sizeof longer - 1] = '\0';
+    feed(o, longer); /* kept, cut to the buffer */
+    assert_int_equal(strlen(modelout_last_line(o)), MODELOUT_LAST_MAX - 1);
+    modelout_close(o);
 }
 
 static void lines_too_long_to_scan_are_logged_but_not_recognised(void **state)
@@ -211,6 +233,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             scanner_hands_each_recognised_line_to_the_hook, dir_setup,
             dir_teardown),
+        cmocka_unit_test_setup_teardown(the_last_words_of_a_model_are_kept,
+                                        dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(
             lines_too_long_to_scan_are_logged_but_not_recognised, dir_setup,
             dir_teardown),
