@@ -35,6 +35,8 @@ struct manager {
     double run_start;  /* this process's start (monotonic) */
     double loop_start; /* when the loop began (0: not yet) */
     long done_this_run;
+    char last_failed[RUNID_MAX]; /* job id of the latest failure, "" none */
+    char last_reason[LAUNCH_REASON_LEN];
 };
 
 int manager_create(const struct manager_config *cfg, struct transport *tp,
@@ -194,6 +196,8 @@ static void manager_report_result(struct manager *m, const struct point *p,
                  duration);
         return;
     }
+    snprintf(m->last_failed, sizeof m->last_failed, "%s", p->job_id);
+    snprintf(m->last_reason, sizeof m->last_reason, "%s", reason);
     if (m->cfg.verbosity >= 0)
         progress_end_line(&m->progress);
     log_warn("evaluation %s %s: %s (see %s/run/%s/model.log)", p->job_id,
@@ -287,6 +291,9 @@ static enum manager_end manager_should_stop(const struct manager *m, double now)
         return MANAGER_SIGNAL;
     if (m->cfg.max_failures > 0 && manager_failures(m) >= m->cfg.max_failures)
         return MANAGER_MAX_FAILURES;
+    if (m->cfg.fail_fast > 0 && pool_counts(m->pool).ok == 0 &&
+        manager_failures(m) >= m->cfg.fail_fast)
+        return MANAGER_FAIL_FAST;
     return MANAGER_DONE;
 }
 
@@ -332,6 +339,12 @@ long manager_failures(const struct manager *m)
 {
     struct pool_counts c = pool_counts(m->pool);
     return c.failed + c.timeout;
+}
+
+const char *manager_last_failure(const struct manager *m, const char **reason)
+{
+    *reason = m->last_reason;
+    return m->last_failed[0] ? m->last_failed : NULL;
 }
 
 void manager_end_progress(struct manager *m)

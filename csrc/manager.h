@@ -37,7 +37,8 @@ enum manager_end {
     MANAGER_ERROR,        /* err says why */
     MANAGER_SIGNAL,       /* SIGTERM or SIGINT (signals_pending) */
     MANAGER_MAX_FAILURES, /* --max-failures reached */
-    MANAGER_TIME_LIMIT    /* --time-limit reached */
+    MANAGER_TIME_LIMIT,   /* --time-limit reached */
+    MANAGER_FAIL_FAST     /* the first evaluations all failed (--fail-fast) */
 };
 
 struct manager_config {
@@ -45,6 +46,8 @@ struct manager_config {
     int restart;         /* R of the new job ids (1 for a new experiment) */
     double t0_wall;      /* time origin of results.csv (epoch seconds) */
     long max_failures;   /* stop after this many failed or timed out; 0 no */
+    long fail_fast;      /* stop when this many evaluations finished and
+                          * none succeeded (earlier runs included); 0 no */
     double time_limit;   /* seconds of this run; 0 none */
     int open_ended;      /* a simulation that runs until the time limit */
     double sim_duration; /* simulations: mean duration (summary), else 0 */
@@ -94,6 +97,9 @@ void manager_stop_optimizer(struct manager *m);
 long manager_running(const struct manager *m);
 /* Evaluations that failed or timed out (earlier runs included). */
 long manager_failures(const struct manager *m);
+/* The latest failed or timed-out evaluation of this run: its job id and
+ * reason (valid until the next result), or NULL when there was none. */
+const char *manager_last_failure(const struct manager *m, const char **reason);
 /* Ends the progress line so that other output starts on its own line. */
 void manager_end_progress(struct manager *m);
 /*

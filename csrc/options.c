@@ -161,6 +161,17 @@ static const struct option_spec options_table[] = {
      .def.l = 0,
      .cfg = "MAX_FAILURES",
      .help = "stop once N evaluations have failed or timed out (0: never)"},
+    {.name = "fail-fast",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(fail_fast),
+     .min = 0,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 5,
+     .cfg = "FAIL_FAST",
+     .help = "stop when the first max(N, workers) evaluations of an "
+             "experiment all failed or timed out: the model is mis-wired "
+             "(exit 4; 0: never)"},
     {.name = "init-size",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(init_size),

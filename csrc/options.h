@@ -66,6 +66,7 @@ struct options {
     const char *restart; /* --restart EXPDIR: continue that experiment */
     long restart_number; /* R for the new job ids; 0: one more than used */
     long gpus_per_node;  /* GPUS_PER_NODE: 0 leaves GPU variables alone */
+    long fail_fast;      /* stop if the first max(N, workers) all failed */
     long max_failures;   /* stop after this many failed evaluations; 0: no
                             limit */
     int fixed_buffer;    /* keep exactly NUM_BUFFER (no latency hiding) */

@@ -117,6 +117,15 @@ static int search_open_journal(struct search *s, char *err, size_t errlen)
     return 0;
 }
 
+/* --fail-fast N: the first max(N, workers) results decide (0: off), so that
+ * a wave of quick crashes among many workers does not stop a search that
+ * works for most points. */
+static long search_fail_fast(const struct search *s)
+{
+    long n = s->o->fail_fast;
+    return n > 0 && n < s->tp->workers ? s->tp->workers : n;
+}
+
 static struct manager_config search_manager_config(const struct search *s)
 {
     const struct options *o = s->o;
@@ -134,6 +143,7 @@ static struct manager_config search_manager_config(const struct search *s)
         .restart = s->x.restart,
         .t0_wall = s->x.t0_wall,
         .max_failures = o->max_failures,
+        .fail_fast = search_fail_fast(s),
         .time_limit = o->time_limit,
         .open_ended = o->simulate > 0 && !o->max_evals_given,
         .sim_duration = o->simulate > 0 ? o->sim_duration : 0,
@@ -254,6 +264,14 @@ static int search_stop_message(const struct search *s, enum manager_end end)
                   manager_failures(s->manager), o->max_failures, running,
                   s->x.dir);
         return 3;
+    } else if (end == MANAGER_FAIL_FAST) {
+        const char *why, *job = manager_last_failure(s->manager, &why);
+        log_error("stopping: the first %ld evaluations all failed, so the "
+                  "model looks mis-wired (--fail-fast %ld); the last, %s: %s "
+                  "(see %s/run/%s/model.log)",
+                  search_fail_fast(s), o->fail_fast, job ? job : "?",
+                  job ? why : "", s->x.dir, job ? job : "");
+        return SEARCH_EXIT_NO_SUCCESS;
     }
     return 0;
 }
@@ -291,6 +309,12 @@ static int search_end(struct search *s, enum manager_end end)
     struct summary sum;
     manager_summary(s->manager, util_now(), &sum);
     summary_print(&sum, stdout);
+    if (status == 0 && sum.finished > 0 && sum.ok == 0) {
+        const char *why, *job = manager_last_failure(s->manager, &why);
+        log_error("no evaluation succeeded%s%s%s%s", job ? "; the last, " : "",
+                  job ? job : "", job ? ": " : "", job ? why : "");
+        status = SEARCH_EXIT_NO_SUCCESS;
+    }
     if (s->tp->ops->finish(s->tp) != 0)
         log_warn("stopping the workers: %s", s->tp->err);
     /* The workers are released first: plotting must not hold them. */

@@ -528,6 +528,41 @@ static void max_failures_stops_the_loop(void **state)
     world_close(&w);
 }
 
+static enum launch_status status_all_fail(long k)
+{
+    (void)k;
+    return LAUNCH_FAILED;
+}
+
+static enum launch_status status_first_ok(long k)
+{
+    return k == 0 ? LAUNCH_OK : LAUNCH_FAILED;
+}
+
+static void fail_fast_stops_when_the_first_evaluations_all_fail(void **state)
+{
+    (void)state;
+    struct world w;
+    const char *reason;
+    world_open(&w, 50, 2);
+    w.cfg.fail_fast = 4;
+    w.script.status_of = status_all_fail;
+    world_start(&w, 0, 0);
+    assert_int_equal(manager_loop(w.m, w.err, sizeof w.err), MANAGER_FAIL_FAST);
+    assert_int_equal(world_rows(&w, NULL), 4);
+    assert_non_null(manager_last_failure(w.m, &reason));
+    assert_string_equal(reason, "scripted");
+    world_close(&w);
+    /* one success among the first results: the model works, go on */
+    world_open(&w, 20, 2);
+    w.cfg.fail_fast = 4;
+    w.script.status_of = status_first_ok;
+    world_start(&w, 0, 0);
+    assert_int_equal(manager_loop(w.m, w.err, sizeof w.err), MANAGER_DONE);
+    assert_int_equal(world_rows(&w, "failed"), 19);
+    world_close(&w);
+}
+
 static void time_limit_stops_the_loop_with_evaluations_running(void **state)
 {
     (void)state;
@@ -683,6 +718,7 @@ int main(void)
         cmocka_unit_test(without_a_threshold_each_result_is_replaced),
         cmocka_unit_test(failures_and_timeouts_are_counted_and_told_as_nan),
         cmocka_unit_test(max_failures_stops_the_loop),
+        cmocka_unit_test(fail_fast_stops_when_the_first_evaluations_all_fail),
         cmocka_unit_test(time_limit_stops_the_loop_with_evaluations_running),
         cmocka_unit_test(a_failing_optimizer_ends_the_loop_with_its_message),
         cmocka_unit_test(a_signal_stops_the_loop),

@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -45,9 +47,11 @@ def wait_gone(pattern: str, timeout: float = 15) -> bool:
 
 def test_every_fault_kind_is_recorded_and_the_search_finishes(exp_dir):
     # 13 fault kinds, each at least twice; SH_TIMEOUT 3 s for the hang.
+    # Most kinds fail on purpose: --fail-fast 0 keeps the search going even
+    # if the first results are all failures.
     search = run_search(exp_dir, "--problem", FAULTS, "--optimizer", CYCLE,
                         "--model-cmd", model_cmd("faulty.py"), "--max-evals", "26",
-                        "--sh-timeout", "3", nprocs=5, timeout=300)
+                        "--sh-timeout", "3", "--fail-fast", "0", nprocs=5, timeout=300)
     assert search.proc.returncode == 0, search.proc.stderr
     rows = search.rows
     assert len(rows) == 26
@@ -334,3 +338,42 @@ def test_a_failing_optimizer_stops_the_search_with_its_error(tmp_path):
     assert wait_gone(str(exp_dir / "run"))
     rows = read_results(exp_dir)
     assert 0 < len(rows) < 30  # what finished is kept; --restart continues
+
+
+BROKEN_MODEL = textwrap.dedent("""\
+    import sys
+    print("loading the data", flush=True)
+    raise SystemExit("FileNotFoundError: no such file: /data/Pilot1/train.csv")
+    """)
+
+
+def test_a_model_that_always_fails_stops_the_search_early(tmp_path):
+    model = tmp_path / "broken.py"
+    model.write_text(BROKEN_MODEL)
+    search = run_search(tmp_path / "exp", "--problem", SLOW, "--model-cmd",
+                        f"{sys.executable} {model}", "--max-evals", "40", nprocs=4)
+    assert search.proc.returncode == 4, search.proc.stderr
+    rows = search.rows
+    # the first max(5, 3 workers) results all failed: stopped there, long before 40
+    assert 5 <= len(rows) < 40 and all(r["status"] == "failed" for r in rows)
+    err = search.proc.stderr
+    assert "the first 5 evaluations all failed" in err and "--fail-fast 5" in err
+    # the warnings and the final line show the model's own last words
+    assert "exit status 1: FileNotFoundError: no such file: /data/Pilot1/train.csv" in err
+    assert "no evaluation succeeded" in search.proc.stdout
+
+
+def test_fail_fast_0_runs_everything_and_still_says_nothing_succeeded(tmp_path):
+    search = run_search(tmp_path / "exp", "--problem", SLOW, "--model-cmd", "/bin/false",
+                        "--max-evals", "8", "--fail-fast", "0", nprocs=3)
+    assert search.proc.returncode == 4, search.proc.stderr
+    assert len(search.rows) == 8
+    assert "error: no evaluation succeeded; the last, " in search.proc.stderr
+
+
+def test_fail_fast_waits_for_one_result_per_worker(tmp_path):
+    # 6 workers: the first 6 failures (one wave), not 5, decide
+    search = run_search(tmp_path / "exp", "--problem", SLOW, "--model-cmd", "/bin/false",
+                        "--max-evals", "30", nprocs=7)
+    assert search.proc.returncode == 4
+    assert "the first 6 evaluations all failed" in search.proc.stderr
