@@ -138,6 +138,7 @@ FAILED = "failed"
 TIMEOUT = "timeout"
 STATUSES = (OK, FAILED, TIMEOUT)
 
+CSV_QUOTED_LINE_END = "\r\n"  # csv quotes a value holding any of these characters
 TORN_SHOWN_CHARS = 60  # a note shows this much of a torn last line
 RESTART_HINT = "restart with the problem file the experiment was run with"
 
@@ -159,10 +160,15 @@ def point_json(point: Mapping[str, Any]) -> str:
 
 
 def csv_fields(values: Iterable[Any]) -> str:
-    """Values as one results.csv record without its line end (quoted where needed)."""
+    """Values as one results.csv record without its line end (quoted where needed).
+
+    The writer's line end is CRLF so that values holding a newline or a
+    carriage return are quoted (with an empty line end they were not, and the
+    row broke in two); it is cut off here.
+    """
     out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(values)
-    return out.getvalue()
+    csv.writer(out, lineterminator=CSV_QUOTED_LINE_END).writerow(values)
+    return out.getvalue()[:-len(CSV_QUOTED_LINE_END)]
 
 
 def param_column(name: str) -> str:

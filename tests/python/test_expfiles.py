@@ -128,6 +128,11 @@ def test_point_json_and_csv_fields():
     with pytest.raises(ValueError):
         expfiles.point_json({"x": math.nan})
     assert expfiles.csv_fields(point.values()) == '"say ""hi"", ünï",0.5,True'
+    # a newline or carriage return inside a value is quoted, so the row stays one record
+    for value in ("a\nb", "a\rb", "a\r\nb"):
+        assert expfiles.csv_fields([value, "c"]) == f'"{value}",c'
+        assert next(csv.reader([expfiles.csv_fields([value, "c"])])) == [value, "c"]
+    assert expfiles.csv_fields([]) == "" and expfiles.csv_fields([""]) == '""'
 
 
 def test_small_helpers():
