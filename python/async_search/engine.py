@@ -134,10 +134,11 @@ class Engine:
 
         Returns (finished, inflight, last_restart, start_time): finished rows of
         results.csv as (job_id, json, csv, status, objective); points of points.log
-        that never finished as (job_id, json, csv), to be issued again; the highest
-        restart number R used (in job ids or config.json); the experiment's first
-        start time (0.0 if unknown). What is read, and what a torn last line
-        means, is async_search.expfiles.read_restart's business.
+        that never finished and were not issued again since, as (job_id, json,
+        csv), to be issued again; the highest restart number R used (in job ids
+        or config.json); the experiment's first start time (0.0 if unknown). What
+        is read, and what a torn last line means, is
+        async_search.expfiles.read_restart's business.
         """
         restart = expfiles.read_restart(exp_dir, self._names)
         results_path = os.path.join(exp_dir, expfiles.RESULTS)

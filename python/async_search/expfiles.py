@@ -418,9 +418,21 @@ class Restart:
 
     @property
     def inflight(self) -> tuple[tuple[str, str], ...]:
-        """(job_id, point JSON text) of the points that never finished, in points.log order."""
+        """(job_id, point JSON text) of the points to issue again, in points.log order.
+
+        A point is in flight when its job id has no row and the same point
+        was not issued again later: a restart writes each point it reissues
+        to points.log under a new job id, so the old id never gets a row and
+        must not be reissued by every later restart.
+        """
         done = {row.job_id for row in self.finished}
-        return tuple((j, text) for j, text in self.points.items() if j not in done)
+        later: set[str] = set()
+        out = []
+        for job_id, text in reversed(list(self.points.items())):
+            if job_id not in done and text not in later:
+                out.append((job_id, text))
+            later.add(text)
+        return tuple(reversed(out))
 
 
 def read_restart(exp_dir: str | os.PathLike[str], params: Sequence[str]) -> Restart:

@@ -266,6 +266,18 @@ def test_read_restart(tmp_path):
     assert r.start_time == 1700000000.5
 
 
+def test_a_point_issued_again_is_in_flight_once(tmp_path):
+    """Restart 2 reissued 1_0_1 as 2_1_0, which finished; 1_0_2 as 2_1_1, in flight again.
+    Restart 3 must issue only 2_1_1's point again, not 1_0_1's nor 1_0_2's."""
+    write_csv(tmp_path / "results.csv", [row("1_0_0"), row("2_1_0")])
+    (tmp_path / "points.log").write_text(
+        '1_0_0\t{"rate": 0.1}\n1_0_1\t{"rate": 0.2}\n1_0_2\t{"rate": 0.3}\n'
+        '2_1_0\t{"rate": 0.2}\n2_1_1\t{"rate": 0.3}\n2_2_0\t{"rate": 0.4}\n',
+        encoding="utf-8")
+    r = expfiles.read_restart(tmp_path, AWKWARD_PARAMS)
+    assert r.inflight == (("2_1_1", '{"rate": 0.3}'), ("2_2_0", '{"rate": 0.4}'))
+
+
 def test_read_restart_without_results_or_with_a_bad_config(tmp_path):
     (tmp_path / "points.log").write_text('4_0_0\t{"rate": 0.01}\n', encoding="utf-8")
     (tmp_path / "config.json").write_text("[]")
