@@ -31,29 +31,39 @@ from async_search.optimizers import make_optimizer
 from async_search.problem import load_problem
 from async_search.space import Categorical, Integer, plain
 
-__all__ = ["Engine"]
+__all__ = ["Engine", "SETTINGS"]
+
+# Keys the manager always sends (csrc/experiment.c experiment_settings_json); their
+# defaults are the command line's (csrc/options.c) and are not restated here.
+SETTINGS = ("problem", "optimizer", "seed", "n_jobs", "init_size")
 
 
 class Engine:
     """Problem + optimizer behind the manager's ask/tell calls.
 
-    settings_json keys: ``problem`` (path, required), ``optimizer`` (name,
-    default "default"), ``seed``, ``n_jobs``, ``init_size``,
+    settings_json keys, all required (``SETTINGS``): ``problem`` (path),
+    ``optimizer`` (name), ``seed``, ``n_jobs``, ``init_size``; optional:
     ``simulate_objective`` (set in a simulation: "default" or
     "module:function"); others (``max_evals``, ``workers``, ``num_buffer``) are
-    informative.
+    informative. A missing key is a ValueError naming it.
     """
 
     def __init__(self, settings_json: str) -> None:
         settings = json.loads(settings_json)
+        if not isinstance(settings, dict):
+            raise ValueError(f"engine settings: expected a JSON object, got {settings_json!r}")
+        missing = [key for key in SETTINGS if key not in settings]
+        if missing:
+            raise ValueError(f"engine settings: missing {', '.join(map(repr, missing))} "
+                             f"(required: {', '.join(SETTINGS)})")
         self._problem = load_problem(settings["problem"])
         self._names = tuple(self._problem.params)
         self._optimizer = make_optimizer(
             self._problem,
-            settings.get("optimizer") or "default",
-            seed=int(settings.get("seed", 0)),
-            n_jobs=int(settings.get("n_jobs", 1)),
-            init_size=int(settings.get("init_size", 4)),
+            settings["optimizer"],
+            seed=int(settings["seed"]),
+            n_jobs=int(settings["n_jobs"]),
+            init_size=int(settings["init_size"]),
         )
         self._objective = None
         if settings.get("simulate_objective") is not None:
