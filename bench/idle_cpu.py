@@ -51,7 +51,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         cmd = ["mpiexec", "-n", str(a.workers + 1), "--oversubscribe", "--bind-to", "none",
                str(ROOT / "build/async-search"), "--problem", str(ROOT / "problems/as_problem.py"),
-               "--model-cmd", f"/usr/bin/python3 {ROOT}/tests/models/quadratic.py --sleep {a.sleep}",
+               "--model-cmd",
+               f"/usr/bin/python3 {ROOT}/tests/models/quadratic.py --sleep {a.sleep}",
                "--max-evals", "1", "--optimizer", "random", "--exp-dir", f"{tmp}/exp"]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(min(2.0, a.sleep / 3))
@@ -63,7 +64,6 @@ def main():
     print(f"| rank | role | CPU over {wall:.1f} s | percent of one core |")
     print("|---:|---|---:|---:|")
     worst = 0.0
-    busy_rank = None
     for pid, (rank, cpu1) in sorted(second.items(), key=lambda kv: kv[1][0]):
         if pid not in first:
             continue

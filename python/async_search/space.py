@@ -53,7 +53,6 @@ __all__ = [
 PRIORS = ("uniform", "log-uniform")
 
 
-
 class SpaceError(ValueError):
     """A dimension or space is invalid; str() is one line saying what and what is allowed."""
 
