@@ -34,6 +34,7 @@ restart).
 API::
 
     header(params) / header_line(params)   results.csv's columns / first line
+    csv_fields(values) / point_json(point)  a point as results.csv / points.log hold it
     read_points(path)       -> dict job_id -> point JSON text (points.log)
     read_table(path)        -> Table: header and complete records (tolerant)
     parse_rows(table)       -> list[ResultRow] (typed; strict)
@@ -204,20 +205,24 @@ def read_points(path: str | os.PathLike[str]) -> dict[str, str]:
     """points.log as {job_id: point JSON text}, in file order ({} when missing).
 
     Lines without a tab are skipped; a job id seen again takes its later text.
-    Reading stops at a last line without its newline.
+    Reading stops at a last line without its newline. Raises
+    :class:`ExperimentFileError` when the file is not UTF-8 or cannot be read.
     """
     points: dict[str, str] = {}
     try:
-        handle = open(path, encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                if not line.endswith("\n"):
+                    break
+                job_id, tab, text = line[:-1].partition("\t")
+                if tab:
+                    points[job_id] = text
     except FileNotFoundError:
-        return points
-    with handle:
-        for line in handle:
-            if not line.endswith("\n"):
-                break
-            job_id, tab, text = line[:-1].partition("\t")
-            if tab:
-                points[job_id] = text
+        return {}
+    except UnicodeDecodeError as exc:
+        raise ExperimentFileError(f"{path} is not UTF-8 text: {exc.reason}") from None
+    except OSError as exc:
+        raise ExperimentFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     return points
 
 
@@ -453,7 +458,7 @@ def read_restart(exp_dir: str | os.PathLike[str], params: Sequence[str]) -> Rest
         config = read_config(root) or {}
         start_time = float(config.get("start_time") or 0.0)
         config_restart = int(config.get("restart") or 0)
-    except (ExperimentFileError, ValueError, TypeError):
+    except (ValueError, TypeError):  # ExperimentFileError is a ValueError
         start_time, config_restart = 0.0, 0
     last = max([n for n in numbers if n is not None] + [config_restart, 0])
     return Restart(tuple(finished), points, last, start_time)

@@ -153,6 +153,9 @@ def test_read_points_ignores_a_torn_line_and_lines_without_a_tab(tmp_path):
     points = expfiles.read_points(path)
     assert points == {"1_0_0": '{"x": 3}', "1_0_1": '{"x": "a\\tb ✓"}'}
     assert list(points) == ["1_0_0", "1_0_1"]
+    path.write_bytes(b'1_0_0\t{"x": "caf\xe9"}\n')
+    with pytest.raises(ExperimentFileError, match="points.log is not UTF-8"):
+        expfiles.read_points(path)
 
 
 # --------------------------------------------------------------------------- results.csv
