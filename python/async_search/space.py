@@ -22,8 +22,12 @@ coordinate then follows the sorted order.
 Values handed out are plain Python objects (float, int, str, bool, ...), never
 NumPy scalars, so they serialise to JSON and round-trip exactly.
 
-:func:`dimension_from_shorthand` implements scikit-optimize's rules for the
-``space`` entries of problem files (see REFERENCE.md, "The search space file").
+The ``space`` entries of problem files are scikit-optimize's shorthand
+(``skopt.space.check_dimension``), which the original async-search problem
+files use: a tuple or list is read by its length and element types, e.g.
+``(0, 0.9)`` is a Real, ``(2, 3)`` an Integer, ``["adam", "sgd"]`` a
+Categorical. :func:`dimension_from_shorthand` states the rules, and where we
+depart from scikit-optimize.
 """
 
 from __future__ import annotations
@@ -51,7 +55,6 @@ __all__ = [
 ]
 
 PRIORS = ("uniform", "log-uniform")
-
 
 
 class SpaceError(ValueError):

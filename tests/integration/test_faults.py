@@ -127,6 +127,7 @@ def test_kill_minus_nine_then_restart_loses_nothing(tmp_path, kill_after):
     model = model_cmd("quadratic.py", "--sleep", "0.7")
     common = ["--problem", SLOW, "--model-cmd", model, "--max-evals", "30"]
     snapshots = []
+
     def where():
         # killed before the experiment existed: start it (again)
         if (exp_dir / "config.json").exists():

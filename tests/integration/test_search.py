@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (PROBLEMS, ROOT, model_cmd, read_results, run_binary,
-                      run_search)
+from conftest import PROBLEMS, ROOT, model_cmd, run_binary, run_search
 
 AS_PROBLEM = str(ROOT / "problems" / "as_problem.py")
 JOB_ID = re.compile(r"^1_[1-9][0-9]*_(0|[1-9][0-9]*)$")
@@ -226,7 +225,8 @@ def test_check_rejects_bad_problems_and_flags_in_one_line(tmp_path):
     cases = {
         "syntax.py": "class Problem(:\n",
         "noclass.py": "x = 1\n",
-        "raises.py": "class Problem:\n    def __init__(self):\n        raise RuntimeError('boom')\n",
+        "raises.py": ("class Problem:\n    def __init__(self):\n"
+                      "        raise RuntimeError('boom')\n"),
         "reversed.py": "class Problem:\n    def __init__(self):\n"
                        "        self.space = {'a': (1.0, 0.5)}\n",
         "empty.py": "",

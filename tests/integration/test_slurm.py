@@ -64,8 +64,8 @@ def slurm_log_tail(env: dict, lines: int = 20) -> str:
     for name in ("slurmctld.log", "slurmd.log"):
         path = log_dir / name
         if path.exists():
-            out.append(f"--- {path}\n" + "\n".join(path.read_text(errors="replace")
-                                                    .splitlines()[-lines:]))
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {path}\n" + "\n".join(tail))
     return "\n".join(out)
 
 

@@ -11,6 +11,7 @@ from async_search.space import Categorical, Integer, Real
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROBLEMS = os.path.join(ROOT, "problems")
 TEST_PROBLEMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "problems")
+INTEGRATION_PROBLEMS = os.path.join(ROOT, "tests", "integration", "problems")
 
 
 def write(tmp_path, text, name="problem_x.py"):
@@ -42,10 +43,20 @@ def test_tc1_problem_file():
 
 
 def test_every_shipped_problem_loads():
-    for d in (PROBLEMS, TEST_PROBLEMS):
+    found = {}
+    for d in (PROBLEMS, TEST_PROBLEMS, INTEGRATION_PROBLEMS):
         for name in sorted(os.listdir(d)):
             if name.endswith(".py"):
-                load_problem(os.path.join(d, name))
+                path = os.path.join(d, name)
+                found[os.path.relpath(path, ROOT)] = load_problem(path)
+    # the problems shipped with the project, and the ones these tests use, were all found
+    expected = {"problems/as_problem.py", "problems/problem_tc1.py", "problems/problem_nt3.py",
+                "tests/python/problems/problem_awkward.py",
+                "tests/python/problems/problem_mixed.py",
+                "tests/integration/problems/problem_slow.py",
+                "tests/integration/problems/problem_faults.py"}
+    assert expected <= set(found), sorted(expected - set(found))
+    assert all(p.params for p in found.values())
 
 
 def test_params_order_list_and_typed_objects():
