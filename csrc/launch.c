@@ -249,7 +249,8 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
     if (launch_open(&w, &pipe_wr, r) != 0)
         goto done;
 
-    struct spawn_cmd cmd = {s->argv, s->envp, s->run_dir, pipe_wr};
+    struct spawn_cmd cmd = {
+        .argv = s->argv, .envp = s->envp, .cwd = s->run_dir, .out_fd = pipe_wr};
     if (spawn_start(s->spawner, &cmd, &w.child, why_not, sizeof why_not) != 0) {
         launch_result_fail(r, LAUNCH_FAILED, "%s", why_not);
         modelout_note(w.out, "[async-search] %s\n", why_not);

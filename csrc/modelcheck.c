@@ -115,7 +115,8 @@ static int modelcheck_model(const struct modelcheck_config *c, char *info,
                  errno ? strerror(errno) : "out of memory");
         goto done;
     }
-    struct spawn_cmd cmd = {argv, env.vars, ".", fds[1]};
+    struct spawn_cmd cmd = {
+        .argv = argv, .envp = env.vars, .cwd = ".", .out_fd = fds[1]};
     if (spawn_start(sp, &cmd, &child, why, sizeof why) != 0) {
         snprintf(err, errlen, "cannot check --model %s: %s", c->model, why);
         goto done;
