@@ -38,6 +38,7 @@ struct replay_point {
     char *csv_fields;
     char *status;     /* ok | failed | timeout (finished points only) */
     double objective; /* NaN unless ok */
+    double sim_value; /* in flight, in a simulation: its objective; else NaN */
 };
 
 /* What a restart finds in the experiment directory. */

@@ -371,13 +371,14 @@ static char *engine_strdup_item(PyObject *tuple, Py_ssize_t i)
     return s ? strdup(s) : NULL;
 }
 
-/* Converts a list of (job_id, json, csv[, status, objective]) tuples. */
+/* Converts a list of (job_id, json, csv, status, objective) tuples (finished
+ * points) or (job_id, json, csv, simulated objective) tuples (in flight). */
 static int engine_replay_list(PyObject *list, int finished,
                               struct replay_point **out, long *n)
 {
     /* list: borrowed */
     Py_ssize_t len = PyList_Check(list) ? PyList_GET_SIZE(list) : -1;
-    Py_ssize_t width = finished ? 5 : 3;
+    Py_ssize_t width = finished ? 5 : 4;
     if (len < 0)
         return -1;
     *n = 0;
@@ -392,14 +393,16 @@ static int engine_replay_list(PyObject *list, int finished,
         p->job_id = engine_strdup_item(t, 0);
         p->params_json = engine_strdup_item(t, 1);
         p->csv_fields = engine_strdup_item(t, 2);
-        p->objective = NAN;
+        p->objective = p->sim_value = NAN;
         if (finished) {
             p->status = engine_strdup_item(t, 3);
             p->objective = PyFloat_AsDouble(PyTuple_GET_ITEM(t, 4));
+        } else {
+            p->sim_value = PyFloat_AsDouble(PyTuple_GET_ITEM(t, 3));
         }
         (*n)++;
         if (!p->job_id || !p->params_json || !p->csv_fields ||
-            (finished && (!p->status || PyErr_Occurred())))
+            (finished && !p->status) || PyErr_Occurred())
             return -1;
     }
     return 0;

@@ -115,7 +115,7 @@ int manager_resume(struct manager *m, struct replay *r,
     if (pool_add_finished(m->pool, r->finished, r->nfinished, err, errlen) != 0)
         return -1;
     if (reissue > 0) {
-        struct point_batch *again = batch_new(reissue, 0);
+        struct point_batch *again = batch_new(reissue, 1);
         if (again == NULL) {
             snprintf(err, errlen, "out of memory");
             return -1;
@@ -123,6 +123,7 @@ int manager_resume(struct manager *m, struct replay *r,
         for (long i = 0; i < reissue; i++) {
             again->params_json[i] = r->inflight[i].params_json;
             again->csv_fields[i] = r->inflight[i].csv_fields;
+            again->sim_values[i] = r->inflight[i].sim_value;
             r->inflight[i].params_json = r->inflight[i].csv_fields = NULL;
             log_info("reissuing %s (in flight when the experiment stopped)",
                      r->inflight[i].job_id);

@@ -145,10 +145,15 @@ class Engine:
         Returns (finished, inflight, last_restart, start_time): finished rows of
         results.csv as (job_id, json, csv, status, objective); points of points.log
         that never finished and were not issued again since, as (job_id, json,
-        csv), to be issued again; the highest restart number R used (in job ids
-        or config.json); the experiment's first start time (0.0 if unknown). What
-        is read, and what a torn last line means, is
+        csv, simulated objective or NaN), to be issued again; the highest restart
+        number R used (in job ids or config.json); the experiment's first start
+        time (0.0 if unknown). What is read, and what a torn last line means, is
         async_search.expfiles.read_restart's business.
+
+        The optimizer is told the finished rows, and the points to be issued again
+        are registered as pending (as if it had just asked for them), so that it
+        never proposes them a second time: its new proposals, its initial design
+        included, avoid everything told or pending.
         """
         restart = expfiles.read_restart(exp_dir, self._names)
         results_path = os.path.join(exp_dir, expfiles.RESULTS)
@@ -161,6 +166,14 @@ class Engine:
         told = [json.loads(f[1]) for f in finished]
         if told:
             self._optimizer.tell(told, [None if math.isnan(f[4]) else f[4] for f in finished])
-        inflight = [(job_id, *self._ordered(json.loads(text)))
-                    for job_id, text in restart.inflight]
+        again = [json.loads(text) for _, text in restart.inflight]
+        pend = getattr(self._optimizer, "pending", None)
+        if again and callable(pend):
+            pend(again)
+        values = [math.nan] * len(again)
+        if again and self._objective is not None:
+            values = [float(v) for v in self._objective(
+                [{n: p[n] for n in self._names} for p in again])]
+        inflight = [(job_id, *self._ordered(point), value)
+                    for (job_id, _), point, value in zip(restart.inflight, again, values)]
         return finished, inflight, restart.last_restart, restart.start_time

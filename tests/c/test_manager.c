@@ -623,6 +623,7 @@ static void replay_point(struct replay_point *p, const char *job, long x,
     p->csv_fields = strdup(buf);
     p->status = status ? strdup(status) : NULL;
     p->objective = status && strcmp(status, "ok") == 0 ? (double)x : NAN;
+    p->sim_value = NAN;
 }
 
 /* 3 finished rows (x = 1000, 1001 ok; 1002 failed) and 2 in flight

@@ -378,3 +378,34 @@ def test_fail_fast_waits_for_one_result_per_worker(tmp_path):
                         "--max-evals", "30", nprocs=7)
     assert search.proc.returncode == 4
     assert "the first 6 evaluations all failed" in search.proc.stderr
+
+
+def test_no_point_is_evaluated_twice_across_restarts(tmp_path):
+    # 8 mixed dimensions; the job is stopped three times while evaluations run
+    # and points wait in the buffer, then finished. Every restart reissues what
+    # was in flight; none may propose an issued point again.
+    exp_dir = tmp_path / "exp"
+    common = ["--problem", str(PROBLEMS / "problem_mixed8.py"), "--max-evals", "24",
+              "--model-cmd", model_cmd("quadratic.py", "--sleep", "1"), "--num-buffer", "3"]
+    where = ["--exp-dir", str(exp_dir)]
+    for stop in range(3):
+        proc = start_search(exp_dir, *common, *where, nprocs=4)
+        rows_before = len(read_results(exp_dir)) if (exp_dir / "results.csv").exists() else 0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until this run wrote 2 rows of its own
+            done = (exp_dir / "results.csv").exists() and \
+                len(read_results(exp_dir)) >= rows_before + 2
+            if done or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+        where = ["--restart", str(exp_dir)]
+    final = run_search(exp_dir, *common, *where, nprocs=4)
+    assert final.proc.returncode == 0, final.proc.stderr
+    rows = read_results(exp_dir)
+    assert len(rows) == 24
+    params = [tuple(v for k, v in r.items() if k.startswith("p:")) for r in rows]
+    assert len(set(params)) == len(params), "a point was evaluated twice"
+    assert len({r["job_id"] for r in rows}) == 24
+    assert {r["job_id"].split("_")[0] for r in rows} >= {"1", "4"}

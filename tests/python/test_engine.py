@@ -57,3 +57,48 @@ def test_settings_are_used_as_given():
     assert other != points
     with pytest.raises(ValueError, match="unknown"):
         Engine(json.dumps(dict(FULL, optimizer="nonesuch")))
+
+
+MIXED8 = str(ROOT / "tests" / "python" / "problems" / "problem_mixed.py")
+
+
+def _write_experiment(exp: Path, engine: Engine, points: list, finished: int) -> None:
+    """points.log holds every point; results.csv the first `finished` of them."""
+    lines, rows = [], [",".join(["job_id", engine.header(), "objective", "status", "worker",
+                                 "m:timestamp_submit", "m:timestamp_start",
+                                 "m:timestamp_gather", "duration"])]
+    for i, (text, fields) in enumerate(points):
+        lines.append(f"1_1_{i}\t{text}\n")
+        if i < finished:
+            rows.append(f"1_1_{i},{fields},{0.5 + i},ok,1,0.0,0.0,1.0,1.0")
+    (exp / "points.log").write_text("".join(lines), encoding="utf-8")
+    (exp / "results.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("restarts", [1, 3])
+def test_a_restart_never_proposes_a_point_again(tmp_path, restarts):
+    # 8 mixed dimensions, 10 points issued, 4 finished: the 6 in flight are
+    # issued again by the manager; the restarted optimizer (same seed, so the
+    # same initial design) must propose neither them nor the finished ones.
+    settings = dict(FULL, problem=MIXED8, optimizer="default", init_size=12)
+    first = Engine(json.dumps(settings))
+    issued = first.ask(10)
+    _write_experiment(tmp_path, first, issued, finished=4)
+    seen = {text for text, _ in issued}
+    for _ in range(restarts):
+        engine = Engine(json.dumps(settings))
+        finished, inflight, last, _ = engine.replay(str(tmp_path))
+        assert len(finished) == 4 and len(inflight) == 6 and last == 1
+        assert {text for _, text, _, _ in inflight} == {t for t, _ in issued[4:]}
+        new = [text for text, _ in engine.ask(15)]
+        assert not seen & set(new), "a restart proposed a point that was issued already"
+        assert len(set(new)) == len(new)
+
+
+def test_a_simulated_restart_gives_reissued_points_their_objective(tmp_path):
+    settings = dict(FULL, simulate_objective="default")
+    engine = Engine(json.dumps(settings))
+    issued = engine.ask(5)
+    _write_experiment(tmp_path, engine, [(t, f) for t, f, _ in issued], finished=2)
+    _, inflight, _, _ = Engine(json.dumps(settings)).replay(str(tmp_path))
+    assert [v for *_, v in inflight] == [v for *_, v in issued[2:]]
