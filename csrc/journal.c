@@ -130,6 +130,24 @@ fail:
     return -1;
 }
 
+/* Appends the row buffer to fd (path for messages), all or nothing. */
+static int journal_put(struct journal *j, int fd, const char *path, char *err,
+                       size_t errlen)
+{
+    off_t before = lseek(fd, 0, SEEK_END);
+    if (journal_write_all(fd, j->row.data, j->row.len) == 0) {
+        j->dirty = 1;
+        return 0;
+    }
+    int e = errno;
+    snprintf(err, errlen, "write %s: %s", path, strerror(e));
+    /* Cut the partial row off again; should that fail too, journal_repair
+     * cuts the torn line at the next restart. */
+    int cut = before >= 0 ? ftruncate(fd, before) : -1;
+    (void)cut;
+    return util_storage_errno(e) ? JOURNAL_STORAGE : JOURNAL_ERROR;
+}
+
 int journal_append(struct journal *j, const struct journal_row *row, char *err,
                    size_t errlen)
 {
@@ -142,14 +160,9 @@ int journal_append(struct journal *j, const struct journal_row *row, char *err,
         row->worker, row->t_submit, row->t_start, row->t_gather, row->duration);
     if (rc != 0) {
         snprintf(err, errlen, "journal: out of memory");
-        return -1;
+        return JOURNAL_ERROR;
     }
-    if (journal_write_all(j->results_fd, j->row.data, j->row.len) != 0) {
-        snprintf(err, errlen, "write %s: %s", j->results_path, strerror(errno));
-        return -1;
-    }
-    j->dirty = 1;
-    return 0;
+    return journal_put(j, j->results_fd, j->results_path, err, errlen);
 }
 
 int journal_point(struct journal *j, const char *job_id,
@@ -158,14 +171,9 @@ int journal_point(struct journal *j, const char *job_id,
     strbuf_reset(&j->row);
     if (strbuf_printf(&j->row, "%s\t%s\n", job_id, params_json) != 0) {
         snprintf(err, errlen, "journal: out of memory");
-        return -1;
+        return JOURNAL_ERROR;
     }
-    if (journal_write_all(j->points_fd, j->row.data, j->row.len) != 0) {
-        snprintf(err, errlen, "write %s: %s", j->points_path, strerror(errno));
-        return -1;
-    }
-    j->dirty = 1;
-    return 0;
+    return journal_put(j, j->points_fd, j->points_path, err, errlen);
 }
 
 void journal_sync(struct journal *j, double now, int force)

@@ -39,10 +39,18 @@ struct journal;
  */
 int journal_open(const char *exp_dir, const char *param_header,
                  struct journal **out, char *err, size_t errlen);
-/* Appends one results.csv row. Returns 0 or -1 with err. */
+/* What a failed append means. */
+#define JOURNAL_ERROR (-1) /* anything else (memory, a bad descriptor) */
+#define JOURNAL_STORAGE                                                        \
+    (-2) /* the storage failed: a full disk or quota, an                       \
+          * I/O error, a read-only file system */
+
+/* Appends one results.csv row. Returns 0, or JOURNAL_STORAGE or
+ * JOURNAL_ERROR with err. A row that could not be written whole is cut off
+ * again, so the file never ends in a torn line of ours. */
 int journal_append(struct journal *j, const struct journal_row *row, char *err,
                    size_t errlen);
-/* Appends one points.log line. Returns 0 or -1 with err. */
+/* Appends one points.log line; returns as journal_append does. */
 int journal_point(struct journal *j, const char *job_id,
                   const char *params_json, char *err, size_t errlen);
 /* Syncs to disk if JOURNAL_SYNC_INTERVAL_S passed since the last sync (now on

@@ -60,6 +60,7 @@ const char *launch_status_name(enum launch_status st)
     case LAUNCH_FAILED: return "failed";
     case LAUNCH_TIMEOUT: return "timeout";
     case LAUNCH_CANCELLED: return "cancelled";
+    case LAUNCH_STORAGE: return "storage";
     }
     return "failed";
 }
@@ -95,7 +96,9 @@ static int launch_open(struct launch_watch *w, int *pipe_wr,
     }
     if (modelout_open(log_path.data, w->s->log_cap, NULL, NULL, &w->out, err,
                       sizeof err) != 0) {
-        launch_result_fail(r, LAUNCH_FAILED, "%s", err);
+        launch_result_fail(
+            r, util_storage_errno(errno) ? LAUNCH_STORAGE : LAUNCH_FAILED, "%s",
+            err);
         goto done;
     }
     if (pipe2(pipefd, O_CLOEXEC) != 0) {

@@ -26,7 +26,11 @@ enum launch_status {
     LAUNCH_OK = 0,
     LAUNCH_FAILED = 1,
     LAUNCH_TIMEOUT = 2,
-    LAUNCH_CANCELLED = 3
+    LAUNCH_CANCELLED = 3,
+    /* The experiment's storage failed before the model ran (a full disk
+     * while preparing the run directory or model.log): no result of the
+     * model, never a row of results.csv. */
+    LAUNCH_STORAGE = 4
 };
 
 struct spawner;

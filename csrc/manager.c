@@ -35,6 +35,7 @@ struct manager {
     double run_start;  /* this process's start (monotonic) */
     double loop_start; /* when the loop began (0: not yet) */
     long done_this_run;
+    char storage[LAUNCH_REASON_LEN + 64]; /* why the storage failed, or "" */
     char last_failed[RUNID_MAX]; /* job id of the latest failure, "" none */
     char last_reason[LAUNCH_REASON_LEN];
 };
@@ -90,18 +91,32 @@ void manager_stop_optimizer(struct manager *m)
     m->opt_stopped = 1;
 }
 
+/* The experiment's storage failed (why): nothing more is dispatched and
+ * the loop stops at its next turn. The first reason is kept. */
+static void manager_storage_failed(struct manager *m, const char *why)
+{
+    if (m->storage[0] == '\0')
+        snprintf(m->storage, sizeof m->storage, "%s", why);
+}
+
 /* Adds a batch from the optimizer: new job ids, then points.log (before any
- * of them can be dispatched). */
+ * of them can be dispatched). A full disk stops the search (see
+ * manager_storage_failed). Returns 0 or -1 with err. */
 static int manager_add_batch(struct manager *m, struct point_batch *b,
                              char *err, size_t errlen)
 {
     long first = pool_add_batch(m->pool, b, err, errlen);
     if (first < 0)
         return -1;
-    for (long i = first; i < pool_size(m->pool); i++) {
+    for (long i = first; m->journal && i < pool_size(m->pool); i++) {
         const struct point *p = pool_point(m->pool, i);
-        if (m->journal && journal_point(m->journal, p->job_id, p->params_json,
-                                        err, errlen) != 0)
+        int rc =
+            journal_point(m->journal, p->job_id, p->params_json, err, errlen);
+        if (rc == JOURNAL_STORAGE) {
+            manager_storage_failed(m, err);
+            return 0;
+        }
+        if (rc != 0)
             return -1;
     }
     return 0;
@@ -167,6 +182,8 @@ static int manager_dispatch(struct manager *m, double now, char *err,
 {
     long idx;
     int w;
+    if (m->storage[0])
+        return 0; /* points.log may lack the buffered points */
     while (pool_dispatch(m->pool, now - m->t0_mono, now, &idx, &w)) {
         const struct point *p = pool_point(m->pool, idx);
         struct task_msg t;
@@ -211,27 +228,39 @@ static int manager_handle_result(struct manager *m, int w,
                                  char *err, size_t errlen)
 {
     double duration = r->t_end - r->t_start;
-    long idx = pool_finish(m->pool, w, r->seq, (enum launch_status)r->status,
-                           r->objective, duration, now);
+    enum launch_status st = (enum launch_status)r->status;
+    long idx = pool_running_point(m->pool, w, r->seq);
     if (idx < 0) {
         log_warn("ignoring an unexpected result from rank %d (task %lld)", w,
                  (long long)r->seq);
         return 0;
     }
     const struct point *p = pool_point(m->pool, idx);
+    if (st == LAUNCH_STORAGE) { /* not a result: no row (restart reruns it) */
+        manager_storage_failed(m, r->reason);
+        pool_unrecorded(m->pool, w, r->seq, now);
+        return 0;
+    }
     struct journal_row row = {
         .job_id = p->job_id,
         .csv_fields = p->csv_fields,
-        .objective = p->objective,
-        .status = launch_status_name(p->status),
+        .objective = st == LAUNCH_OK ? r->objective : NAN,
+        .status = launch_status_name(st),
         .worker = w,
         .t_submit = p->t_submit,
         .t_start = r->t_start - m->cfg.t0_wall,
         .t_gather = now - m->t0_mono,
         .duration = duration,
     };
-    if (m->journal && journal_append(m->journal, &row, err, errlen) != 0)
+    int rc = m->journal ? journal_append(m->journal, &row, err, errlen) : 0;
+    if (rc == JOURNAL_STORAGE) {
+        manager_storage_failed(m, err);
+        pool_unrecorded(m->pool, w, r->seq, now);
+        return 0;
+    }
+    if (rc != 0)
         return -1;
+    pool_finish(m->pool, w, r->seq, st, r->objective, duration, now);
     policy_result(&m->policy, now);
     if (queue_push_result(m->queue, p->params_json, p->objective) != 0) {
         snprintf(err, errlen, "out of memory queueing a result");
@@ -290,6 +319,8 @@ static enum manager_end manager_should_stop(const struct manager *m, double now)
         return MANAGER_TIME_LIMIT;
     if (signals_pending())
         return MANAGER_SIGNAL;
+    if (m->storage[0])
+        return MANAGER_STORAGE;
     if (m->cfg.max_failures > 0 && manager_failures(m) >= m->cfg.max_failures)
         return MANAGER_MAX_FAILURES;
     if (m->cfg.fail_fast > 0 && pool_counts(m->pool).ok == 0 &&
@@ -340,6 +371,11 @@ long manager_failures(const struct manager *m)
 {
     struct pool_counts c = pool_counts(m->pool);
     return c.failed + c.timeout;
+}
+
+const char *manager_storage_error(const struct manager *m)
+{
+    return m->storage[0] ? m->storage : NULL;
 }
 
 const char *manager_last_failure(const struct manager *m, const char **reason)

@@ -38,7 +38,9 @@ enum manager_end {
     MANAGER_SIGNAL,       /* SIGTERM or SIGINT (signals_pending) */
     MANAGER_MAX_FAILURES, /* --max-failures reached */
     MANAGER_TIME_LIMIT,   /* --time-limit reached */
-    MANAGER_FAIL_FAST     /* the first evaluations all failed (--fail-fast) */
+    MANAGER_FAIL_FAST,    /* the first evaluations all failed (--fail-fast) */
+    MANAGER_STORAGE       /* the experiment's storage failed (a full disk):
+                           * see manager_storage_error */
 };
 
 struct manager_config {
@@ -97,6 +99,10 @@ void manager_stop_optimizer(struct manager *m);
 long manager_running(const struct manager *m);
 /* Evaluations that failed or timed out (earlier runs included). */
 long manager_failures(const struct manager *m);
+/* Why the experiment's storage failed ("write PATH: No space left on
+ * device"), or NULL. Evaluations that ran into it have no row: they count
+ * nowhere and a restart issues them again. */
+const char *manager_storage_error(const struct manager *m);
 /* The latest failed or timed-out evaluation of this run: its job id and
  * reason (valid until the next result), or NULL when there was none. */
 const char *manager_last_failure(const struct manager *m, const char **reason);

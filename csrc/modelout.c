@@ -187,8 +187,10 @@ int modelout_open(const char *path, size_t cap, modelout_line_fn on_line,
     o->arg = arg;
     o->log_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (o->log_fd < 0) {
-        snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+        int e = errno;
+        snprintf(err, errlen, "cannot create %s: %s", path, strerror(e));
         free(o);
+        errno = e;
         return -1;
     }
     *out = o;

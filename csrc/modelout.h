@@ -54,7 +54,7 @@ struct modelout;
  * Creates (or truncates) the log at path and returns a stream keeping at
  * most cap bytes of output in it. on_line may be NULL; arg is passed to it.
  * Returns 0 and *out (owned: modelout_close), or -1 with err ("cannot create
- * PATH: REASON", or memory).
+ * PATH: REASON", or memory) and errno from the failed open.
  */
 int modelout_open(const char *path, size_t cap, modelout_line_fn on_line,
                   void *arg, struct modelout **out, char *err, size_t errlen);

@@ -209,22 +209,45 @@ int pool_dispatch(struct pool *p, double t_submit, double now, long *idx,
     return 1;
 }
 
-long pool_finish(struct pool *p, int worker, long seq, enum launch_status st,
-                 double objective, double duration, double now)
+long pool_running_point(const struct pool *p, int worker, long seq)
 {
     if (worker < 1 || worker > p->workers || p->running[worker] < 0 ||
         p->running[worker] != seq)
         return -1;
+    return p->running[worker];
+}
+
+/* The worker is idle again at now; returns the point it ran. */
+static long pool_release(struct pool *p, int worker, double now)
+{
     long i = p->running[worker];
+    p->running[worker] = -1;
+    p->nrunning--;
+    p->idle_since[worker] = now;
+    pool_push_idle(p, worker);
+    return i;
+}
+
+long pool_unrecorded(struct pool *p, int worker, long seq, double now)
+{
+    if (pool_running_point(p, worker, seq) < 0)
+        return -1;
+    long i = pool_release(p, worker, now);
+    p->points[i].state = POINT_UNRECORDED;
+    return i;
+}
+
+long pool_finish(struct pool *p, int worker, long seq, enum launch_status st,
+                 double objective, double duration, double now)
+{
+    if (pool_running_point(p, worker, seq) < 0)
+        return -1;
+    long i = pool_release(p, worker, now);
     struct point *pt = &p->points[i];
     pt->state = POINT_DONE;
     pt->status = st;
     pt->objective = st == LAUNCH_OK ? objective : NAN;
-    p->running[worker] = -1;
-    p->nrunning--;
-    p->idle_since[worker] = now;
     p->busy_s += duration;
-    pool_push_idle(p, worker);
     pool_count(p, i);
     return i;
 }

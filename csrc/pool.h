@@ -21,7 +21,13 @@
 #include "launch.h"
 #include "runid.h"
 
-enum point_state { POINT_BUFFERED, POINT_RUNNING, POINT_DONE };
+enum point_state {
+    POINT_BUFFERED,
+    POINT_RUNNING,
+    POINT_DONE,
+    POINT_UNRECORDED /* ran, but no result could be recorded (the storage
+                      * failed): a restart issues it again */
+};
 
 struct point {
     char *params_json; /* owned */
@@ -81,6 +87,17 @@ int pool_dispatch(struct pool *p, double t_submit, double now, long *idx,
  */
 long pool_finish(struct pool *p, int worker, long seq, enum launch_status st,
                  double objective, double duration, double now);
+
+/* The index of the point `worker` runs if it is `seq`, else -1 (a stray
+ * or repeated message). Changes nothing. */
+long pool_running_point(const struct pool *p, int worker, long seq);
+/*
+ * The evaluation that `worker` ran for point `seq` ended without a result
+ * that can be recorded: the worker is idle again at now, the point is
+ * POINT_UNRECORDED and counts nowhere. Returns its index, or -1 as
+ * pool_finish does.
+ */
+long pool_unrecorded(struct pool *p, int worker, long seq, double now);
 
 /* The point at index idx (0 <= idx < pool_size). */
 const struct point *pool_point(const struct pool *p, long idx);

@@ -272,6 +272,13 @@ static int search_stop_message(const struct search *s, enum manager_end end)
                   search_fail_fast(s), o->fail_fast, job ? job : "?",
                   job ? why : "", s->x.dir, job ? job : "");
         return SEARCH_EXIT_NO_SUCCESS;
+    } else if (end == MANAGER_STORAGE) {
+        log_error("stopping: the experiment's storage failed (%s); %ld "
+                  "running evaluations are ended; the evaluations without a "
+                  "row in results.csv are issued again by --restart %s once "
+                  "there is space",
+                  manager_storage_error(s->manager), running, s->x.dir);
+        return SEARCH_EXIT_STORAGE;
     }
     return 0;
 }
@@ -318,7 +325,8 @@ static int search_end(struct search *s, enum manager_end end)
     if (s->tp->ops->finish(s->tp) != 0)
         log_warn("stopping the workers: %s", s->tp->err);
     /* The workers are released first: plotting must not hold them. */
-    if (end != MANAGER_SIGNAL && !s->o->no_report && sum.finished > 0)
+    if (end != MANAGER_SIGNAL && end != MANAGER_STORAGE && !s->o->no_report &&
+        sum.finished > 0)
         search_report(s);
     return status;
 }

@@ -129,7 +129,7 @@ static int worker_environment(struct worker *w, const char *home, int rank,
 }
 
 /* Prepares the run directory and params.json. Returns 0, or -1 with the
- * reason in r. */
+ * reason (and LAUNCH_STORAGE when the storage failed) in r. */
 static int worker_prepare(struct worker *w, const struct task_msg *t,
                           struct strbuf *run_dir, struct strbuf *params,
                           struct launch_result *r)
@@ -143,12 +143,13 @@ static int worker_prepare(struct worker *w, const struct task_msg *t,
         snprintf(r->reason, sizeof r->reason, "worker out of memory");
         goto done;
     }
-    if (util_mkdir_p(strbuf_str(run_dir), err, sizeof err) != 0) {
-        snprintf(r->reason, sizeof r->reason, "%s", err);
-        goto done;
-    }
-    if (util_write_file(strbuf_str(params), text.data, text.len, err,
+    if (util_mkdir_p(strbuf_str(run_dir), err, sizeof err) != 0 ||
+        util_write_file(strbuf_str(params), text.data, text.len, err,
                         sizeof err) != 0) {
+        /* A full disk is not a result of the model: the manager records
+         * no row and stops (see launch.h LAUNCH_STORAGE). */
+        if (util_storage_errno(errno))
+            r->status = LAUNCH_STORAGE;
         snprintf(r->reason, sizeof r->reason, "%s", err);
         goto done;
     }

@@ -911,11 +911,20 @@ def render_png(results: Results, summary: Summary, path: str | os.PathLike[str])
         try:
             with os.fdopen(fd, "wb") as handle:
                 fig.savefig(handle, format="png")
+            # mkstemp makes the file 0600: give it the mode a new file gets
+            # (0666 less the umask), so that collaborators can read it.
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, out)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # --------------------------------------------------------------------------- CLI

@@ -563,6 +563,49 @@ static void fail_fast_stops_when_the_first_evaluations_all_fail(void **state)
     world_close(&w);
 }
 
+static enum launch_status status_fourth_hits_a_full_disk(long k)
+{
+    return k == 3 ? LAUNCH_STORAGE : LAUNCH_OK;
+}
+
+static void a_full_disk_stops_the_loop_without_a_row(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open(&w, 30, 2);
+    w.script.status_of = status_fourth_hits_a_full_disk;
+    world_start(&w, 0, 0);
+    assert_int_equal(manager_loop(w.m, w.err, sizeof w.err), MANAGER_STORAGE);
+    assert_string_equal(manager_storage_error(w.m), "scripted");
+    /* 3 rows; the fourth evaluation is no result: no row, no count */
+    assert_int_equal(world_rows(&w, NULL), 3);
+    assert_int_equal(manager_failures(w.m), 0);
+    long sent = w.script.sent;
+    world_close(&w);
+    assert_true(sent <= 3 + 2 + 1);
+}
+
+static void a_full_journal_stops_before_any_dispatch(void **state)
+{
+    (void)state;
+    struct world w;
+    char path[512];
+    world_open(&w, 30, 2);
+    /* points.log on a full device: the first batch cannot be recorded */
+    journal_close(w.journal);
+    snprintf(path, sizeof path, "%s/points.log", w.dir);
+    unlink(path);
+    assert_int_equal(symlink("/dev/full", path), 0);
+    assert_int_equal(
+        journal_open(w.dir, "p:x", &w.journal, w.err, sizeof w.err), 0);
+    world_start(&w, 0, 0);
+    assert_int_equal(manager_loop(w.m, w.err, sizeof w.err), MANAGER_STORAGE);
+    assert_non_null(strstr(manager_storage_error(w.m), "points.log"));
+    assert_non_null(strstr(manager_storage_error(w.m), "No space left"));
+    assert_int_equal(w.script.sent, 0); /* nothing unrecorded went out */
+    world_close(&w);
+}
+
 static void time_limit_stops_the_loop_with_evaluations_running(void **state)
 {
     (void)state;
@@ -720,6 +763,8 @@ int main(void)
         cmocka_unit_test(failures_and_timeouts_are_counted_and_told_as_nan),
         cmocka_unit_test(max_failures_stops_the_loop),
         cmocka_unit_test(fail_fast_stops_when_the_first_evaluations_all_fail),
+        cmocka_unit_test(a_full_disk_stops_the_loop_without_a_row),
+        cmocka_unit_test(a_full_journal_stops_before_any_dispatch),
         cmocka_unit_test(time_limit_stops_the_loop_with_evaluations_running),
         cmocka_unit_test(a_failing_optimizer_ends_the_loop_with_its_message),
         cmocka_unit_test(a_signal_stops_the_loop),

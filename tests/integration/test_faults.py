@@ -409,3 +409,46 @@ def test_no_point_is_evaluated_twice_across_restarts(tmp_path):
     assert len(set(params)) == len(params), "a point was evaluated twice"
     assert len({r["job_id"] for r in rows}) == 24
     assert {r["job_id"].split("_")[0] for r in rows} >= {"1", "4"}
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB file system of its own (tmpfs), as a full scratch or quota."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_stops_the_search_without_recording_failures(small_disk):
+    exp_dir = small_disk / "exp"
+    common = ["--problem", SLOW, "--model-cmd", model_cmd("chatty.py", "40"),
+              "--max-evals", "60", "--no-report"]
+    search = run_search(exp_dir, *common, nprocs=3)
+    assert search.proc.returncode == 5, search.proc.stdout + search.proc.stderr
+    err = search.proc.stderr
+    assert "the experiment's storage failed" in err and "No space left on device" in err
+    assert f"--restart {exp_dir}" in err
+    raw = (exp_dir / "results.csv").read_bytes()
+    assert raw.endswith(b"\n")  # no torn line
+    rows = read_results(exp_dir)
+    assert 0 < len(rows) < 60
+    # a full disk is not a failed model: no row says so, none counts
+    assert all(r["status"] == "ok" for r in rows), [r for r in rows if r["status"] != "ok"]
+    # space is back (the model logs go): --restart runs what was not recorded
+    for log in (exp_dir / "run").glob("*/model.log"):
+        log.unlink()
+    more = len(rows) + 4
+    final = run_search(exp_dir, "--problem", SLOW, "--model-cmd", model_cmd("chatty.py", "1"),
+                       "--max-evals", str(more), "--no-report", "--restart", str(exp_dir),
+                       nprocs=3)
+    assert final.proc.returncode == 0, final.proc.stderr
+    assert "reissued" in final.proc.stdout
+    rows_after = read_results(exp_dir)
+    assert len(rows_after) == more
+    assert rows_after[:len(rows)] == rows  # earlier rows unchanged
+    assert all(r["status"] == "ok" for r in rows_after)

@@ -189,6 +189,10 @@ def test_cli_writes_a_readable_png(expdir: Path) -> None:
     for colour in (BLUE, RED, ORANGE):  # ok bars, failures, the timeout
         assert has_colour(pixels, colour)
     assert not list(expdir.glob(".report-*"))  # no temporary file left behind
+    # readable by collaborators: the mode of a new file (0666 less the umask)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert png.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_output_flag_and_no_plot(expdir: Path, tmp_path: Path) -> None:
