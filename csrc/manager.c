@@ -53,7 +53,7 @@ int manager_create(const struct manager_config *cfg, struct transport *tp,
     m->tp = tp;
     m->opt = opt;
     m->journal = journal;
-    m->run_start = util_now();
+    m->run_start = cfg->run_start > 0 ? cfg->run_start : util_now();
     m->t0_mono = m->run_start - (util_wall() - cfg->t0_wall);
     progress_init(&m->progress, cfg->progress_out, cfg->progress_mode,
                   cfg->progress_tty);

@@ -47,6 +47,8 @@ struct manager_config {
     struct policy_config policy; /* .workers must equal the transport's */
     int restart;         /* R of the new job ids (1 for a new experiment) */
     double t0_wall;      /* time origin of results.csv (epoch seconds) */
+    double run_start;    /* when this process started (monotonic): the time
+                          * limit and the rates count from it; 0: now */
     long max_failures;   /* stop after this many failed or timed out; 0 no */
     long fail_fast;      /* stop when this many evaluations finished and
                           * none succeeded (earlier runs included); 0 no */

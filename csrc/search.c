@@ -39,6 +39,7 @@ struct search {
     struct manager *manager;
     struct replay replay;
     int announced;
+    double started; /* when search_run began (monotonic) */
 };
 
 static void search_log_engine_error(const struct engine_error *e)
@@ -142,6 +143,7 @@ static struct manager_config search_manager_config(const struct search *s)
             },
         .restart = s->x.restart,
         .t0_wall = s->x.t0_wall,
+        .run_start = s->started,
         .max_failures = o->max_failures,
         .fail_fast = search_fail_fast(s),
         .time_limit = o->time_limit,
@@ -352,6 +354,7 @@ int search_run(const struct options *o, const char *home, struct transport *t)
     s.home = home;
     s.tp = t;
     s.x.lock_fd = -1;
+    s.started = util_now();
 
     int status = search_setup(&s, err, sizeof err);
     if (status == 0) {

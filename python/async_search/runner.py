@@ -40,9 +40,9 @@ OBJ_RETURN or BENCHMARK_TIMEOUT, unreadable defaults; one line on stderr);
 3 the model finished without a usable objective (metric missing, or NaN or
 infinite, e.g. diverged training).  ``result.txt`` exists only on 0.
 
-Timing: ``runner: timing import_s=... run_s=... total_s=...`` on stdout, where
-``import_s`` is the time to import the model's module (torch for TC1/NT3;
-about 0 when a fork server imported it already) and ``total_s`` runs from the
+Timing: ``runner: timing import_s=... preloaded=0|1 run_s=... total_s=...`` on
+stdout, where ``import_s`` is the time to import the model's module (torch for
+TC1/NT3; about 0 when a fork server imported it already: ``preloaded=1``) and ``total_s`` runs from the
 start of :func:`main`.  :func:`main` takes ``argv`` and ``env`` so that a fork
 server can call it in a forked child.
 
@@ -137,7 +137,8 @@ class ResolvedModel:
     module: ModuleType
     default_file: Optional[Path]
     import_s: float
-    origin: str = ""  # "built in", or the file the user's module came from
+    origin: str = ""
+    preloaded: bool = False  # its module was imported already (a fork server)  # "built in", or the file the user's module came from
 
 
 # ------------------------------------------------------------- parameters
@@ -321,6 +322,7 @@ def resolve_model(model: str, env: Optional[Mapping[str, str]] = None) -> Resolv
     if model_dir and model_dir not in sys.path:
         sys.path.insert(0, model_dir)
     t0 = time.monotonic()
+    before = set(sys.modules)
     script = env.get("MODEL_PYTHON_SCRIPT", "").strip()
     builtin = False
     if script:
@@ -338,7 +340,8 @@ def resolve_model(model: str, env: Optional[Mapping[str, str]] = None) -> Resolv
         raise UsageError(f"model {model!r} (module {module.__name__}) has no run(params) function")
     import_s = time.monotonic() - t0
     origin = "built in" if builtin else str(getattr(module, "__file__", None) or "a namespace")
-    return ResolvedModel(model, module, _default_file_for(model, module, env), import_s, origin)
+    return ResolvedModel(model, module, _default_file_for(model, module, env), import_s, origin,
+                         module.__name__ in before)
 
 
 def model_defaults(resolved: ResolvedModel, env: Mapping[str, str]) -> Dict[str, Any]:
@@ -578,7 +581,8 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
         _err(f"cannot write {cwd / RESULT_FILE}: {exc.strerror or exc}")
         return EXIT_NO_RESULT
     total_s = time.monotonic() - t_main
-    print(f"runner: timing import_s={resolved.import_s:.3f} run_s={run_s:.3f} "
+    print(f"runner: timing import_s={resolved.import_s:.3f} "
+          f"preloaded={int(resolved.preloaded)} run_s={run_s:.3f} "
           f"total_s={total_s:.3f}", flush=True)
     sys.stderr.flush()
     print(f"IMPROVE_RESULT {value!r}", flush=True)

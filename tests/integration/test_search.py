@@ -105,7 +105,7 @@ def test_sh_timeout_kills_a_hanging_model(exp_dir):
     assert [r["status"] for r in rows] == ["timeout", "timeout"]
     for r in rows:
         # SIGTERM is ignored: SIGKILL follows after the grace period
-        assert 1.0 <= float(r["duration"]) < 30
+        assert 1.0 <= float(r["duration"]) < 60
         log = (exp_dir / "run" / r["job_id"] / "model.log").read_text()
         assert "killed after SH_TIMEOUT 1 s" in log
 
