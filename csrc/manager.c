@@ -54,7 +54,8 @@ int manager_create(const struct manager_config *cfg, struct transport *tp,
     m->opt = opt;
     m->journal = journal;
     m->run_start = cfg->run_start > 0 ? cfg->run_start : util_now();
-    m->t0_mono = m->run_start - (util_wall() - cfg->t0_wall);
+    /* both clocks read at the same moment */
+    m->t0_mono = util_now() - (util_wall() - cfg->t0_wall);
     progress_init(&m->progress, cfg->progress_out, cfg->progress_mode,
                   cfg->progress_tty);
     m->pool = pool_create(tp->workers, cfg->restart);

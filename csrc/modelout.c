@@ -44,17 +44,22 @@ struct modelout {
 
 /* ---- line kinds --------------------------------------------------------- */
 
-/* Finds the first word of text that is a number. Accepts "0.5" and labelled
- * forms such as "val_loss:\t0.5". Returns 1 and sets *v, or 0. */
+/* Characters that separate the words of a result line: blanks and the
+ * label punctuation of "val_loss: 0.5", "val_loss=0.5", "loss, 0.5". */
+#define MODELOUT_SEPARATORS " \t:=,;"
+
+/* Finds the first word of text that is a number, as the original model.sh
+ * took the number after the tag (the label is optional). Accepts "0.5",
+ * "val_loss:\t0.5", "val_loss=0.375", "1e-05". Returns 1 and sets *v, or 0. */
 static int modelout_first_number(const char *p, double *v)
 {
     while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ':' || *p == '=')
+        while (*p && strchr(MODELOUT_SEPARATORS, *p))
             p++;
         if (*p == '\0' || *p == '\r' || *p == '\n')
             break;
         const char *start = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
+        while (*p && !strchr(MODELOUT_SEPARATORS "\r\n", *p))
             p++;
         char word[MODELOUT_WORD_MAX];
         size_t len = (size_t)(p - start);

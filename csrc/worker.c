@@ -14,6 +14,7 @@
 #include "cmdline.h"
 #include "launch.h"
 #include "log.h"
+#include "modelout.h"
 #include "signals.h"
 #include "spawn.h"
 #include "strbuf.h"
@@ -88,6 +89,26 @@ static int worker_command(struct worker *w, char *err, size_t errlen)
 
 /* Builds w->env, the environment of every model. Returns 0, or -1 with
  * err. */
+/* The variables the original workflow's model.sh gave every model (per
+ * evaluation: RUNID and CANDLE_OUTPUT_DIR, see worker_evaluate). SITE comes
+ * from bin/async-search-run's environment. Returns 0 or nonzero (memory). */
+static int worker_original_environment(struct worker *w)
+{
+    struct childenv *env = &w->env;
+    char buf[64];
+    int rc = childenv_set(env, "EXPID", w->start.exp_id, 1);
+    rc |= childenv_set(env, "TURBINE_OUTPUT", w->start.exp_dir, 1);
+    const char *name = w->o->model ? w->o->model : childenv_get(env, "MODEL");
+    if (name && *name)
+        rc |= childenv_set(env, "MODEL_NAME", name, 1);
+    if (w->o->sh_timeout > 0)
+        snprintf(buf, sizeof buf, "%g", w->o->sh_timeout);
+    else
+        snprintf(buf, sizeof buf, "-1"); /* the original's "none" */
+    rc |= childenv_set(env, "SH_TIMEOUT", buf, 1);
+    return rc;
+}
+
 static int worker_environment(struct worker *w, const char *home, int rank,
                               int node_index, char *err, size_t errlen)
 {
@@ -122,6 +143,7 @@ static int worker_environment(struct worker *w, const char *home, int rank,
         snprintf(buf, sizeof buf, "%g", w->o->benchmark_timeout);
         rc |= childenv_set(env, "BENCHMARK_TIMEOUT", buf, 1);
     }
+    rc |= worker_original_environment(w);
     strbuf_free(&pp);
     if (rc)
         snprintf(err, errlen, "out of memory");
@@ -201,6 +223,23 @@ static int worker_spawner(struct worker *w, char *err, size_t errlen)
     return w->spawner ? 0 : -1;
 }
 
+/* result.txt for a model that only printed IMPROVE_RESULT, as the original
+ * workflow always left one. A failure to write it costs only the file. */
+static void worker_result_file(const char *run_dir, double objective)
+{
+    struct strbuf path = STRBUF_INIT;
+    char text[48], err[256];
+    strbuf_printf(&path, "%s/%s", run_dir, MODELOUT_RESULT_FILE);
+    if (!util_exists(strbuf_str(&path))) {
+        util_format_double(text, sizeof text - 1, objective);
+        strcat(text, "\n");
+        if (util_write_file(strbuf_str(&path), text, strlen(text), err,
+                            sizeof err) != 0)
+            log_warn("%s", err);
+    }
+    strbuf_free(&path);
+}
+
 static void worker_evaluate(struct worker *w, const struct task_msg *t,
                             struct result_msg *out)
 {
@@ -213,7 +252,10 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
     r.t_start = r.t_end = util_wall();
 
     if (worker_prepare(w, t, &run_dir, &params, &r) == 0 &&
-        childenv_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0) {
+        childenv_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0 &&
+        childenv_set(&w->env, "RUNID", t->job_id, 1) == 0 &&
+        childenv_set(&w->env, "CANDLE_OUTPUT_DIR", strbuf_str(&run_dir), 1) ==
+            0) {
         char *const last[] = {params.data, NULL};
         char **argv = cmdline_join(w->words, last);
         struct launch_spec spec = {
@@ -230,6 +272,8 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
         else
             snprintf(r.reason, sizeof r.reason, "worker out of memory");
         free(argv); /* the words are borrowed */
+        if (r.status == LAUNCH_OK)
+            worker_result_file(strbuf_str(&run_dir), r.objective);
     }
     memset(out, 0, sizeof *out);
     out->seq = t->seq;

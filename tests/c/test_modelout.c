@@ -79,6 +79,16 @@ static void result_lines(void **state)
     assert_int_equal(modelout_parse_result_line("IMPROVE_RESULT pending", &v),
                      0);
     assert_int_equal(modelout_parse_result_line("RESULT 1", &v), 0);
+    /* the label is optional, as the original model.sh read it */
+    assert_int_equal(
+        modelout_parse_result_line("IMPROVE_RESULT val_loss=0.375", &v), 1);
+    assert_true(v == 0.375);
+    assert_int_equal(
+        modelout_parse_result_line("IMPROVE_RESULT loss,0.5;val 9", &v), 1);
+    assert_true(v == 0.5);
+    assert_int_equal(
+        modelout_parse_result_line("IMPROVE_RESULT val_loss2: 1e-05", &v), 1);
+    assert_true(v == 1e-05);
 }
 
 struct seen {

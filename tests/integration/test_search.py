@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PROBLEMS, ROOT, model_cmd, run_binary, run_search
+from conftest import PROBLEMS, PYTHON, ROOT, model_cmd, run_binary, run_search
 
 AS_PROBLEM = str(ROOT / "problems" / "as_problem.py")
 JOB_ID = re.compile(r"^1_[1-9][0-9]*_(0|[1-9][0-9]*)$")
@@ -155,6 +155,25 @@ def test_model_environment_is_scrubbed_of_mpi(exp_dir):
         assert env["BENCHMARK_TIMEOUT"] == "3600"
         assert got["argv"][-1] == str(run / "params.json")
         assert Path(got["cwd"]).resolve() == run.resolve()
+        # what the original workflow's model.sh gave every model
+        assert env["EXPID"] == "exp" and env["RUNID"] == r["job_id"]
+        assert env["TURBINE_OUTPUT"] == str(exp_dir)
+        assert env["CANDLE_OUTPUT_DIR"] == str(run)
+        assert env["SH_TIMEOUT"] == "3600"
+        # it printed only IMPROVE_RESULT: result.txt is written for it
+        assert (run / "result.txt").read_text() == "1\n"
+
+
+def test_a_labelled_result_counts_as_the_original_read_it(exp_dir, tmp_path):
+    model = tmp_path / "labelled.py"
+    model.write_text('print("epoch 1 done")\nprint("IMPROVE_RESULT val_loss=0.375")\n')
+    search = run_search(exp_dir, "--problem", AS_PROBLEM, "--model-cmd",
+                        f"{PYTHON} {model}", "--max-evals", "2", "--sh-timeout", "0",
+                        nprocs=2)
+    rows = check_complete(search, 2, 1)
+    assert [(r["status"], r["objective"]) for r in rows] == [("ok", "0.375")] * 2
+    env_run = exp_dir / "run" / rows[0]["job_id"]
+    assert (env_run / "result.txt").read_text() == "0.375\n"
 
 
 def test_config_json_holds_every_setting(exp_dir):
