@@ -137,8 +137,8 @@ class ResolvedModel:
     module: ModuleType
     default_file: Optional[Path]
     import_s: float
-    origin: str = ""
-    preloaded: bool = False  # its module was imported already (a fork server)  # "built in", or the file the user's module came from
+    origin: str = ""  # "built in", or the file the user's module came from
+    preloaded: bool = False  # its module was imported already (a fork server)
 
 
 # ------------------------------------------------------------- parameters
