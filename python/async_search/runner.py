@@ -43,8 +43,8 @@ infinite, e.g. diverged training).  ``result.txt`` exists only on 0.
 Timing: ``runner: timing import_s=... preloaded=0|1 run_s=... total_s=...`` on
 stdout, where ``import_s`` is the time to import the model's module (torch for
 TC1/NT3; about 0 when a fork server imported it already: ``preloaded=1``) and
-``total_s`` runs from the start of :func:`main`.  :func:`main` takes ``argv`` and ``env`` so that a fork
-server can call it in a forked child.
+``total_s`` runs from the start of :func:`main`.  :func:`main` takes ``argv``
+and ``env`` so that a fork server can call it in a forked child.
 
 Only the standard library is imported here; the model's own imports come with
 it (``example`` needs nothing else).  Thread counts (TORCH_NUM_THREADS,
