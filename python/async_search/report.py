@@ -47,7 +47,7 @@ import os
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -147,6 +147,9 @@ class Results:
     config: Mapping[str, Any]
     workers: int
     notes: tuple[str, ...]
+    # "uniform" / "log-uniform" of each numeric parameter whose problem file
+    # (config.json's "problem") could be read; the axes follow it
+    priors: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -271,7 +274,24 @@ def load_results(expdir: str | os.PathLike[str]) -> Results:
         config=config,
         workers=workers,
         notes=tuple(notes),
+        priors=_priors(config),
     )
+
+
+def _priors(config: Mapping[str, Any]) -> dict[str, str]:
+    """The prior of each numeric dimension of the experiment's problem file, or {}
+    when it cannot be read (moved, edited): the axes then follow the values."""
+    path = config.get("problem")
+    if not isinstance(path, str) or not os.path.isfile(path):
+        return {}
+    try:
+        from async_search.problem import load_problem
+
+        space = load_problem(path).space
+    except Exception:  # a report must not fail on a problem file it only consults
+        return {}
+    return {name: dim.prior for name, dim in zip(space.names, space.dims)
+            if getattr(dim, "prior", None) in ("uniform", "log-uniform")}
 
 
 def _config_workers(config: Mapping[str, Any]) -> int | None:
@@ -616,6 +636,15 @@ def _wants_log(values: np.ndarray) -> bool:
     return skew(np.log(values)) < skew(values)
 
 
+def _log_axis(results: Results, name: str, values: np.ndarray) -> bool:
+    """A parameter's axis is logarithmic when its prior is log-uniform, linear when
+    it is uniform; without a known prior, when the values look it (_wants_log)."""
+    prior = results.priors.get(name)
+    if prior:
+        return prior == "log-uniform" and bool(np.nanmin(values) > 0)
+    return _wants_log(values)
+
+
 def _set_log(ax: Any, which: str, values: np.ndarray) -> None:
     """Log scale on axis ``which`` ("x" or "y"); a short span gets 1-2-5 ticks in plain numbers."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -849,7 +878,7 @@ def _plot_param(ax: Any, results: Results, inf: Influence, rng: np.random.Genera
         x = f[column].to_numpy(dtype=float)
         ok = usable & np.isfinite(x)
         ax.scatter(x[ok], y[ok], s=size, color=COLOR_OK, alpha=alpha, zorder=3)
-        log_x = _wants_log(x)
+        log_x = _log_axis(results, inf.name, x)
         if log_x:
             _set_log(ax, "x", x)
         _clip_high(ax, x[ok], y[ok], fence, with_labels=False)

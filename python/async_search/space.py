@@ -382,6 +382,13 @@ def dimension_from_shorthand(spec: Any) -> tuple[Dimension, list[str]]:
         raise SpaceError(
             f"prior {items[2]!r} in {tuple(items)!r} is unknown; allowed: 'uniform', 'log-uniform'"
         )
+    if n == 3 and isinstance(items[2], str) and all(_is_number(v) for v in items[:2]):
+        # scikit-optimize's rule, kept, but a range with a mistyped prior
+        # should not become three choices unnoticed
+        return Categorical(tuple(items)), [
+            f"{tuple(items)!r} is read as a Categorical of 3 values (scikit-optimize's rule: "
+            f"{items[2]!r} is not a prior); for a range write ({items[0]!r}, {items[1]!r}) or "
+            f"add the prior 'uniform' or 'log-uniform'"]
     return Categorical(tuple(items)), []
 
 

@@ -70,7 +70,7 @@ def test_params_order_list_and_typed_objects():
     assert any("starting_point" in w for w in p.warnings)
 
 
-def test_dict_without_params_and_missing_params_appended(tmp_path):
+def test_dict_without_params_and_a_partial_params_searches_only_those(tmp_path):
     p = load_problem(write(tmp_path, """
         class Problem:
             def __init__(self):
@@ -83,8 +83,9 @@ def test_dict_without_params_and_missing_params_appended(tmp_path):
                 self.space = {"b": (0.0, 1.0), "a": ["x", "y", "z"], "c": (1, 5)}
                 self.params = ["c", "b"]
     """))
-    assert p.params == ("c", "b", "a")
-    assert len(p.warnings) == 1 and "'a'" in p.warnings[0] and "appended" in p.warnings[0]
+    # the original searched only what params lists
+    assert p.params == ("c", "b") and p.space.names == ("c", "b")
+    assert len(p.warnings) == 1 and "'a'" in p.warnings[0] and "not searched" in p.warnings[0]
 
 
 def test_two_integer_trap_warns(tmp_path):
@@ -181,3 +182,17 @@ def test_problem_is_frozen():
     p = load_problem(os.path.join(PROBLEMS, "problem_tc1.py"))
     with pytest.raises(AttributeError):
         p.params = ("x",)
+
+
+def test_a_third_item_that_is_no_prior_is_a_categorical_with_a_warning(tmp_path):
+    path = tmp_path / "problem_p.py"
+    path.write_text("class Problem:\n    def __init__(self):\n"
+                    "        self.space = {'lr': (1e-5, 1e-1, 'log-normalish'),\n"
+                    "                      'opt': ['adam', 'sgd', 'rmsprop']}\n")
+    problem = load_problem(path)
+    lr = problem.space.dims[problem.space.names.index("lr")]
+    assert lr.categories == (1e-5, 0.1, "log-normalish")
+    warned = [w for w in problem.warnings if w.startswith("lr: ")]
+    assert len(warned) == 1 and "Categorical of 3 values" in warned[0]
+    assert "'log-normalish' is not a prior" in warned[0]
+    assert not [w for w in problem.warnings if w.startswith("opt: ")]  # real choices: silent
