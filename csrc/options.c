@@ -112,6 +112,14 @@ static const struct option_choice options_stopper_list[] = {
 static const struct option_choices options_stopper = {"a stopper",
                                                       options_stopper_list};
 
+static const struct option_choice options_share_list[] = {
+    {"no", OPTIONS_SHARE_NO},
+    {"yes", OPTIONS_SHARE_YES},
+    {NULL, 0},
+};
+static const struct option_choices options_share = {"yes or no",
+                                                    options_share_list};
+
 static const struct option_spec options_table[] = {
     {.name = "problem",
      .kind = OPT_STRING,
@@ -312,6 +320,26 @@ static const struct option_spec options_table[] = {
      .def.c = OPTIONS_PROGRESS_AUTO,
      .help = "tty: one line, redrawn; log: a line every 30 s; auto: tty on "
              "a terminal, else log"},
+    {.name = "ranks-per-eval",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(ranks_per_eval),
+     .min = 1,
+     .max = 100000,
+     .metavar = "K",
+     .def.l = 1,
+     .cfg = "RANKS_PER_EVAL",
+     .help = "worker ranks per evaluation: teams of K ranks (node-local where "
+             "possible) each run one model process with RANK, WORLD_SIZE, "
+             "LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT set "
+             "(torch.distributed, Horovod) and its own GPU"},
+    {.name = "share-gpus",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(share_gpus),
+     .choices = &options_share,
+     .def.c = OPTIONS_SHARE_NO,
+     .cfg = "SHARE_GPUS",
+     .help = "with --gpus-per-node, let workers of a node share a GPU when "
+             "they outnumber the GPUs (else that is refused)"},
     {.name = "stopper",
      .kind = OPT_CHOICE,
      .offset = OPT_FIELD(stopper),

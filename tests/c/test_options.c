@@ -264,7 +264,7 @@ static void help_defaults_are_the_applied_defaults(void **state)
     free(text);
     /* every flag with a value has a default but the problem, the model and
      * the experiment directory */
-    assert_int_equal(checked, 27);
+    assert_int_equal(checked, 29);
 }
 
 static void help_shows_defaults_and_cfg_variables(void **state)
@@ -304,6 +304,8 @@ static void cfg_variables_name_their_flags_and_defaults(void **state)
         {"GPUS_PER_NODE", "--gpus-per-node"},
         {"LAUNCH", "--launch"},
         {"MODEL_PYTHON", "--python"},
+        {"RANKS_PER_EVAL", "--ranks-per-eval"},
+        {"SHARE_GPUS", "--share-gpus"},
         {"STOPPER", "--stopper"},
         {"STOPPER_MIN_STEPS", "--stopper-min-steps"},
         {"STOPPER_ETA", "--stopper-eta"},
