@@ -409,6 +409,41 @@ def test_sigterm_to_the_script_stops_the_search_cleanly(tmp_path):
         assert "async-search-run: interrupted (exit status 143); continue it with: " in text
 
 
+@pytest.mark.parametrize("target,status,seen", [
+    # Open MPI's mpiexec signalled: SIGTERM to the ranks, its own status 1
+    ("mpiexec", 1, "interrupted by SIGTERM"),
+    # the manager signalled (what bin/async-search-run does): the search's status
+    ("manager", 130, "interrupted by SIGINT"),
+])
+def test_plain_mpiexec_and_sigint_as_the_readme_says(tmp_path, target, status, seen):
+    exp = tmp_path / "exp"
+    cmd = ["mpiexec", "-n", "3", "--oversubscribe", "--bind-to", "none", str(BINARY),
+           "--exp-dir", str(exp), "--problem", PROBLEM, "--max-evals", "6", "--init-size", "2",
+           "--model-cmd", model_cmd("quadratic.py", "--sleep", "60"), "--no-report"]
+    version = subprocess.run(["mpiexec", "--version"], capture_output=True, text=True)
+    if "Open MPI" not in version.stdout + version.stderr and \
+            "OpenRTE" not in version.stdout + version.stderr:
+        pytest.skip("the README's numbers are Open MPI's")
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=clean_env(tmp_path), start_new_session=True)
+    try:
+        def check():
+            assert proc.poll() is None, proc.communicate()
+        wait_running(exp, check)
+        if target == "mpiexec":
+            proc.send_signal(signal.SIGINT)
+        else:
+            line = (exp / ".lock").read_text()
+            os.kill(int(line.split()[1]), signal.SIGINT)
+        out, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        end_leftovers(exp)
+    assert proc.returncode == status, out + err
+    assert seen in err, err
+
+
 def test_help_is_the_header_comment_only():
     proc = subprocess.run([str(SCRIPT), "--help"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 0 and proc.stderr == ""
