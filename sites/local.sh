@@ -12,7 +12,7 @@
 # may be set in the environment.
 #
 # The search's output goes to the terminal and to EXPDIR/output.txt. Ctrl-C
-# (SIGINT), SIGTERM and SIGHUP are passed to the manager (rank 0, whose pid
+# (SIGINT), SIGTERM and SIGHUP (as SIGTERM) are passed to the manager (rank 0, whose pid
 # EXPDIR/.lock holds) rather than to mpiexec: Open MPI's mpiexec, on SIGINT or
 # SIGTERM, turns them into SIGTERM for every rank, SIGKILL one second later
 # (odls_base_sigkill_timeout) and exit status 1 whatever the ranks return.
@@ -50,16 +50,20 @@ local_manager_pid() {
 
 local_signal=0
 local_interrupts=0
-# local_interrupt SIGNUM NAME: pass a signal to the search (see above).
+# local_interrupt SIGNUM NAME: pass a signal to the search (see above); the
+# manager stops on SIGINT and SIGTERM, so SIGHUP (the terminal is gone)
+# reaches it as SIGTERM.
 local_interrupt() {
-  local num=$1 name=$2 pid
+  local num=$1 name=$2 pid send=$2
+  [ "$send" != HUP ] || send=TERM
   [ "$local_signal" != 0 ] || local_signal=$num
   local_interrupts=$((local_interrupts + 1))
   if [ "$local_interrupts" -eq 1 ] && pid=$(local_manager_pid); then
-    echo "async-search-run: SIG$name: stopping the search (it ends the running evaluations and prints its summary; again to end it at once)" >&2
-    kill -s "$name" "$pid" 2>/dev/null || true
+    echo "async-search-run: SIG$name: stopping the search (it ends the running evaluations and prints its summary; again to end it at once)" >&2 ||
+      true # the terminal may be gone (SIGHUP)
+    kill -s "$send" "$pid" 2>/dev/null || true
   else
-    kill -s "$name" "$local_mpiexec" 2>/dev/null || true
+    kill -s "$send" "$local_mpiexec" 2>/dev/null || true
   fi
 }
 
@@ -101,7 +105,7 @@ local_run() {
   fi
   if [ "$local_signal" != 0 ] && [ "$status" -ne 0 ]; then
     echo "async-search-run: interrupted (exit status $status); continue it with: $RESTART_HINT" |
-      tee -a "$out"
+      tee -p -a "$out" || true
   fi
   return "$status"
 }

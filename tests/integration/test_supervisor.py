@@ -387,6 +387,38 @@ def test_ctrl_c_in_a_terminal_keeps_the_summary_and_the_status(tmp_path):
     assert len(read_results(exp)) == 6
 
 
+def test_a_closed_terminal_stops_the_search_cleanly(tmp_path):
+    """SIGHUP: the manager stops as on SIGTERM; output.txt still gets it all."""
+    exp = tmp_path / "experiments" / "hup"
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(str(SCRIPT), [str(SCRIPT), "example", "local", "hup"],
+                  slow_search(tmp_path, "hup"))
+    try:
+        wait_running(exp, lambda: read_all(fd, time.monotonic() + 0.1))
+        os.close(fd)  # the terminal goes away
+        fd = -1
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            assert time.monotonic() < deadline, "the script did not end"
+            time.sleep(0.2)
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if fd >= 0:
+            os.close(fd)
+        end_leftovers(exp)
+    assert os.waitstatus_to_exitcode(status) == 143
+    output = (exp / "output.txt").read_text()
+    assert "this run took" in output and "interrupted by SIGTERM" in output, output
+    assert "async-search-run: interrupted (exit status 143); continue it with: " in output
+
+
 def test_sigterm_to_the_script_stops_the_search_cleanly(tmp_path):
     exp = tmp_path / "experiments" / "st"
     proc = subprocess.Popen([str(SCRIPT), "example", "local", "st"], stdout=subprocess.PIPE,
