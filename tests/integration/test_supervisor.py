@@ -304,6 +304,18 @@ def test_restart_with_nothing_left_to_do(tmp_path, max_evals):
     assert not list(exp.glob("config.*.json"))
 
 
+def test_restart_of_an_unreadable_config_is_one_line(tmp_path):
+    exp = tmp_path / "experiments" / "bad"
+    exp.mkdir(parents=True)
+    (exp / "config.json").write_text("{not json")
+    proc = run(tmp_path, "example", "local", RESTART_FILE=str(exp))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"async-search-run: error: {exp}/config.json: cannot read the "
+                                  "experiment's settings: ")
+    assert len(proc.stderr.splitlines()) == 1
+    assert sorted(p.name for p in exp.iterdir()) == ["config.json"]
+
+
 # ---- Ctrl-C, SIGTERM ---------------------------------------------------------------------
 
 def slow_search(tmp_path: Path, expid: str) -> dict:
