@@ -4,6 +4,7 @@
 #   make deps     install the missing Debian packages (idempotent)
 #   make run      deps + build + data, then the default TC1 search (local site)
 #   make test     deps + build, then C unit tests, pytest, whole-program tests
+#   make lint     flake8 over python/, tests/ and bench/ (settings in setup.cfg)
 #   make bench    the benchmarks under bench/
 #   make sanitize ASan+UBSan build: C unit tests and one short search
 
@@ -29,8 +30,10 @@ LDLIBS   = $(PY_LDFLAGS) -lpthread -lm
 SRCS := $(wildcard csrc/*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 # Modules without MPI or Python, linked into the C unit tests.
-PURE := policy options expid runid strbuf util log launch forkserver queue journal signals \
-        progress batch pool optimizer manager summary experiment transport_sim
+PURE := policy options expid runid strbuf util log cmdline childenv modelout spawn \
+        spawn_exec spawn_forkserver launch forkserver queue journal signals \
+        progress batch pool optimizer manager summary experiment transport_sim \
+        modelcheck stopper
 PURE_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(PURE))
 CTESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 PYTHON_STAMP := $(BUILD)/obj/python.stamp
@@ -40,7 +43,7 @@ export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
 export OMPI_MCA_rmaps_base_oversubscribe = 1
 
 .PHONY: all deps test-deps data run test test-c test-python test-integration \
-        bench sanitize format format-check clean FORCE
+        lint bench sanitize format format-check clean FORCE
 
 all: $(BUILD)/async-search
 
@@ -79,17 +82,21 @@ run: deps all data
 
 # ---- tests -----------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/unit.h $(PURE_OBJS) $(PYTHON_STAMP) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(PURE_OBJS) $(PYTHON_STAMP) | $(BUILD)/tests
 	@echo "  TEST  $@"
 	$(Q)$(MPICC) $(ALL_CFLAGS) -Icsrc -o $@ $< $(PURE_OBJS) -lcmocka -lpthread -lm
 
-test: test-deps format-check all data test-c test-python test-integration
+test: test-deps format-check lint all data test-c test-python test-integration
 
 test-c: $(CTESTS)
 	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
 
 test-python:
 	PYTHON='$(PYTHON)' bin/pytest-strict tests/python
+
+lint:
+	$(PYTHON) -m flake8 python tests bench
+	$(PYTHON) tests/lint/structure.py csrc
 
 test-integration: all
 	PYTHON='$(PYTHON)' bin/pytest-strict tests/integration

@@ -38,6 +38,14 @@ struct replay_point {
     char *csv_fields;
     char *status;     /* ok | failed | timeout (finished points only) */
     double objective; /* NaN unless ok */
+    double sim_value; /* in flight, in a simulation: its objective; else NaN */
+};
+
+/* An intermediate value of an earlier run (intermediate.csv). */
+struct replay_curve {
+    char *job_id; /* owned */
+    long step;
+    double value;
 };
 
 /* What a restart finds in the experiment directory. */
@@ -48,6 +56,8 @@ struct replay {
     long ninflight;
     long last_restart; /* highest R among the job ids (0 if none) */
     double start_time; /* the experiment's first start (epoch), 0 unknown */
+    struct replay_curve *curves; /* every intermediate value, in order */
+    long ncurves;
 };
 
 /* A batch of n empty points (strings NULL), with a sim_values array when

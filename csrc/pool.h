@@ -21,7 +21,13 @@
 #include "launch.h"
 #include "runid.h"
 
-enum point_state { POINT_BUFFERED, POINT_RUNNING, POINT_DONE };
+enum point_state {
+    POINT_BUFFERED,
+    POINT_RUNNING,
+    POINT_DONE,
+    POINT_UNRECORDED /* ran, but no result could be recorded (the storage
+                      * failed): a restart issues it again */
+};
 
 struct point {
     char *params_json; /* owned */
@@ -30,14 +36,18 @@ struct point {
     enum point_state state;
     int worker;       /* the worker running it (or that ran it), -1 none */
     double t_submit;  /* when it was dispatched: seconds since the start */
-    double objective; /* NaN unless status is LAUNCH_OK */
+    double objective; /* NaN unless LAUNCH_OK, or LAUNCH_STOPPED (its last
+                       * intermediate value) */
     enum launch_status status; /* once done */
     double sim_value; /* simulations: the value the virtual worker reports */
+    long trial;       /* its stopper trial once it reported a value, else -1 */
+    int halted;       /* the manager asked its worker to stop it early */
 };
 
 /* Counts by status of the finished points (earlier runs included). */
 struct pool_counts {
     long ok, failed, timeout;
+    long stopped; /* stopped early by a stopper: not failures */
 };
 
 struct pool;
@@ -81,6 +91,22 @@ int pool_dispatch(struct pool *p, double t_submit, double now, long *idx,
  */
 long pool_finish(struct pool *p, int worker, long seq, enum launch_status st,
                  double objective, double duration, double now);
+
+/* The index of the point `worker` runs if it is `seq`, else -1 (a stray
+ * or repeated message). Changes nothing. */
+long pool_running_point(const struct pool *p, int worker, long seq);
+/*
+ * The evaluation that `worker` ran for point `seq` ended without a result
+ * that can be recorded: the worker is idle again at now, the point is
+ * POINT_UNRECORDED and counts nowhere. Returns its index, or -1 as
+ * pool_finish does.
+ */
+long pool_unrecorded(struct pool *p, int worker, long seq, double now);
+
+/* Sets the stopper trial of point idx. */
+void pool_set_trial(struct pool *p, long idx, long trial);
+/* Marks point idx as asked to stop early. */
+void pool_set_halted(struct pool *p, long idx);
 
 /* The point at index idx (0 <= idx < pool_size). */
 const struct point *pool_point(const struct pool *p, long idx);

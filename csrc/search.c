@@ -20,11 +20,14 @@
 #include "launch.h"
 #include "log.h"
 #include "manager.h"
+#include "modelcheck.h"
 #include "progress.h"
 #include "signals.h"
 #include "strbuf.h"
 #include "summary.h"
 #include "util.h"
+
+extern char **environ;
 
 struct search {
     const struct options *o;
@@ -36,6 +39,7 @@ struct search {
     struct manager *manager;
     struct replay replay;
     int announced;
+    double started; /* when search_run began (monotonic) */
 };
 
 static void search_log_engine_error(const struct engine_error *e)
@@ -44,21 +48,20 @@ static void search_log_engine_error(const struct engine_error *e)
         log_info("optimizer traceback:\n%s", e->detail);
 }
 
-/* --model-cmd must split into words. Returns 0, or 2 with err. */
-static int search_check_model_cmd(const struct options *o, char *err,
-                                  size_t errlen)
+/* The model must be able to run (modelcheck.h). Returns 0 with what runs
+ * in info, 2 with a one-line user error in err, or 1. */
+static int search_check_model(const struct options *o, const char *home,
+                              char *info, size_t infolen, char *err,
+                              size_t errlen)
 {
-    char **words;
-    size_t n;
-    char why[256];
-    if (o->model_cmd == NULL)
-        return 0;
-    if (launch_split(o->model_cmd, &words, &n, why, sizeof why) != 0) {
-        snprintf(err, errlen, "--model-cmd: %s", why);
-        return 2;
-    }
-    launch_free_words(words);
-    return 0;
+    struct modelcheck_config c = {
+        .model = o->model,
+        .model_cmd = o->model_cmd,
+        .python = o->python,
+        .home = home,
+        .environ = environ,
+    };
+    return modelcheck_run(&c, info, infolen, err, errlen);
 }
 
 /* Loads the problem and the optimizer (*out) with python_dir = HOME/python
@@ -115,6 +118,29 @@ static int search_open_journal(struct search *s, char *err, size_t errlen)
     return 0;
 }
 
+/* --fail-fast N: the first max(N, workers) results decide (0: off), so that
+ * a wave of quick crashes among many workers does not stop a search that
+ * works for most points. */
+static long search_fail_fast(const struct search *s)
+{
+    long n = s->o->fail_fast;
+    return n > 0 && n < s->tp->workers ? s->tp->workers : n;
+}
+
+static struct stopper_config search_stopper(const struct options *o)
+{
+    struct stopper_config c = {
+        .kind = o->stopper == OPTIONS_STOPPER_ASHA     ? STOPPER_ASHA
+                : o->stopper == OPTIONS_STOPPER_MEDIAN ? STOPPER_MEDIAN
+                                                       : STOPPER_NONE,
+        .min_steps = o->stopper_min_steps,
+        .eta = o->stopper_eta,
+        .warmup = o->stopper_warmup,
+        .max_step = o->stopper_max_step,
+    };
+    return c;
+}
+
 static struct manager_config search_manager_config(const struct search *s)
 {
     const struct options *o = s->o;
@@ -129,10 +155,14 @@ static struct manager_config search_manager_config(const struct search *s)
                 .window_s = o->threshold_window,
                 .fixed_buffer = o->fixed_buffer,
             },
+        .stopper = search_stopper(o),
         .restart = s->x.restart,
         .t0_wall = s->x.t0_wall,
+        .run_start = s->started,
         .max_failures = o->max_failures,
+        .fail_fast = search_fail_fast(s),
         .time_limit = o->time_limit,
+        .fit_time_limit = o->simulate == 0,
         .open_ended = o->simulate > 0 && !o->max_evals_given,
         .sim_duration = o->simulate > 0 ? o->sim_duration : 0,
         .exp_dir = s->x.dir,
@@ -172,7 +202,11 @@ static int search_start_manager(struct search *s, char *err, size_t errlen)
  * into an existing experiment) or 1. */
 static int search_setup(struct search *s, char *err, size_t errlen)
 {
-    int status = search_check_model_cmd(s->o, err, errlen);
+    char info[SEARCH_ERR_LEN];
+    int status =
+        search_check_model(s->o, s->home, info, sizeof info, err, errlen);
+    if (status == 0 && info[0])
+        log_info("%s", info);
     if (status == 0)
         status = experiment_resolve(&s->x, s->o, err, errlen);
     if (status == 0)
@@ -248,6 +282,21 @@ static int search_stop_message(const struct search *s, enum manager_end end)
                   manager_failures(s->manager), o->max_failures, running,
                   s->x.dir);
         return 3;
+    } else if (end == MANAGER_FAIL_FAST) {
+        const char *why, *job = manager_last_failure(s->manager, &why);
+        log_error("stopping: the first %ld evaluations all failed, so the "
+                  "model looks mis-wired (--fail-fast %ld); the last, %s: %s "
+                  "(see %s/run/%s/model.log)",
+                  search_fail_fast(s), o->fail_fast, job ? job : "?",
+                  job ? why : "", s->x.dir, job ? job : "");
+        return SEARCH_EXIT_NO_SUCCESS;
+    } else if (end == MANAGER_STORAGE) {
+        log_error("stopping: the experiment's storage failed (%s); %ld "
+                  "running evaluations are ended; the evaluations without a "
+                  "row in results.csv are issued again by --restart %s once "
+                  "there is space",
+                  manager_storage_error(s->manager), running, s->x.dir);
+        return SEARCH_EXIT_STORAGE;
     }
     return 0;
 }
@@ -285,10 +334,17 @@ static int search_end(struct search *s, enum manager_end end)
     struct summary sum;
     manager_summary(s->manager, util_now(), &sum);
     summary_print(&sum, stdout);
+    if (status == 0 && sum.finished > 0 && sum.ok + sum.stopped == 0) {
+        const char *why, *job = manager_last_failure(s->manager, &why);
+        log_error("no evaluation succeeded%s%s%s%s", job ? "; the last, " : "",
+                  job ? job : "", job ? ": " : "", job ? why : "");
+        status = SEARCH_EXIT_NO_SUCCESS;
+    }
     if (s->tp->ops->finish(s->tp) != 0)
         log_warn("stopping the workers: %s", s->tp->err);
     /* The workers are released first: plotting must not hold them. */
-    if (end != MANAGER_SIGNAL && !s->o->no_report && sum.finished > 0)
+    if (end != MANAGER_SIGNAL && end != MANAGER_STORAGE && !s->o->no_report &&
+        sum.finished > 0)
         search_report(s);
     return status;
 }
@@ -314,6 +370,7 @@ int search_run(const struct options *o, const char *home, struct transport *t)
     s.home = home;
     s.tp = t;
     s.x.lock_fd = -1;
+    s.started = util_now();
 
     int status = search_setup(&s, err, sizeof err);
     if (status == 0) {
@@ -348,13 +405,14 @@ int search_check(const struct options *o, const char *home)
     struct engine *engine = NULL;
     struct experiment x;
     char *text = NULL;
-    char err[SEARCH_ERR_LEN];
+    char err[SEARCH_ERR_LEN], info[SEARCH_ERR_LEN];
 
     memset(&e, 0, sizeof e);
     memset(&x, 0, sizeof x);
     x.lock_fd = -1;
     x.problem = experiment_absolute(o->problem);
-    int status = search_check_model_cmd(o, err, sizeof err);
+    int status =
+        search_check_model(o, home, info, sizeof info, err, sizeof err);
     if (status == 0 && x.problem == NULL) {
         snprintf(err, sizeof err, "out of memory");
         status = 1;
@@ -368,6 +426,8 @@ int search_check(const struct options *o, const char *home)
     }
     if (engine_text(engine, "describe", &text, &e) == ENGINE_OK) {
         printf("%s\n", text);
+        if (info[0])
+            printf("%s\n", info);
     } else {
         log_error("%s", e.message);
         status = 1;

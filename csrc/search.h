@@ -12,12 +12,19 @@
 #include "transport.h"
 
 #define SEARCH_ERR_LEN 1024
+/* The exit status of a search in which no evaluation succeeded (also when
+ * --fail-fast stopped it). */
+#define SEARCH_EXIT_NO_SUCCESS 4
+/* The exit status after the experiment's storage failed (a full disk). */
+#define SEARCH_EXIT_STORAGE 5
 
 /*
  * Runs the search with the given transport (its workers are ranks
  * 1..t->workers). home is the project root. Returns the process exit status:
- * 0 done, 2 bad input, 3 stopped by --max-failures, 128+signal after SIGTERM
- * or SIGINT, 1 internal failure. Every worker has been told to stop when it
+ * 0 done, 2 bad input, 3 stopped by --max-failures, 4 no evaluation
+ * succeeded (SEARCH_EXIT_NO_SUCCESS), 5 the experiment's storage failed
+ * (SEARCH_EXIT_STORAGE), 128+signal after SIGTERM or SIGINT, 1 internal
+ * failure. Every worker has been told to stop when it
  * returns.
  */
 int search_run(const struct options *o, const char *home, struct transport *t);

@@ -31,7 +31,9 @@
 struct task_msg {
     int64_t seq;             /* the manager's index of the point */
     char job_id[RUNID_MAX];  /* R_I_J */
-    const char *params_json; /* not owned by the message */
+    const char *params_json; /* not owned by the message: the manager's
+                              * point, or the worker's copy (see
+                              * transport_worker_next) */
     double sim_objective;    /* simulations only: the value to report */
 };
 
@@ -43,10 +45,28 @@ struct result_msg {
     int32_t exit_code;
     int32_t term_signal;
     int32_t pad;
-    double objective;
-    double t_start; /* wall clock, epoch seconds */
+    int64_t steps;    /* the last intermediate step the model reported */
+    double objective; /* LAUNCH_STOPPED: the last intermediate value */
+    double t_start;   /* wall clock, epoch seconds */
     double t_end;
     char reason[LAUNCH_REASON_LEN];
+};
+
+/* An intermediate value a model reported while it runs (a learning curve
+ * point), forwarded by its worker at once. */
+struct report_msg {
+    int64_t seq;
+    int64_t step;
+    double value;
+};
+
+/* What a worker sends: a result or a report, in the order it sent them. */
+enum transport_msg_kind { TRANSPORT_MSG_RESULT, TRANSPORT_MSG_REPORT };
+
+struct worker_msg {
+    enum transport_msg_kind kind;
+    struct result_msg result; /* TRANSPORT_MSG_RESULT */
+    struct report_msg report; /* TRANSPORT_MSG_REPORT */
 };
 
 /* What every worker learns before the first task. */
@@ -67,9 +87,14 @@ struct transport_ops {
     int (*announce)(struct transport *t, const struct start_msg *msg);
     /* Starts evaluating m on worker (1..workers). Returns 0 or -1. */
     int (*send_task)(struct transport *t, int worker, const struct task_msg *m);
-    /* Returns 1 and fills *worker and *r if a result is waiting, 0 if none,
-     * -1 on error. Never blocks. */
-    int (*poll_result)(struct transport *t, int *worker, struct result_msg *r);
+    /* Returns 1 and fills *worker and *m if a message is waiting, 0 if none,
+     * -1 on error. Never blocks. A worker's messages come in the order it
+     * sent them (its reports before its result). */
+    int (*poll)(struct transport *t, int *worker, struct worker_msg *m);
+    /* Asks worker to stop evaluation seq early (it reports it as
+     * LAUNCH_STOPPED, or as its normal end if the model ended first; a halt
+     * that arrives late is ignored). Returns 0 or -1. */
+    int (*halt)(struct transport *t, int worker, int64_t seq);
     /* Asks every worker to end its running model now and report it as
      * cancelled. Returns 0 or -1. */
     int (*cancel_all)(struct transport *t);
@@ -116,16 +141,21 @@ enum transport_event { TRANSPORT_TASK, TRANSPORT_STOP, TRANSPORT_ERROR };
 
 /* Waits for the manager's start message. Returns 0 or -1. */
 int transport_await_start(struct start_msg *msg);
-/* Waits for the next message. For a task, *m is filled and m->params_json is
- * malloc'd (the caller frees it). Returns TRANSPORT_STOP as soon as
- * interrupted() (may be NULL) returns nonzero. */
+/* Waits for the next message. For a task, *m is filled, *params_json gets
+ * the point's JSON text (owned by the caller: free it) and m->params_json
+ * points to it. Returns TRANSPORT_STOP as soon as interrupted() (may be
+ * NULL) returns nonzero. */
 enum transport_event transport_worker_next(struct task_msg *m,
+                                           char **params_json,
                                            int (*interrupted)(void));
 /* Sends a result to the manager. Returns 0 or -1. */
 int transport_worker_send(const struct result_msg *r);
-/* While a model runs: returns 1 if the manager asked to stop it (a cancel
- * or a stop message arrived), else 0. Never blocks. *stop is set when the
- * worker must also exit. */
-int transport_worker_interrupted(int *stop);
+/* Sends an intermediate value of the running evaluation. Returns 0 or -1. */
+int transport_worker_report(const struct report_msg *r);
+/* While evaluation seq runs: returns 0 to go on, LAUNCH_CANCELLED if the
+ * manager asked to stop it (a cancel, or a stop message: then *stop is set,
+ * the worker must also exit) or LAUNCH_STOPPED if it halted this evaluation
+ * (a halt for another seq is dropped). Never blocks. */
+int transport_worker_interrupted(int64_t seq, int *stop);
 
 #endif

@@ -10,10 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "forkserver.h"
+#include "childenv.h"
+#include "cmdline.h"
 #include "launch.h"
 #include "log.h"
+#include "modelout.h"
 #include "signals.h"
+#include "spawn.h"
 #include "strbuf.h"
 #include "transport.h"
 #include "util.h"
@@ -23,104 +26,143 @@ extern char **environ;
 struct worker {
     const struct options *o;
     struct start_msg start;
-    char **argv;   /* command words, then the params path, then NULL */
-    size_t nwords; /* command words only */
-    struct launch_env env;
-    int stop; /* the manager told us to exit */
+    /* What the spawner runs, before the params path (owned): the command
+     * words, or with a fork server the runner's first argument, MODEL. */
+    char **words;
+    size_t nwords;
+    struct childenv env;
+    struct spawner *spawner; /* chosen once, by --launch */
+    int stop;                /* the manager told us to exit */
     int rank;
-    /* --launch fork-server */
-    struct forkserver *server;
-    int server_failures;
-    char *server_argv[3]; /* MODEL, params path, NULL */
+    int64_t seq; /* the evaluation running now */
 };
 
 /* After this many failed starts a worker stops trying its fork server. */
 #define WORKER_SERVER_TRIES 3
+#define WORKER_RUNNER_MODULE "async_search.runner"
+#define WORKER_RUNNER_WORDS 3 /* python -m WORKER_RUNNER_MODULE */
 
 static int worker_cancel(void *arg)
 {
     struct worker *w = arg;
     if (signals_pending()) {
         w->stop = 1;
-        return 1;
+        return LAUNCH_CANCELLED;
     }
-    return transport_worker_interrupted(&w->stop);
+    return transport_worker_interrupted(w->seq, &w->stop);
 }
 
-/* Builds the command words: the CANDLE runner for --model, the split
- * --model-cmd otherwise; one slot more for the params path. */
+/* An intermediate value goes to the manager at once (its stopper decides);
+ * a lost one costs only that value. */
+static void worker_intermediate(void *arg, long step, double value)
+{
+    struct worker *w = arg;
+    struct report_msg r = {.seq = w->seq, .step = step, .value = value};
+    if (transport_worker_report(&r) != 0)
+        log_warn("cannot send an intermediate value to the manager");
+}
+
+static int worker_uses_forkserver(const struct options *o)
+{
+    return o->launch == OPTIONS_LAUNCH_FORK_SERVER;
+}
+
+/* Fills words with the command that runs the CANDLE runner as a process
+ * (MODEL and the params path follow), NULL-terminated. */
+static void worker_runner(const struct options *o,
+                          const char *words[WORKER_RUNNER_WORDS + 1])
+{
+    words[0] = o->python;
+    words[1] = "-m";
+    words[2] = WORKER_RUNNER_MODULE;
+    words[WORKER_RUNNER_WORDS] = NULL;
+}
+
+/* Builds w->words: the split --model-cmd; else the runner's command and
+ * MODEL; with a fork server (which is the runner) MODEL alone. Returns 0, or
+ * -1 with err. */
 static int worker_command(struct worker *w, char *err, size_t errlen)
 {
-    char **words = NULL;
-    size_t n = 0;
-    if (w->o->model_cmd) {
-        if (launch_split(w->o->model_cmd, &words, &n, err, errlen) != 0)
-            return -1;
-    } else {
-        const char *fixed[] = {w->o->python, "-m", "async_search.runner",
-                               w->o->model};
-        n = 4;
-        words = calloc(n + 1, sizeof *words);
-        if (words == NULL)
-            goto nomem;
-        for (size_t i = 0; i < n; i++)
-            if ((words[i] = strdup(fixed[i])) == NULL) {
-                launch_free_words(words);
-                goto nomem;
-            }
-    }
-    char **grown = realloc(words, (n + 2) * sizeof *words);
-    if (grown == NULL) {
-        launch_free_words(words);
-        goto nomem;
-    }
-    grown[n] = grown[n + 1] = NULL;
-    w->argv = grown;
-    w->nwords = n;
-    return 0;
-nomem:
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    const struct options *o = w->o;
+    const char *runner[WORKER_RUNNER_WORDS + 1];
+    int rc = 0;
+    if (o->model_cmd)
+        return cmdline_split(o->model_cmd, &w->words, &w->nwords, err, errlen);
+    worker_runner(o, runner);
+    if (!worker_uses_forkserver(o))
+        for (size_t i = 0; runner[i]; i++)
+            rc |= cmdline_append(&w->words, &w->nwords, runner[i]);
+    rc |= cmdline_append(&w->words, &w->nwords, o->model);
+    if (rc)
+        snprintf(err, errlen, "out of memory");
+    return rc ? -1 : 0;
+}
+
+/* Builds w->env, the environment of every model. Returns 0, or -1 with
+ * err. */
+/* The variables the original workflow's model.sh gave every model (per
+ * evaluation: RUNID and CANDLE_OUTPUT_DIR, see worker_evaluate). SITE comes
+ * from bin/async-search-run's environment. Returns 0 or nonzero (memory). */
+static int worker_original_environment(struct worker *w)
+{
+    struct childenv *env = &w->env;
+    char buf[64];
+    int rc = childenv_set(env, "EXPID", w->start.exp_id, 1);
+    rc |= childenv_set(env, "TURBINE_OUTPUT", w->start.exp_dir, 1);
+    const char *name = w->o->model ? w->o->model : childenv_get(env, "MODEL");
+    if (name && *name)
+        rc |= childenv_set(env, "MODEL_NAME", name, 1);
+    if (w->o->sh_timeout > 0)
+        snprintf(buf, sizeof buf, "%g", w->o->sh_timeout);
+    else
+        snprintf(buf, sizeof buf, "-1"); /* the original's "none" */
+    rc |= childenv_set(env, "SH_TIMEOUT", buf, 1);
+    return rc;
 }
 
 static int worker_environment(struct worker *w, const char *home, int rank,
-                              int node_index)
+                              int node_index, char *err, size_t errlen)
 {
-    struct launch_env *env = &w->env;
+    struct childenv *env = &w->env;
     char buf[64];
     struct strbuf pp = STRBUF_INIT;
     int rc = 0;
-    if (launch_env_init(env, environ) != 0)
+    if (childenv_init(env, environ) != 0) {
+        snprintf(err, errlen, "out of memory");
         return -1;
-    const char *old_pp = launch_env_get(env, "PYTHONPATH");
+    }
+    const char *old_pp = childenv_get(env, "PYTHONPATH");
     rc |= strbuf_printf(&pp, "%s/python%s%s", home, old_pp ? ":" : "",
                         old_pp ? old_pp : "");
-    rc |= launch_env_set(env, "PYTHONPATH", strbuf_str(&pp), 1);
-    rc |= launch_env_set(env, "OMP_NUM_THREADS", "1", 0);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_HOME", home, 1);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_EXP_DIR", w->start.exp_dir, 1);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_EXP_ID", w->start.exp_id, 1);
+    rc |= childenv_set(env, "PYTHONPATH", strbuf_str(&pp), 1);
+    rc |= childenv_set(env, "OMP_NUM_THREADS", "1", 0);
+    rc |= childenv_set(env, "ASYNC_SEARCH_HOME", home, 1);
+    rc |= childenv_set(env, "ASYNC_SEARCH_EXP_DIR", w->start.exp_dir, 1);
+    rc |= childenv_set(env, "ASYNC_SEARCH_EXP_ID", w->start.exp_id, 1);
     snprintf(buf, sizeof buf, "%d", rank);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_WORKER", buf, 1);
+    rc |= childenv_set(env, "ASYNC_SEARCH_WORKER", buf, 1);
     snprintf(buf, sizeof buf, "%d", node_index);
-    rc |= launch_env_set(env, "ASYNC_SEARCH_NODE_WORKER", buf, 1);
+    rc |= childenv_set(env, "ASYNC_SEARCH_NODE_WORKER", buf, 1);
     if (w->o->gpus_per_node > 0) {
         char dev[64];
-        rc |= launch_env_bind_gpu(env, node_index, w->o->gpus_per_node, dev,
-                                  sizeof dev);
+        rc |= childenv_bind_gpu(env, node_index, w->o->gpus_per_node, dev,
+                                sizeof dev);
         log_info("worker %d (node index %d) uses GPU %s", rank, node_index,
                  dev);
     }
     if (w->o->benchmark_timeout > 0) {
         snprintf(buf, sizeof buf, "%g", w->o->benchmark_timeout);
-        rc |= launch_env_set(env, "BENCHMARK_TIMEOUT", buf, 1);
+        rc |= childenv_set(env, "BENCHMARK_TIMEOUT", buf, 1);
     }
+    rc |= worker_original_environment(w);
     strbuf_free(&pp);
+    if (rc)
+        snprintf(err, errlen, "out of memory");
     return rc ? -1 : 0;
 }
 
 /* Prepares the run directory and params.json. Returns 0, or -1 with the
- * reason in r. */
+ * reason (and LAUNCH_STORAGE when the storage failed) in r. */
 static int worker_prepare(struct worker *w, const struct task_msg *t,
                           struct strbuf *run_dir, struct strbuf *params,
                           struct launch_result *r)
@@ -134,12 +176,13 @@ static int worker_prepare(struct worker *w, const struct task_msg *t,
         snprintf(r->reason, sizeof r->reason, "worker out of memory");
         goto done;
     }
-    if (util_mkdir_p(strbuf_str(run_dir), err, sizeof err) != 0) {
-        snprintf(r->reason, sizeof r->reason, "%s", err);
-        goto done;
-    }
-    if (util_write_file(strbuf_str(params), text.data, text.len, err,
+    if (util_mkdir_p(strbuf_str(run_dir), err, sizeof err) != 0 ||
+        util_write_file(strbuf_str(params), text.data, text.len, err,
                         sizeof err) != 0) {
+        /* A full disk is not a result of the model: the manager records
+         * no row and stops (see launch.h LAUNCH_STORAGE). */
+        if (util_storage_errno(errno))
+            r->status = LAUNCH_STORAGE;
         snprintf(r->reason, sizeof r->reason, "%s", err);
         goto done;
     }
@@ -149,32 +192,63 @@ done:
     return rc;
 }
 
-/* Makes sure the fork server runs (when asked for); returns it, or NULL to
- * run the evaluation as a subprocess. */
-static struct forkserver *worker_server(struct worker *w)
+static void worker_notice(void *arg, const char *msg)
 {
-    char err[512];
-    if (w->o->launch != OPTIONS_LAUNCH_FORK_SERVER ||
-        w->server_failures >= WORKER_SERVER_TRIES)
-        return NULL;
-    if (forkserver_alive(w->server))
-        return w->server;
-    if (w->server) {
-        forkserver_stop(w->server);
-        w->server = NULL;
+    (void)arg;
+    log_warn("%s", msg);
+}
+
+/* Chooses how models start, once: by fork and exec, or (--launch
+ * fork-server) from a fork server that this starts now, so that it imports
+ * the benchmark while the manager starts. Returns 0, or -1 with err. */
+static int worker_spawner(struct worker *w, char *err, size_t errlen)
+{
+    const struct options *o = w->o;
+    if (!worker_uses_forkserver(o)) {
+        w->spawner = spawn_exec_new();
+        if (w->spawner == NULL)
+            snprintf(err, errlen, "out of memory");
+        return w->spawner ? 0 : -1;
     }
     struct strbuf log = STRBUF_INIT;
-    strbuf_printf(&log, "%s/forkserver-%d.log", w->start.exp_dir, w->rank);
-    if (forkserver_start(w->o->python, w->o->model, w->env.vars,
-                         strbuf_str(&log), &w->server, err, sizeof err) != 0) {
-        w->server_failures++;
-        log_warn("%s%s", err,
-                 w->server_failures >= WORKER_SERVER_TRIES
-                     ? "; this worker runs its evaluations as subprocesses"
-                     : "");
+    const char *fallback[WORKER_RUNNER_WORDS + 1];
+    worker_runner(o, fallback);
+    if (strbuf_printf(&log, "%s/forkserver-%d.log", w->start.exp_dir,
+                      w->rank) != 0) {
+        snprintf(err, errlen, "out of memory");
+        strbuf_free(&log);
+        return -1;
     }
+    struct spawn_server_config cfg = {
+        .python = o->python,
+        .model = o->model,
+        .log_path = strbuf_str(&log),
+        .envp = w->env.vars,
+        .fallback = fallback,
+        .tries = WORKER_SERVER_TRIES,
+        .notice = worker_notice,
+        .notice_arg = w,
+    };
+    w->spawner = spawn_forkserver_new(&cfg, err, errlen);
     strbuf_free(&log);
-    return w->server;
+    return w->spawner ? 0 : -1;
+}
+
+/* result.txt for a model that only printed IMPROVE_RESULT, as the original
+ * workflow always left one. A failure to write it costs only the file. */
+static void worker_result_file(const char *run_dir, double objective)
+{
+    struct strbuf path = STRBUF_INIT;
+    char text[48], err[256];
+    strbuf_printf(&path, "%s/%s", run_dir, MODELOUT_RESULT_FILE);
+    if (!util_exists(strbuf_str(&path))) {
+        util_format_double(text, sizeof text - 1, objective);
+        strcat(text, "\n");
+        if (util_write_file(strbuf_str(&path), text, strlen(text), err,
+                            sizeof err) != 0)
+            log_warn("%s", err);
+    }
+    strbuf_free(&path);
 }
 
 static void worker_evaluate(struct worker *w, const struct task_msg *t,
@@ -189,29 +263,38 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
     r.t_start = r.t_end = util_wall();
 
     if (worker_prepare(w, t, &run_dir, &params, &r) == 0 &&
-        launch_env_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0) {
-        w->argv[w->nwords] = params.data;
-        w->server_argv[1] = params.data;
+        childenv_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0 &&
+        childenv_set(&w->env, "RUNID", t->job_id, 1) == 0 &&
+        childenv_set(&w->env, "CANDLE_OUTPUT_DIR", strbuf_str(&run_dir), 1) ==
+            0) {
+        char *const last[] = {params.data, NULL};
+        char **argv = cmdline_join(w->words, last);
         struct launch_spec spec = {
-            .argv = w->argv,
+            .argv = argv,
             .envp = w->env.vars,
             .run_dir = strbuf_str(&run_dir),
             .sh_timeout = w->o->sh_timeout,
             .kill_grace = LAUNCH_KILL_GRACE_S,
             .log_cap = LAUNCH_LOG_CAP_BYTES,
-            .server = worker_server(w),
+            .spawner = w->spawner,
+            .on_intermediate = worker_intermediate,
+            .intermediate_arg = w,
         };
-        if (spec.server)
-            spec.argv = w->server_argv;
-        launch_run(&spec, worker_cancel, w, &r);
-        w->argv[w->nwords] = NULL;
-        w->server_argv[1] = NULL;
+        w->seq = t->seq;
+        if (argv != NULL)
+            launch_run(&spec, worker_cancel, w, &r);
+        else
+            snprintf(r.reason, sizeof r.reason, "worker out of memory");
+        free(argv); /* the words are borrowed */
+        if (r.status == LAUNCH_OK)
+            worker_result_file(strbuf_str(&run_dir), r.objective);
     }
     memset(out, 0, sizeof *out);
     out->seq = t->seq;
     out->status = (int32_t)r.status;
     out->exit_code = r.exit_code;
     out->term_signal = r.term_signal;
+    out->steps = r.steps;
     out->objective = r.objective;
     out->t_start = r.t_start;
     out->t_end = r.t_end;
@@ -229,7 +312,6 @@ int worker_run(const struct options *o, const char *home, int rank,
     memset(&w, 0, sizeof w);
     w.o = o;
     w.rank = rank;
-    w.server_argv[0] = (char *)o->model;
 
     signals_install();
     if (transport_await_start(&w.start) != 0) {
@@ -240,15 +322,17 @@ int worker_run(const struct options *o, const char *home, int rank,
         return w.start.status; /* the manager reported why */
 
     if (worker_command(&w, err, sizeof err) != 0 ||
-        worker_environment(&w, home, rank, node_index) != 0) {
+        worker_environment(&w, home, rank, node_index, err, sizeof err) != 0 ||
+        worker_spawner(&w, err, sizeof err) != 0) {
         log_error("worker setup failed: %s", err);
         status = 1;
         goto done;
     }
-    worker_server(&w); /* import the benchmark while the manager starts */
     while (!w.stop) {
         struct task_msg t;
-        enum transport_event ev = transport_worker_next(&t, signals_pending);
+        char *params_json = NULL;
+        enum transport_event ev =
+            transport_worker_next(&t, &params_json, signals_pending);
         if (ev == TRANSPORT_STOP)
             break;
         if (ev == TRANSPORT_ERROR) {
@@ -258,7 +342,7 @@ int worker_run(const struct options *o, const char *home, int rank,
         }
         struct result_msg res;
         worker_evaluate(&w, &t, &res);
-        free((char *)t.params_json);
+        free(params_json);
         if (w.stop)
             break; /* the manager is ending the job: no one reads results */
         if (transport_worker_send(&res) != 0) {
@@ -270,8 +354,8 @@ int worker_run(const struct options *o, const char *home, int rank,
 done:
     if (signals_pending())
         status = 128 + signals_pending();
-    forkserver_stop(w.server);
-    launch_free_words(w.argv);
-    launch_env_free(&w.env);
+    spawn_destroy(w.spawner);
+    cmdline_free(w.words);
+    childenv_free(&w.env);
     return status;
 }

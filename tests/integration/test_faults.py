@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -45,9 +47,11 @@ def wait_gone(pattern: str, timeout: float = 15) -> bool:
 
 def test_every_fault_kind_is_recorded_and_the_search_finishes(exp_dir):
     # 13 fault kinds, each at least twice; SH_TIMEOUT 3 s for the hang.
+    # Most kinds fail on purpose: --fail-fast 0 keeps the search going even
+    # if the first results are all failures.
     search = run_search(exp_dir, "--problem", FAULTS, "--optimizer", CYCLE,
                         "--model-cmd", model_cmd("faulty.py"), "--max-evals", "26",
-                        "--sh-timeout", "3", nprocs=5, timeout=300)
+                        "--sh-timeout", "3", "--fail-fast", "0", nprocs=5, timeout=300)
     assert search.proc.returncode == 0, search.proc.stderr
     rows = search.rows
     assert len(rows) == 26
@@ -123,6 +127,7 @@ def test_kill_minus_nine_then_restart_loses_nothing(tmp_path, kill_after):
     model = model_cmd("quadratic.py", "--sleep", "0.7")
     common = ["--problem", SLOW, "--model-cmd", model, "--max-evals", "30"]
     snapshots = []
+
     def where():
         # killed before the experiment existed: start it (again)
         if (exp_dir / "config.json").exists():
@@ -235,7 +240,7 @@ def test_a_running_experiment_cannot_be_restarted_twice(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_to_mpiexec_stops_flushes_and_restart_continues(tmp_path, sig):
     exp_dir = tmp_path / "exp"
-    model = model_cmd("quadratic.py", "--sleep", "20")
+    model = model_cmd("quadratic.py", "--sleep", "60")
     common = ["--problem", SLOW, "--model-cmd", model, "--max-evals", "6",
               "--init-size", "2"]
     fast = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py"), "--max-evals", "6"]
@@ -244,7 +249,7 @@ def test_signal_to_mpiexec_stops_flushes_and_restart_continues(tmp_path, sig):
     t0 = time.monotonic()
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert time.monotonic() - t0 < 15
+    assert time.monotonic() - t0 < 40  # the 60 s models did not run out
     assert proc.returncode != 0
     # mpiexec passes both on to the ranks as SIGTERM
     assert "interrupted by SIGTERM" in err
@@ -334,3 +339,116 @@ def test_a_failing_optimizer_stops_the_search_with_its_error(tmp_path):
     assert wait_gone(str(exp_dir / "run"))
     rows = read_results(exp_dir)
     assert 0 < len(rows) < 30  # what finished is kept; --restart continues
+
+
+BROKEN_MODEL = textwrap.dedent("""\
+    import sys
+    print("loading the data", flush=True)
+    raise SystemExit("FileNotFoundError: no such file: /data/Pilot1/train.csv")
+    """)
+
+
+def test_a_model_that_always_fails_stops_the_search_early(tmp_path):
+    model = tmp_path / "broken.py"
+    model.write_text(BROKEN_MODEL)
+    search = run_search(tmp_path / "exp", "--problem", SLOW, "--model-cmd",
+                        f"{sys.executable} {model}", "--max-evals", "40", nprocs=4)
+    assert search.proc.returncode == 4, search.proc.stderr
+    rows = search.rows
+    # the first max(5, 3 workers) results all failed: stopped there, long before 40
+    assert 5 <= len(rows) < 40 and all(r["status"] == "failed" for r in rows)
+    err = search.proc.stderr
+    assert "the first 5 evaluations all failed" in err and "--fail-fast 5" in err
+    # the warnings and the final line show the model's own last words
+    assert "exit status 1: FileNotFoundError: no such file: /data/Pilot1/train.csv" in err
+    assert "no evaluation succeeded" in search.proc.stdout
+
+
+def test_fail_fast_0_runs_everything_and_still_says_nothing_succeeded(tmp_path):
+    search = run_search(tmp_path / "exp", "--problem", SLOW, "--model-cmd", "/bin/false",
+                        "--max-evals", "8", "--fail-fast", "0", nprocs=3)
+    assert search.proc.returncode == 4, search.proc.stderr
+    assert len(search.rows) == 8
+    assert "error: no evaluation succeeded; the last, " in search.proc.stderr
+
+
+def test_fail_fast_waits_for_one_result_per_worker(tmp_path):
+    # 6 workers: the first 6 failures (one wave), not 5, decide
+    search = run_search(tmp_path / "exp", "--problem", SLOW, "--model-cmd", "/bin/false",
+                        "--max-evals", "30", nprocs=7)
+    assert search.proc.returncode == 4
+    assert "the first 6 evaluations all failed" in search.proc.stderr
+
+
+def test_no_point_is_evaluated_twice_across_restarts(tmp_path):
+    # 8 mixed dimensions; the job is stopped three times while evaluations run
+    # and points wait in the buffer, then finished. Every restart reissues what
+    # was in flight; none may propose an issued point again.
+    exp_dir = tmp_path / "exp"
+    common = ["--problem", str(PROBLEMS / "problem_mixed8.py"), "--max-evals", "24",
+              "--model-cmd", model_cmd("quadratic.py", "--sleep", "1"), "--num-buffer", "3"]
+    where = ["--exp-dir", str(exp_dir)]
+    for stop in range(3):
+        proc = start_search(exp_dir, *common, *where, nprocs=4)
+        rows_before = len(read_results(exp_dir)) if (exp_dir / "results.csv").exists() else 0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until this run wrote 2 rows of its own
+            done = (exp_dir / "results.csv").exists() and \
+                len(read_results(exp_dir)) >= rows_before + 2
+            if done or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+        where = ["--restart", str(exp_dir)]
+    final = run_search(exp_dir, *common, *where, nprocs=4)
+    assert final.proc.returncode == 0, final.proc.stderr
+    rows = read_results(exp_dir)
+    assert len(rows) == 24
+    params = [tuple(v for k, v in r.items() if k.startswith("p:")) for r in rows]
+    assert len(set(params)) == len(params), "a point was evaluated twice"
+    assert len({r["job_id"] for r in rows}) == 24
+    assert {r["job_id"].split("_")[0] for r in rows} >= {"1", "4"}
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB file system of its own (tmpfs), as a full scratch or quota."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_stops_the_search_without_recording_failures(small_disk):
+    exp_dir = small_disk / "exp"
+    common = ["--problem", SLOW, "--model-cmd", model_cmd("chatty.py", "40"),
+              "--max-evals", "60", "--no-report"]
+    search = run_search(exp_dir, *common, nprocs=3)
+    assert search.proc.returncode == 5, search.proc.stdout + search.proc.stderr
+    err = search.proc.stderr
+    assert "the experiment's storage failed" in err and "No space left on device" in err
+    assert f"--restart {exp_dir}" in err
+    raw = (exp_dir / "results.csv").read_bytes()
+    assert raw.endswith(b"\n")  # no torn line
+    rows = read_results(exp_dir)
+    assert 0 < len(rows) < 60
+    # a full disk is not a failed model: no row says so, none counts
+    assert all(r["status"] == "ok" for r in rows), [r for r in rows if r["status"] != "ok"]
+    # space is back (the model logs go): --restart runs what was not recorded
+    for log in (exp_dir / "run").glob("*/model.log"):
+        log.unlink()
+    more = len(rows) + 4
+    final = run_search(exp_dir, "--problem", SLOW, "--model-cmd", model_cmd("chatty.py", "1"),
+                       "--max-evals", str(more), "--no-report", "--restart", str(exp_dir),
+                       nprocs=3)
+    assert final.proc.returncode == 0, final.proc.stderr
+    assert "reissued" in final.proc.stdout
+    rows_after = read_results(exp_dir)
+    assert len(rows_after) == more
+    assert rows_after[:len(rows)] == rows  # earlier rows unchanged
+    assert all(r["status"] == "ok" for r in rows_after)

@@ -141,7 +141,8 @@ def test_shipped_cfg_files_restate_no_default():
                                               "NUM_BUFFER": "20000", "MAX_THRESHOLD": "120"})]:
         script = (f'set -u; source "$1"; for v in {names}; do '
                   '[ -z "${!v-}" ] || echo "$v=${!v}"; done')
-        proc = subprocess.run(["env", "-i", "bash", "-c", script, "cfg", str(ROOT / "config" / name)],
+        proc = subprocess.run(["env", "-i", "bash", "-c", script, "cfg",
+                               str(ROOT / "config" / name)],
                               capture_output=True, text=True, timeout=30)
         assert proc.returncode == 0, proc.stderr
         got = dict(line.split("=", 1) for line in proc.stdout.splitlines())
@@ -195,8 +196,10 @@ def test_subcommand_errors_are_one_line(args, message):
      "environment: MAX_EVALS (--max-evals): 'abc' is not an integer (allowed: an integer from 1"),
     ({"MAX_EVALS": "0"}, "MAX_EVALS (--max-evals): 0 is out of range"),
     ({"PROCS": "1"}, "environment: PROCS=1 is too small (allowed: 2 or more)"),
-    ({"NUM_BUFFER": "-2"}, "NUM_BUFFER (--num-buffer): -2 is out of range (allowed: an integer from 0"),
-    ({"SH_TIMEOUT": "soon"}, "SH_TIMEOUT (--sh-timeout): 'soon' is not a number (allowed: a number of seconds"),
+    ({"NUM_BUFFER": "-2"},
+     "NUM_BUFFER (--num-buffer): -2 is out of range (allowed: an integer from 0"),
+    ({"SH_TIMEOUT": "soon"},
+     "SH_TIMEOUT (--sh-timeout): 'soon' is not a number (allowed: a number of seconds"),
     ({"INIT_SIZE": "99999999999"}, "INIT_SIZE (--init-size): 99999999999 is out of range"),
     ({"GPUS_PER_NODE": "x"}, "GPUS_PER_NODE (--gpus-per-node): 'x' is not an integer"),
     ({"OPTIMIZER": "nope"}, "nope"),

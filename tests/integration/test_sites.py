@@ -156,7 +156,8 @@ def test_pbs_dry_run(tmp_path, no_submit):
     proc = run_site(tmp_path, "pbs", "dry", path_dir=no_submit, DRY_RUN="1", PROCS="9",
                     PPN="4", WALLTIME="00:59:00", QUEUE="debug", PROJECT="CANDLE_ECP",
                     GPUS_PER_NODE="4", PBS_FILESYSTEMS="home:eagle",
-                    PBS_SELECT_EXTRA="system=polaris", PBS_MPIEXEC_ARGS="--depth=8 --cpu-bind depth")
+                    PBS_SELECT_EXTRA="system=polaris",
+                    PBS_MPIEXEC_ARGS="--depth=8 --cpu-bind depth")
     assert proc.returncode == 0, proc.stderr
     exp = tmp_path / "experiments" / "dry"
     script = dry_script(proc, tmp_path)
@@ -301,7 +302,8 @@ def test_walltime_minutes_of_60_or_more_are_carried_over(tmp_path, no_submit, wa
 def test_submit_failure_is_reported(tmp_path, no_submit):
     proc = run_site(tmp_path, "slurm", "f1", path_dir=no_submit)
     assert proc.returncode == 1
-    assert "sbatch --parsable" in proc.stderr and "failed: sbatch: must not be called" in proc.stderr
+    assert "sbatch --parsable" in proc.stderr
+    assert "failed: sbatch: must not be called" in proc.stderr
     assert (tmp_path / "submitted.log").exists()
 
 
@@ -323,8 +325,8 @@ state={state}
 script="${{@: -1}}"
 id=$(( $(ls "$state" | grep -c '\\.sh$') + 100 ))
 cp "$script" "$state/$id.sh"
-setsid bash -c 'bash "$1"; echo $? >"$2.tmp"; mv "$2.tmp" "$2"' job "$state/$id.sh" "$state/$id.rc" \\
-  </dev/null >/dev/null 2>&1 &
+setsid bash -c 'bash "$1"; echo $? >"$2.tmp"; mv "$2.tmp" "$2"' \\
+  job "$state/$id.sh" "$state/$id.rc" </dev/null >/dev/null 2>&1 &
 echo $! >"$state/$id.pid"
 echo "$id.fake-pbs-server"
 """
@@ -351,8 +353,8 @@ FAKE_BSUB = """#!/bin/bash
 state={state}
 id=$(( $(ls "$state" | grep -c '\\.sh$') + 200 ))
 cat >"$state/$id.sh"
-setsid bash -c 'bash "$1"; echo $? >"$2.tmp"; mv "$2.tmp" "$2"' job "$state/$id.sh" "$state/$id.rc" \\
-  </dev/null >/dev/null 2>&1 &
+setsid bash -c 'bash "$1"; echo $? >"$2.tmp"; mv "$2.tmp" "$2"' \\
+  job "$state/$id.sh" "$state/$id.rc" </dev/null >/dev/null 2>&1 &
 echo $! >"$state/$id.pid"
 echo "Job <$id> is submitted to default queue <batch>."
 """

@@ -65,8 +65,8 @@ def slurm_log_tail(env: dict, lines: int = 20) -> str:
     for name in ("slurmctld.log", "slurmd.log"):
         path = log_dir / name
         if path.exists():
-            out.append(f"--- {path}\n" + "\n".join(path.read_text(errors="replace")
-                                                    .splitlines()[-lines:]))
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {path}\n" + "\n".join(tail))
     return "\n".join(out)
 
 
@@ -146,7 +146,8 @@ def test_the_original_cfg_files_through_slurm(slurm_env, tmp_path):
     fixtures = ROOT / "tests" / "fixtures" / "supervisor"
     env = {k: v for k, v in slurm_env.items()
            if k not in ("MAX_EVALS", "SH_TIMEOUT", "BENCHMARK_TIMEOUT", "N_JOBS")}
-    proc, exp = run_slurm(env, tmp_path, "orig", model="example", CFG_PRM=str(fixtures / "cfg-prm-1.sh"),
+    proc, exp = run_slurm(env, tmp_path, "orig", model="example",
+                          CFG_PRM=str(fixtures / "cfg-prm-1.sh"),
                           CFG_SYS=str(fixtures / "cfg-sys-biowulf.sh"),
                           PROBLEM=str(fixtures / "problem_example.py"), MODEL_CMD="",
                           MAX_EVALS="", WALLTIME="", PROCS="", PPN="4")

@@ -137,8 +137,8 @@ def test_the_original_cfg_files_with_each_scheduler_as_dry_runs(tmp_path, site, 
 
 @pytest.mark.parametrize("site,missing", [("polaris", "QUEUE"), ("summit", "PROJECT"),
                                           ("frontier", "PROJECT"), ("pbs", "QUEUE")])
-def test_a_site_setting_the_original_cfg_lacks_is_one_line_before_anything(tmp_path, site,
-                                                                            missing):
+def test_a_site_setting_the_original_cfg_lacks_is_one_line(tmp_path, site, missing):
+    """... before anything is created."""
     env = {"QUEUE": "debug", "PROJECT": "p"}
     del env[missing]
     proc = run(tmp_path, "example", site, **original(**env))

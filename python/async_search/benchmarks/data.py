@@ -45,6 +45,7 @@ __all__ = [
     "data_roots",
     "find_data_files",
     "find_or_prepare",
+    "check_data",
     "read_candle_csv",
     "maxabs_scale",
     "load_dataset",
@@ -176,6 +177,26 @@ def find_or_prepare(names: Sequence[Tuple[str, str]], benchmark: str,
     except (OSError, ValueError, prepare_data.PrepareError) as exc:
         raise DataError(f"{first_error}; preparing it on first use failed: {exc}") from exc
     return find_data_files(names, env)
+
+
+def check_data(names: Sequence[Tuple[str, str]], benchmark: str,
+               env: Optional[Mapping[str, str]] = None) -> str:
+    """Where ``benchmark``'s data would come from, without reading it: the files
+    found, or (for a built-in data set) the source it is prepared from on first
+    use. Raises :class:`DataError` when neither exists."""
+    try:
+        files = find_data_files(names, env)
+        return f"{files.train} + {files.test.name}"
+    except DataError as missing:
+        from . import prepare_data
+
+        if benchmark not in prepare_data.DATASETS:
+            raise
+        try:
+            source = prepare_data.source_of(benchmark)
+        except (prepare_data.PrepareError, OSError) as exc:
+            raise DataError(f"{missing}; and it cannot be prepared: {exc}") from exc
+        return f"not prepared yet: made on first use from {source}"
 
 
 def _count_columns(path: Path) -> int:

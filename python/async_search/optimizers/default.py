@@ -97,8 +97,7 @@ GP_RESTARTS = 1          # random restarts of the hyperparameter fit (besides 2 
 LOG_WARP_MARGIN = 0.8    # nats per observation the log warp must gain over none,
 LOG_WARP_KEEP = 0.3      # and, once chosen, must keep gaining to stay
 GP_RESTART_MAX_OBS = 64  # above this many observations only the warm start is refined
-MAX_FANTASIES = 256      # most recent pending points fantasised (bounds the cost when
-                         # NUM_BUFFER keeps thousands of points outstanding)
+MAX_FANTASIES = 256      # most recent pending points fantasised (bounds a big NUM_BUFFER's cost)
 POOL_MIN = 64            # candidates competing in ask(n): the best POOL_MIN + n *
 POOL_PER_POINT = 4       # POOL_PER_POINT by the first score, and half as many global ones
 NN_SAMPLE = 512          # rows used to estimate the nearest-neighbour spacing for trees
@@ -491,6 +490,7 @@ class DefaultOptimizer(BaseOptimizer):
         warp = self._trees_warp
         yt = warp(y)
         best = float(np.min(yt))
+
         def predict(C):
             m, sd = model.predict_leaves(model.leaves(self.space.features(C)))
             return m, sd * sd
