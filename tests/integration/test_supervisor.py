@@ -304,6 +304,25 @@ def test_restart_with_nothing_left_to_do(tmp_path, max_evals):
     assert not list(exp.glob("config.*.json"))
 
 
+def test_restart_takes_every_setting_config_json_records(tmp_path):
+    """config.json names a setting as its flag does: one that a later version
+    records (here written by hand) is taken as well."""
+    exp = tmp_path / "experiments" / "more"
+    first = run(tmp_path, "example", "local", "more", PROBLEM=PROBLEM, MAX_EVALS="2",
+                PROCS="2")
+    assert first.returncode == 0, first.stderr
+    config = json.loads((exp / "config.json").read_text())
+    config.update(gpus_per_node=2, max_failures=3, launch="fork-server")
+    (exp / "config.json").write_text(json.dumps(config))
+    proc = run(tmp_path, "example", "local", RESTART_FILE=str(exp), MAX_EVALS="4", DRY_RUN="1",
+               LAUNCH="subprocess")
+    assert proc.returncode == 0, proc.stderr
+    flags = launch_flags(proc.stdout)
+    assert (flags["--gpus-per-node"], flags["--max-failures"]) == ("2", "3")
+    assert flags["--launch"] == "subprocess"
+    assert "LAUNCH=subprocess (environment) instead of the experiment's fork-server" in proc.stdout
+
+
 def test_restart_of_an_unreadable_config_is_one_line(tmp_path):
     exp = tmp_path / "experiments" / "bad"
     exp.mkdir(parents=True)
