@@ -179,6 +179,13 @@ sched_write_script() {
     fi
     echo "cd $(sched_quote "$PWD") || exit 1"
     echo "export ASYNC_SEARCH_HOME=$(sched_quote "$ASYNC_SEARCH_HOME")"
+    # What the original workflow passed to every model (PBS does not pass
+    # the submitting environment on).
+    echo "export SITE=$(sched_quote "$SITE")"
+    local var
+    for var in MODEL_PYTHON_SCRIPT OBJ_RETURN; do
+      [ -z "${!var:-}" ] || echo "export $var=$(sched_quote "${!var}")"
+    done
     echo 'if [ "$(id -u)" -eq 0 ]; then'
     echo '  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'
     echo 'fi'

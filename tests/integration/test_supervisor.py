@@ -129,6 +129,7 @@ def test_the_original_cfg_files_with_each_scheduler_as_dry_runs(tmp_path, site, 
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for line in lines:
         assert line in proc.stdout.splitlines() or line in proc.stdout, line
+    assert f"export SITE={site}" in proc.stdout.splitlines()  # for the models, as the original
     flags = launch_flags(proc.stdout)
     assert flags["--n-jobs"] == "-1" and flags["--max-evals"] == "8"
     assert "--threshold-window" not in flags and "--optimizer" not in flags
@@ -179,6 +180,12 @@ def test_model_python_script_and_obj_return_reach_the_model(tmp_path):
     env = json.loads(next((tmp_path / "experiments" / "e1" / "run").glob("*/env.json"))
                      .read_text())["env"]
     assert env["MODEL_PYTHON_SCRIPT"] == "my_script" and env["OBJ_RETURN"] == "val_loss"
+    # a batch job sets them itself (qsub passes no environment on)
+    proc = run(tmp_path, "example", "pbs", **original(CFG_SYS=str(sys_), DRY_RUN="1", QUEUE="q",
+                                                       PROJECT="p"))
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "export MODEL_PYTHON_SCRIPT=my_script" in lines and "export OBJ_RETURN=val_loss" in lines
 
 
 # ---- experiment ids, dry runs -------------------------------------------------------
