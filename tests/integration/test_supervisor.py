@@ -181,8 +181,9 @@ def test_model_python_script_and_obj_return_reach_the_model(tmp_path):
                      .read_text())["env"]
     assert env["MODEL_PYTHON_SCRIPT"] == "my_script" and env["OBJ_RETURN"] == "val_loss"
     # a batch job sets them itself (qsub passes no environment on)
-    proc = run(tmp_path, "example", "pbs", **original(CFG_SYS=str(sys_), DRY_RUN="1", QUEUE="q",
-                                                       PROJECT="p"))
+    proc = run(tmp_path, "example", "pbs",
+               **original(CFG_SYS=str(sys_), DRY_RUN="1", QUEUE="q", PROJECT="p",
+                          MODEL_CMD=model_cmd("echo_env.py")))
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert "export MODEL_PYTHON_SCRIPT=my_script" in lines and "export OBJ_RETURN=val_loss" in lines
