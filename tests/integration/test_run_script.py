@@ -108,10 +108,10 @@ def test_only_the_variables_that_are_set_become_flags(tmp_path):
     assert launch_flags(proc.stdout) == {
         "--exp-dir": str(exp), "--problem": PROBLEM, "--model-cmd": model_cmd("quadratic.py"),
         "--init-size": "3", "--max-evals": "6", "--seed": "5", "--launch": "subprocess"}
-    # and the CANDLE model when MODEL_CMD is not set (--check resolves it: a
-    # benchmark that exists)
-    proc = run_script(tmp_path, "example", "local", "dry2", CFG_PRM=str(prm), CFG_SYS=str(sys_),
-                      DRY_RUN="1", MODEL_CMD="", MAX_EVALS="")
+    # and the CANDLE model when MODEL_CMD is not set (one that exists: the
+    # model is checked before anything starts)
+    proc = run_script(tmp_path, "example", "local", "dry2", CFG_PRM=str(prm),
+                      CFG_SYS=str(sys_), DRY_RUN="1", MODEL_CMD="", MAX_EVALS="")
     assert proc.returncode == 0, proc.stderr
     assert launch_flags(proc.stdout) == {
         "--exp-dir": str(tmp_path / "experiments" / "dry2"), "--problem": PROBLEM,

@@ -15,11 +15,11 @@ AS_PROBLEM = str(ROOT / "problems" / "as_problem.py")
 JOB_ID = re.compile(r"^1_[1-9][0-9]*_(0|[1-9][0-9]*)$")
 HEADER = ["job_id", "p:drop", "p:epochs", "p:learning_rate", "p:conv", "p:optimizer",
           "p:batch_size", "objective", "status", "worker", "m:timestamp_submit",
-          "m:timestamp_start", "m:timestamp_gather", "duration"]
+          "m:timestamp_start", "m:timestamp_gather", "duration", "steps"]
 
 
-def check_complete(search, max_evals: int, workers: int) -> list:
-    assert search.proc.returncode == 0, search.proc.stderr
+def check_complete(search, max_evals: int, workers: int, returncode: int = 0) -> list:
+    assert search.proc.returncode == returncode, search.proc.stderr
     rows = search.rows
     assert len(rows) == max_evals
     ids = [r["job_id"] for r in rows]
@@ -101,7 +101,9 @@ def test_sh_timeout_kills_a_hanging_model(exp_dir):
                         "--model-cmd", model_cmd("hang.py"),
                         "--max-evals", "2", "--sh-timeout", "1", nprocs=3,
                         timeout=60)
-    rows = check_complete(search, 2, 2)
+    # nothing succeeded: exit status 4, with the last failure named
+    rows = check_complete(search, 2, 2, returncode=4)
+    assert "no evaluation succeeded; the last" in search.proc.stderr
     assert [r["status"] for r in rows] == ["timeout", "timeout"]
     for r in rows:
         # SIGTERM is ignored: SIGKILL follows after the grace period
