@@ -105,19 +105,22 @@ static int main_cfg_variables(int argc, char **argv, const char *home)
     return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
-/* `async-search next-exp-id [ROOT]`: prints the first free EXPnnn under ROOT
- * (default: the manager's), creating nothing. */
+/* `async-search next-exp-id [ROOT [SUFFIX]]`: prints the first free EXPnnn
+ * (EXPnnnSUFFIX with a suffix) under ROOT (default: the manager's), creating
+ * nothing. */
 static int main_next_exp_id(int argc, char **argv, const char *home)
 {
     (void)home;
     char path[PATH_MAX], err[OPTIONS_ERR_LEN];
-    if (argc > 3) {
-        log_error("next-exp-id takes at most one argument (usage: "
-                  "async-search next-exp-id [ROOT])");
+    if (argc > 4) {
+        log_error("next-exp-id takes at most two arguments (usage: "
+                  "async-search next-exp-id [ROOT [SUFFIX]])");
         return 2;
     }
-    const char *root = argc == 3 ? argv[2] : EXPID_ROOT;
-    if (expid_next(root, path, sizeof path, err, sizeof err) != 0) {
+    const char *root = argc >= 3 ? argv[2] : EXPID_ROOT;
+    const char *suffix = argc == 4 ? argv[3] : "";
+    if (expid_next_suffix(root, suffix, path, sizeof path, err, sizeof err) !=
+        0) {
         log_error("next-exp-id: %s", err);
         return 2;
     }

@@ -54,6 +54,11 @@ struct option_spec {
     const struct option_choices *choices; /* OPT_CHOICE */
     const char *metavar; /* OPT_CHOICE: NULL, the names are shown */
     union option_value def;
+    /* OPT_LONG, OPT_DOUBLE with special_help: one more value, outside [min,
+     * max], that is accepted and stored as special_as (the original
+     * workflow's -1 for "all cores" and "no timeout"). */
+    double special, special_as;
+    const char *special_help; /* its meaning, for messages; NULL: none */
     const char *cfg; /* the cfg variable of bin/async-search-run; NULL: none */
     const char *help;
 };
@@ -241,8 +246,12 @@ static const struct option_spec options_table[] = {
      .max = 1024,
      .metavar = "N",
      .def.l = 1,
+     .special = -1,
+     .special_as = -1,
+     .special_help = "all cores",
      .cfg = "N_JOBS",
-     .help = "threads the optimizer uses to produce points"},
+     .help = "threads the optimizer uses to produce points (-1: all "
+             "cores)"},
     {.name = "seed",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(seed),
@@ -266,8 +275,11 @@ static const struct option_spec options_table[] = {
      .max = OPT_SECONDS_MAX,
      .metavar = "S",
      .def.d = 3600,
+     .special = -1,
+     .special_as = 0,
+     .special_help = "never, as 0",
      .cfg = "SH_TIMEOUT",
-     .help = "kill a model after S seconds (0: never)"},
+     .help = "kill a model after S seconds (0 or -1: never)"},
     {.name = "benchmark-timeout",
      .kind = OPT_DOUBLE,
      .offset = OPT_FIELD(benchmark_timeout),
@@ -275,8 +287,11 @@ static const struct option_spec options_table[] = {
      .max = OPT_SECONDS_MAX,
      .metavar = "S",
      .def.d = 3600,
+     .special = -1,
+     .special_as = 0,
+     .special_help = "none, as 0",
      .cfg = "BENCHMARK_TIMEOUT",
-     .help = "graceful limit passed to the model (0: none)"},
+     .help = "graceful limit passed to the model (0 or -1: none)"},
     {.name = "gpus-per-node",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(gpus_per_node),
@@ -550,12 +565,21 @@ static int options_value_text(const struct option_spec *s,
 
 static void options_range(const struct option_spec *s, char *buf, size_t len)
 {
-    char lo[OPT_VALUE_LEN], hi[OPT_VALUE_LEN];
+    char lo[OPT_VALUE_LEN], hi[OPT_VALUE_LEN], sp[OPT_VALUE_LEN] = "";
     options_format_double(lo, sizeof lo, s->min);
     options_format_double(hi, sizeof hi, s->max);
-    snprintf(buf, len, "%s from %s to %s",
-             s->kind == OPT_LONG ? "an integer" : "a number of seconds", lo,
-             hi);
+    if (s->special_help)
+        options_format_double(sp, sizeof sp, s->special);
+    snprintf(buf, len, "%s from %s to %s%s%s%s%s",
+             s->kind == OPT_LONG ? "an integer" : "a number of seconds", lo, hi,
+             s->special_help ? ", or " : "", sp, s->special_help ? ": " : "",
+             s->special_help ? s->special_help : "");
+}
+
+/* Whether v is s's special value (see struct option_spec). */
+static int options_is_special(const struct option_spec *s, double v)
+{
+    return s->special_help != NULL && v == s->special;
 }
 
 static enum options_status options_set_choice(struct options *o,
@@ -582,7 +606,7 @@ static enum options_status options_set_number(struct options *o,
                                               size_t errlen)
 {
     char *base = (char *)o;
-    char allowed[OPT_VALUE_LEN * 3];
+    char allowed[OPT_VALUE_LEN * 4];
     options_range(s, allowed, sizeof allowed);
     char *end;
     errno = 0;
@@ -592,6 +616,10 @@ static enum options_status options_set_number(struct options *o,
             snprintf(err, errlen, "--%s: '%s' is not an integer (allowed: %s)",
                      s->name, value, allowed);
             return OPTIONS_ERROR;
+        }
+        if (errno != ERANGE && options_is_special(s, (double)v)) {
+            *(long *)(base + s->offset) = (long)s->special_as;
+            return OPTIONS_OK;
         }
         if (errno == ERANGE || (double)v < s->min || (double)v > s->max) {
             snprintf(err, errlen, "--%s: %s is out of range (allowed: %s)",
@@ -606,6 +634,10 @@ static enum options_status options_set_number(struct options *o,
         snprintf(err, errlen, "--%s: '%s' is not a number (allowed: %s)",
                  s->name, value, allowed);
         return OPTIONS_ERROR;
+    }
+    if (errno != ERANGE && options_is_special(s, v)) {
+        *(double *)(base + s->offset) = s->special_as;
+        return OPTIONS_OK;
     }
     if (errno == ERANGE || v < s->min || v > s->max) {
         snprintf(err, errlen, "--%s: %s is out of range (allowed: %s)", s->name,
@@ -767,8 +799,8 @@ void options_usage(FILE *f)
             "       async-search report EXPDIR [--top N] [--no-plot]\n"
             "       async-search cfg-variables    (VAR --flag DEFAULT lines "
             "for bin/async-search-run)\n"
-            "       async-search next-exp-id [ROOT]    (the first free "
-            "EXPnnn under ROOT, default " EXPID_ROOT ")\n"
+            "       async-search next-exp-id [ROOT [SUFFIX]]    (the first "
+            "free EXPnnn[SUFFIX] under ROOT, default " EXPID_ROOT ")\n"
             "\n"
             "Rank 0 manages the search, ranks 1..N-1 run evaluations (N >= "
             "2).\n\nflags:\n");

@@ -9,10 +9,13 @@
 # script and the sbatch command, and submits nothing (see sites/lib/scheduler.sh).
 #
 # From cfg-sys: PROCS -> --ntasks, PPN -> --ntasks-per-node,
-# ceil(PROCS/PPN) -> --nodes, WALLTIME -> --time, QUEUE -> --partition,
-# PROJECT -> --account (both left to the cluster's defaults when empty),
-# GPUS_PER_NODE -> --gpus-per-node (async-search gives each worker one GPU
-# by its node-local rank). Site variables (environment or cfg-sys):
+# ceil(PROCS/PPN) -> --nodes, WALLTIME -> --time, QUEUE -> --partition (or
+# SLURM_QUEUE_FLAG), PROJECT -> --account (both left to the cluster's
+# defaults when empty), GPUS_PER_NODE -> --gpus-per-node, or
+# --gres=gpu:TYPE:N with SLURM_GPU_TYPE (async-search gives each worker one
+# GPU by its node-local rank). Site variables (environment, cfg-sys, or a
+# machine's site file such as sites/frontier.sh that sets them and sources
+# this one):
 
 # srun | mpiexec. srun is the native way (PMIx wires up Open MPI, and
 # Cray/MPICH through their plugins); mpiexec uses the MPI's own launcher
@@ -34,6 +37,12 @@ SLURM_SBATCH_ARGS=${SLURM_SBATCH_ARGS:-}
 # cfg variables this cluster insists on (e.g. "PROJECT" where an account is
 # mandatory); empty ones are an error before anything is created.
 SLURM_REQUIRED=${SLURM_REQUIRED:-}
+# The sbatch flag QUEUE becomes: --partition, or --qos where the cluster
+# selects its queues by QOS (NERSC).
+SLURM_QUEUE_FLAG=${SLURM_QUEUE_FLAG:---partition}
+# GPUs as generic resources of this type (--gres=gpu:TYPE:N, e.g. NIH
+# Biowulf's v100x); empty: --gpus-per-node=N.
+SLURM_GPU_TYPE=${SLURM_GPU_TYPE:-}
 
 SCHED_NAME=slurm
 SCHED_REQUIRED=$SLURM_REQUIRED
@@ -48,6 +57,12 @@ sched_site_check() {
     sched_die "SLURM_MPI='$SLURM_MPI' is not an MPI plugin name (see srun --mpi=list)"
   [ -z "$SLURM_CPUS_PER_PROC" ] || [[ "$SLURM_CPUS_PER_PROC" =~ ^[1-9][0-9]{0,3}$ ]] ||
     sched_die "SLURM_CPUS_PER_PROC='$SLURM_CPUS_PER_PROC' is not a whole number from 1 to 9999"
+  case "$SLURM_QUEUE_FLAG" in
+    --partition | --qos) ;;
+    *) sched_die "SLURM_QUEUE_FLAG='$SLURM_QUEUE_FLAG' is not --partition or --qos" ;;
+  esac
+  [ -z "$SLURM_GPU_TYPE" ] || [[ "$SLURM_GPU_TYPE" =~ ^[A-Za-z0-9_.-]{1,64}$ ]] ||
+    sched_die "SLURM_GPU_TYPE='$SLURM_GPU_TYPE' is not a GPU type name (letters, digits, '_.-')"
 }
 
 sched_directives() {
@@ -56,9 +71,13 @@ sched_directives() {
   echo "#SBATCH --ntasks=$PROCS"
   echo "#SBATCH --ntasks-per-node=$PPN"
   echo "#SBATCH --time=$WALLTIME"
-  [ -z "$QUEUE" ] || echo "#SBATCH --partition=$QUEUE"
+  [ -z "$QUEUE" ] || echo "#SBATCH $SLURM_QUEUE_FLAG=$QUEUE"
   [ -z "$PROJECT" ] || echo "#SBATCH --account=$PROJECT"
-  [ "$GPUS_PER_NODE" -eq 0 ] || echo "#SBATCH --gpus-per-node=$GPUS_PER_NODE"
+  if [ "$GPUS_PER_NODE" -gt 0 ] && [ -n "$SLURM_GPU_TYPE" ]; then
+    echo "#SBATCH --gres=gpu:$SLURM_GPU_TYPE:$GPUS_PER_NODE"
+  elif [ "$GPUS_PER_NODE" -gt 0 ]; then
+    echo "#SBATCH --gpus-per-node=$GPUS_PER_NODE"
+  fi
   [ -z "$SLURM_CPUS_PER_PROC" ] || echo "#SBATCH --cpus-per-task=$SLURM_CPUS_PER_PROC"
   # Slurm writes the output from the node as it comes: straight to output.txt.
   echo "#SBATCH --output=$EXPDIR/output.txt"

@@ -20,11 +20,12 @@
 #                      exit code, or - if unknown); non-zero if the query failed
 #   sched_cancel ID    cancels the job
 # and gets site_check (called by bin/async-search-run before anything is
-# created) and site_launch (writes EXPDIR/job.NAME, submits it, waits if
-# WAIT=1).
+# created) and site_launch (writes EXPDIR/job.NAME, submits it, saves the job
+# id in EXPDIR/job_id and, for the original workflow's tools, jobid.txt;
+# waits if WAIT=1).
 #
 # Common variables (environment or cfg-sys):
-#   DRY_RUN=1     write the job script and print it with the submit command;
+#   DRY_RUN=1     print the job script and the submit command; create and
 #                 submit nothing
 #   WAIT=1        wait for the job: show its output as it grows, return the
 #                 search's exit status (Ctrl-C cancels the job); else print the
@@ -38,7 +39,8 @@
 #                 job. auto: WALLTIME minus min(300 s, 10% of WALLTIME); 0: none
 
 # A cfg-sys file may leave these out: empty is the cluster's default queue
-# and project; PPN and WALLTIME are required by site_check.
+# and project; bin/async-search-run gives PPN and WALLTIME their defaults (1,
+# 06:00:00).
 PPN=${PPN:-}
 QUEUE=${QUEUE:-}
 PROJECT=${PROJECT:-}
@@ -66,6 +68,14 @@ sched_walltime_seconds() {
   echo $((10#$h * 3600 + 10#$m * 60 + 10#$s))
 }
 
+# sched_walltime_normalise: WALLTIME as HH:MM:SS with minutes and seconds
+# below 60 (the original's 00:60:00 becomes 01:00:00).
+sched_walltime_normalise() {
+  local t
+  t=$(sched_walltime_seconds)
+  printf '%02d:%02d:%02d' $((t / 3600)) $((t / 60 % 60)) $((t % 60))
+}
+
 # sched_nodes: nodes for PROCS processes at PPN per node (rounded up).
 sched_nodes() {
   echo $(((PROCS + PPN - 1) / PPN))
@@ -90,9 +100,12 @@ site_check() {
   # async-search --check GPUS_PER_NODE >= 0 (its default when no cfg file
   # sets it).
   [ -n "$PPN" ] || sched_die "PPN is empty, and this site needs it (processes per node: set PPN in cfg-sys or the environment)"
-  [[ "$WALLTIME" =~ ^([0-9]{1,4}):([0-5][0-9]):([0-5][0-9])$ ]] ||
+  [[ "$WALLTIME" =~ ^[0-9]{1,4}:[0-9]{1,4}:[0-9]{1,4}$ ]] ||
     sched_die "WALLTIME='$WALLTIME' is not HH:MM:SS (e.g. 06:00:00)"
   [ "$(sched_walltime_seconds)" -gt 0 ] || sched_die "WALLTIME=$WALLTIME is zero"
+  [ "$(sched_walltime_seconds)" -le 31536000 ] ||
+    sched_die "WALLTIME=$WALLTIME is more than a year"
+  WALLTIME=$(sched_walltime_normalise)
   [ "$((10#$PPN))" -le "$((10#$PROCS))" ] ||
     sched_die "PPN=$PPN is more than PROCS=$PROCS (PPN: processes per node, at most PROCS)"
   local var
@@ -141,7 +154,8 @@ sched_quote() {
   echo "${out[*]}"
 }
 
-# sched_write_script FILE BINARY ARGS...: the batch script.
+# sched_write_script FILE BINARY ARGS...: prints the batch script that will
+# be FILE.
 # shellcheck disable=SC2016 # single-quoted lines are the script's own code
 sched_write_script() {
   local file=$1
@@ -165,6 +179,13 @@ sched_write_script() {
     fi
     echo "cd $(sched_quote "$PWD") || exit 1"
     echo "export ASYNC_SEARCH_HOME=$(sched_quote "$ASYNC_SEARCH_HOME")"
+    # What the original workflow passed to every model (PBS does not pass
+    # the submitting environment on).
+    echo "export SITE=$(sched_quote "$SITE")"
+    local var
+    for var in MODEL_PYTHON_SCRIPT OBJ_RETURN; do
+      [ -z "${!var:-}" ] || echo "export $var=$(sched_quote "${!var}")"
+    done
     echo 'if [ "$(id -u)" -eq 0 ]; then'
     echo '  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'
     echo 'fi'
@@ -177,7 +198,7 @@ sched_write_script() {
     echo 'status=$?'
     echo "echo \"\$status\" >$(sched_quote "$status_file")"
     echo 'exit "$status"'
-  } >"$file"
+  }
 }
 
 SCHED_SUBMIT_STDIN=${SCHED_SUBMIT_STDIN:-0}
@@ -280,16 +301,16 @@ sched_wait() {
 }
 
 site_launch() {
-  EXPDIR=$(cd "$EXPDIR" && pwd)
   local script=$EXPDIR/job.$SCHED_NAME submit out id
-  sched_write_script "$script" "$@"
-  submit=()
-  mapfile -t submit < <(sched_submit_cmd "$script")
   if [ "$DRY_RUN" = 1 ]; then
-    cat -- "$script"
-    echo "async-search-run: DRY_RUN=1, nothing submitted; to submit: $(sched_submit_cmd_line "$script")"
+    # The script as it would be written; nothing is created.
+    sched_write_script "$script" "$@"
+    echo "async-search-run: DRY_RUN=1, nothing created or submitted; to submit: $(sched_submit_cmd_line "$script")"
     return 0
   fi
+  sched_write_script "$script" "$@" >"$script"
+  submit=()
+  mapfile -t submit < <(sched_submit_cmd "$script")
   rm -f -- "$EXPDIR/$SCHED_STATUS_FILE"
   sched_output_offset=$(stat -c %s "$EXPDIR/output.txt" 2>/dev/null || echo 0)
   if [ "$SCHED_SUBMIT_STDIN" = 1 ]; then
@@ -307,6 +328,8 @@ site_launch() {
   }
   sched_job=$id
   echo "$id" >"$EXPDIR/job_id"
+  # the original workflow's name for it (its queue_wait reads it)
+  echo "$id" >"$EXPDIR/jobid.txt"
   echo "async-search-run: submitted job $id ($script); output in $EXPDIR/output.txt"
   [ "$WAIT" = 1 ] || return 0
   sched_wait "$id"

@@ -1,9 +1,9 @@
 """Scheduler sites (sites/slurm.sh, pbs.sh, lsf.sh) without a scheduler.
 
-DRY_RUN=1 writes the batch script into the experiment directory and prints
-it with the submit command: the directives derived from PROCS, PPN, WALLTIME,
-QUEUE, PROJECT and GPUS_PER_NODE are checked line by line. Bad values are one
-line on stderr, exit status 2, nothing created, nothing submitted. The
+DRY_RUN=1 prints the batch script with the submit command, and creates
+nothing: the directives derived from PROCS, PPN, WALLTIME, QUEUE, PROJECT and
+GPUS_PER_NODE are checked line by line. Bad values are one line on stderr,
+exit status 2, nothing created, nothing submitted. The
 submit/wait plumbing of PBS and LSF (WAIT=1, the search's exit status) runs
 against small stand-ins for qsub/qstat and bsub/bjobs that run the job script
 on this machine. Slurm for real: test_slurm.py.
@@ -65,6 +65,21 @@ def directives(script: str, prefix: str) -> list:
     return [line for line in script.splitlines() if line.startswith(prefix)]
 
 
+def dry_script(proc: subprocess.CompletedProcess, tmp_path: Path) -> str:
+    """The batch script a DRY_RUN=1 printed (checked to be valid bash); the
+    dry run created nothing."""
+    out = proc.stdout
+    start = out.index("#!/bin/bash\n")
+    end = out.index("async-search-run: DRY_RUN=1, nothing created or submitted", start)
+    script = out[start:end]
+    check = tmp_path / "printed-script.sh"
+    check.write_text(script)
+    assert subprocess.run(["bash", "-n", str(check)]).returncode == 0
+    check.unlink()
+    assert not (tmp_path / "experiments").exists()
+    return script
+
+
 def launch_line(script: str) -> str:
     lines = script.splitlines()
     for i, line in enumerate(lines):
@@ -82,9 +97,7 @@ def test_slurm_dry_run(tmp_path, no_submit):
                     SLURM_SBATCH_ARGS="--qos=regular --constraint=gpu")
     assert proc.returncode == 0, proc.stderr
     exp = tmp_path / "experiments" / "dry"
-    script = (exp / "job.slurm").read_text()
-    assert script in proc.stdout  # printed as written
-    assert script.startswith("#!/bin/bash\n")
+    script = dry_script(proc, tmp_path)
     assert directives(script, "#SBATCH") == [
         "#SBATCH --job-name=as-dry",
         "#SBATCH --nodes=3",
@@ -106,12 +119,9 @@ def test_slurm_dry_run(tmp_path, no_submit):
     assert launch.endswith(" --time-limit 5100")
     assert f"submit: sbatch --parsable --qos=regular --constraint=gpu {exp}/job.slurm" in script
     assert proc.stdout.strip().endswith(
-        "DRY_RUN=1, nothing submitted; to submit: "
+        "DRY_RUN=1, nothing created or submitted; to submit: "
         f"sbatch --parsable --qos=regular --constraint=gpu {exp}/job.slurm")
     assert not (tmp_path / "submitted.log").exists()
-    assert not (exp / "results.csv").exists()
-    # the script is valid bash
-    assert subprocess.run(["bash", "-n", str(exp / "job.slurm")]).returncode == 0
 
 
 def test_slurm_dry_run_defaults_and_mpiexec(tmp_path, no_submit):
@@ -119,7 +129,7 @@ def test_slurm_dry_run_defaults_and_mpiexec(tmp_path, no_submit):
                     PPN="1", SLURM_LAUNCHER="mpiexec", MPIEXEC_ARGS="--mca btl self,tcp",
                     JOB_SETUP="module load openmpi\nexport FOO=1")
     assert proc.returncode == 0, proc.stderr
-    script = (tmp_path / "experiments" / "d2" / "job.slurm").read_text()
+    script = dry_script(proc, tmp_path)
     lines = directives(script, "#SBATCH")
     # no partition/account/GPU lines when QUEUE/PROJECT/GPUS_PER_NODE are unset
     assert lines[:5] == ["#SBATCH --job-name=as-d2", "#SBATCH --nodes=4", "#SBATCH --ntasks=4",
@@ -137,7 +147,7 @@ def test_slurm_srun_mpi_type(tmp_path, no_submit):
     proc = run_site(tmp_path, "slurm", "d3", path_dir=no_submit, DRY_RUN="1",
                     SLURM_MPI="pmi2", SLURM_SRUN_ARGS="--cpu-bind=none", SEARCH_TIME_LIMIT="0")
     assert proc.returncode == 0, proc.stderr
-    script = (tmp_path / "experiments" / "d3" / "job.slurm").read_text()
+    script = dry_script(proc, tmp_path)
     assert launch_line(script).startswith("srun --ntasks=3 --mpi=pmi2 --cpu-bind=none ")
     assert "--time-limit" not in script
 
@@ -150,8 +160,7 @@ def test_pbs_dry_run(tmp_path, no_submit):
                     PBS_MPIEXEC_ARGS="--depth=8 --cpu-bind depth")
     assert proc.returncode == 0, proc.stderr
     exp = tmp_path / "experiments" / "dry"
-    script = (exp / "job.pbs").read_text()
-    assert script in proc.stdout
+    script = dry_script(proc, tmp_path)
     assert directives(script, "#PBS") == [
         "#PBS -N as-dry",
         "#PBS -l select=3:ncpus=64:mpiprocs=4:ngpus=4:system=polaris",
@@ -172,14 +181,13 @@ def test_pbs_dry_run(tmp_path, no_submit):
     assert launch_line(script).endswith(" --time-limit 3240")
     assert proc.stdout.strip().endswith(f"to submit: qsub {exp}/job.pbs")
     assert not (tmp_path / "submitted.log").exists()
-    assert subprocess.run(["bash", "-n", str(exp / "job.pbs")]).returncode == 0
 
 
 def test_pbs_dry_run_optional_lines_left_out(tmp_path, no_submit):
     proc = run_site(tmp_path, "pbs", "d2", path_dir=no_submit, DRY_RUN="1", QUEUE="prod",
                     PROJECT="p1", PBS_NCPUS="", PBS_PLACE="", PBS_PPN_FLAG="--npernode")
     assert proc.returncode == 0, proc.stderr
-    script = (tmp_path / "experiments" / "d2" / "job.pbs").read_text()
+    script = dry_script(proc, tmp_path)
     assert directives(script, "#PBS -l") == ["#PBS -l select=1:mpiprocs=3",
                                              "#PBS -l walltime=06:00:00"]
     assert launch_line(script).startswith("mpiexec -n 3 --npernode 3 ")
@@ -191,8 +199,7 @@ def test_lsf_dry_run(tmp_path, no_submit):
                     GPUS_PER_NODE="6", LSF_ALLOC_FLAGS="gpumps smt4")
     assert proc.returncode == 0, proc.stderr
     exp = tmp_path / "experiments" / "dry"
-    script = (exp / "job.lsf").read_text()
-    assert script in proc.stdout
+    script = dry_script(proc, tmp_path)
     assert directives(script, "#BSUB") == [
         "#BSUB -J as-dry",
         "#BSUB -nnodes 3",
@@ -212,14 +219,13 @@ def test_lsf_dry_run(tmp_path, no_submit):
     # bsub reads #BSUB lines from a script on its standard input
     assert proc.stdout.strip().endswith(f"to submit: bsub < {exp}/job.lsf")
     assert not (tmp_path / "submitted.log").exists()
-    assert subprocess.run(["bash", "-n", str(exp / "job.lsf")]).returncode == 0
 
 
 def test_lsf_without_gpus_or_queue(tmp_path, no_submit):
     proc = run_site(tmp_path, "lsf", "d2", path_dir=no_submit, DRY_RUN="1", PROJECT="MED106",
                     PROCS="4", PPN="2", WALLTIME="00:00:01")
     assert proc.returncode == 0, proc.stderr
-    script = (tmp_path / "experiments" / "d2" / "job.lsf").read_text()
+    script = dry_script(proc, tmp_path)
     assert "#BSUB -W 1\n" in script and "#BSUB -q" not in script
     assert "--cpu_per_rs 21 --gpu_per_rs 0 " in launch_line(script)
     assert launch_line(script).endswith(" --time-limit 1")
@@ -229,7 +235,8 @@ def test_lsf_without_gpus_or_queue(tmp_path, no_submit):
 
 @pytest.mark.parametrize("site,env,message", [
     ("slurm", {"WALLTIME": "1h"}, "SITE slurm: WALLTIME='1h' is not HH:MM:SS"),
-    ("pbs", {"WALLTIME": "1:60:00"}, "SITE pbs: WALLTIME='1:60:00' is not HH:MM:SS"),
+    ("pbs", {"WALLTIME": "1:60"}, "SITE pbs: WALLTIME='1:60' is not HH:MM:SS"),
+    ("slurm", {"WALLTIME": "9000:00:00"}, "SITE slurm: WALLTIME=9000:00:00 is more than a year"),
     ("lsf", {"WALLTIME": "00:00:00"}, "SITE lsf: WALLTIME=00:00:00 is zero"),
     ("slurm", {"PROCS": "4", "PPN": "8"}, "PPN=8 is more than PROCS=4"),
     ("pbs", {"PROCS": "2", "PPN": "3"}, "PPN=3 is more than PROCS=2"),
@@ -269,28 +276,27 @@ def test_bad_values_are_one_line_errors(tmp_path, no_submit, site, env, message)
 
 def test_a_short_cfg_sys_file(tmp_path, no_submit):
     """A cfg-sys file with PROCS only: async-search's settings take its
-    defaults (no GPU directive), the scheduler sites ask for PPN and WALLTIME."""
+    defaults (no GPU directive), PPN and WALLTIME the seed's (1, 06:00:00)."""
     short = tmp_path / "cfg-sys-short.sh"
     short.write_text("PROCS=${PROCS:-4}\n")
-    env = {"CFG_SYS": str(short), "PPN": "", "DRY_RUN": "1"}
+    env = {"CFG_SYS": str(short), "PPN": "", "WALLTIME": "", "DRY_RUN": "1"}
     proc = run_site(tmp_path, "slurm", "s0", path_dir=no_submit, **env)
-    assert proc.returncode == 2
-    assert proc.stderr == ("async-search-run: error: SITE slurm: PPN is empty, and this site "
-                           "needs it (processes per node: set PPN in cfg-sys or the environment)\n")
-    env["PPN"] = "2"
-    proc = run_site(tmp_path, "slurm", "s1", path_dir=no_submit, **env)
-    assert proc.returncode == 2
-    assert proc.stderr == ("async-search-run: error: SITE slurm: WALLTIME='' is not HH:MM:SS "
-                           "(e.g. 06:00:00)\n")
-    assert not (tmp_path / "experiments").exists()
-    proc = run_site(tmp_path, "slurm", "s2", path_dir=no_submit, WALLTIME="00:10:00", **env)
     assert proc.returncode == 0, proc.stderr
-    script = (tmp_path / "experiments" / "s2" / "job.slurm").read_text()
-    assert "#SBATCH --ntasks-per-node=2" in script and "--gpus" not in script
+    script = dry_script(proc, tmp_path)
+    assert "#SBATCH --ntasks-per-node=1" in script and "#SBATCH --time=06:00:00" in script
+    assert "--gpus" not in script
     assert "--partition" not in script and "--account" not in script
-    # local needs no PPN
-    proc = run_site(tmp_path, "local", "s3", path_dir=no_submit, **{**env, "PPN": ""})
+    proc = run_site(tmp_path, "local", "s3", path_dir=no_submit, **env)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("walltime,normal", [("00:60:00", "01:00:00"), ("1:60:00", "02:00:00"),
+                                             ("0:90:75", "01:31:15"), ("100:00:00", "100:00:00")])
+def test_walltime_minutes_of_60_or_more_are_carried_over(tmp_path, no_submit, walltime, normal):
+    """The original's sites wrote 00:60:00; the job gets 01:00:00."""
+    proc = run_site(tmp_path, "slurm", "w", path_dir=no_submit, DRY_RUN="1", WALLTIME=walltime)
+    assert proc.returncode == 0, proc.stderr
+    assert f"#SBATCH --time={normal}\n" in dry_script(proc, tmp_path)
 
 
 def test_submit_failure_is_reported(tmp_path, no_submit):
@@ -435,6 +441,8 @@ def test_no_wait_prints_the_job_id(tmp_path, fake_schedulers, site):
     job_id = "100.fake-pbs-server" if site == "pbs" else "200"
     assert f"async-search-run: submitted job {job_id} " in proc.stdout
     assert (tmp_path / "experiments" / "n1" / "job_id").read_text().strip() == job_id
+    # the original workflow's name for it, read by its queue_wait
+    assert (tmp_path / "experiments" / "n1" / "jobid.txt").read_text().strip() == job_id
 
 
 def test_job_killed_before_the_search_ends(tmp_path, fake_schedulers):

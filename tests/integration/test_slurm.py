@@ -11,6 +11,7 @@ that into a visible skip.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -88,7 +89,7 @@ def cancel_job(env: dict, exp: Path) -> None:
 
 
 def run_slurm(env: dict, tmp_path: Path, expid: str, timeout: float = RUN_TIMEOUT,
-              **extra: str) -> tuple:
+              model: str = "as", **extra: str) -> tuple:
     full = dict(env)
     full.update(EXPERIMENTS=str(tmp_path / "experiments"), PROBLEM=PROBLEM,
                 MODEL_CMD=model_cmd("quadratic.py"), MAX_EVALS="8", PROCS="4", PPN="4",
@@ -96,7 +97,7 @@ def run_slurm(env: dict, tmp_path: Path, expid: str, timeout: float = RUN_TIMEOU
     full.update(extra)
     exp = tmp_path / "experiments" / expid
     try:
-        proc = subprocess.run([str(SCRIPT), "as", "slurm", expid], capture_output=True,
+        proc = subprocess.run([str(SCRIPT), model, "slurm", expid], capture_output=True,
                               text=True, timeout=timeout, env=full)
     except subprocess.TimeoutExpired as e:
         cancel_job(env, exp)
@@ -136,6 +137,28 @@ def test_search_through_sbatch_and_srun(slurm_env, tmp_path):
     # 3 workers: 4 MPI ranks really ran (rank 0 manages)
     workers = {r["worker"] for r in read_results(exp)}
     assert workers <= {"1", "2", "3"} and len(workers) >= 2, workers
+
+
+def test_the_original_cfg_files_through_slurm(slurm_env, tmp_path):
+    """Supervisor's cfg-prm-1.sh and cfg-sys-biowulf.sh forms, unchanged (N_JOBS=-1,
+    THRESHOLD_WINDOW='', WALLTIME=00:60:00, SH_TIMEOUT empty, BENCHMARK_TIMEOUT=-1),
+    the original's problem form; one node here, so PPN=PROCS."""
+    fixtures = ROOT / "tests" / "fixtures" / "supervisor"
+    env = {k: v for k, v in slurm_env.items()
+           if k not in ("MAX_EVALS", "SH_TIMEOUT", "BENCHMARK_TIMEOUT", "N_JOBS")}
+    proc, exp = run_slurm(env, tmp_path, "orig", model="example",
+                          CFG_PRM=str(fixtures / "cfg-prm-1.sh"),
+                          CFG_SYS=str(fixtures / "cfg-sys-biowulf.sh"),
+                          PROBLEM=str(fixtures / "problem_example.py"), MODEL_CMD="",
+                          MAX_EVALS="", WALLTIME="", PROCS="", PPN="4")
+    check_search(proc, exp, slurm_env, 8)
+    script = (exp / "job.slurm").read_text()
+    assert "#SBATCH --time=01:00:00\n" in script  # the file's 00:60:00
+    assert "--n-jobs -1" in script and "--sh-timeout -1" in script
+    job_id = (exp / "job_id").read_text().strip()
+    assert (exp / "jobid.txt").read_text().strip() == job_id  # the original's queue_wait
+    cfg = json.loads((exp / "config.json").read_text())
+    assert (cfg["workers"], cfg["n_jobs"], cfg["sh_timeout"]) == (3, -1, 0)
 
 
 def test_search_through_mpiexec_in_the_allocation(slurm_env, tmp_path):
