@@ -254,23 +254,12 @@ static int experiment_write_config(const struct experiment *x,
     experiment_json_field(&sb, "exp_dir", x->dir);
     experiment_json_field(&sb, "problem", x->problem);
     experiment_json_field(&sb, "model", o->model);
-    experiment_json_field(&sb, "model_cmd", o->model_cmd);
-    experiment_json_field(&sb, "python", o->python);
-    experiment_json_field(&sb, "optimizer", o->optimizer);
     experiment_json_field(&sb, "host", host);
+    options_settings_json(o, &sb);
     strbuf_printf(&sb,
-                  ",\n  \"init_size\": %ld,\n  \"max_evals\": %ld,\n"
-                  "  \"num_buffer\": %ld,\n  \"max_threshold\": %ld,\n"
-                  "  \"threshold_window\": %g,\n  \"n_jobs\": %ld,\n"
-                  "  \"seed\": %ld,\n  \"sh_timeout\": %g,\n"
-                  "  \"benchmark_timeout\": %g,\n  \"workers\": %d,\n"
-                  "  \"procs\": %d,\n  \"restart\": %d,\n"
-                  "  \"start_time\": %.3f",
-                  o->init_size, o->max_evals, o->num_buffer, o->max_threshold,
-                  o->threshold_window, o->n_jobs, o->seed, o->sh_timeout,
-                  o->benchmark_timeout, workers, workers + 1, x->restart,
-                  x->t0_wall);
-    strbuf_printf(&sb, ",\n  \"ranks_per_eval\": %ld", o->ranks_per_eval);
+                  ",\n  \"workers\": %d,\n  \"procs\": %d,\n"
+                  "  \"restart\": %d,\n  \"start_time\": %.3f",
+                  workers, workers + 1, x->restart, x->t0_wall);
     if (layout_json)
         strbuf_printf(&sb, ",\n  \"ranks\": %s", layout_json);
     strbuf_puts(&sb, "\n}\n");

@@ -15,6 +15,7 @@
 
 #include "expid.h"
 #include "policy.h"
+#include "strbuf.h"
 
 enum option_kind {
     OPT_STRING, /* const char *; an empty value is an error */
@@ -876,4 +877,36 @@ const char *options_diff(const struct options *a, const struct options *b)
             return s->name;
     }
     return NULL;
+}
+
+void options_settings_json(const struct options *o, struct strbuf *sb)
+{
+    for (size_t i = 0; i < OPTIONS_COUNT; i++) {
+        const struct option_spec *s = &options_table[i];
+        char value[OPT_VALUE_LEN];
+        if (s->cfg == NULL || strcmp(s->name, "problem") == 0 ||
+            strcmp(s->name, "restart-number") == 0)
+            continue;
+        strbuf_puts(sb, ",\n  \"");
+        for (const char *c = s->name; *c; c++) {
+            char ch = *c == '-' ? '_' : *c;
+            strbuf_append(sb, &ch, 1);
+        }
+        strbuf_puts(sb, "\": ");
+        if (s->kind == OPT_FLAG) {
+            int on = *(const int *)((const char *)o + s->offset);
+            strbuf_puts(sb, on ? "true" : "false");
+        } else if (options_value_text(s, o, value, sizeof value) != 0) {
+            strbuf_puts(sb, "null");
+        } else if (s->kind == OPT_LONG || s->kind == OPT_DOUBLE) {
+            strbuf_puts(sb, value);
+        } else {
+            /* a string is written whole: value holds OPT_VALUE_LEN bytes */
+            const char *text =
+                s->kind == OPT_STRING
+                    ? *(const char *const *)((const char *)o + s->offset)
+                    : value;
+            strbuf_json_string(sb, text);
+        }
+    }
 }

@@ -127,4 +127,14 @@ void options_cfg_variables(FILE *f);
  * first flag that differs. */
 const char *options_diff(const struct options *a, const struct options *b);
 
+struct strbuf;
+/* Appends every setting that has a cfg variable, except --problem (the
+ * experiment records its resolved path) and --restart-number (one start's,
+ * not the experiment's), to sb as JSON members
+ * ",\n  \"name\": value": named as the flag is with '-' as '_'
+ * (--max-evals: "max_evals"), numbers as numbers, names of choices and
+ * strings as strings, a string not given as null. A restart by
+ * bin/async-search-run reads them back by those names. */
+void options_settings_json(const struct options *o, struct strbuf *sb);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "strbuf.h"
 
 #define LINE_MAX_LEN 512
 
@@ -398,6 +399,33 @@ static void diff_names_the_first_changed_flag(void **state)
     assert_string_equal(options_diff(&d, &o), "model");
 }
 
+static void settings_json_names_each_setting_as_its_flag(void **state)
+{
+    (void)state;
+    struct options o;
+    char err[OPTIONS_ERR_LEN];
+    struct strbuf sb = STRBUF_INIT;
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--stopper", "median", "--sh-timeout", "-1",
+                           "--stopper-eta", "2.5", "--restart", "e",
+                           "--restart-number", "3",
+                           NULL),
+                     OPTIONS_OK);
+    options_settings_json(&o, &sb);
+    const char *s = strbuf_str(&sb);
+    assert_non_null(strstr(s, ",\n  \"max_evals\": 20"));
+    assert_non_null(strstr(s, ",\n  \"stopper\": \"median\""));
+    assert_non_null(strstr(s, ",\n  \"stopper_eta\": 2.5"));
+    assert_non_null(strstr(s, ",\n  \"sh_timeout\": 0")); /* -1: none */
+    assert_non_null(strstr(s, ",\n  \"model_cmd\": null"));
+    assert_non_null(strstr(s, ",\n  \"launch\": \"subprocess\""));
+    /* the experiment writes the problem's path; R is one start's */
+    assert_null(strstr(s, "\"problem\""));
+    assert_null(strstr(s, "restart_number"));
+    assert_null(strstr(s, "-")); /* every name is written with '_' */
+    strbuf_free(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +441,7 @@ int main(void)
         cmocka_unit_test(help_shows_defaults_and_cfg_variables),
         cmocka_unit_test(cfg_variables_name_their_flags_and_defaults),
         cmocka_unit_test(diff_names_the_first_changed_flag),
+        cmocka_unit_test(settings_json_names_each_setting_as_its_flag),
     };
     return UNIT_RUN(tests);
 }

@@ -182,11 +182,14 @@ def test_config_json_holds_every_setting(exp_dir):
     search = run_search(exp_dir, "--problem", AS_PROBLEM,
                         "--model-cmd", model_cmd("quadratic.py"),
                         "--max-evals", "5", "--num-buffer", "3", "--seed", "7",
-                        "--n-jobs", "2", "--max-threshold", "2", nprocs=3)
+                        "--n-jobs", "2", "--max-threshold", "2", "--fail-fast", "3",
+                        "--stopper", "median", nprocs=3)
     check_complete(search, 5, 2)
     cfg = search.config
     for key, value in {"max_evals": 5, "num_buffer": 3, "seed": 7, "n_jobs": 2,
                        "max_threshold": 2, "init_size": 4, "workers": 2,
+                       "fail_fast": 3, "stopper": "median", "launch": "subprocess",
+                       "stopper_eta": 3, "max_failures": 0, "ranks_per_eval": 1,
                        "optimizer": "default", "problem": AS_PROBLEM,
                        "exp_id": "exp", "restart": 1}.items():
         assert cfg[key] == value, key

@@ -313,21 +313,32 @@ def test_restart_with_nothing_left_to_do(tmp_path, max_evals):
 
 
 def test_restart_takes_every_setting_config_json_records(tmp_path):
-    """config.json names a setting as its flag does: one that a later version
-    records (here written by hand) is taken as well."""
+    """config.json records every setting by its flag's name, and a restart
+    takes each one that is not set again."""
     exp = tmp_path / "experiments" / "more"
     first = run(tmp_path, "example", "local", "more", PROBLEM=PROBLEM, MAX_EVALS="2",
-                PROCS="2")
+                PROCS="2", MAX_FAILURES="3", FAIL_FAST="2", STOPPER="median",
+                STOPPER_WARMUP="2", SHARE_GPUS="yes")
     assert first.returncode == 0, first.stderr
     config = json.loads((exp / "config.json").read_text())
-    config.update(gpus_per_node=2, max_failures=3, launch="fork-server")
+    assert (config["max_failures"], config["fail_fast"], config["stopper"],
+            config["stopper_warmup"], config["share_gpus"]) == (3, 2, "median", 2, "yes")
+    proc = run(tmp_path, "example", "local", RESTART_FILE=str(exp), MAX_EVALS="4", DRY_RUN="1",
+               STOPPER="asha")
+    assert proc.returncode == 0, proc.stderr
+    flags = launch_flags(proc.stdout)
+    assert (flags["--max-failures"], flags["--fail-fast"]) == ("3", "2")
+    assert (flags["--stopper-warmup"], flags["--share-gpus"]) == ("2", "yes")
+    assert flags["--stopper"] == "asha"
+    assert "STOPPER=asha (environment) instead of the experiment's median" in proc.stdout
+    # a setting that a later version records (written here by hand) is taken too
+    config.update(gpus_per_node=2, launch="fork-server")
     (exp / "config.json").write_text(json.dumps(config))
     proc = run(tmp_path, "example", "local", RESTART_FILE=str(exp), MAX_EVALS="4", DRY_RUN="1",
                LAUNCH="subprocess")
     assert proc.returncode == 0, proc.stderr
     flags = launch_flags(proc.stdout)
-    assert (flags["--gpus-per-node"], flags["--max-failures"]) == ("2", "3")
-    assert flags["--launch"] == "subprocess"
+    assert flags["--gpus-per-node"] == "2" and flags["--launch"] == "subprocess"
     assert "LAUNCH=subprocess (environment) instead of the experiment's fork-server" in proc.stdout
 
 
