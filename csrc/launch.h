@@ -54,6 +54,9 @@ struct launch_spec {
     struct spawner *spawner; /* starts the child (borrowed) */
     launch_intermediate_fn on_intermediate; /* may be NULL */
     void *intermediate_arg;
+    /* A team member's model (not rank 0): exit status 0 is success and no
+     * result is read; the team's result is rank 0's. */
+    int exit_only;
 };
 
 struct launch_result {

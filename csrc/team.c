@@ -74,19 +74,27 @@ void team_combine(const struct launch_result *own,
                   int k, struct launch_result *out)
 {
     *out = *own;
-    if (own->status == LAUNCH_STOPPED || team_cause(own))
-        return; /* the manager stopped it, or the leader's model failed */
+    if (own->status == LAUNCH_STOPPED)
+        return; /* the manager stopped it */
+    /* The first to end on its own is the cause: the others most likely
+     * failed because it did (a lost peer, a closed socket). */
+    int first = team_cause(own) ? 0 : -1;
+    double first_end = own->t_end;
     for (int i = 1; i < k; i++) {
         const struct launch_result *m = &members[i];
-        if (!team_cause(m))
-            continue;
-        out->status = m->status;
-        out->exit_code = m->exit_code;
-        out->term_signal = m->term_signal;
-        snprintf(out->reason, sizeof out->reason,
-                 "team rank %d (world rank %d): %.*s", i, member_rank[i],
-                 (int)sizeof m->reason - 48, m->reason);
-        out->objective = NAN;
-        return;
+        if (team_cause(m) && (first < 0 || m->t_end < first_end)) {
+            first = i;
+            first_end = m->t_end;
+        }
     }
+    if (first <= 0)
+        return; /* the leader's own result, or its own failure */
+    const struct launch_result *m = &members[first];
+    out->status = m->status;
+    out->exit_code = m->exit_code;
+    out->term_signal = m->term_signal;
+    snprintf(out->reason, sizeof out->reason,
+             "team rank %d (world rank %d): %.*s", first, member_rank[first],
+             (int)sizeof m->reason - 48, m->reason);
+    out->objective = NAN;
 }

@@ -41,10 +41,10 @@ int team_free_port(char *err, size_t errlen);
 /*
  * The team's result from the leader's own (own) and the members' (members[i]
  * for member i = 1..k-1; members[0] unused): the leader's when everything
- * went well; else the first cause: a member that failed or timed out
- * (member_rank[i]: its world rank, for the reason), or the leader's own
- * failure. Members the leader ended (cancelled) are no cause. The leader's
- * stop by the manager (LAUNCH_STOPPED) stays a stop.
+ * went well; else the cause that ended first (by t_end): a member that failed
+ * or timed out (member_rank[i]: its world rank, for the reason), or the
+ * leader's own failure. Members the leader ended (cancelled) are no cause.
+ * The leader's stop by the manager (LAUNCH_STOPPED) stays a stop.
  */
 void team_combine(const struct launch_result *own,
                   const struct launch_result *members, const int *member_rank,

@@ -77,6 +77,8 @@ static void worker_team_collect(struct worker *w)
         m->exit_code = r.exit_code;
         m->term_signal = r.term_signal;
         m->objective = r.objective;
+        m->t_start = r.t_start;
+        m->t_end = r.t_end;
         snprintf(m->reason, sizeof m->reason, "%s", r.reason);
         w->member_done[i] = 1;
         if (m->status == LAUNCH_FAILED || m->status == LAUNCH_TIMEOUT ||
@@ -301,12 +303,12 @@ static void worker_result_file(const char *run_dir, double objective)
     strbuf_free(&path);
 }
 
-/* Runs this rank's model process for task t (in the run directory, or its
- * sub-directory sub) and fills *r. with_reports: its intermediate values go
- * to the manager (a lone worker's or a leader's; not a member's). */
+/* Runs this rank's model process for task t and fills *r: a lone worker's or
+ * a leader's in the run directory (sub NULL: its result and intermediate
+ * values count), a member's in the sub-directory sub (its exit status
+ * alone). */
 static void worker_launch(struct worker *w, const struct task_msg *t,
-                          const char *sub, int with_reports,
-                          struct launch_result *r)
+                          const char *sub, struct launch_result *r)
 {
     struct strbuf run_dir = STRBUF_INIT, params = STRBUF_INIT;
     memset(r, 0, sizeof *r);
@@ -315,6 +317,7 @@ static void worker_launch(struct worker *w, const struct task_msg *t,
     r->exit_code = -1;
     r->t_start = r->t_end = util_wall();
     w->seq = t->seq;
+    int member = sub != NULL; /* rank > 0 of a team: rank 0 has the result */
     if (worker_prepare(w, t, sub, &run_dir, &params, r) == 0 &&
         childenv_set(&w->env, "ASYNC_SEARCH_RUN_ID", t->job_id, 1) == 0 &&
         childenv_set(&w->env, "RUNID", t->job_id, 1) == 0 &&
@@ -330,15 +333,16 @@ static void worker_launch(struct worker *w, const struct task_msg *t,
             .kill_grace = LAUNCH_KILL_GRACE_S,
             .log_cap = LAUNCH_LOG_CAP_BYTES,
             .spawner = w->spawner,
-            .on_intermediate = with_reports ? worker_intermediate : NULL,
+            .on_intermediate = member ? NULL : worker_intermediate,
             .intermediate_arg = w,
+            .exit_only = member,
         };
         if (argv != NULL)
             launch_run(&spec, worker_cancel, w, r);
         else
             snprintf(r->reason, sizeof r->reason, "worker out of memory");
         free(argv); /* the words are borrowed */
-        if (r->status == LAUNCH_OK)
+        if (r->status == LAUNCH_OK && !member)
             worker_result_file(strbuf_str(&run_dir), r->objective);
     }
     strbuf_free(&run_dir);
@@ -421,7 +425,7 @@ static void worker_lead(struct worker *w, const struct task_msg *t,
         memset(out, 0, sizeof *out);
         return;
     }
-    worker_launch(w, t, NULL, 1, &own);
+    worker_launch(w, t, NULL, &own);
     int end_members = own.status != LAUNCH_OK || w->member_failed;
     for (int i = 1; i < k && end_members; i++)
         if (!w->member_done[i])
@@ -436,7 +440,7 @@ static void worker_launch_alone(struct worker *w, const struct task_msg *t,
                                 struct result_msg *out)
 {
     struct launch_result r;
-    worker_launch(w, t, NULL, 1, &r);
+    worker_launch(w, t, NULL, &r);
     worker_message(t, &r, out);
 }
 
@@ -454,7 +458,7 @@ static void worker_member(struct worker *w, const struct task_msg *t, int port,
         r.objective = NAN;
         snprintf(r.reason, sizeof r.reason, "worker out of memory");
     } else {
-        worker_launch(w, t, sub, 0, &r);
+        worker_launch(w, t, sub, &r);
     }
     worker_message(t, &r, out);
 }
