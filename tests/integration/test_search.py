@@ -78,9 +78,13 @@ def test_init_size_below_and_above_the_worker_count(exp_dir, init_size):
         assert len(batch1) in (init_size, 8 + 2)
 
 
-def test_failing_models_are_recorded_and_the_search_finishes(exp_dir):
+def test_failing_models_are_recorded_and_the_search_finishes(exp_dir, tmp_path):
+    # every second evaluation to start fails, each way in turn: whatever
+    # points the search chose (they depend on the order results arrive in)
+    counter = str(tmp_path / "started")
     search = run_search(exp_dir, "--problem", AS_PROBLEM,
-                        "--model-cmd", model_cmd("flaky.py", "--fail-every", "2"),
+                        "--model-cmd", model_cmd("flaky.py", "--fail-every", "2",
+                                                 "--counter", counter),
                         "--max-evals", "30", nprocs=4)
     rows = check_complete(search, 30, 3)
     failed = [r for r in rows if r["status"] == "failed"]
@@ -317,8 +321,8 @@ def test_waiting_ranks_use_almost_no_cpu():
 
 
 def test_progress_styles_and_end_of_run_report(tmp_path):
-    common = ["--problem", AS_PROBLEM, "--model-cmd", model_cmd("flaky.py", "--fail-every", "3"),
-              "--max-evals", "9"]
+    common = ["--problem", AS_PROBLEM, "--max-evals", "9", "--model-cmd",
+              model_cmd("flaky.py", "--fail-every", "3", "--counter", str(tmp_path / "n"))]
     log = run_search(tmp_path / "log", *common, nprocs=3)
     assert log.proc.returncode == 0, log.proc.stderr
     # stdout is a pipe here: plain lines, never a redraw
