@@ -353,11 +353,13 @@ def test_progress_styles_and_end_of_run_report(tmp_path):
 
 
 def test_gpu_binding_from_the_node_local_rank(exp_dir):
-    # 4 workers on one node, 2 GPUs: workers 1..4 get devices 0,1,0,1.
+    # 4 workers on one node, 2 GPUs, sharing asked for: workers 1..4 get
+    # devices 0,1,0,1 (without --share-gpus yes that is refused: test_teams)
     search = run_search(exp_dir, "--problem", AS_PROBLEM, "--model-cmd", model_cmd("echo_env.py"),
                         "--max-evals", "16", "--gpus-per-node", "2", "--optimizer", "random",
-                        nprocs=5)
+                        "--share-gpus", "yes", nprocs=5)
     rows = check_complete(search, 16, 4)
+    assert "ranks 1 and 3 share GPU 0 on" in search.proc.stderr
     seen = {}
     for r in rows:
         env = json.loads((exp_dir / "run" / r["job_id"] / "env.json").read_text())["env"]
