@@ -10,6 +10,7 @@ hang, which is itself the failure being tested for.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from async_search import runner  # noqa: E402
 from async_search.benchmarks import data, distributed, network  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -202,3 +204,34 @@ def test_a_stuck_peer_makes_the_others_time_out(tmp_path):
     assert code != 0 and "timed out" in err.lower(), out + err
     assert "collective timeout 3 s" in out
     assert not (tmp_path / "out" / "rank0.json").exists()
+
+
+# -------------------------------------------------------------- the runner
+
+def test_only_rank_zero_reports_the_result(tmp_path):
+    candle = tmp_path / "candle" / "Pilot1"
+    candle.mkdir(parents=True)
+    _write_data(candle)
+    (candle / "tr.csv").rename(candle / "nt_train2.csv")
+    (candle / "te.csv").rename(candle / "nt_test2.csv")
+    run_dir = tmp_path / "run" / "1_1_0"
+    (run_dir / "rank1").mkdir(parents=True)
+    params = {"epochs": 2, "batch_size": 8, "conv": "8 5 1 8 3 1", "pool": "1 2",
+              "dense": "16 8", "classes": 3}
+    procs = _start(2, lambda rank: [sys.executable, "-m", "async_search.runner", "nt3",
+                                    json.dumps(params)],
+                   cwd_of=lambda rank: run_dir if rank == 0 else run_dir / "rank1",
+                   extra_env={"CANDLE_DATA_DIR": str(candle.parent)})
+    results = [_finish(p) for p in procs]
+    for rank, (code, out, err) in enumerate(results):
+        assert code == 0, f"rank {rank}: {out[-2000:]}{err[-2000:]}"
+    out0, out1 = results[0][1], results[1][1]
+    value = float((run_dir / "result.txt").read_text())
+    assert math.isfinite(value)
+    assert out0.strip().splitlines()[-1] == f"IMPROVE_RESULT {value!r}"
+    assert out0.count("IMPROVE_INTERMEDIATE") == 2 and "rank 0 of 2" in out0
+    assert "IMPROVE_" not in out1 and "rank 1 of 2" in out1
+    assert out1.strip().splitlines()[-1].endswith("rank 0 reports the result")
+    for name in (runner.RESULT_FILE, runner.HISTORY_FILE, "training.log"):
+        assert (run_dir / name).is_file() and not (run_dir / "rank1" / name).exists()
+    assert (run_dir / "rank1" / runner.PARAMETERS_FILE).is_file()
