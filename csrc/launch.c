@@ -249,6 +249,8 @@ static void launch_judge(const struct launch_watch *w, struct launch_result *r)
     } else if (r->exit_code != 0) {
         launch_result_fail(r, LAUNCH_FAILED, "exit status %d%s%s", r->exit_code,
                            launch_said(w)[0] ? ": " : "", launch_said(w));
+    } else if (s->exit_only) {
+        r->status = LAUNCH_OK; /* a team member: the leader has the result */
     } else {
         double v = NAN;
         int have = modelout_result(w->out, &v) ||

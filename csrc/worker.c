@@ -302,8 +302,10 @@ static void worker_result_file(const char *run_dir, double objective)
 }
 
 /* Runs this rank's model process for task t (in the run directory, or its
- * sub-directory sub) and fills *r. with_reports: its intermediate values go
- * to the manager (a lone worker's or a leader's; not a member's). */
+ * sub-directory sub) and fills *r. with_reports: a lone worker's or a
+ * leader's model, whose intermediate values go to the manager and whose
+ * result is the evaluation's; otherwise a member's, judged by its exit status
+ * alone (the result is the leader's). */
 static void worker_launch(struct worker *w, const struct task_msg *t,
                           const char *sub, int with_reports,
                           struct launch_result *r)
@@ -332,13 +334,14 @@ static void worker_launch(struct worker *w, const struct task_msg *t,
             .spawner = w->spawner,
             .on_intermediate = with_reports ? worker_intermediate : NULL,
             .intermediate_arg = w,
+            .exit_only = !with_reports,
         };
         if (argv != NULL)
             launch_run(&spec, worker_cancel, w, r);
         else
             snprintf(r->reason, sizeof r->reason, "worker out of memory");
         free(argv); /* the words are borrowed */
-        if (r->status == LAUNCH_OK)
+        if (r->status == LAUNCH_OK && with_reports)
             worker_result_file(strbuf_str(&run_dir), r->objective);
     }
     strbuf_free(&run_dir);
