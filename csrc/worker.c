@@ -46,6 +46,7 @@ struct worker {
     int *member_rank;              /* [0..k-1]: world ranks */
     int *member_done;              /* [1..k-1] */
     int member_failed;             /* a member failed, timed out, died */
+    char cancel_why[128]; /* why worker_cancel ended the model, for its log */
 };
 
 /* After its own model ended well, a leader waits this long for its
@@ -90,16 +91,34 @@ static void worker_team_collect(struct worker *w)
 static int worker_cancel(void *arg)
 {
     struct worker *w = arg;
+    w->cancel_why[0] = '\0';
     if (signals_pending()) {
         w->stop = 1;
+        snprintf(w->cancel_why, sizeof w->cancel_why,
+                 "the worker was told to stop (a signal)");
         return LAUNCH_CANCELLED;
     }
     int leader = w->index > 0 ? w->leader : -1;
     int c = transport_worker_interrupted(w->seq, leader, &w->stop);
+    if (c == LAUNCH_CANCELLED && w->index > 0 && !w->stop)
+        snprintf(w->cancel_why, sizeof w->cancel_why,
+                 "ended by the team's rank 0 (world rank %d)", w->leader);
     if (c != 0 || w->index > 0 || worker_team_size(w) == 1)
         return c;
     worker_team_collect(w); /* a leader: a member's failure ends its own */
-    return w->member_failed ? LAUNCH_CANCELLED : 0;
+    if (!w->member_failed)
+        return 0;
+    for (int i = 1; i < worker_team_size(w); i++)
+        if (w->member_done[i] && w->members[i].status != LAUNCH_OK &&
+            w->members[i].status != LAUNCH_CANCELLED) {
+            snprintf(w->cancel_why, sizeof w->cancel_why,
+                     "ended because team rank %d (world rank %d) %s", i,
+                     w->member_rank[i],
+                     w->members[i].status == LAUNCH_TIMEOUT ? "timed out"
+                                                            : "failed");
+            break;
+        }
+    return LAUNCH_CANCELLED;
 }
 
 /* An intermediate value goes to the manager at once (its stopper decides);
@@ -336,6 +355,7 @@ static void worker_launch(struct worker *w, const struct task_msg *t,
             .on_intermediate = member ? NULL : worker_intermediate,
             .intermediate_arg = w,
             .exit_only = member,
+            .cancel_why = w->cancel_why,
         };
         if (argv != NULL)
             launch_run(&spec, worker_cancel, w, r);

@@ -174,6 +174,40 @@ static int process_runs(long pid)
     return runs;
 }
 
+/* A team member's model (exit_only) succeeds by its exit status alone: the
+ * evaluation's result is its leader's. */
+static void a_member_is_judged_by_its_exit_status(void **state)
+{
+    struct run *run = *state;
+    char *ok[] = {"/bin/sh", "-c", "echo training done", NULL};
+    struct launch_spec s = {
+        .argv = ok,
+        .envp = run->env.vars,
+        .run_dir = run->dir,
+        .sh_timeout = 10,
+        .kill_grace = 0.3,
+        .log_cap = 1 << 20,
+        .spawner = run->exec,
+        .exit_only = 1,
+    };
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    assert_true(isnan(run->r.objective));
+    assert_string_equal(run->r.reason, "");
+
+    char *failing[] = {"/bin/sh", "-c", "echo IMPROVE_RESULT 1; exit 3", NULL};
+    s.argv = failing;
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_non_null(strstr(run->r.reason, "exit status 3"));
+
+    s.argv = ok; /* the same model alone has no result: a failure */
+    s.exit_only = 0;
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_non_null(strstr(run->r.reason, "no result"));
+}
+
 static void timeout_kills_the_whole_group(void **state)
 {
     struct run *run = *state;
@@ -316,6 +350,8 @@ int main(void)
                                         run_teardown),
         cmocka_unit_test_setup_teardown(failures_have_reasons, run_setup,
                                         run_teardown),
+        cmocka_unit_test_setup_teardown(a_member_is_judged_by_its_exit_status,
+                                        run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(timeout_kills_the_whole_group,
                                         run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(huge_output_is_capped_and_still_scanned,

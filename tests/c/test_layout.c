@@ -174,7 +174,8 @@ static void the_rank_table_as_text_and_json(void **state)
     assert_non_null(f);
     layout_print(&l, "> ", f);
     fclose(f);
-    assert_string_equal(buf, "> rank 1 on a: GPU 3\n> rank 2 on b\"x: GPU none\n");
+    assert_string_equal(buf,
+                        "> rank 1 on a: GPU 3\n> rank 2 on b\"x: GPU none\n");
     assert_int_equal(layout_node_workers(&l, 1), 1);
     layout_free(&l);
 }

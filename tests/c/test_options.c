@@ -408,8 +408,7 @@ static void settings_json_names_each_setting_as_its_flag(void **state)
     assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
                            "--stopper", "median", "--sh-timeout", "-1",
                            "--stopper-eta", "2.5", "--restart", "e",
-                           "--restart-number", "3",
-                           NULL),
+                           "--restart-number", "3", NULL),
                      OPTIONS_OK);
     options_settings_json(&o, &sb);
     const char *s = strbuf_str(&sb);
