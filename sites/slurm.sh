@@ -68,8 +68,15 @@ sched_site_check() {
 sched_directives() {
   echo "#SBATCH --job-name=$(sched_job_name)"
   echo "#SBATCH --nodes=$(sched_nodes)"
-  echo "#SBATCH --ntasks=$PROCS"
-  echo "#SBATCH --ntasks-per-node=$PPN"
+  if [ "$SCHED_PLACED" = 1 ]; then
+    # Room for the first node's ranks (the manager and PPN workers) on every
+    # node; no --ntasks, which would let Slurm spread the tasks' CPUs
+    # unevenly. srun places each rank (SLURM_HOSTFILE, below).
+    echo "#SBATCH --ntasks-per-node=$SCHED_FIRST"
+  else
+    echo "#SBATCH --ntasks=$PROCS"
+    echo "#SBATCH --ntasks-per-node=$PPN"
+  fi
   echo "#SBATCH --time=$WALLTIME"
   [ -z "$QUEUE" ] || echo "#SBATCH $SLURM_QUEUE_FLAG=$QUEUE"
   [ -z "$PROJECT" ] || echo "#SBATCH --account=$PROJECT"
@@ -86,10 +93,27 @@ sched_directives() {
 
 sched_redirect() { echo 0; }
 
+# slurm_open_mpi: the mpiexec launcher is Open MPI's.
+slurm_open_mpi() {
+  "$MPIEXEC" --version 2>/dev/null | grep -qE "Open MPI|OpenRTE"
+}
+
+# The placed layout: the job writes the host of each rank into
+# EXPDIR/hostfile; srun reads it through SLURM_HOSTFILE with
+# --distribution=arbitrary, Open MPI's mpiexec with --hostfile and
+# --map-by seq (rank i on line i), MPICH's and Intel MPI's with -machinefile.
+# shellcheck disable=SC2016 # the job's own $ variables
+sched_launch_setup() {
+  [ "$SCHED_PLACED" = 1 ] || return 0
+  sched_hostfile_lines 'scontrol show hostnames "$SLURM_JOB_NODELIST"'
+  [ "$SLURM_LAUNCHER" != srun ] || echo "export SLURM_HOSTFILE=$(sched_quote "$EXPDIR/hostfile")"
+}
+
 sched_launch_cmd() {
   local words=()
   if [ "$SLURM_LAUNCHER" = srun ]; then
     words=(srun "--ntasks=$PROCS")
+    [ "$SCHED_PLACED" != 1 ] || words+=(--distribution=arbitrary)
     # Slurm 22.05+ steps no longer inherit the job's --cpus-per-task.
     [ -z "$SLURM_CPUS_PER_PROC" ] || words+=("--cpus-per-task=$SLURM_CPUS_PER_PROC")
     [ -z "$SLURM_MPI" ] || words+=("--mpi=$SLURM_MPI")
@@ -97,8 +121,11 @@ sched_launch_cmd() {
     words+=($SLURM_SRUN_ARGS)
   else
     words=("$MPIEXEC" -n "$PROCS")
-    if "$MPIEXEC" --version 2>/dev/null | grep -qE "Open MPI|OpenRTE"; then
+    if slurm_open_mpi; then
+      [ "$SCHED_PLACED" != 1 ] || words+=(--hostfile "$EXPDIR/hostfile" --map-by seq)
       words+=(--oversubscribe --bind-to none)
+    elif [ "$SCHED_PLACED" = 1 ]; then
+      words+=(-machinefile "$EXPDIR/hostfile")
     fi
     # shellcheck disable=SC2206 # a list of words
     words+=($MPIEXEC_ARGS)
