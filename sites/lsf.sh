@@ -12,11 +12,17 @@
 # and submits nothing (see sites/lib/scheduler.sh).
 #
 # From cfg-sys: ceil(PROCS/PPN) -> -nnodes, WALLTIME -> -W (minutes, rounded
-# up), PROJECT -> -P, QUEUE -> -q (LSF's default queue when empty). jsrun
-# starts PROCS resource sets of one MPI process each, PPN per node, each with
-# LSF_CPUS_PER_NODE/PPN cores and GPUS_PER_NODE/PPN GPUs (async-search then
-# gives each worker one of its set's GPUs). Site variables (environment or
-# cfg-sys):
+# up), PROJECT -> -P, QUEUE -> -q (LSF's default queue when empty). Without
+# GPUs and teams jsrun starts PROCS resource sets of one MPI process each, PPN
+# per node, each with LSF_CPUS_PER_NODE/PPN cores. With GPUs or teams
+# (GPUS_PER_NODE > 0, RANKS_PER_EVAL > 1) PPN counts the workers of a node (at
+# most GPUS_PER_NODE) and the manager is one more rank on the first node,
+# without a GPU: ceil((PROCS-1)/PPN) -> -nnodes, and the job writes
+# EXPDIR/job.erf, jsrun's explicit resource file (--erf_input): every rank's
+# host and share of its node's cores, every worker all of its node's GPUs
+# (async-search gives it the one of its slot among the node's workers); PPN,
+# PROCS and RANKS_PER_EVAL are checked to fit (sites/lib/scheduler.sh). Site
+# variables (environment or cfg-sys):
 
 # Cores of a node that jobs may use (Summit: 42 of 44).
 LSF_CPUS_PER_NODE=${LSF_CPUS_PER_NODE:-42}

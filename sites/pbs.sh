@@ -11,9 +11,17 @@
 # nothing (see sites/lib/scheduler.sh).
 #
 # From cfg-sys: ceil(PROCS/PPN) nodes -> select=N, WALLTIME -> walltime,
-# QUEUE -> -q, PROJECT -> -A, GPUS_PER_NODE -> ngpus (async-search gives each
-# worker one GPU by its node-local rank), PROCS and PPN -> mpiexec -n, --ppn.
-# Site variables (environment or cfg-sys):
+# QUEUE -> -q, PROJECT -> -A, GPUS_PER_NODE -> ngpus, PROCS and PPN ->
+# mpiexec -n, --ppn. With GPUs or teams (GPUS_PER_NODE > 0, RANKS_PER_EVAL >
+# 1) PPN counts the workers of a node (at most GPUS_PER_NODE: one GPU each, by
+# its slot among the node's workers) and the manager is one more rank on the
+# first node, without a GPU: N = ceil((PROCS-1)/PPN) nodes in two select
+# chunks (1 node with mpiprocs=PPN+1, N-1 with mpiprocs=PPN; ngpus on both),
+# and the job writes EXPDIR/hostfile
+# (the host of each rank, from PBS_NODEFILE) for mpiexec --hostfile (Open
+# MPI: with --map-by seq); PPN, PROCS and RANKS_PER_EVAL are checked to fit
+# (sites/lib/scheduler.sh). Cray PALS is given that host file without --ppn
+# (not verified here: see README). Site variables (environment or cfg-sys):
 
 # CPUs of one node, requested in the select statement (ncpus=); Polaris: 64
 # hardware threads. Empty: leave ncpus out.

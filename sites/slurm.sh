@@ -12,10 +12,16 @@
 # ceil(PROCS/PPN) -> --nodes, WALLTIME -> --time, QUEUE -> --partition (or
 # SLURM_QUEUE_FLAG), PROJECT -> --account (both left to the cluster's
 # defaults when empty), GPUS_PER_NODE -> --gpus-per-node, or
-# --gres=gpu:TYPE:N with SLURM_GPU_TYPE (async-search gives each worker one
-# GPU by its node-local rank). Site variables (environment, cfg-sys, or a
-# machine's site file such as sites/frontier.sh that sets them and sources
-# this one):
+# --gres=gpu:TYPE:N with SLURM_GPU_TYPE. With GPUs or teams
+# (GPUS_PER_NODE > 0, RANKS_PER_EVAL > 1) PPN counts the workers of a node
+# (at most GPUS_PER_NODE: one GPU each, by its slot among the node's
+# workers) and the manager is one more task on the first node, without a
+# GPU: ceil((PROCS-1)/PPN) -> --nodes, PPN+1 -> --ntasks-per-node (no
+# --ntasks), and the job writes EXPDIR/hostfile (the host of each rank) for
+# srun --distribution=arbitrary (SLURM_HOSTFILE) or mpiexec; PPN, PROCS and
+# RANKS_PER_EVAL are checked to fit (sites/lib/scheduler.sh). Site variables
+# (environment, cfg-sys, or a machine's site file such as sites/frontier.sh
+# that sets them and sources this one):
 
 # srun | mpiexec. srun is the native way (PMIx wires up Open MPI, and
 # Cray/MPICH through their plugins); mpiexec uses the MPI's own launcher
