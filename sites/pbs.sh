@@ -17,11 +17,11 @@
 # its slot among the node's workers) and the manager is one more rank on the
 # first node, without a GPU: N = ceil((PROCS-1)/PPN) nodes in two select
 # chunks (1 node with mpiprocs=PPN+1, N-1 with mpiprocs=PPN; ngpus on both),
-# and the job writes EXPDIR/hostfile
-# (the host of each rank, from PBS_NODEFILE) for mpiexec --hostfile (Open
-# MPI: with --map-by seq); PPN, PROCS and RANKS_PER_EVAL are checked to fit
-# (sites/lib/scheduler.sh). Cray PALS is given that host file without --ppn
-# (not verified here: see README). Site variables (environment or cfg-sys):
+# and the job writes EXPDIR/hostfile (the host of each rank, from
+# PBS_NODEFILE) for mpiexec --hostfile (Open MPI: with --map-by seq); PPN,
+# PROCS and RANKS_PER_EVAL are checked to fit (sites/lib/scheduler.sh). Cray
+# PALS is given that host file without --ppn (not verified here: see
+# README). Site variables (environment or cfg-sys):
 
 # CPUs of one node, requested in the select statement (ncpus=); Polaris: 64
 # hardware threads. Empty: leave ncpus out.

@@ -150,12 +150,11 @@ sched_check_layout() {
     sched_die "RANKS_PER_EVAL=$RANKS_PER_EVAL is too small (allowed: 1 or more)"
   sched_layout
   [ "$SCHED_PLACED" = 1 ] || return 0
-  local g k w ppn share=${SHARE_GPUS:-no} low high
+  local g k w share=${SHARE_GPUS:-no} low high
   g=$(sched_int GPUS_PER_NODE)
   k=$(sched_int RANKS_PER_EVAL)
-  ppn=$(sched_int PPN)
   w=$SCHED_WORKERS
-  if [ "$g" -gt 0 ] && [ "$share" != yes ] && [ "$ppn" -gt "$g" ]; then
+  if [ "$g" -gt 0 ] && [ "$share" != yes ] && [ "$SCHED_WPN" -gt "$g" ]; then
     sched_die "PPN=$PPN workers per node is more than GPUS_PER_NODE=$GPUS_PER_NODE: they would share GPUs (set PPN to at most $g: with GPUs PPN counts a node's workers, the manager runs as one more rank on the first node, without a GPU; or SHARE_GPUS=yes to let them share)"
   fi
   [ "$k" -gt 1 ] || return 0
@@ -260,9 +259,10 @@ site_check() {
   [ "$(sched_walltime_seconds)" -le 31536000 ] ||
     sched_die "WALLTIME=$WALLTIME is more than a year"
   WALLTIME=$(sched_walltime_normalise)
-  [ "$((10#$PPN))" -le "$((10#$PROCS))" ] ||
-    sched_die "PPN=$PPN is more than PROCS=$PROCS (PPN: processes per node, at most PROCS)"
   sched_check_layout
+  # (with GPUs or teams a PPN above the workers just means one node)
+  [ "$SCHED_PLACED" = 1 ] || [ "$((10#$PPN))" -le "$((10#$PROCS))" ] ||
+    sched_die "PPN=$PPN is more than PROCS=$PROCS (PPN: processes per node, at most PROCS)"
   local var
   for var in $SCHED_REQUIRED; do
     [ -n "${!var-}" ] || sched_die "$var is empty, and this site needs it (set $var in cfg-sys or the environment)"

@@ -294,6 +294,22 @@ def test_slurm_teams_over_whole_nodes(tmp_path, no_submit):
     assert (exp / "hostfile").read_text().split() == ["a"] * 3 + ["b", "b", "c", "c", "d", "d"]
 
 
+def test_a_ppn_above_the_workers_is_one_node(tmp_path, no_submit):
+    """With GPUs PPN counts workers: PPN=8 for 2 workers is one node of 3
+    ranks (without GPUs PPN may not exceed PROCS: test_bad_values...)."""
+    proc = run_site(tmp_path, "slurm", "o1", path_dir=no_submit, DRY_RUN="1", PROCS="3",
+                    PPN="8", GPUS_PER_NODE="8")
+    assert proc.returncode == 0, proc.stderr
+    script = dry_script(proc, tmp_path)
+    assert directives(script, "#SBATCH")[1:3] == ["#SBATCH --nodes=1",
+                                                  "#SBATCH --ntasks-per-node=3"]
+    # 6 workers on nodes of 4 GPUs with PPN=8: refused
+    proc = run_site(tmp_path, "slurm", "o2", path_dir=no_submit, DRY_RUN="1", PROCS="7",
+                    PPN="8", GPUS_PER_NODE="4")
+    assert proc.returncode == 2
+    assert "PPN=8 workers per node is more than GPUS_PER_NODE=4" in proc.stderr
+
+
 def test_share_gpus_lets_more_workers_than_gpus_on_a_node(tmp_path, no_submit):
     proc = run_site(tmp_path, "slurm", "s1", path_dir=no_submit, DRY_RUN="1", PROCS="9",
                     PPN="8", GPUS_PER_NODE="4", SHARE_GPUS="yes")
