@@ -10,7 +10,11 @@
 # PROCS              MPI processes: 1 manager + PROCS-1 workers (PROCS >= 2;
 #                    default 4, which gives 3 workers; the original's 4 gave
 #                    2, as Swift/T took 2)
-# PPN                processes per node, for the scheduler sites (default 1)
+# PPN                processes per node, for the scheduler sites (default 1);
+#                    with GPUS_PER_NODE > 0 or RANKS_PER_EVAL > 1 the workers
+#                    per node (at most GPUS_PER_NODE, a multiple of
+#                    RANKS_PER_EVAL), the manager one more rank on the first
+#                    node, without a GPU
 # WALLTIME           the job's time limit, HH:MM:SS (default 06:00:00; minutes
 #                    or seconds of 60 or more are carried over: 00:60:00 is
 #                    01:00:00)
@@ -29,9 +33,9 @@
 #                    with, make PYTHON=...)
 # GPUS_PER_NODE      GPUs per node: each worker gets one
 #                    (CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES,
-#                    ZE_AFFINITY_MASK) by its rank on the node; 0 leaves them
-#                    alone (a site file such as sites/polaris.sh sets its
-#                    machine's number)
+#                    ZE_AFFINITY_MASK) by its slot among the node's workers; 0
+#                    leaves them alone (a site file such as sites/polaris.sh
+#                    sets its machine's number)
 # LAUNCH             how workers start evaluations of CANDLE models:
 #                    subprocess (a new Python per evaluation) or fork-server
 #                    (a warm Python per worker, which has imported torch once,

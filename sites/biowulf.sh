@@ -4,7 +4,9 @@
 # (Biowulf's Open MPI is wired up through PMIx). Biowulf's partitions:
 # norm (the default, one node), multinode (jobs over several nodes: set
 # QUEUE=multinode), gpu (QUEUE=gpu, with GPUS_PER_NODE and the GPU type in
-# SLURM_GPU_TYPE, e.g. v100x or a100: --gres=gpu:TYPE:N, as Biowulf asks).
+# SLURM_GPU_TYPE, e.g. v100x or a100: --gres=gpu:TYPE:N, as Biowulf asks;
+# PPN then counts a node's workers, at most GPUS_PER_NODE, and the manager
+# runs besides them on the first node, as sites/slurm.sh says).
 
 SLURM_MPI=${SLURM_MPI:-pmix}
 

@@ -11,6 +11,12 @@
 # status (or, for a scheduler, the submission's). MPIEXEC and MPIEXEC_ARGS
 # may be set in the environment.
 #
+# PPN plays no part here: mpiexec places the ranks (on this machine, or over
+# an allocation it runs in). GPUs and teams (GPUS_PER_NODE, SHARE_GPUS,
+# RANKS_PER_EVAL) are checked by async-search itself as it starts, which is
+# at once here: more workers on a node than GPUs are refused (one line, exit
+# 2) unless SHARE_GPUS=yes, ranks left out of teams stay idle (a warning).
+#
 # The search's output goes to the terminal and to EXPDIR/output.txt. Ctrl-C
 # (SIGINT), SIGTERM and SIGHUP (as SIGTERM) are passed to the manager (rank 0, whose pid
 # EXPDIR/.lock holds) rather than to mpiexec: Open MPI's mpiexec, on SIGINT or

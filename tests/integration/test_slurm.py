@@ -50,7 +50,8 @@ def slurm_env():
     env = mpi_env()
     for var in [v for v in env if v.startswith(("SLURM_", "SBATCH_", "SRUN_", "SALLOC_"))]:
         del env[var]  # a test session inside a Slurm job must not leak its own
-    for var in ("QUEUE", "PROJECT", "WAIT", "DRY_RUN", "JOB_SETUP", "GPUS_PER_NODE"):
+    for var in ("QUEUE", "PROJECT", "WAIT", "DRY_RUN", "JOB_SETUP", "GPUS_PER_NODE",
+                "RANKS_PER_EVAL", "SHARE_GPUS"):
         env.pop(var, None)
     env["SLURM_CONF"] = conf[0]
     print(f"Slurm ready in {time.monotonic() - started:.1f} s: {proc.stderr.strip()}")
@@ -166,6 +167,31 @@ def test_search_through_mpiexec_in_the_allocation(slurm_env, tmp_path):
                           PPN="3", MAX_EVALS="5")
     check_search(proc, exp, slurm_env, 5)
     assert "\nmpiexec -n 3 --oversubscribe --bind-to none " in (exp / "job.slurm").read_text()
+
+
+@pytest.mark.parametrize("launcher", ["srun", "mpiexec"])
+def test_teams_of_two_ranks(slurm_env, tmp_path, launcher):
+    """RANKS_PER_EVAL=2 without GPUs: PPN=4 workers (two teams) and the
+    manager as a fifth task; the job writes the host of each rank, and srun
+    (--distribution=arbitrary) or Open MPI's mpiexec (--map-by seq) places
+    them."""
+    proc, exp = run_slurm(slurm_env, tmp_path, f"t-{launcher}", PROCS="5", PPN="4",
+                          RANKS_PER_EVAL="2", MAX_EVALS="6", SLURM_LAUNCHER=launcher)
+    check_search(proc, exp, slurm_env, 6)
+    script = (exp / "job.slurm").read_text()
+    assert "#SBATCH --nodes=1\n#SBATCH --ntasks-per-node=5\n" in script
+    assert "#SBATCH --ntasks=" not in script
+    if launcher == "srun":
+        assert "\nsrun --ntasks=5 --distribution=arbitrary " in script
+    else:
+        assert f"\nmpiexec -n 5 --hostfile {exp}/hostfile --map-by seq " in script
+    hosts = (exp / "hostfile").read_text().split()
+    assert len(hosts) == 5 and len(set(hosts)) == 1, hosts
+    config = json.loads((exp / "config.json").read_text())
+    assert (config["ranks_per_eval"], config["workers"], len(config["ranks"])) == (2, 2, 4)
+    log = (exp / "manager.log").read_text()
+    assert "team 1 member 1" in log and "team 2 member 1" in log, log
+    assert {r["worker"] for r in read_results(exp)} <= {"1", "2"}  # the two teams
 
 
 def test_failed_search_returns_its_status(slurm_env, tmp_path):

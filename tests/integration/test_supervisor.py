@@ -35,9 +35,9 @@ PROBLEM = str(FIXTURES / "problem_example.py")
 SETTINGS = ("PROCS", "PPN", "WALLTIME", "QUEUE", "PROJECT", "MAX_EVALS", "INIT_SIZE",
             "NUM_BUFFER", "MAX_THRESHOLD", "THRESHOLD_WINDOW", "N_JOBS", "RANDOM_SEED",
             "OPTIMIZER", "MAX_FAILURES", "SH_TIMEOUT", "BENCHMARK_TIMEOUT", "MODEL_PYTHON",
-            "GPUS_PER_NODE", "LAUNCH", "RESTART_FILE", "RESTART_NUMBER", "EXP_SUFFIX",
-            "DRY_RUN", "WAIT", "MODEL_CMD", "PROBLEM", "CFG_PRM", "CFG_SYS", "JOB_SETUP",
-            "MODEL_PYTHON_SCRIPT", "OBJ_RETURN")
+            "GPUS_PER_NODE", "RANKS_PER_EVAL", "SHARE_GPUS", "LAUNCH", "RESTART_FILE",
+            "RESTART_NUMBER", "EXP_SUFFIX", "DRY_RUN", "WAIT", "MODEL_CMD", "PROBLEM",
+            "CFG_PRM", "CFG_SYS", "JOB_SETUP", "MODEL_PYTHON_SCRIPT", "OBJ_RETURN")
 WAIT_S = 120  # for a search to reach a state; generous on a busy machine
 
 
@@ -111,15 +111,28 @@ def test_an_empty_sh_timeout_is_no_timeout_not_3600(tmp_path):
 
 @pytest.mark.parametrize("site,env,lines", [
     ("slurm", {}, ["#SBATCH --ntasks=4", "#SBATCH --time=06:00:00"]),
+    # GPUs: PPN counts workers, the manager runs besides them: PROCS=4 is the
+    # manager and 3 workers on one node, 56 cores / 4 each
     ("frontier", {"PROJECT": "MED106", "PPN": "4"},
-     ["#SBATCH --account=MED106", "#SBATCH --gpus-per-node=8", "#SBATCH --cpus-per-task=14"]),
+     ["#SBATCH --account=MED106", "#SBATCH --gpus-per-node=8", "#SBATCH --nodes=1",
+      "#SBATCH --ntasks-per-node=4", "#SBATCH --cpus-per-task=14",
+      "srun --ntasks=4 --distribution=arbitrary --cpus-per-task=14 \\"]),
+    ("frontier", {"PROJECT": "MED106", "PPN": "8", "PROCS": "17"},
+     ["#SBATCH --nodes=2", "#SBATCH --ntasks-per-node=9", "#SBATCH --cpus-per-task=6"]),
     ("crusher", {"PROJECT": "MED106"}, ["#SBATCH --gpus-per-node=8"]),
     ("cori", {"QUEUE": "debug"}, ["#SBATCH --qos=debug", "sbatch --parsable --constraint=knl"]),
     ("biowulf", {}, ["srun --ntasks=4 --mpi=pmix \\"]),
     ("polaris", {"QUEUE": "debug", "PROJECT": "CSC249ADOA01", "PPN": "4"},
      ["#PBS -l select=1:ncpus=64:mpiprocs=4:ngpus=4", "#PBS -l filesystems=home:eagle",
-      "#PBS -q debug", "mpiexec -n 4 --ppn 4 --depth=16 --cpu-bind depth \\"]),
-    ("summit", {"PROJECT": "MED106"}, ["#BSUB -P MED106", "--cpu_per_rs 42 --gpu_per_rs 6"]),
+      "#PBS -q debug", "mpiexec -n 4 --hostfile ", "/hostfile --depth=16 --cpu-bind depth \\"]),
+    ("polaris", {"QUEUE": "debug", "PROJECT": "CSC249ADOA01", "PPN": "4", "PROCS": "9"},
+     ["#PBS -l select=1:ncpus=64:mpiprocs=5:ngpus=4+1:ncpus=64:mpiprocs=4:ngpus=4",
+      "/hostfile --depth=12 --cpu-bind depth \\"]),
+    # PPN=1: one worker (one GPU) per node, the manager on the first besides
+    ("summit", {"PROJECT": "MED106"},
+     ["#BSUB -P MED106", "#BSUB -nnodes 3", "rank: 0: { host: 1; cpu: {0-83} }",
+      "rank: 1: { host: 1; cpu: {84-167}; gpu: {0-5} }",
+      "rank: 3: { host: 3; cpu: {0-167}; gpu: {0-5} }"]),
     ("summit-tf2", {"PROJECT": "MED106"}, ["#BSUB -P MED106"]),
     ("pbs", {"QUEUE": "debug", "PROJECT": "p"}, ["#PBS -l walltime=06:00:00"]),
     ("lsf", {"PROJECT": "p"}, ["#BSUB -W 360"]),
