@@ -403,8 +403,9 @@ static const struct option_spec options_table[] = {
      .metavar = "N",
      .def.l = 0,
      .cfg = "STOPPER_MAX_STEP",
-     .help = "the last step of a full evaluation when the model does not "
-             "say it (ASHA has no rung from there; 0: unknown)"},
+     .help = "the last step (epoch) of a full evaluation: no evaluation is "
+             "stopped there or later, ASHA has no rung there; 0: the last "
+             "step of the longest evaluation that ran to its end"},
     {.name = "time-limit",
      .kind = OPT_DOUBLE,
      .offset = OPT_FIELD(time_limit),

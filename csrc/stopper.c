@@ -43,6 +43,7 @@ struct stopper {
     long nsteps;                  /* steps[0..nsteps) exist */
     struct stopper_sorted *rungs; /* ASHA */
     long nrungs;
+    long max_step; /* the configured one, else the longest completed trial */
     char why[STOPPER_WHY_LEN];
 };
 
@@ -120,6 +121,7 @@ struct stopper *stopper_create(const struct stopper_config *cfg)
         s->cfg.eta = 3;
     if (s->cfg.warmup < 1)
         s->cfg.warmup = 1;
+    s->max_step = s->cfg.max_step > 0 ? s->cfg.max_step : 0;
     return s;
 }
 
@@ -172,7 +174,7 @@ static long stopper_rung_step(const struct stopper *s, int k)
     if (r > 1e15)
         return 0;
     long step = (long)floor(r + 0.5);
-    if (s->cfg.max_step > 0 && step >= s->cfg.max_step)
+    if (s->max_step > 0 && step >= s->max_step)
         return 0;
     return step;
 }
@@ -216,8 +218,9 @@ static enum stopper_decision stopper_median(struct stopper *s,
                                             const struct stopper_sorted *others,
                                             long step, double value)
 {
-    if (step < s->cfg.min_steps || others->n < s->cfg.warmup)
-        return STOPPER_CONTINUE;
+    if (step < s->cfg.min_steps || others->n < s->cfg.warmup ||
+        (s->max_step > 0 && step >= s->max_step))
+        return STOPPER_CONTINUE; /* a trial's last step is its end */
     double median = stopper_percentile(others, 50.0);
     if (!(value > median))
         return STOPPER_CONTINUE;
@@ -262,6 +265,11 @@ void stopper_finished(struct stopper *s, long trial, int completed,
     t->ended = 1;
     t->completed = completed && isfinite(final);
     t->final = final;
+    /* without a configured last step, the longest trial that ran to its
+     * end shows how far a full one goes */
+    if (t->completed && s->cfg.max_step <= 0 && t->n > 0 &&
+        t->curve[t->n - 1].step > s->max_step)
+        s->max_step = t->curve[t->n - 1].step;
 }
 
 /* The value a trial reported at step, or NaN. */
@@ -292,23 +300,38 @@ double stopper_estimate(const struct stopper *s, long trial)
 {
     double last;
     long step = stopper_last(s, trial, &last);
-    if (step == 0 || step >= s->nsteps)
+    if (step == 0)
         return last;
-    struct stopper_sorted finals = {NULL, 0, 0};
+    /* the completed trials' values at that step, and their finals */
+    struct stopper_sorted at = {NULL, 0, 0}, finals = {NULL, 0, 0};
     for (long i = 0; i < s->ntrials; i++) {
         const struct stopper_trial *t = &s->trials[i];
-        if (i != trial && t->completed && !isnan(stopper_value_at(t, step)) &&
-            stopper_insert(&finals, t->final) != 0)
+        double v = i != trial && t->completed ? stopper_value_at(t, step) : NAN;
+        if (!isnan(v) && (stopper_insert(&at, v) != 0 ||
+                          stopper_insert(&finals, t->final) != 0))
             break;
     }
     double estimate = last;
-    if (finals.n >= STOPPER_MIN_FINISHED) {
-        const struct stopper_sorted *at = &s->steps[step];
-        double q = at->n > 1 ? (double)(stopper_rank(at, last) - 1) /
-                                   (double)(at->n - 1)
-                             : 1.0;
-        estimate = stopper_percentile(&finals, 100.0 * q);
+    if (finals.n >= STOPPER_MIN_FINISHED && at.n == finals.n) {
+        double worst = at.v[at.n - 1];
+        if (last > worst) {
+            /* worse than every trial that ran to its end: beyond the worst
+             * final by as much as it was behind there */
+            estimate = finals.v[finals.n - 1] + (last - worst);
+        } else {
+            /* its rank among them, interpolated between neighbours */
+            long below = stopper_rank(&at, last); /* completed ones <= last */
+            double pos = 0.0;
+            if (below >= at.n)
+                pos = (double)(at.n - 1);
+            else if (below > 0)
+                pos = (double)(below - 1) + (last - at.v[below - 1]) /
+                                                (at.v[below] - at.v[below - 1]);
+            estimate =
+                stopper_percentile(&finals, 100.0 * pos / (double)(at.n - 1));
+        }
     }
+    free(at.v);
     free(finals.v);
     return estimate;
 }

@@ -24,16 +24,26 @@
  *    at step t is worse than the median of the values other trials reported
  *    at step t is stopped, once at least `warmup` other trials reported there.
  *
+ * No trial is stopped at or past the last step of a full trial (max_step:
+ * configured, else the last step of the longest trial that ran to its end):
+ * there it has finished training, and its own final value is worth more
+ * than any estimate.
+ *
  * What the optimizer hears of a stopped trial (stopper_estimate): neither
  * its last value as if it were final (a loss after 2 of 25 epochs is no
  * final loss) nor nothing (it was measured worse than its peers). Its final
- * value is estimated by quantile matching at the step where it stopped: its
- * rank among all values reported at that step gives a quantile, and the
- * estimate is that quantile of the final values of the trials that ran to
- * their end (which also reported that step). With fewer than
- * STOPPER_MIN_FINISHED such trials the last value stands in: for a loss that
- * still falls it is pessimistic, which is the safe side for a trial judged
- * unpromising.
+ * value is estimated from the trials that ran to their end and reported the
+ * step where it stopped: within their range, by quantile matching (its rank
+ * among their values at that step gives a quantile; the estimate is that
+ * quantile of their finals); worse than all of them (the usual case: they
+ * survived the same rungs), as their worst final plus its lag behind the
+ * worst of them at that step, so stopped trials never look as good as the
+ * survivors and stay ordered by how far behind they were. (Ranking among
+ * every value at the step, stopped trials included, mapped stopped trials
+ * onto the survivors' good finals and drew the optimizer back to regions
+ * the stopper had rejected.) With fewer than STOPPER_MIN_FINISHED such
+ * trials the last value stands in: for a loss that still falls it is
+ * pessimistic, which is the safe side for a trial judged unpromising.
  */
 #ifndef ASYNC_SEARCH_STOPPER_H
 #define ASYNC_SEARCH_STOPPER_H
@@ -50,7 +60,8 @@ struct stopper_config {
     long min_steps; /* >= 1: nothing is stopped before this step */
     double eta;     /* > 1: ASHA's reduction factor */
     long warmup;    /* >= 1: median: other trials needed at a step */
-    long max_step;  /* ASHA: no rung at or above it; 0: unknown */
+    long max_step;  /* a full trial's last step: no stop there or past it;
+                       0: learned from the trials that ran to their end */
 };
 
 enum stopper_decision { STOPPER_CONTINUE = 0, STOPPER_STOP = 1 };

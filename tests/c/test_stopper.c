@@ -136,18 +136,64 @@ a_stopped_trial_is_told_the_final_value_of_its_quantile(void **state)
         stopper_report(s, t, 2, 1.0 + i, &(const char *){""});
         stopper_finished(s, t, 1, 0.1 * (i + 1));
     }
-    long worst = stopper_trial(s), mid = stopper_trial(s);
+    long worst = stopper_trial(s), worse = stopper_trial(s);
+    long mid = stopper_trial(s), best = stopper_trial(s);
     stopper_report(s, worst, 2, 10.0, &(const char *){""});
     stopper_finished(s, worst, 0, NAN);
-    /* the worst at step 2: told the worst final, not its 10 */
-    assert_true(fabs(stopper_estimate(s, worst) - 0.4) < 1e-12);
-    /* 2.5 ranks in the middle of [1 2 2.5 3 4 10]: q = 2/5 of the finals */
+    /* behind every completed trial at step 2 (by 6): beyond their worst
+     * final (0.4) by as much, not mapped onto the survivors' good finals */
+    assert_true(fabs(stopper_estimate(s, worst) - 6.4) < 1e-12);
+    stopper_report(s, worse, 2, 5.0, &(const char *){""});
+    assert_true(fabs(stopper_estimate(s, worse) - 1.4) < 1e-12);
+    /* 2.5 lies halfway between the completed 2 and 3: halfway between
+     * their finals; stopped trials' values do not shift the ranks */
     stopper_report(s, mid, 2, 2.5, &(const char *){""});
-    double e = stopper_estimate(s, mid);
-    assert_true(e > 0.2 && e < 0.3);
+    assert_true(fabs(stopper_estimate(s, mid) - 0.25) < 1e-12);
+    /* better than all of them: the best final, no better */
+    stopper_report(s, best, 2, 0.5, &(const char *){""});
+    assert_true(fabs(stopper_estimate(s, best) - 0.1) < 1e-12);
     double last;
     assert_int_equal(stopper_last(s, mid, &last), 2);
     assert_true(last == 2.5);
+    stopper_free(s);
+}
+
+static void no_stop_at_the_last_step_of_a_full_trial(void **state)
+{
+    (void)state;
+    const char *why;
+    /* configured: median with max_step 3 judges steps 1 and 2 only */
+    struct stopper *s = make(STOPPER_MEDIAN, 1, 3, 1, 3);
+    long a = stopper_trial(s), b = stopper_trial(s);
+    assert_int_equal(stopper_report(s, a, 3, 1.0, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, b, 3, 9.0, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, a, 4, 1.0, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, b, 4, 9.0, &why), STOPPER_CONTINUE);
+    stopper_free(s);
+    /* learned: once a trial ran to its end at step 3, a trial reporting
+     * step 3 has finished training too; step 2 is still judged */
+    s = make(STOPPER_MEDIAN, 1, 3, 1, 0);
+    a = stopper_trial(s);
+    for (long step = 1; step <= 3; step++)
+        stopper_report(s, a, step, 1.0, &why);
+    b = stopper_trial(s);
+    assert_int_equal(stopper_report(s, b, 3, 9.0, &why), STOPPER_STOP);
+    stopper_finished(s, a, 1, 1.0);
+    long c = stopper_trial(s);
+    assert_int_equal(stopper_report(s, c, 3, 9.0, &why), STOPPER_CONTINUE);
+    long d = stopper_trial(s);
+    assert_int_equal(stopper_report(s, d, 2, 9.0, &why), STOPPER_STOP);
+    stopper_free(s);
+    /* asha, rungs at 3, 9, ...: the rung at 3 goes once a full trial ended
+     * there */
+    s = make(STOPPER_ASHA, 3, 3, 1, 0);
+    a = stopper_trial(s);
+    assert_int_equal(stopper_report(s, a, 3, 1.0, &why), STOPPER_CONTINUE);
+    b = stopper_trial(s);
+    assert_int_equal(stopper_report(s, b, 3, 9.0, &why), STOPPER_STOP);
+    stopper_finished(s, a, 1, 1.0);
+    c = stopper_trial(s);
+    assert_int_equal(stopper_report(s, c, 3, 9.0, &why), STOPPER_CONTINUE);
     stopper_free(s);
 }
 
@@ -172,6 +218,7 @@ int main(void)
         cmocka_unit_test(asha_has_no_rung_at_or_above_max_step),
         cmocka_unit_test(median_rule_after_warmup_and_min_steps),
         cmocka_unit_test(bad_reports_change_nothing),
+        cmocka_unit_test(no_stop_at_the_last_step_of_a_full_trial),
         cmocka_unit_test(
             a_stopped_trial_is_told_the_final_value_of_its_quantile),
         cmocka_unit_test(with_few_finished_trials_the_last_value_stands_in),

@@ -59,7 +59,8 @@ def read_curves(exp_dir: Path) -> list[tuple[str, int, float]]:
 
 
 def reference(curves, kind: str, min_steps=1, eta=3.0, warmup=5, max_step=0) -> set[str]:
-    """The job ids the rules of csrc/stopper.h stop, over the journalled values."""
+    """The job ids the rules of csrc/stopper.h stop, over the journalled values
+    (max_step given: the learned one never comes into play)."""
     def rung_step(k):
         step = int(math.floor(min_steps * eta ** k + 0.5))
         return 0 if max_step and step >= max_step else step
@@ -69,7 +70,7 @@ def reference(curves, kind: str, min_steps=1, eta=3.0, warmup=5, max_step=0) -> 
     next_rung: dict[str, int] = {}
     stopped: set[str] = set()
     for job, step, value in curves:
-        if kind == "median" and step >= min_steps:
+        if kind == "median" and step >= min_steps and not (max_step and step >= max_step):
             others = at_step.get(step, [])
             if len(others) >= warmup and value > float(np.percentile(others, 50)):
                 stopped.add(job)
