@@ -55,7 +55,10 @@ void replay_free(struct replay *r)
         replay_point_free(&r->finished[i]);
     for (long i = 0; i < r->ninflight; i++)
         replay_point_free(&r->inflight[i]);
+    for (long i = 0; i < r->ncurves; i++)
+        free(r->curves[i].job_id);
     free(r->finished);
     free(r->inflight);
+    free(r->curves);
     memset(r, 0, sizeof *r);
 }

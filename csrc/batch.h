@@ -41,6 +41,13 @@ struct replay_point {
     double sim_value; /* in flight, in a simulation: its objective; else NaN */
 };
 
+/* An intermediate value of an earlier run (intermediate.csv). */
+struct replay_curve {
+    char *job_id; /* owned */
+    long step;
+    double value;
+};
+
 /* What a restart finds in the experiment directory. */
 struct replay {
     struct replay_point *finished; /* rows of results.csv, in file order */
@@ -49,6 +56,8 @@ struct replay {
     long ninflight;
     long last_restart; /* highest R among the job ids (0 if none) */
     double start_time; /* the experiment's first start (epoch), 0 unknown */
+    struct replay_curve *curves; /* every intermediate value, in order */
+    long ncurves;
 };
 
 /* A batch of n empty points (strings NULL), with a sim_values array when

@@ -408,6 +408,31 @@ static int engine_replay_list(PyObject *list, int finished,
     return 0;
 }
 
+/* Converts the list of (job_id, step, value) tuples into r->curves. */
+static int engine_replay_curves(PyObject *list, struct replay *r)
+{
+    /* list: borrowed */
+    Py_ssize_t len = PyList_Check(list) ? PyList_GET_SIZE(list) : -1;
+    if (len < 0)
+        return -1;
+    r->curves = calloc((size_t)(len > 0 ? len : 1), sizeof *r->curves);
+    if (r->curves == NULL)
+        return -1;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *t = PyList_GET_ITEM(list, i); /* borrowed */
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3)
+            return -1;
+        struct replay_curve *c = &r->curves[i];
+        c->job_id = engine_strdup_item(t, 0);
+        r->ncurves++;
+        c->step = PyLong_AsLong(PyTuple_GET_ITEM(t, 1));
+        c->value = PyFloat_AsDouble(PyTuple_GET_ITEM(t, 2));
+        if (c->job_id == NULL || PyErr_Occurred())
+            return -1;
+    }
+    return 0;
+}
+
 static enum engine_status engine_replay(struct engine *en, const char *exp_dir,
                                         struct replay *out,
                                         struct engine_error *e)
@@ -423,11 +448,12 @@ static enum engine_status engine_replay(struct engine *en, const char *exp_dir,
         status = engine_exception(e, "replaying the experiment");
         goto done;
     }
-    if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 4 ||
+    if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 5 ||
         engine_replay_list(PyTuple_GET_ITEM(res, 0), 1, &out->finished,
                            &out->nfinished) != 0 ||
         engine_replay_list(PyTuple_GET_ITEM(res, 1), 0, &out->inflight,
-                           &out->ninflight) != 0) {
+                           &out->ninflight) != 0 ||
+        engine_replay_curves(PyTuple_GET_ITEM(res, 4), out) != 0) {
         PyErr_Clear();
         snprintf(e->message, sizeof e->message,
                  "Engine.replay returned an unexpected value");

@@ -48,8 +48,10 @@ struct launch_watch {
     char *chunk;          /* LAUNCH_READ_CHUNK bytes */
     int reaped, pipe_open;
     enum launch_kill killing;
-    enum launch_status why; /* LAUNCH_TIMEOUT or LAUNCH_CANCELLED once
-                             * stopping */
+    enum launch_status why; /* LAUNCH_TIMEOUT, LAUNCH_CANCELLED or
+                             * LAUNCH_STOPPED once stopping */
+    long steps;             /* the last usable intermediate step */
+    double last;            /* its value */
     double deadline, kill_at, drain_until, reap_sleep;
 };
 
@@ -61,6 +63,7 @@ const char *launch_status_name(enum launch_status st)
     case LAUNCH_TIMEOUT: return "timeout";
     case LAUNCH_CANCELLED: return "cancelled";
     case LAUNCH_STORAGE: return "storage";
+    case LAUNCH_STOPPED: return "stopped";
     }
     return "failed";
 }
@@ -79,6 +82,30 @@ static void launch_result_fail(struct launch_result *r, enum launch_status st,
     va_end(ap);
 }
 
+/* A recognised output line: an intermediate value goes to the caller if it
+ * is usable (a rising step, a finite value), else a note in model.log says
+ * why it was ignored. */
+static void launch_line(void *arg, const struct modelout_line *line)
+{
+    struct launch_watch *w = arg;
+    if (line->kind != MODELOUT_INTERMEDIATE)
+        return;
+    const char *bad = line->bad;
+    if (!bad[0] && line->step <= w->steps)
+        bad = "the step does not rise";
+    if (bad[0]) {
+        modelout_note(w->out,
+                      "[async-search] ignored an " MODELOUT_INTERMEDIATE_TAG
+                      " line: %s\n",
+                      bad);
+        return;
+    }
+    w->steps = line->step;
+    w->last = line->value;
+    if (w->s->on_intermediate)
+        w->s->on_intermediate(w->s->intermediate_arg, line->step, line->value);
+}
+
 /* Makes the read buffer, model.log and the output pipe. Returns 0, or -1
  * with the reason in r. */
 static int launch_open(struct launch_watch *w, int *pipe_wr,
@@ -94,8 +121,8 @@ static int launch_open(struct launch_watch *w, int *pipe_wr,
         launch_result_fail(r, LAUNCH_FAILED, "worker out of memory");
         goto done;
     }
-    if (modelout_open(log_path.data, w->s->log_cap, NULL, NULL, &w->out, err,
-                      sizeof err) != 0) {
+    if (modelout_open(log_path.data, w->s->log_cap, launch_line, w, &w->out,
+                      err, sizeof err) != 0) {
         launch_result_fail(
             r, util_storage_errno(errno) ? LAUNCH_STORAGE : LAUNCH_FAILED, "%s",
             err);
@@ -120,10 +147,11 @@ static void launch_escalate(struct launch_watch *w, double now,
                             launch_cancel_fn cancel, void *arg)
 {
     if (w->killing == LAUNCH_KILL_NONE) {
+        int stop = cancel ? cancel(arg) : 0;
         if (now >= w->deadline)
             w->why = LAUNCH_TIMEOUT;
-        else if (cancel && cancel(arg))
-            w->why = LAUNCH_CANCELLED;
+        else if (stop)
+            w->why = stop == LAUNCH_STOPPED ? LAUNCH_STOPPED : LAUNCH_CANCELLED;
         if (w->why != LAUNCH_OK) {
             spawn_signal(&w->child, SIGTERM);
             w->killing = LAUNCH_KILL_TERM;
@@ -208,6 +236,10 @@ static void launch_judge(const struct launch_watch *w, struct launch_result *r)
             w->killing == LAUNCH_KILL_KILL ? ", then SIGKILL" : "");
     } else if (w->why == LAUNCH_CANCELLED) {
         launch_result_fail(r, LAUNCH_CANCELLED, "stopped by the manager");
+    } else if (w->why == LAUNCH_STOPPED) {
+        launch_result_fail(r, LAUNCH_STOPPED, "stopped early at step %ld",
+                           w->steps);
+        r->objective = w->last;
     } else if (w->end.state == SPAWN_LOST) {
         launch_result_fail(r, LAUNCH_FAILED, "%s", w->end.why);
     } else if (w->end.state == SPAWN_SIGNALED) {
@@ -245,8 +277,9 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
     memset(&w, 0, sizeof w);
     w.s = s;
     w.pipe_rd = -1;
+    w.last = NAN;
     memset(r, 0, sizeof *r);
-    r->objective = NAN;
+    r->objective = r->last = NAN;
     r->exit_code = -1;
     r->t_start = r->t_end = util_wall();
     if (launch_open(&w, &pipe_wr, r) != 0)
@@ -269,6 +302,8 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
     launch_loop(&w, cancel, arg, r);
     modelout_finish(w.out);
     launch_judge(&w, r);
+    r->steps = w.steps;
+    r->last = w.last;
     if (r->status != LAUNCH_OK)
         modelout_note(w.out, "\n[async-search] evaluation %s: %s\n",
                       launch_status_name(r->status), r->reason);

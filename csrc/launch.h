@@ -30,8 +30,15 @@ enum launch_status {
     /* The experiment's storage failed before the model ran (a full disk
      * while preparing the run directory or model.log): no result of the
      * model, never a row of results.csv. */
-    LAUNCH_STORAGE = 4
+    LAUNCH_STORAGE = 4,
+    /* Stopped early by the manager (a stopper judged its learning curve):
+     * the objective is its last intermediate value. */
+    LAUNCH_STOPPED = 5
 };
+
+/* Told about each usable IMPROVE_INTERMEDIATE line while the model runs
+ * (steps rise: a line whose step does not is logged and ignored). */
+typedef void (*launch_intermediate_fn)(void *arg, long step, double value);
 
 struct spawner;
 
@@ -45,6 +52,8 @@ struct launch_spec {
     double kill_grace;       /* seconds between SIGTERM and SIGKILL */
     size_t log_cap;          /* bytes of model.log kept */
     struct spawner *spawner; /* starts the child (borrowed) */
+    launch_intermediate_fn on_intermediate; /* may be NULL */
+    void *intermediate_arg;
 };
 
 struct launch_result {
@@ -54,11 +63,14 @@ struct launch_result {
     int term_signal;  /* the signal that ended it, 0 otherwise */
     double t_start;   /* wall clock (epoch seconds) */
     double t_end;
+    long steps;  /* the last step the model reported (0: none) */
+    double last; /* its value there (NaN: none) */
     char reason[LAUNCH_REASON_LEN]; /* why it failed; "" when ok */
 };
 
-/* Polled about every LAUNCH_POLL_S while the model runs; nonzero stops it
- * (status LAUNCH_CANCELLED). */
+/* Polled about every LAUNCH_POLL_S while the model runs: 0 lets it run;
+ * LAUNCH_CANCELLED or LAUNCH_STOPPED ends it (its whole process group, as
+ * SH_TIMEOUT does) with that status. */
 typedef int (*launch_cancel_fn)(void *arg);
 
 #define LAUNCH_POLL_S 0.05
@@ -71,7 +83,7 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
                 struct launch_result *r);
 
 /* Returns the status name used in results.csv: ok, failed, timeout,
- * cancelled. */
+ * stopped (and cancelled, storage, which never reach it). */
 const char *launch_status_name(enum launch_status st);
 
 #endif

@@ -26,6 +26,7 @@ struct manager {
     struct journal *journal; /* borrowed */
     struct pool *pool;
     struct policy policy;
+    struct stopper *stopper;
     struct queue *queue;
     struct optimizer_thread *thread;
     struct optimizer_stats opt_stats; /* valid once the thread stopped */
@@ -36,6 +37,9 @@ struct manager {
     double loop_start; /* when the loop began (0: not yet) */
     long done_this_run;
     char storage[LAUNCH_REASON_LEN + 64]; /* why the storage failed, or "" */
+    double durations[MANAGER_DURATIONS];  /* ring of this run's durations */
+    long ndurations;
+    int holding; /* the time-limit rule holds the buffered points back */
     char last_failed[RUNID_MAX]; /* job id of the latest failure, "" none */
     char last_reason[LAUNCH_REASON_LEN];
 };
@@ -60,7 +64,8 @@ int manager_create(const struct manager_config *cfg, struct transport *tp,
                   cfg->progress_tty);
     m->pool = pool_create(tp->workers, cfg->restart);
     m->queue = queue_create();
-    if (m->pool == NULL || m->queue == NULL ||
+    m->stopper = stopper_create(&cfg->stopper);
+    if (m->pool == NULL || m->queue == NULL || m->stopper == NULL ||
         policy_init(&m->policy, &m->cfg.policy) != 0)
         goto nomem;
     *out = m;
@@ -79,6 +84,7 @@ void manager_free(struct manager *m)
     manager_stop_optimizer(m);
     queue_destroy(m->queue);
     pool_free(m->pool);
+    stopper_free(m->stopper);
     policy_free(&m->policy);
     free(m);
 }
@@ -123,13 +129,111 @@ static int manager_add_batch(struct manager *m, struct point_batch *b,
     return 0;
 }
 
+/* What the optimizer hears of a finished point: its objective (NaN for a
+ * failure); for one stopped early the stopper's estimate of its final value
+ * (stopper.h says why). Its curve is told to the stopper first. */
+static double manager_told_value(struct manager *m, const struct point *p)
+{
+    if (p->trial < 0)
+        return p->objective;
+    stopper_finished(m->stopper, p->trial, p->status == LAUNCH_OK,
+                     p->objective);
+    if (p->status != LAUNCH_STOPPED)
+        return p->objective;
+    return stopper_estimate(m->stopper, p->trial);
+}
+
+/* A job id's stopper trial during a restart. */
+struct manager_trial {
+    const char *job_id; /* borrowed from the replay */
+    long first;         /* index of its first curve value */
+    long trial;
+};
+
+static int manager_trial_cmp(const void *a, const void *b)
+{
+    const struct manager_trial *x = a, *y = b;
+    int c = strcmp(x->job_id, y->job_id);
+    return c ? c : (x->first > y->first) - (x->first < y->first);
+}
+
+static long manager_trial_of(const struct manager_trial *t, long n,
+                             const char *job_id)
+{
+    long lo = 0, hi = n;
+    while (lo < hi) {
+        long mid = (lo + hi) / 2;
+        if (strcmp(t[mid].job_id, job_id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(t[lo].job_id, job_id) == 0 ? t[lo].trial : -1;
+}
+
+/*
+ * A restart rebuilds the stopper: every journalled intermediate value again,
+ * in journal order (the rungs and the steps' values are as they were), then
+ * the ends of the finished points (first: the pool index of the first
+ * finished row). A point stopped early is told to the optimizer with the
+ * stopper's estimate, as it was when it stopped (the engine's replay leaves
+ * those out). Returns 0 or -1 (memory).
+ */
+static int manager_replay_curves(struct manager *m, const struct replay *r,
+                                 long first)
+{
+    struct manager_trial *t = calloc((size_t)r->ncurves + 1, sizeof *t);
+    long *trial = calloc((size_t)r->ncurves + 1, sizeof *trial);
+    long n = 0;
+    int rc = -1;
+    if (t == NULL || trial == NULL)
+        goto done;
+    for (long i = 0; i < r->ncurves; i++)
+        t[i] = (struct manager_trial){r->curves[i].job_id, i, -1};
+    qsort(t, (size_t)r->ncurves, sizeof *t, manager_trial_cmp);
+    for (long i = 0; i < r->ncurves; i++) { /* one trial per job id */
+        if (n == 0 || strcmp(t[n - 1].job_id, t[i].job_id) != 0) {
+            t[n] = t[i];
+            t[n++].trial = stopper_trial(m->stopper);
+        }
+        trial[t[i].first] = t[n - 1].trial;
+    }
+    const char *why;
+    for (long i = 0; i < r->ncurves; i++)
+        stopper_report(m->stopper, trial[i], r->curves[i].step,
+                       r->curves[i].value, &why);
+    for (long i = first; i < first + r->nfinished; i++) {
+        const struct point *p = pool_point(m->pool, i);
+        long k = manager_trial_of(t, n, p->job_id);
+        if (k < 0)
+            continue;
+        pool_set_trial(m->pool, i, k);
+        double told = manager_told_value(m, p);
+        if (p->status == LAUNCH_STOPPED &&
+            queue_push_result(m->queue, p->params_json, told) != 0)
+            goto done;
+    }
+    rc = 0;
+done:
+    free(t);
+    free(trial);
+    return rc;
+}
+
 int manager_resume(struct manager *m, struct replay *r,
                    struct manager_resumed *out, char *err, size_t errlen)
 {
     long cap = m->cfg.policy.max_evals - r->nfinished;
     long reissue = r->ninflight < cap ? r->ninflight : (cap > 0 ? cap : 0);
-    if (pool_add_finished(m->pool, r->finished, r->nfinished, err, errlen) != 0)
+    long first = pool_size(m->pool);
+    err[0] = '\0';
+    if (pool_add_finished(m->pool, r->finished, r->nfinished, err, errlen) !=
+            0 ||
+        manager_replay_curves(m, r, first) != 0) {
+        if (!err[0])
+            snprintf(err, errlen, "out of memory replaying the curves");
         return -1;
+    }
     if (reissue > 0) {
         struct point_batch *again = batch_new(reissue, 1);
         if (again == NULL) {
@@ -167,6 +271,7 @@ static void manager_progress(struct manager *m, double now, int force)
     st.ok = c.ok;
     st.failed = c.failed;
     st.timeout = c.timeout;
+    st.stopped = c.stopped;
     st.running = pool_running(m->pool);
     st.done_this_run = m->done_this_run;
     st.best = best ? best->objective : NAN;
@@ -178,6 +283,38 @@ static void manager_progress(struct manager *m, double now, int force)
 }
 
 /* Hands buffered points to idle workers. */
+static int manager_double_cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The time-limit rule: nonzero when an evaluation started now would not end
+ * before the limit, judged by the median of the latest durations. Says so in
+ * the log once. */
+static int manager_too_late(struct manager *m, double now)
+{
+    long n =
+        m->ndurations < MANAGER_DURATIONS ? m->ndurations : MANAGER_DURATIONS;
+    if (!m->cfg.fit_time_limit || m->cfg.time_limit <= 0 ||
+        n < MANAGER_DURATIONS_MIN)
+        return 0;
+    double d[MANAGER_DURATIONS];
+    memcpy(d, m->durations, (size_t)n * sizeof *d);
+    qsort(d, (size_t)n, sizeof *d, manager_double_cmp);
+    double typical = d[n / 2];
+    double left = m->cfg.time_limit - (now - m->run_start);
+    if (typical <= left)
+        return 0;
+    if (!m->holding)
+        log_info("starting no more evaluations: they take about %.1f s (the "
+                 "median of the last %ld) and %.1f s are left of the time "
+                 "limit",
+                 typical, n, left);
+    m->holding = 1;
+    return 1;
+}
+
 static int manager_dispatch(struct manager *m, double now, char *err,
                             size_t errlen)
 {
@@ -185,6 +322,9 @@ static int manager_dispatch(struct manager *m, double now, char *err,
     int w;
     if (m->storage[0])
         return 0; /* points.log may lack the buffered points */
+    if (pool_idle(m->pool) > 0 && pool_buffered(m->pool) > 0 &&
+        manager_too_late(m, now))
+        return 0;
     while (pool_dispatch(m->pool, now - m->t0_mono, now, &idx, &w)) {
         const struct point *p = pool_point(m->pool, idx);
         struct task_msg t;
@@ -213,6 +353,11 @@ static void manager_report_result(struct manager *m, const struct point *p,
     if (p->status == LAUNCH_OK) {
         log_info("%s ok %.6g (worker %d, %.1f s)", p->job_id, p->objective, w,
                  duration);
+        return;
+    }
+    if (p->status == LAUNCH_STOPPED) { /* the stopper's doing: no failure */
+        log_info("%s %s, last value %.6g (worker %d, %.1f s)", p->job_id,
+                 reason, p->objective, w, duration);
         return;
     }
     snprintf(m->last_failed, sizeof m->last_failed, "%s", p->job_id);
@@ -245,13 +390,15 @@ static int manager_handle_result(struct manager *m, int w,
     struct journal_row row = {
         .job_id = p->job_id,
         .csv_fields = p->csv_fields,
-        .objective = st == LAUNCH_OK ? r->objective : NAN,
+        .objective =
+            st == LAUNCH_OK || st == LAUNCH_STOPPED ? r->objective : NAN,
         .status = launch_status_name(st),
         .worker = w,
         .t_submit = p->t_submit,
         .t_start = r->t_start - m->cfg.t0_wall,
         .t_gather = now - m->t0_mono,
         .duration = duration,
+        .steps = (long)r->steps,
     };
     int rc = m->journal ? journal_append(m->journal, &row, err, errlen) : 0;
     if (rc == JOURNAL_STORAGE) {
@@ -263,26 +410,70 @@ static int manager_handle_result(struct manager *m, int w,
         return -1;
     pool_finish(m->pool, w, r->seq, st, r->objective, duration, now);
     policy_result(&m->policy, now);
-    if (queue_push_result(m->queue, p->params_json, p->objective) != 0) {
+    if (queue_push_result(m->queue, p->params_json, manager_told_value(m, p)) !=
+        0) {
         snprintf(err, errlen, "out of memory queueing a result");
         return -1;
     }
     m->done_this_run++;
+    m->durations[m->ndurations++ % MANAGER_DURATIONS] = duration;
     manager_report_result(m, p, w, duration, r->reason);
     manager_progress(m, now, policy_done(&m->policy));
     return 0;
 }
 
-/* Results in, then batches in. Returns 1 if anything happened, 0 if not,
- * -1 with err. */
+/* An intermediate value: journalled, then the stopper decides; a stop
+ * halts the evaluation (it comes back as LAUNCH_STOPPED). */
+static int manager_handle_report(struct manager *m, int w,
+                                 const struct report_msg *r, double now,
+                                 char *err, size_t errlen)
+{
+    long idx = pool_running_point(m->pool, w, r->seq);
+    if (idx < 0)
+        return 0; /* it ended already: the value came too late to matter */
+    const struct point *p = pool_point(m->pool, idx);
+    if (p->trial < 0)
+        pool_set_trial(m->pool, idx, stopper_trial(m->stopper));
+    int rc = m->journal
+                 ? journal_intermediate(m->journal, p->job_id, (long)r->step,
+                                        r->value, now - m->t0_mono, err, errlen)
+                 : 0;
+    if (rc == JOURNAL_STORAGE) {
+        manager_storage_failed(m, err);
+        return 0;
+    }
+    if (rc != 0)
+        return -1;
+    const char *why;
+    if (stopper_report(m->stopper, p->trial, (long)r->step, r->value, &why) ==
+            STOPPER_STOP &&
+        !p->halted) {
+        pool_set_halted(m->pool, idx);
+        log_info("stopping %s early at step %lld: %s", p->job_id,
+                 (long long)r->step, why);
+        if (m->tp->ops->halt(m->tp, w, r->seq) != 0) {
+            snprintf(err, errlen, "stopping %s on worker %d: %s", p->job_id, w,
+                     m->tp->err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Results and intermediate values in, then batches in. Returns 1 if
+ * anything happened, 0 if not, -1 with err. */
 static int manager_take_messages(struct manager *m, double now, char *err,
                                  size_t errlen)
 {
     int busy = 0, rc, w;
-    struct result_msg r;
+    struct worker_msg msg;
     struct point_batch *b;
-    while ((rc = m->tp->ops->poll_result(m->tp, &w, &r)) == 1) {
-        if (manager_handle_result(m, w, &r, now, err, errlen) != 0)
+    while ((rc = m->tp->ops->poll(m->tp, &w, &msg)) == 1) {
+        if (msg.kind == TRANSPORT_MSG_REPORT)
+            rc = manager_handle_report(m, w, &msg.report, now, err, errlen);
+        else
+            rc = manager_handle_result(m, w, &msg.result, now, err, errlen);
+        if (rc != 0)
             return -1;
         busy = 1;
     }
@@ -318,13 +509,16 @@ static enum manager_end manager_should_stop(const struct manager *m, double now)
 {
     if (m->cfg.time_limit > 0 && now - m->run_start >= m->cfg.time_limit)
         return MANAGER_TIME_LIMIT;
+    if (m->holding && pool_running(m->pool) == 0)
+        return MANAGER_TIME_LIMIT; /* nothing runs and nothing may start */
     if (signals_pending())
         return MANAGER_SIGNAL;
     if (m->storage[0])
         return MANAGER_STORAGE;
     if (m->cfg.max_failures > 0 && manager_failures(m) >= m->cfg.max_failures)
         return MANAGER_MAX_FAILURES;
-    if (m->cfg.fail_fast > 0 && pool_counts(m->pool).ok == 0 &&
+    struct pool_counts c = pool_counts(m->pool);
+    if (m->cfg.fail_fast > 0 && c.ok + c.stopped == 0 &&
         manager_failures(m) >= m->cfg.fail_fast)
         return MANAGER_FAIL_FAST;
     return MANAGER_DONE;
@@ -399,6 +593,7 @@ void manager_summary(const struct manager *m, double now, struct summary *s)
     s->ok = c.ok;
     s->failed = c.failed;
     s->timeout = c.timeout;
+    s->stopped = c.stopped;
     s->workers = pool_workers(m->pool);
     s->run_s = now - m->run_start;
     s->loop_s = m->loop_start > 0 ? now - m->loop_start : 0;

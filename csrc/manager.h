@@ -25,11 +25,16 @@
 #include "optimizer.h"
 #include "policy.h"
 #include "progress.h"
+#include "stopper.h"
 #include "summary.h"
 #include "transport.h"
 
 #define MANAGER_SLEEP_MIN_S 0.0001
 #define MANAGER_SLEEP_MAX_S 0.002
+/* Durations remembered for the time-limit rule (the latest ones), and how
+ * many it needs before it judges. */
+#define MANAGER_DURATIONS 101
+#define MANAGER_DURATIONS_MIN 3
 
 /* How the event loop ended. */
 enum manager_end {
@@ -44,15 +49,20 @@ enum manager_end {
 };
 
 struct manager_config {
-    struct policy_config policy; /* .workers must equal the transport's */
-    int restart;         /* R of the new job ids (1 for a new experiment) */
-    double t0_wall;      /* time origin of results.csv (epoch seconds) */
-    double run_start;    /* when this process started (monotonic): the time
-                          * limit and the rates count from it; 0: now */
-    long max_failures;   /* stop after this many failed or timed out; 0 no */
-    long fail_fast;      /* stop when this many evaluations finished and
-                          * none succeeded (earlier runs included); 0 no */
-    double time_limit;   /* seconds of this run; 0 none */
+    struct policy_config policy;   /* .workers must equal the transport's */
+    struct stopper_config stopper; /* early stopping (kind STOPPER_NONE: no) */
+    int restart;       /* R of the new job ids (1 for a new experiment) */
+    double t0_wall;    /* time origin of results.csv (epoch seconds) */
+    double run_start;  /* when this process started (monotonic): the time
+                        * limit and the rates count from it; 0: now */
+    long max_failures; /* stop after this many failed or timed out; 0 no */
+    long fail_fast;    /* stop when this many evaluations finished and
+                        * none succeeded (earlier runs included); 0 no */
+    double time_limit; /* seconds of this run; 0 none */
+    /* With a time limit: start no evaluation that the durations measured so
+     * far say cannot end before it (real runs: a killed model is lost work;
+     * virtual workers lose nothing). */
+    int fit_time_limit;
     int open_ended;      /* a simulation that runs until the time limit */
     double sim_duration; /* simulations: mean duration (summary), else 0 */
     const char *exp_dir; /* for messages (not owned) */

@@ -11,6 +11,7 @@
 #include "modelout.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -82,6 +83,29 @@ static int modelout_parse_result(const char *rest, struct modelout_line *line)
     return modelout_first_number(rest, &line->value);
 }
 
+/* "<step> <value>": a positive whole step, then a finite number. A line of
+ * this kind is always recognised; line->bad says what is wrong with it. */
+static int modelout_parse_intermediate(const char *rest,
+                                       struct modelout_line *line)
+{
+    char *end;
+    double step = NAN;
+    line->bad = "";
+    while (*rest && strchr(MODELOUT_SEPARATORS, *rest))
+        rest++;
+    step = strtod(rest, &end);
+    if (end == rest || !(step >= 1) || step != floor(step) || step > 1e15) {
+        line->bad = "the step is not a whole number from 1";
+        return 1;
+    }
+    line->step = (long)step;
+    if (!modelout_first_number(end, &line->value))
+        line->bad = "no value after the step";
+    else if (!isfinite(line->value))
+        line->bad = "the value is not finite";
+    return 1;
+}
+
 struct modelout_kind_def {
     const char *tag;
     enum modelout_kind kind;
@@ -91,6 +115,8 @@ struct modelout_kind_def {
 
 static const struct modelout_kind_def modelout_kinds[] = {
     {MODELOUT_RESULT_TAG, MODELOUT_RESULT, modelout_parse_result},
+    {MODELOUT_INTERMEDIATE_TAG, MODELOUT_INTERMEDIATE,
+     modelout_parse_intermediate},
 };
 
 #define MODELOUT_NKINDS (sizeof modelout_kinds / sizeof modelout_kinds[0])
@@ -127,6 +153,7 @@ static void modelout_take(struct modelout *o, const struct modelout_line *l)
         o->have_result = 1;
         o->result = l->value;
         break;
+    case MODELOUT_INTERMEDIATE: break; /* the caller's (its hook) */
     }
     if (o->on_line)
         o->on_line(o->arg, l);

@@ -29,19 +29,26 @@
  * recognised. */
 #define MODELOUT_LINE_MAX 4096
 #define MODELOUT_RESULT_TAG "IMPROVE_RESULT"
+#define MODELOUT_INTERMEDIATE_TAG "IMPROVE_INTERMEDIATE"
 #define MODELOUT_RESULT_FILE "result.txt"
 /* Bytes kept of the last output line (modelout_last_line). */
 #define MODELOUT_LAST_MAX 200
 
 /* The kinds of line the scanner recognises. */
 enum modelout_kind {
-    MODELOUT_RESULT = 0 /* MODELOUT_RESULT_TAG <number>: the objective */
+    MODELOUT_RESULT = 0,      /* MODELOUT_RESULT_TAG <number>: the objective */
+    MODELOUT_INTERMEDIATE = 1 /* MODELOUT_INTERMEDIATE_TAG <step> <number>: a
+                               * value while training (a learning curve) */
 };
 
 /* One recognised line. */
 struct modelout_line {
     enum modelout_kind kind;
     double value; /* the number the line reports */
+    long step;    /* MODELOUT_INTERMEDIATE: the step (>= 1) */
+    /* MODELOUT_INTERMEDIATE: why the line cannot be used ("" when it can):
+     * the hook logs it and ignores the line */
+    const char *bad;
 };
 
 /* Called for every recognised line, in output order; line is valid only

@@ -103,6 +103,15 @@ static const struct option_choice options_sim_distribution_list[] = {
 static const struct option_choices options_sim_distribution = {
     "a distribution", options_sim_distribution_list};
 
+static const struct option_choice options_stopper_list[] = {
+    {"none", OPTIONS_STOPPER_NONE},
+    {"asha", OPTIONS_STOPPER_ASHA},
+    {"median", OPTIONS_STOPPER_MEDIAN},
+    {NULL, 0},
+};
+static const struct option_choices options_stopper = {"a stopper",
+                                                      options_stopper_list};
+
 static const struct option_spec options_table[] = {
     {.name = "problem",
      .kind = OPT_STRING,
@@ -303,6 +312,55 @@ static const struct option_spec options_table[] = {
      .def.c = OPTIONS_PROGRESS_AUTO,
      .help = "tty: one line, redrawn; log: a line every 30 s; auto: tty on "
              "a terminal, else log"},
+    {.name = "stopper",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(stopper),
+     .choices = &options_stopper,
+     .def.c = OPTIONS_STOPPER_NONE,
+     .cfg = "STOPPER",
+     .help = "stop evaluations early from the IMPROVE_INTERMEDIATE values "
+             "their models report: asha (asynchronous successive halving) or "
+             "median (the median stopping rule); none runs every evaluation "
+             "to its end"},
+    {.name = "stopper-min-steps",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(stopper_min_steps),
+     .min = 1,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 1,
+     .cfg = "STOPPER_MIN_STEPS",
+     .help = "no evaluation is stopped before step N (ASHA's first rung)"},
+    {.name = "stopper-eta",
+     .kind = OPT_DOUBLE,
+     .offset = OPT_FIELD(stopper_eta),
+     .min = 1.01,
+     .max = 1000,
+     .metavar = "F",
+     .def.d = 3,
+     .cfg = "STOPPER_ETA",
+     .help = "ASHA's reduction factor: rungs at steps N x F^k, and an "
+             "evaluation goes on past a rung only in the best 1/F"},
+    {.name = "stopper-warmup",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(stopper_warmup),
+     .min = 1,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 5,
+     .cfg = "STOPPER_WARMUP",
+     .help = "median rule: judge a step once N other evaluations reported "
+             "it"},
+    {.name = "stopper-max-step",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(stopper_max_step),
+     .min = 0,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 0,
+     .cfg = "STOPPER_MAX_STEP",
+     .help = "the last step of a full evaluation when the model does not "
+             "say it (ASHA has no rung from there; 0: unknown)"},
     {.name = "time-limit",
      .kind = OPT_DOUBLE,
      .offset = OPT_FIELD(time_limit),

@@ -52,6 +52,13 @@ enum options_sim_distribution {
     OPTIONS_SIM_LOGNORMAL /* lognormal with that mean */
 };
 
+/* --stopper: early stopping from learning curves (stopper.h). */
+enum options_stopper {
+    OPTIONS_STOPPER_NONE,  /* every evaluation runs to its end */
+    OPTIONS_STOPPER_ASHA,  /* asynchronous successive halving */
+    OPTIONS_STOPPER_MEDIAN /* the median stopping rule */
+};
+
 /* Strings point into argv (or are static defaults) and are not owned. NULL
  * means "not given" for the flags without a default. */
 struct options {
@@ -89,6 +96,11 @@ struct options {
     long simulate;       /* virtual workers; 0: a real run under MPI */
     double sim_duration; /* mean seconds of a virtual evaluation */
     enum options_sim_distribution sim_distribution;
+    enum options_stopper stopper;
+    long stopper_min_steps;    /* no stop before this step; ASHA's first rung */
+    double stopper_eta;        /* ASHA's reduction factor */
+    long stopper_warmup;       /* median: other trials needed at a step */
+    long stopper_max_step;     /* ASHA: no rung at or above it; 0 unknown */
     const char *sim_objective; /* default | module:function */
     int max_evals_given;
 };

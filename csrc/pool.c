@@ -117,6 +117,7 @@ static struct point *pool_append(struct pool *p, char **params_json,
     pt->worker = -1;
     pt->objective = NAN;
     pt->sim_value = NAN;
+    pt->trial = -1;
     return pt;
 }
 
@@ -151,6 +152,8 @@ static void pool_count(struct pool *p, long idx)
             p->best = idx;
     } else if (pt->status == LAUNCH_TIMEOUT) {
         p->counts.timeout++;
+    } else if (pt->status == LAUNCH_STOPPED) {
+        p->counts.stopped++;
     } else {
         p->counts.failed++;
     }
@@ -162,6 +165,8 @@ static enum launch_status pool_status_from_name(const char *s)
         return LAUNCH_OK;
     if (strcmp(s, "timeout") == 0)
         return LAUNCH_TIMEOUT;
+    if (strcmp(s, "stopped") == 0)
+        return LAUNCH_STOPPED;
     return LAUNCH_FAILED;
 }
 
@@ -180,7 +185,9 @@ int pool_add_finished(struct pool *p, struct replay_point *rows, long n,
         snprintf(pt->job_id, sizeof pt->job_id, "%s", rows[i].job_id);
         pt->state = POINT_DONE;
         pt->status = pool_status_from_name(rows[i].status);
-        pt->objective = pt->status == LAUNCH_OK ? rows[i].objective : NAN;
+        pt->objective = pt->status == LAUNCH_OK || pt->status == LAUNCH_STOPPED
+                            ? rows[i].objective
+                            : NAN;
         pool_count(p, p->npoints - 1);
     }
     p->next_dispatch = p->npoints;
@@ -246,10 +253,20 @@ long pool_finish(struct pool *p, int worker, long seq, enum launch_status st,
     struct point *pt = &p->points[i];
     pt->state = POINT_DONE;
     pt->status = st;
-    pt->objective = st == LAUNCH_OK ? objective : NAN;
+    pt->objective = st == LAUNCH_OK || st == LAUNCH_STOPPED ? objective : NAN;
     p->busy_s += duration;
     pool_count(p, i);
     return i;
+}
+
+void pool_set_trial(struct pool *p, long idx, long trial)
+{
+    p->points[idx].trial = trial;
+}
+
+void pool_set_halted(struct pool *p, long idx)
+{
+    p->points[idx].halted = 1;
 }
 
 const struct point *pool_point(const struct pool *p, long idx)

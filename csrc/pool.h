@@ -36,14 +36,18 @@ struct point {
     enum point_state state;
     int worker;       /* the worker running it (or that ran it), -1 none */
     double t_submit;  /* when it was dispatched: seconds since the start */
-    double objective; /* NaN unless status is LAUNCH_OK */
+    double objective; /* NaN unless LAUNCH_OK, or LAUNCH_STOPPED (its last
+                       * intermediate value) */
     enum launch_status status; /* once done */
     double sim_value; /* simulations: the value the virtual worker reports */
+    long trial;       /* its stopper trial once it reported a value, else -1 */
+    int halted;       /* the manager asked its worker to stop it early */
 };
 
 /* Counts by status of the finished points (earlier runs included). */
 struct pool_counts {
     long ok, failed, timeout;
+    long stopped; /* stopped early by a stopper: not failures */
 };
 
 struct pool;
@@ -98,6 +102,11 @@ long pool_running_point(const struct pool *p, int worker, long seq);
  * pool_finish does.
  */
 long pool_unrecorded(struct pool *p, int worker, long seq, double now);
+
+/* Sets the stopper trial of point idx. */
+void pool_set_trial(struct pool *p, long idx, long trial);
+/* Marks point idx as asked to stop early. */
+void pool_set_halted(struct pool *p, long idx);
 
 /* The point at index idx (0 <= idx < pool_size). */
 const struct point *pool_point(const struct pool *p, long idx);

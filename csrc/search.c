@@ -127,6 +127,20 @@ static long search_fail_fast(const struct search *s)
     return n > 0 && n < s->tp->workers ? s->tp->workers : n;
 }
 
+static struct stopper_config search_stopper(const struct options *o)
+{
+    struct stopper_config c = {
+        .kind = o->stopper == OPTIONS_STOPPER_ASHA     ? STOPPER_ASHA
+                : o->stopper == OPTIONS_STOPPER_MEDIAN ? STOPPER_MEDIAN
+                                                       : STOPPER_NONE,
+        .min_steps = o->stopper_min_steps,
+        .eta = o->stopper_eta,
+        .warmup = o->stopper_warmup,
+        .max_step = o->stopper_max_step,
+    };
+    return c;
+}
+
 static struct manager_config search_manager_config(const struct search *s)
 {
     const struct options *o = s->o;
@@ -141,12 +155,14 @@ static struct manager_config search_manager_config(const struct search *s)
                 .window_s = o->threshold_window,
                 .fixed_buffer = o->fixed_buffer,
             },
+        .stopper = search_stopper(o),
         .restart = s->x.restart,
         .t0_wall = s->x.t0_wall,
         .run_start = s->started,
         .max_failures = o->max_failures,
         .fail_fast = search_fail_fast(s),
         .time_limit = o->time_limit,
+        .fit_time_limit = o->simulate == 0,
         .open_ended = o->simulate > 0 && !o->max_evals_given,
         .sim_duration = o->simulate > 0 ? o->sim_duration : 0,
         .exp_dir = s->x.dir,
@@ -318,7 +334,7 @@ static int search_end(struct search *s, enum manager_end end)
     struct summary sum;
     manager_summary(s->manager, util_now(), &sum);
     summary_print(&sum, stdout);
-    if (status == 0 && sum.finished > 0 && sum.ok == 0) {
+    if (status == 0 && sum.finished > 0 && sum.ok + sum.stopped == 0) {
         const char *why, *job = manager_last_failure(s->manager, &why);
         log_error("no evaluation succeeded%s%s%s%s", job ? "; the last, " : "",
                   job ? job : "", job ? ": " : "", job ? why : "");

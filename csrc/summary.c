@@ -44,12 +44,15 @@ static void summary_utilisation(const struct summary *s, FILE *out)
 void summary_print(const struct summary *s, FILE *out)
 {
     char v[40];
+    char stopped[48] = "";
+    if (s->stopped > 0)
+        snprintf(stopped, sizeof stopped, ", %ld stopped early", s->stopped);
     fprintf(out,
-            "\nasync-search: %ld %s (%ld ok, %ld failed, %ld timeout); "
+            "\nasync-search: %ld %s (%ld ok%s, %ld failed, %ld timeout); "
             "this run took %.1f s with %d %s\n",
             s->finished,
             summary_plural(s->finished, "evaluation", "evaluations"), s->ok,
-            s->failed, s->timeout, s->run_s, s->workers,
+            stopped, s->failed, s->timeout, s->run_s, s->workers,
             summary_plural(s->workers, "worker", "workers"));
     summary_utilisation(s, out);
     if (s->ntop > 0) {

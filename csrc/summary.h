@@ -23,6 +23,7 @@ struct summary_entry {
 struct summary {
     long finished;            /* evaluations finished (earlier runs too) */
     long ok, failed, timeout; /* by status */
+    long stopped;             /* stopped early (shown when any) */
     int workers;
     double run_s;               /* this process's wall time */
     double loop_s;              /* the event loop's wall time (0: never ran) */

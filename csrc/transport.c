@@ -21,7 +21,9 @@ enum transport_tag {
     TAG_TASK = 1,
     TAG_RESULT = 2,
     TAG_STOP = 3,
-    TAG_CANCEL = 4
+    TAG_CANCEL = 4,
+    TAG_REPORT = 5, /* worker -> manager: an intermediate value */
+    TAG_HALT = 6    /* manager -> worker: stop evaluation seq early */
 };
 
 #define TRANSPORT_MANAGER 0
@@ -38,6 +40,8 @@ struct mpi_transport {
     size_t *caps;
     MPI_Request *control; /* stop/cancel messages in flight */
     int ncontrol, capcontrol;
+    MPI_Request *halts; /* per worker: a halt in flight, and its buffer */
+    int64_t *halt_seqs;
 };
 
 static int mpi_fail(struct transport *t, const char *what, int rc)
@@ -87,23 +91,53 @@ static int mpi_send_task(struct transport *t, int worker,
     return rc == MPI_SUCCESS ? 0 : mpi_fail(t, "MPI_Isend (task)", rc);
 }
 
-static int mpi_poll_result(struct transport *t, int *worker,
-                           struct result_msg *r)
+/* Any tag: a probe then matches each worker's messages in the order it sent
+ * them, so a model's reports come before its result. */
+static int mpi_poll(struct transport *t, int *worker, struct worker_msg *m)
 {
     int flag = 0, rc;
     MPI_Status st;
-    rc = MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st);
+    rc = MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
     if (rc != MPI_SUCCESS)
-        return mpi_fail(t, "MPI_Iprobe (result)", rc);
+        return mpi_fail(t, "MPI_Iprobe (worker)", rc);
     if (!flag)
         return 0;
-    rc = MPI_Recv(r, (int)sizeof *r, MPI_BYTE, st.MPI_SOURCE, TAG_RESULT,
-                  MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    void *buf = &m->result;
+    int len = (int)sizeof m->result;
+    m->kind = TRANSPORT_MSG_RESULT;
+    if (st.MPI_TAG == TAG_REPORT) {
+        buf = &m->report;
+        len = (int)sizeof m->report;
+        m->kind = TRANSPORT_MSG_REPORT;
+    } else if (st.MPI_TAG != TAG_RESULT) {
+        snprintf(t->err, sizeof t->err, "unexpected message (tag %d) from %d",
+                 st.MPI_TAG, st.MPI_SOURCE);
+        return -1;
+    }
+    rc = MPI_Recv(buf, len, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD,
+                  MPI_STATUS_IGNORE);
     if (rc != MPI_SUCCESS)
-        return mpi_fail(t, "MPI_Recv (result)", rc);
-    r->reason[sizeof r->reason - 1] = '\0';
+        return mpi_fail(t, "MPI_Recv (worker)", rc);
+    m->result.reason[sizeof m->result.reason - 1] = '\0';
     *worker = st.MPI_SOURCE;
     return 1;
+}
+
+/* One halt in flight per worker at most (it runs one evaluation): its own
+ * buffer, waited for before the next one, as tasks are. */
+static int mpi_halt(struct transport *t, int worker, int64_t seq)
+{
+    struct mpi_transport *mt = (struct mpi_transport *)t;
+    int rc;
+    if (mt->halts[worker] != MPI_REQUEST_NULL) {
+        rc = MPI_Wait(&mt->halts[worker], MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS)
+            return mpi_fail(t, "MPI_Wait (halt)", rc);
+    }
+    mt->halt_seqs[worker] = seq;
+    rc = MPI_Isend(&mt->halt_seqs[worker], (int)sizeof seq, MPI_BYTE, worker,
+                   TAG_HALT, MPI_COMM_WORLD, &mt->halts[worker]);
+    return rc == MPI_SUCCESS ? 0 : mpi_fail(t, "MPI_Isend (halt)", rc);
 }
 
 static int mpi_control(struct transport *t, int tag)
@@ -144,6 +178,9 @@ static int mpi_finish(struct transport *t)
     if (rc != MPI_SUCCESS)
         return mpi_fail(t, "MPI_Waitall (stop)", rc);
     mt->ncontrol = 0;
+    rc = MPI_Waitall(t->workers + 1, mt->halts, MPI_STATUSES_IGNORE);
+    if (rc != MPI_SUCCESS)
+        return mpi_fail(t, "MPI_Waitall (halt)", rc);
     rc = MPI_Waitall(t->workers + 1, mt->requests, MPI_STATUSES_IGNORE);
     if (rc != MPI_SUCCESS)
         return mpi_fail(t, "MPI_Waitall (tasks)", rc);
@@ -161,6 +198,8 @@ static void mpi_destroy(struct transport *t)
     free(mt->caps);
     free(mt->requests);
     free(mt->control);
+    free(mt->halts);
+    free(mt->halt_seqs);
     free(mt);
 }
 
@@ -176,8 +215,13 @@ static int mpi_announce(struct transport *t, const struct start_msg *msg)
 }
 
 static const struct transport_ops mpi_ops = {
-    mpi_announce,   mpi_send_task, mpi_poll_result,
-    mpi_cancel_all, mpi_finish,    mpi_destroy,
+    .announce = mpi_announce,
+    .send_task = mpi_send_task,
+    .poll = mpi_poll,
+    .halt = mpi_halt,
+    .cancel_all = mpi_cancel_all,
+    .finish = mpi_finish,
+    .destroy = mpi_destroy,
 };
 
 int transport_mpi_create(struct transport **out, char *err, size_t errlen)
@@ -190,12 +234,15 @@ int transport_mpi_create(struct transport **out, char *err, size_t errlen)
     mt->base.ops = &mpi_ops;
     mt->base.workers = size - 1;
     mt->requests = malloc((size_t)size * sizeof *mt->requests);
+    mt->halts = malloc((size_t)size * sizeof *mt->halts);
+    mt->halt_seqs = calloc((size_t)size, sizeof *mt->halt_seqs);
     mt->buffers = calloc((size_t)size, sizeof *mt->buffers);
     mt->caps = calloc((size_t)size, sizeof *mt->caps);
-    if (mt->requests == NULL || mt->buffers == NULL || mt->caps == NULL)
+    if (mt->requests == NULL || mt->buffers == NULL || mt->caps == NULL ||
+        mt->halts == NULL || mt->halt_seqs == NULL)
         goto nomem;
     for (int i = 0; i < size; i++)
-        mt->requests[i] = MPI_REQUEST_NULL;
+        mt->requests[i] = mt->halts[i] = MPI_REQUEST_NULL;
     *out = &mt->base;
     return 0;
 nomem:
@@ -291,8 +338,9 @@ enum transport_event transport_worker_next(struct task_msg *m,
         free(buf);
         return TRANSPORT_STOP;
     }
-    if (st.MPI_TAG == TAG_CANCEL) {
-        /* A cancel that arrives while idle has nothing to stop. */
+    if (st.MPI_TAG == TAG_CANCEL || st.MPI_TAG == TAG_HALT) {
+        /* A cancel or halt that arrives while idle has nothing to stop: the
+         * evaluation ended before it came. */
         free(buf);
         return transport_worker_next(m, params_json, interrupted);
     }
@@ -327,25 +375,42 @@ int transport_worker_send(const struct result_msg *r)
                : -1;
 }
 
-int transport_worker_interrupted(int *stop)
+int transport_worker_report(const struct report_msg *r)
+{
+    return MPI_Send(r, (int)sizeof *r, MPI_BYTE, TRANSPORT_MANAGER, TAG_REPORT,
+                    MPI_COMM_WORLD) == MPI_SUCCESS
+               ? 0
+               : -1;
+}
+
+int transport_worker_interrupted(int64_t seq, int *stop)
 {
     int flag = 0;
     MPI_Status st;
     char empty;
+    int64_t halted;
+    while (MPI_Iprobe(TRANSPORT_MANAGER, TAG_HALT, MPI_COMM_WORLD, &flag,
+                      &st) == MPI_SUCCESS &&
+           flag) {
+        MPI_Recv(&halted, (int)sizeof halted, MPI_BYTE, TRANSPORT_MANAGER,
+                 TAG_HALT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (halted == seq)
+            return LAUNCH_STOPPED;
+    }
     if (MPI_Iprobe(TRANSPORT_MANAGER, TAG_STOP, MPI_COMM_WORLD, &flag, &st) ==
             MPI_SUCCESS &&
         flag) {
         MPI_Recv(&empty, 0, MPI_BYTE, TRANSPORT_MANAGER, TAG_STOP,
                  MPI_COMM_WORLD, MPI_STATUS_IGNORE);
         *stop = 1;
-        return 1;
+        return LAUNCH_CANCELLED;
     }
     if (MPI_Iprobe(TRANSPORT_MANAGER, TAG_CANCEL, MPI_COMM_WORLD, &flag, &st) ==
             MPI_SUCCESS &&
         flag) {
         MPI_Recv(&empty, 0, MPI_BYTE, TRANSPORT_MANAGER, TAG_CANCEL,
                  MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        return 1;
+        return LAUNCH_CANCELLED;
     }
     return 0;
 }

@@ -45,10 +45,28 @@ struct result_msg {
     int32_t exit_code;
     int32_t term_signal;
     int32_t pad;
-    double objective;
-    double t_start; /* wall clock, epoch seconds */
+    int64_t steps;    /* the last intermediate step the model reported */
+    double objective; /* LAUNCH_STOPPED: the last intermediate value */
+    double t_start;   /* wall clock, epoch seconds */
     double t_end;
     char reason[LAUNCH_REASON_LEN];
+};
+
+/* An intermediate value a model reported while it runs (a learning curve
+ * point), forwarded by its worker at once. */
+struct report_msg {
+    int64_t seq;
+    int64_t step;
+    double value;
+};
+
+/* What a worker sends: a result or a report, in the order it sent them. */
+enum transport_msg_kind { TRANSPORT_MSG_RESULT, TRANSPORT_MSG_REPORT };
+
+struct worker_msg {
+    enum transport_msg_kind kind;
+    struct result_msg result; /* TRANSPORT_MSG_RESULT */
+    struct report_msg report; /* TRANSPORT_MSG_REPORT */
 };
 
 /* What every worker learns before the first task. */
@@ -69,9 +87,14 @@ struct transport_ops {
     int (*announce)(struct transport *t, const struct start_msg *msg);
     /* Starts evaluating m on worker (1..workers). Returns 0 or -1. */
     int (*send_task)(struct transport *t, int worker, const struct task_msg *m);
-    /* Returns 1 and fills *worker and *r if a result is waiting, 0 if none,
-     * -1 on error. Never blocks. */
-    int (*poll_result)(struct transport *t, int *worker, struct result_msg *r);
+    /* Returns 1 and fills *worker and *m if a message is waiting, 0 if none,
+     * -1 on error. Never blocks. A worker's messages come in the order it
+     * sent them (its reports before its result). */
+    int (*poll)(struct transport *t, int *worker, struct worker_msg *m);
+    /* Asks worker to stop evaluation seq early (it reports it as
+     * LAUNCH_STOPPED, or as its normal end if the model ended first; a halt
+     * that arrives late is ignored). Returns 0 or -1. */
+    int (*halt)(struct transport *t, int worker, int64_t seq);
     /* Asks every worker to end its running model now and report it as
      * cancelled. Returns 0 or -1. */
     int (*cancel_all)(struct transport *t);
@@ -127,9 +150,12 @@ enum transport_event transport_worker_next(struct task_msg *m,
                                            int (*interrupted)(void));
 /* Sends a result to the manager. Returns 0 or -1. */
 int transport_worker_send(const struct result_msg *r);
-/* While a model runs: returns 1 if the manager asked to stop it (a cancel
- * or a stop message arrived), else 0. Never blocks. *stop is set when the
- * worker must also exit. */
-int transport_worker_interrupted(int *stop);
+/* Sends an intermediate value of the running evaluation. Returns 0 or -1. */
+int transport_worker_report(const struct report_msg *r);
+/* While evaluation seq runs: returns 0 to go on, LAUNCH_CANCELLED if the
+ * manager asked to stop it (a cancel, or a stop message: then *stop is set,
+ * the worker must also exit) or LAUNCH_STOPPED if it halted this evaluation
+ * (a halt for another seq is dropped). Never blocks. */
+int transport_worker_interrupted(int64_t seq, int *stop);
 
 #endif

@@ -34,6 +34,7 @@ struct worker {
     struct spawner *spawner; /* chosen once, by --launch */
     int stop;                /* the manager told us to exit */
     int rank;
+    int64_t seq; /* the evaluation running now */
 };
 
 /* After this many failed starts a worker stops trying its fork server. */
@@ -46,9 +47,19 @@ static int worker_cancel(void *arg)
     struct worker *w = arg;
     if (signals_pending()) {
         w->stop = 1;
-        return 1;
+        return LAUNCH_CANCELLED;
     }
-    return transport_worker_interrupted(&w->stop);
+    return transport_worker_interrupted(w->seq, &w->stop);
+}
+
+/* An intermediate value goes to the manager at once (its stopper decides);
+ * a lost one costs only that value. */
+static void worker_intermediate(void *arg, long step, double value)
+{
+    struct worker *w = arg;
+    struct report_msg r = {.seq = w->seq, .step = step, .value = value};
+    if (transport_worker_report(&r) != 0)
+        log_warn("cannot send an intermediate value to the manager");
 }
 
 static int worker_uses_forkserver(const struct options *o)
@@ -266,7 +277,10 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
             .kill_grace = LAUNCH_KILL_GRACE_S,
             .log_cap = LAUNCH_LOG_CAP_BYTES,
             .spawner = w->spawner,
+            .on_intermediate = worker_intermediate,
+            .intermediate_arg = w,
         };
+        w->seq = t->seq;
         if (argv != NULL)
             launch_run(&spec, worker_cancel, w, &r);
         else
@@ -280,6 +294,7 @@ static void worker_evaluate(struct worker *w, const struct task_msg *t,
     out->status = (int32_t)r.status;
     out->exit_code = r.exit_code;
     out->term_signal = r.term_signal;
+    out->steps = r.steps;
     out->objective = r.objective;
     out->t_start = r.t_start;
     out->t_end = r.t_end;

@@ -19,7 +19,7 @@ importing scikit-learn.
 from importlib import import_module
 
 __all__ = ["Problem", "ProblemError", "best_row", "load_problem", "load_results",
-           "make_optimizer"]
+           "make_optimizer", "report_intermediate"]
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -29,6 +29,7 @@ _LAZY = {
     "load_results": "async_search.expfiles",
     "best_row": "async_search.expfiles",
     "make_optimizer": "async_search.optimizers",
+    "report_intermediate": "async_search.intermediate",
 }
 
 

@@ -142,15 +142,19 @@ class Engine:
     def replay(self, exp_dir: str) -> tuple:
         """Read an earlier run of the experiment and tell its results (one batch).
 
-        Returns (finished, inflight, last_restart, start_time): finished rows of
-        results.csv as (job_id, json, csv, status, objective); points of points.log
+        Returns (finished, inflight, last_restart, start_time, curves): finished
+        rows of results.csv as (job_id, json, csv, status, objective); points of points.log
         that never finished and were not issued again since, as (job_id, json,
         csv, simulated objective or NaN), to be issued again; the highest restart
         number R used (in job ids or config.json); the experiment's first start
-        time (0.0 if unknown). What is read, and what a torn last line means, is
-        async_search.expfiles.read_restart's business.
+        time (0.0 if unknown); every intermediate value of intermediate.csv as
+        (job_id, step, value), in the order they were journalled. What is read,
+        and what a torn last line means, is async_search.expfiles.read_restart's
+        business.
 
-        The optimizer is told the finished rows, and the points to be issued again
+        The optimizer is told the finished rows (not those stopped early: what
+        it hears of them is the manager's stopper's estimate, csrc/stopper.h),
+        and the points to be issued again
         are registered as pending (as if it had just asked for them), so that it
         never proposes them a second time: its new proposals, its initial design
         included, avoid everything told or pending.
@@ -161,11 +165,12 @@ class Engine:
         for row in restart.finished:
             text = restart.points.get(row.job_id)
             point = json.loads(text) if text else self._from_csv(row, results_path)
-            value = row.objective if row.status == expfiles.OK else math.nan
+            value = row.objective if row.status in (expfiles.OK, expfiles.STOPPED) else math.nan
             finished.append((row.job_id, *self._ordered(point), row.status, value))
-        told = [json.loads(f[1]) for f in finished]
+        told = [f for f in finished if f[3] != expfiles.STOPPED]
         if told:
-            self._optimizer.tell(told, [None if math.isnan(f[4]) else f[4] for f in finished])
+            self._optimizer.tell([json.loads(f[1]) for f in told],
+                                 [None if math.isnan(f[4]) else f[4] for f in told])
         again = [json.loads(text) for _, text in restart.inflight]
         pend = getattr(self._optimizer, "pending", None)
         if again and callable(pend):
@@ -176,4 +181,5 @@ class Engine:
                 [{n: p[n] for n in self._names} for p in again])]
         inflight = [(job_id, *self._ordered(point), value)
                     for (job_id, _), point, value in zip(restart.inflight, again, values)]
-        return finished, inflight, restart.last_restart, restart.start_time
+        curves = [(c.job_id, c.step, c.value) for c in restart.curves]
+        return finished, inflight, restart.last_restart, restart.start_time, curves

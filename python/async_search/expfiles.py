@@ -69,6 +69,13 @@ __all__ = [
     "DURATION",
     "FAILED",
     "FIXED",
+    "FIXED_WITHOUT_STEPS",
+    "CURVES",
+    "CURVE_COLUMNS",
+    "CurvePoint",
+    "read_curves",
+    "STEPS",
+    "STOPPED",
     "GATHER",
     "JOB_ID",
     "OBJECTIVE",
@@ -113,6 +120,7 @@ __all__ = [
 #    MANAGER_CONFIG; csrc/worker.c the run directory)
 RESULTS = "results.csv"
 POINTS = "points.log"
+CURVES = "intermediate.csv"  # intermediate values (learning curves)
 CONFIG = "config.json"
 REPORT = "report.png"
 RUN_DIR = "run"
@@ -127,8 +135,17 @@ SUBMIT = "m:timestamp_submit"
 START = "m:timestamp_start"
 GATHER = "m:timestamp_gather"
 DURATION = "duration"
+STEPS = "steps"  # the last intermediate step an evaluation reported ("" none)
 # After the parameter columns, in this order (csrc/journal.c JOURNAL_FIXED_HEADER).
-FIXED = (OBJECTIVE, STATUS, WORKER, SUBMIT, START, GATHER, DURATION)
+FIXED = (OBJECTIVE, STATUS, WORKER, SUBMIT, START, GATHER, DURATION, STEPS)
+# Experiments from before early stopping have no steps column; they are read
+# and continued in that form.
+FIXED_WITHOUT_STEPS = FIXED[:-1]
+# intermediate.csv's columns (csrc/journal.c JOURNAL_CURVE_HEADER)
+STEP = "step"
+VALUE = "value"
+TIMESTAMP = "m:timestamp"
+CURVE_COLUMNS = (JOB_ID, STEP, VALUE, TIMESTAMP)
 TIMES = (SUBMIT, START, GATHER, DURATION)
 # What a reader cannot do without (the other fixed columns may be missing).
 REQUIRED = (JOB_ID, OBJECTIVE, STATUS)
@@ -137,7 +154,8 @@ REQUIRED = (JOB_ID, OBJECTIVE, STATUS)
 OK = "ok"
 FAILED = "failed"
 TIMEOUT = "timeout"
-STATUSES = (OK, FAILED, TIMEOUT)
+STOPPED = "stopped"  # stopped early: its objective is its last intermediate value
+STATUSES = (OK, FAILED, TIMEOUT, STOPPED)
 
 CSV_QUOTED_LINE_END = "\r\n"  # csv quotes a value holding any of these characters
 TORN_SHOWN_CHARS = 60  # a note shows this much of a torn last line
@@ -281,7 +299,7 @@ def read_table(path: str | os.PathLike[str], params: Sequence[str] | None = None
     head = tuple(records[0])
     if params is not None:
         expected = header(params)
-        if head != expected:
+        if head != expected and head != expected[:-1]:  # the steps column aside
             raise ExperimentFileError(f"{path}: its columns {list(head)} do not match this "
                                       f"problem's {list(expected)}; {RESTART_HINT}")
     missing = [c for c in REQUIRED if c not in head]
@@ -333,6 +351,7 @@ class ResultRow:
     start: float
     gather: float
     duration: float
+    steps: int = 0  # the last intermediate step reported (0: none, or no column)
 
 
 def parse_rows(table: Table) -> list[ResultRow]:
@@ -341,7 +360,7 @@ def parse_rows(table: Table) -> list[ResultRow]:
     Raises :class:`ExperimentFileError` naming the file, the job and the column
     for a value that is not of its column's type.
     """
-    missing = [c for c in FIXED if c not in table.header]
+    missing = [c for c in FIXED_WITHOUT_STEPS if c not in table.header]
     if table.header and missing:
         raise ExperimentFileError(f"{table.path}: missing column(s) {', '.join(missing)}")
     at = {name: i for i, name in enumerate(table.header)}
@@ -358,6 +377,8 @@ def parse_rows(table: Table) -> list[ResultRow]:
             start=_field(table, record, at, START, float),
             gather=_field(table, record, at, GATHER, float),
             duration=_field(table, record, at, DURATION, float),
+            steps=(_field(table, record, at, STEPS, int)
+                   if STEPS in at and record[at[STEPS]] else 0),
         ))
     return rows
 
@@ -416,6 +437,7 @@ class Restart:
     points: Mapping[str, str]
     last_restart: int
     start_time: float
+    curves: tuple[CurvePoint, ...] = ()  # intermediate.csv, in file order
 
     def __post_init__(self) -> None:
         if self.last_restart < 0:
@@ -461,7 +483,46 @@ def read_restart(exp_dir: str | os.PathLike[str], params: Sequence[str]) -> Rest
     except (ValueError, TypeError):  # ExperimentFileError is a ValueError
         start_time, config_restart = 0.0, 0
     last = max([n for n in numbers if n is not None] + [config_restart, 0])
-    return Restart(tuple(finished), points, last, start_time)
+    return Restart(tuple(finished), points, last, start_time, read_curves(root / CURVES))
+
+
+@dataclass(**FROZEN)
+class CurvePoint:
+    """One intermediate value of intermediate.csv."""
+
+    job_id: str
+    step: int
+    value: float
+    timestamp: float
+
+
+def read_curves(path: str | os.PathLike[str]) -> tuple[CurvePoint, ...]:
+    """intermediate.csv's values in file order (none if there is no file). A torn
+    last line is left out; a malformed row is an ExperimentFileError."""
+    path = Path(path)
+    if not path.is_file():
+        return ()
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise ExperimentFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    if text and not text.endswith("\n") and records:
+        records.pop()
+    if not records:
+        return ()
+    if tuple(records[0]) != CURVE_COLUMNS:
+        raise ExperimentFileError(f"{path}: its columns {records[0]} are not "
+                                  f"{list(CURVE_COLUMNS)}")
+    out = []
+    for line, record in enumerate(records[1:], start=2):
+        try:
+            job_id, step, value, stamp = record
+            out.append(CurvePoint(job_id, int(step), float(value), float(stamp)))
+        except ValueError:
+            raise ExperimentFileError(f"{path}: line {line} {record!r} is not "
+                                      f"job_id,step,value,timestamp") from None
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- DataFrame
@@ -565,6 +626,7 @@ def _typed_frame(table: Table) -> ResultsFrame:
         if column not in columns and n:
             notes.append(f"column {column} is missing: the figures that need it are empty")
         frame[column], _ = _floats(columns.get(column, blank))
+    frame[STEPS], _ = _floats(columns.get(STEPS, blank))  # NaN: none reported
     return ResultsFrame(frame, tuple(params), frozenset(categorical), tuple(notes))
 
 

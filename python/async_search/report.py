@@ -67,6 +67,7 @@ from async_search.expfiles import (
     START,
     STATUS,
     STATUSES,
+    STOPPED,
     SUBMIT,
     TIMEOUT,
     WORKER,
@@ -121,7 +122,7 @@ TIMELINE_MAX_IN = 7.0
 
 COLOR_OK = "tab:blue"
 COLOR_BEST = "tab:green"
-COLOR_STATUS = {FAILED: "tab:red", TIMEOUT: "tab:orange"}
+COLOR_STATUS = {FAILED: "tab:red", TIMEOUT: "tab:orange", STOPPED: "tab:purple"}
 COLOR_OTHER = "tab:gray"
 
 
@@ -150,6 +151,8 @@ class Results:
     # "uniform" / "log-uniform" of each numeric parameter whose problem file
     # (config.json's "problem") could be read; the axes follow it
     priors: Mapping[str, str] = field(default_factory=dict)
+    # intermediate.csv's values (learning curves): (job_id, step, value) rows
+    curves: tuple[expfiles.CurvePoint, ...] = ()
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -201,6 +204,25 @@ class Influence:
 
 
 @dataclass(**FROZEN)
+class EarlyStopping:
+    """What early stopping did: the steps (e.g. epochs) trained against those every
+    evaluation with a curve would have trained to the end.
+
+    ``full_steps`` is the last step of the evaluations that ran to their end (the
+    largest, when they differ); NaN-free counts, 0 when nothing is known."""
+
+    with_curves: int  # evaluations that reported intermediate values
+    stopped: int
+    trained: int  # steps trained, summed over those evaluations
+    full_steps: int
+    full: int  # with_curves x full_steps: had none been stopped
+
+    @property
+    def saved_share(self) -> float:
+        return 1.0 - self.trained / self.full if self.full > 0 else float("nan")
+
+
+@dataclass(**FROZEN)
 class Summary:
     """Everything the text report prints; all times in seconds."""
 
@@ -218,6 +240,7 @@ class Summary:
     improvements: tuple[Improvement, ...]
     influence: tuple[Influence, ...]  # most influential first
     top: pd.DataFrame  # the best usable rows, best first
+    early: EarlyStopping | None = None  # when models reported learning curves
 
     @property
     def best(self) -> Improvement | None:
@@ -253,6 +276,11 @@ def load_results(expdir: str | os.PathLike[str]) -> Results:
         notes.append(f"no {expfiles.CONFIG}: settings unknown, workers taken from the results")
     frame = typed.frame
     frame["usable"] = (frame[STATUS] == OK) & np.isfinite(frame[OBJECTIVE])
+    try:
+        curves = expfiles.read_curves(root / expfiles.CURVES)
+    except expfiles.ExperimentFileError as exc:
+        curves = ()
+        notes.append(f"ignored {exc}")
 
     n = len(frame)
     workers = _config_workers(config)
@@ -275,6 +303,7 @@ def load_results(expdir: str | os.PathLike[str]) -> Results:
         workers=workers,
         notes=tuple(notes),
         priors=_priors(config),
+        curves=curves,
     )
 
 
@@ -350,7 +379,31 @@ def summarise(results: Results, top: int = DEFAULT_TOP) -> Summary:
         improvements=_improvements(f),
         influence=_influence(results),
         top=best_rows,
+        early=_early_stopping(results),
     )
+
+
+def _early_stopping(results: Results) -> EarlyStopping | None:
+    """Steps trained and saved, from each evaluation's last step (its curve, or the
+    steps column); None when no evaluation reported a learning curve."""
+    last: dict[str, int] = {}
+    for point in results.curves:
+        last[point.job_id] = max(last.get(point.job_id, 0), point.step)
+    f = results.frame
+    status = dict(zip(f[JOB_ID], f[STATUS]))
+    if expfiles.STEPS in f.columns:
+        for job, steps in zip(f[JOB_ID], f[expfiles.STEPS]):
+            if steps == steps and steps > 0:  # not NaN
+                last[job] = max(last.get(job, 0), int(steps))
+    finished = {job: s for job, s in last.items() if job in status}
+    if not finished:
+        return None
+    full = max((s for job, s in finished.items() if status[job] == OK), default=0)
+    full = full or max(finished.values())
+    stopped = sum(1 for job in finished if status[job] == expfiles.STOPPED)
+    return EarlyStopping(with_curves=len(finished), stopped=stopped,
+                         trained=sum(finished.values()), full_steps=full,
+                         full=len(finished) * full)
 
 
 def _time_stats(values: np.ndarray) -> TimeStats | None:
@@ -527,6 +580,14 @@ def format_summary(results: Results, summary: Summary, png: Path | None = None) 
             rows.append(cells)
         lines += _table(header, rows, right)
 
+    early = summary.early
+    if early is not None:
+        saved = early.saved_share
+        lines += ["", "Early stopping (from the learning curves the models reported)"]
+        lines.append(f"  {early.stopped} of {early.with_curves} evaluations stopped early; "
+                     f"{early.trained} steps trained of the {early.full} that running each to "
+                     f"step {early.full_steps} would take"
+                     + (f" ({100 * saved:.1f}% saved)" if saved == saved else ""))
     lines += ["", "Evaluations by status"]
     status_rows = [
         [name, str(count), f"{100.0 * count / summary.n_rows:.1f}%"]
@@ -888,13 +949,52 @@ def _plot_param(ax: Any, results: Results, inf: Influence, rng: np.random.Genera
     ax.grid(alpha=0.3)
 
 
+def _plot_curves(ax: Any, results: Results, summary: Summary) -> None:
+    """Learning curves: each evaluation's intermediate values against the step;
+    evaluations stopped early end in a cross, the best one is green."""
+    by_job: dict[str, list[tuple[int, float]]] = {}
+    for point in results.curves:
+        by_job.setdefault(point.job_id, []).append((point.step, point.value))
+    f = results.frame
+    status = dict(zip(f[JOB_ID], f[STATUS]))
+    best = summary.best.job_id if summary.best else None
+    values = np.array([v for curve in by_job.values() for _, v in curve])
+    log_y = _wants_log(values)
+    alpha = 0.6 if len(by_job) <= 50 else 0.3
+    for job, curve in by_job.items():
+        steps, vals = zip(*sorted(curve))
+        st = status.get(job, "running")
+        if job == best:
+            continue
+        color = COLOR_STATUS.get(st, COLOR_OK if st == OK else COLOR_OTHER)
+        ax.plot(steps, vals, color=color, alpha=alpha, linewidth=0.9)
+        if st == STOPPED:
+            ax.plot(steps[-1], vals[-1], "x", color=color, markersize=5, alpha=alpha)
+    if best in by_job:
+        steps, vals = zip(*sorted(by_job[best]))
+        ax.plot(steps, vals, color=COLOR_BEST, linewidth=2.0, label=f"best: {best}")
+        ax.legend(loc="upper right", fontsize=8)
+    if log_y:
+        _set_log(ax, "y", values)
+    early = summary.early
+    title = "Learning curves (intermediate values)"
+    if early is not None and early.full > 0:
+        title += (f": {early.stopped} of {early.with_curves} stopped early (crosses), "
+                  f"{early.trained} of {early.full} steps trained")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("step")
+    ax.set_ylabel("value" + (" (log scale)" if log_y else ""))
+    ax.grid(alpha=0.3)
+
+
 def render_png(results: Results, summary: Summary, path: str | os.PathLike[str]) -> Path:
     """Write the report figure to ``path`` (atomically) and return the path.
 
     Panels: objective per evaluation with the best-so-far curve (failures as
-    crosses in a band along the top); a worker timeline; objective against the
-    most influential parameters (at most ``MAX_PLOTTED_PARAMS``). Raises
-    OSError when the file cannot be written.
+    crosses in a band along the top); a worker timeline; the learning curves,
+    when the models reported intermediate values; objective against the most
+    influential parameters (at most ``MAX_PLOTTED_PARAMS``). Raises OSError
+    when the file cannot be written.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -906,7 +1006,10 @@ def render_png(results: Results, summary: Summary, path: str | os.PathLike[str])
     param_rows = max(1, math.ceil(len(shown) / PARAM_PANEL_COLUMNS))
     timeline_in = min(max(TIMELINE_MIN_IN, TIMELINE_IN_PER_WORKER * max(summary.workers, 1) + 1.0),
                       TIMELINE_MAX_IN)
-    heights = [OBJ_PANEL_IN, timeline_in] + ([PARAM_PANEL_IN] * param_rows if shown else [1.0])
+    curves = [OBJ_PANEL_IN] if results.curves else []
+    heights = [OBJ_PANEL_IN, timeline_in] + curves + (
+        [PARAM_PANEL_IN] * param_rows if shown else [1.0])
+    first_param = 2 + len(curves)
     fig = Figure(figsize=(FIG_WIDTH_IN, sum(heights) + 0.8), dpi=FIG_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     grid = fig.add_gridspec(len(heights), PARAM_PANEL_COLUMNS, height_ratios=heights)
@@ -924,13 +1027,16 @@ def render_png(results: Results, summary: Summary, path: str | os.PathLike[str])
         fence = None if log_y else _outlier_fence(objective)
         _plot_objective(fig.add_subplot(grid[0, :]), results, summary, log_y, fence)
         _plot_timeline(fig.add_subplot(grid[1, :]), results, summary)
+        if curves:
+            _plot_curves(fig.add_subplot(grid[2, :]), results, summary)
         if shown:
             rng = np.random.default_rng(JITTER_SEED)
             for i, inf in enumerate(shown):
-                ax = fig.add_subplot(grid[2 + i // PARAM_PANEL_COLUMNS, i % PARAM_PANEL_COLUMNS])
+                ax = fig.add_subplot(grid[first_param + i // PARAM_PANEL_COLUMNS,
+                                          i % PARAM_PANEL_COLUMNS])
                 _plot_param(ax, results, inf, rng, log_y, fence)
         else:
-            ax = fig.add_subplot(grid[2, :])
+            ax = fig.add_subplot(grid[first_param, :])
             ax.set_axis_off()
             why = "no parameter columns" if not results.params else "no successful evaluations"
             ax.text(0.5, 0.5, f"Objective against parameters: {why}", ha="center", va="center",

@@ -41,10 +41,12 @@ struct fake {
     long told;              /* results told */
     long told_nan;          /* of which failed (NaN) */
     long told_unjournalled; /* told before results.csv had their row */
-    long fail_at_ask;       /* this ask (1-based) fails; 0: never */
-    const long *returned;   /* results the workers returned (under lock) */
-    long max_outstanding;   /* produced - returned, at any ask */
-    int with_sim;           /* fill sim_values (transport_sim) */
+    long told_x[ASKS_MAX];  /* each told point's x, and its value */
+    double told_v[ASKS_MAX];
+    long fail_at_ask;     /* this ask (1-based) fails; 0: never */
+    const long *returned; /* results the workers returned (under lock) */
+    long max_outstanding; /* produced - returned, at any ask */
+    int with_sim;         /* fill sim_values (transport_sim) */
     double (*objective)(long k);
     char results_path[512]; /* "" : do not check the journal */
     struct replay canned;   /* what replay returns */
@@ -79,6 +81,10 @@ static enum optimizer_status fake_tell(struct optimizer *o,
     (void)e;
     pthread_mutex_lock(&f->lock);
     for (long i = 0; i < n; i++) {
+        if (f->told < ASKS_MAX) {
+            f->told_x[f->told] = fake_param(r[i].params_json);
+            f->told_v[f->told] = r[i].value;
+        }
         f->told++;
         f->told_nan += isnan(r[i].value) != 0;
         if (f->results_path[0] &&
@@ -164,7 +170,16 @@ struct script {
     char points_path[512];
     long unjournalled_sends; /* dispatched before points.log had it */
     long busy_sends;         /* sent to a worker that was running */
+    long halts;              /* evaluations asked to stop early */
     enum launch_status (*status_of)(long k);
+    /* Learning curves: each evaluation reports x + 1 / s at steps s = 1 ..
+     * curve_steps before its result (0: no curve), x = curve_x(k). */
+    long curve_steps;
+    double (*curve_x)(long k);
+    long reported[64]; /* per worker: steps reported of its evaluation */
+    int halted[64];    /* per worker: asked to stop early */
+    long x_of[64];     /* per worker: k of its evaluation */
+    long reports;      /* reports returned */
 };
 
 static int script_in_points_log(const char *path, const char *job_id)
@@ -194,6 +209,9 @@ static int script_send(struct transport *t, int w, const struct task_msg *m)
     if (s->running[w] >= 0)
         s->busy_sends++;
     s->running[w] = m->seq;
+    s->reported[w] = 0;
+    s->halted[w] = 0;
+    s->x_of[w] = fake_param(m->params_json);
     s->order[s->tail++ % SCRIPT_MAX] = w;
     if (s->sent < SCRIPT_MAX) {
         snprintf(s->sent_job[s->sent], RUNID_MAX, "%s", m->job_id);
@@ -213,13 +231,27 @@ static int script_all_busy(const struct script *s)
     return 1;
 }
 
-static int script_poll(struct transport *t, int *worker, struct result_msg *r)
+static int script_poll(struct transport *t, int *worker, struct worker_msg *m)
 {
     struct script *s = (struct script *)t;
+    struct result_msg *r = &m->result;
+    m->kind = TRANSPORT_MSG_RESULT;
     if (s->head == s->tail)
         return 0;
     if (!script_all_busy(s) && s->sent < s->expect_sent)
         return 0;
+    int head = (int)s->order[s->head % SCRIPT_MAX];
+    if (s->curve_steps > 0 && !s->halted[head] &&
+        s->reported[head] < s->curve_steps) {
+        long step = ++s->reported[head];
+        m->kind = TRANSPORT_MSG_REPORT;
+        m->report.seq = s->running[head];
+        m->report.step = step;
+        m->report.value = s->curve_x(s->x_of[head]) + 1.0 / (double)step;
+        s->reports++;
+        *worker = head;
+        return 1;
+    }
     pthread_mutex_lock(s->returned_lock);
     s->returned++;
     pthread_mutex_unlock(s->returned_lock);
@@ -229,6 +261,13 @@ static int script_poll(struct transport *t, int *worker, struct result_msg *r)
     r->seq = s->running[w];
     r->status = s->status_of ? (int32_t)s->status_of(k) : LAUNCH_OK;
     r->objective = r->status == LAUNCH_OK ? (double)k : NAN;
+    if (s->curve_steps > 0) {
+        double x = s->curve_x(s->x_of[w]);
+        r->steps = s->reported[w];
+        r->objective = x + 1.0 / (double)s->reported[w];
+        if (s->halted[w])
+            r->status = LAUNCH_STOPPED;
+    }
     r->t_start = util_wall();
     r->t_end = r->t_start + 1.0;
     snprintf(r->reason, sizeof r->reason, "%s",
@@ -236,6 +275,15 @@ static int script_poll(struct transport *t, int *worker, struct result_msg *r)
     s->running[w] = -1;
     *worker = w;
     return 1;
+}
+
+static int script_halt(struct transport *t, int worker, int64_t seq)
+{
+    struct script *s = (struct script *)t;
+    assert_int_equal(s->running[worker], seq);
+    s->halted[worker] = 1;
+    s->halts++;
+    return 0;
 }
 
 static int script_cancel(struct transport *t)
@@ -250,8 +298,13 @@ static void script_destroy(struct transport *t)
 }
 
 static const struct transport_ops script_ops = {
-    script_announce, script_send,   script_poll,
-    script_cancel,   script_cancel, script_destroy,
+    .announce = script_announce,
+    .send_task = script_send,
+    .poll = script_poll,
+    .halt = script_halt,
+    .cancel_all = script_cancel,
+    .finish = script_cancel,
+    .destroy = script_destroy,
 };
 
 /* ---- a test's world ---------------------------------------------------- */
@@ -653,6 +706,124 @@ static void a_signal_stops_the_loop(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- early stopping ---------------------------------------------------- */
+
+static double curve_scrambled(long k)
+{
+    return (double)((k * 7) % 10);
+}
+
+/* The rows of results.csv: x, objective, status and steps of each. */
+struct row {
+    long x;
+    double objective;
+    char status[16];
+    long steps;
+};
+
+static long world_read_rows(const struct world *w, struct row *rows, long max)
+{
+    char path[512], line[1024];
+    long n = 0;
+    snprintf(path, sizeof path, "%s/results.csv", w->dir);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(line, sizeof line, f)); /* the header */
+    while (n < max && fgets(line, sizeof line, f)) {
+        char *field[16] = {0};
+        int nf = 0;
+        for (char *p = strtok(line, ",\n"); p && nf < 16;
+             p = strtok(NULL, ",\n"))
+            field[nf++] = p;
+        assert_true(nf >= 9);
+        rows[n].x = strtol(field[1], NULL, 10);
+        rows[n].objective = strtod(field[2], NULL);
+        snprintf(rows[n].status, sizeof rows[n].status, "%s",
+                 field[3] ? field[3] : "");
+        rows[n].steps = nf >= 10 ? strtol(field[9], NULL, 10) : 0;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static long world_curve_lines(const struct world *w)
+{
+    char path[512], line[256];
+    long n = -1; /* the header */
+    snprintf(path, sizeof path, "%s/intermediate.csv", w->dir);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f))
+        n++;
+    fclose(f);
+    return n;
+}
+
+static void asha_stops_curves_and_the_optimizer_hears_estimates(void **state)
+{
+    (void)state;
+    struct world w;
+    struct row rows[64];
+    world_open(&w, 30, 3);
+    w.cfg.stopper = (struct stopper_config){STOPPER_ASHA, 1, 3, 1, 0};
+    w.script.curve_steps = 9;
+    w.script.curve_x = curve_scrambled;
+    world_start(&w, 0, 0);
+    assert_int_equal(manager_loop(w.m, w.err, sizeof w.err), MANAGER_DONE);
+    manager_stop_optimizer(w.m);
+    long n = world_read_rows(&w, rows, 64), stopped = 0, lower = 0;
+    assert_int_equal(n, 30);
+    /* every value reported is journalled, before the stopper acted on it */
+    assert_int_equal(world_curve_lines(&w), w.script.reports);
+    for (long i = 0; i < n; i++) {
+        double x = curve_scrambled(rows[i].x);
+        if (strcmp(rows[i].status, "stopped") == 0) {
+            stopped++;
+            /* stopped at a rung (1, 3, 9) with its last value as objective */
+            assert_true(rows[i].steps == 1 || rows[i].steps == 3 ||
+                        rows[i].steps == 9);
+            assert_true(rows[i].objective == x + 1.0 / rows[i].steps);
+        } else {
+            assert_string_equal(rows[i].status, "ok");
+            assert_int_equal(rows[i].steps, 9);
+        }
+    }
+    assert_true(stopped > 0 && stopped < 30);
+    assert_int_equal(stopped, w.script.halts);
+    struct summary s;
+    manager_summary(w.m, util_now(), &s);
+    assert_int_equal(s.stopped, stopped);
+    /* a stopped point is told an estimate of its final value: never above
+     * its last value, and below it once enough points finished */
+    for (long i = 0; i < w.fake.told && i < ASKS_MAX; i++) {
+        for (long j = 0; j < n; j++)
+            if (rows[j].x == w.fake.told_x[i] &&
+                strcmp(rows[j].status, "stopped") == 0) {
+                assert_true(w.fake.told_v[i] <= rows[j].objective);
+                lower += w.fake.told_v[i] < rows[j].objective;
+            }
+    }
+    assert_true(lower > 0);
+    world_close(&w);
+}
+
+static void without_a_stopper_every_curve_runs_to_its_end(void **state)
+{
+    (void)state;
+    struct world w;
+    world_open(&w, 12, 3);
+    w.script.curve_steps = 5;
+    w.script.curve_x = curve_scrambled;
+    world_start(&w, 0, 0);
+    assert_int_equal(manager_loop(w.m, w.err, sizeof w.err), MANAGER_DONE);
+    assert_int_equal(world_rows(&w, "ok"), 12);
+    assert_int_equal(w.script.halts, 0);
+    assert_int_equal(world_curve_lines(&w), 12 * 5);
+    world_close(&w);
+}
+
 /* ---- restart ---------------------------------------------------------- */
 
 static void replay_point(struct replay_point *p, const char *job, long x,
@@ -750,6 +921,54 @@ static void restart_reissues_no_more_than_max_evals_allows(void **state)
     world_close(&w);
 }
 
+static void restart_rebuilds_the_stopper_from_the_curves(void **state)
+{
+    (void)state;
+    struct world w;
+    struct replay r;
+    struct manager_resumed got;
+    static const double curve[4][3] = {
+        {0.5, 0.4, 0.35}, {0.6, 0.5, 0.45}, {0.7, 0.6, 0.55}, {0.9, NAN, NAN}};
+    world_open(&w, 8, 2);
+    w.script.expect_sent = 4;
+    w.script.curve_steps = 3;
+    w.script.curve_x = curve_scrambled;
+    w.cfg.restart = 2;
+    w.cfg.stopper = (struct stopper_config){STOPPER_ASHA, 1, 3, 1, 0};
+    world_start(&w, 0, 0);
+    memset(&r, 0, sizeof r);
+    r.finished = calloc(4, sizeof *r.finished);
+    r.curves = calloc(10, sizeof *r.curves);
+    for (int i = 0; i < 4; i++) {
+        char job[16];
+        snprintf(job, sizeof job, "1_1_%d", i);
+        replay_point(&r.finished[i], job, 1000 + i, i < 3 ? "ok" : "stopped");
+        r.finished[i].objective = i < 3 ? curve[i][2] : curve[i][0];
+        for (int s = 0; s < 3 && !isnan(curve[i][s]); s++)
+            r.curves[r.ncurves++] =
+                (struct replay_curve){strdup(job), s + 1, curve[i][s]};
+    }
+    r.nfinished = 4;
+    r.last_restart = 1;
+    assert_int_equal(manager_resume(w.m, &r, &got, w.err, sizeof w.err), 0);
+    replay_free(&r);
+    assert_int_equal(manager_loop(w.m, w.err, sizeof w.err), MANAGER_DONE);
+    manager_stop_optimizer(w.m);
+    /* rung 1 holds 0.5 .. 0.9 from before: the new points (values from 1.0
+     * on) are out at once; a stopper that forgot would let the first pass */
+    assert_int_equal(w.script.halts, 4);
+    assert_int_equal(world_rows(&w, "stopped"), 4);
+    /* the stopped row of before is told its estimate, as when it stopped */
+    int told = 0;
+    for (long i = 0; i < w.fake.told && i < ASKS_MAX; i++)
+        if (w.fake.told_x[i] == 1003) {
+            told = 1;
+            assert_true(w.fake.told_v[i] <= 0.9);
+        }
+    assert_true(told);
+    world_close(&w);
+}
+
 int main(void)
 {
     log_init(-1, LOG_LEVEL_ERROR); /* the scripted failures warn */
@@ -771,6 +990,9 @@ int main(void)
         cmocka_unit_test(
             restart_reissues_in_flight_points_first_and_counts_old_rows),
         cmocka_unit_test(restart_reissues_no_more_than_max_evals_allows),
+        cmocka_unit_test(restart_rebuilds_the_stopper_from_the_curves),
+        cmocka_unit_test(asha_stops_curves_and_the_optimizer_hears_estimates),
+        cmocka_unit_test(without_a_stopper_every_curve_runs_to_its_end),
     };
     return UNIT_RUN(tests);
 }

@@ -264,7 +264,7 @@ static void help_defaults_are_the_applied_defaults(void **state)
     free(text);
     /* every flag with a value has a default but the problem, the model and
      * the experiment directory */
-    assert_int_equal(checked, 21);
+    assert_int_equal(checked, 27);
 }
 
 static void help_shows_defaults_and_cfg_variables(void **state)
@@ -290,6 +290,7 @@ static void cfg_variables_name_their_flags_and_defaults(void **state)
         {"MODEL_CMD", "--model-cmd"},
         {"RESTART_NUMBER", "--restart-number"},
         {"MAX_FAILURES", "--max-failures"},
+        {"FAIL_FAST", "--fail-fast"},
         {"INIT_SIZE", "--init-size"},
         {"MAX_EVALS", "--max-evals"},
         {"NUM_BUFFER", "--num-buffer"},
@@ -303,6 +304,11 @@ static void cfg_variables_name_their_flags_and_defaults(void **state)
         {"GPUS_PER_NODE", "--gpus-per-node"},
         {"LAUNCH", "--launch"},
         {"MODEL_PYTHON", "--python"},
+        {"STOPPER", "--stopper"},
+        {"STOPPER_MIN_STEPS", "--stopper-min-steps"},
+        {"STOPPER_ETA", "--stopper-eta"},
+        {"STOPPER_WARMUP", "--stopper-warmup"},
+        {"STOPPER_MAX_STEP", "--stopper-max-step"},
     };
     size_t n = sizeof expected / sizeof expected[0], i = 0;
     char *text = capture(options_cfg_variables);

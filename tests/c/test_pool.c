@@ -139,10 +139,16 @@ static void replayed_rows_count_but_never_run(void **state)
     char err[128];
     struct replay_point rows[2];
     memset(rows, 0, sizeof rows);
-    rows[0] = (struct replay_point){strdup("1_1_0"), strdup("{\"x\": 7}"),
-                                    strdup("7"), strdup("ok"), 0.1};
-    rows[1] = (struct replay_point){strdup("1_1_1"), strdup("{\"x\": 8}"),
-                                    strdup("8"), strdup("timeout"), NAN};
+    rows[0] = (struct replay_point){.job_id = strdup("1_1_0"),
+                                    .params_json = strdup("{\"x\": 7}"),
+                                    .csv_fields = strdup("7"),
+                                    .status = strdup("ok"),
+                                    .objective = 0.1};
+    rows[1] = (struct replay_point){.job_id = strdup("1_1_1"),
+                                    .params_json = strdup("{\"x\": 8}"),
+                                    .csv_fields = strdup("8"),
+                                    .status = strdup("timeout"),
+                                    .objective = NAN};
     assert_int_equal(pool_add_finished(p, rows, 2, err, sizeof err), 0);
     for (int i = 0; i < 2; i++) {
         assert_null(rows[i].params_json); /* taken */

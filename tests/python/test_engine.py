@@ -87,7 +87,7 @@ def test_a_restart_never_proposes_a_point_again(tmp_path, restarts):
     seen = {text for text, _ in issued}
     for _ in range(restarts):
         engine = Engine(json.dumps(settings))
-        finished, inflight, last, _ = engine.replay(str(tmp_path))
+        finished, inflight, last, _, _ = engine.replay(str(tmp_path))
         assert len(finished) == 4 and len(inflight) == 6 and last == 1
         assert {text for _, text, _, _ in inflight} == {t for t, _ in issued[4:]}
         new = [text for text, _ in engine.ask(15)]
@@ -100,5 +100,5 @@ def test_a_simulated_restart_gives_reissued_points_their_objective(tmp_path):
     engine = Engine(json.dumps(settings))
     issued = engine.ask(5)
     _write_experiment(tmp_path, engine, [(t, f) for t, f, _ in issued], finished=2)
-    _, inflight, _, _ = Engine(json.dumps(settings)).replay(str(tmp_path))
+    _, inflight, _, _, _ = Engine(json.dumps(settings)).replay(str(tmp_path))
     assert [v for *_, v in inflight] == [v for *_, v in issued[2:]]

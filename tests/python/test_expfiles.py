@@ -29,8 +29,10 @@ AWKWARD = Path(__file__).parent / "problems" / "problem_awkward.py"
 AS_PROBLEM = ROOT / "problems" / "as_problem.py"
 # tests/python/problems/problem_awkward.py's parameters, in its params order
 AWKWARD_PARAMS = ("rate", "label", "layers", "flag")
+# the header of an experiment from before the steps column (still read and continued)
 HEADER = ("job_id", "p:rate", "p:label", "p:layers", "p:flag", "objective", "status", "worker",
           "m:timestamp_submit", "m:timestamp_start", "m:timestamp_gather", "duration")
+HEADER_NOW = HEADER + ("steps",)
 
 
 def c_define(path: Path, name: str) -> str:
@@ -110,7 +112,7 @@ def test_no_other_module_spells_the_format():
 
 
 def test_header_quotes_like_the_engine_and_c():
-    assert expfiles.header(AWKWARD_PARAMS) == HEADER
+    assert expfiles.header(AWKWARD_PARAMS) == HEADER_NOW
     names = ["plain", 'say "x", y', "naïve ✓"]
     line = expfiles.header_line(names)
     assert line == 'job_id,p:plain,"p:say ""x"", y",p:naïve ✓,' + ",".join(expfiles.FIXED)
@@ -307,7 +309,7 @@ def test_engine_replay_keeps_its_shape_and_rebuilds_points_from_the_csv(tmp_path
         '1_0_0\t{"flag": true, "rate": 0.01, "label": "a;b", "layers": 2}\n'
         '1_1_0\t{"rate": 0.05, "label": "say \\"hi\\"", "layers": 1, "flag": false}\n',
         encoding="utf-8")
-    finished, inflight, last, start = e.replay(str(tmp_path))
+    finished, inflight, last, start, curves = e.replay(str(tmp_path))
     assert finished == [
         ("1_0_0", '{"rate": 0.01, "label": "a;b", "layers": 2, "flag": true}',
          "0.01,a;b,2,True", "ok", 0.5),
@@ -351,7 +353,7 @@ def test_load_results_types_columns_and_best_row(tmp_path):
     ], tail="1_1_1,0.5")
     frame = async_search.load_results(tmp_path)
     assert async_search.load_results is expfiles.load_results
-    assert list(frame.columns) == list(HEADER)
+    assert list(frame.columns) == list(HEADER_NOW)  # steps NaN for an older file
     assert list(frame["job_id"]) == ["1_0_0", "1_0_1", "1_0_2", "1_1_0"]
     assert frame["p:rate"].dtype == np.float64 and frame["p:layers"].dtype == np.int64
     assert frame["p:label"].dtype == object
@@ -382,3 +384,34 @@ def test_the_report_reads_through_load_results():
     results = report.load_results(fixture)
     frame = async_search.load_results(fixture)
     pd.testing.assert_frame_equal(results.frame.drop(columns="usable"), frame)
+
+
+def test_stopped_rows_steps_and_curves_for_a_restart(tmp_path):
+    """Early stopping's files: a stopped row (objective: its last intermediate value), the
+    steps column and intermediate.csv. The engine tells the optimizer the finished rows
+    but not the stopped one (the manager's stopper tells its estimate) and hands the
+    curves to the manager in journal order."""
+    write_csv(tmp_path / "results.csv", [
+        row("1_0_0", objective="0.5") + ["9"],
+        row("1_0_1", rate="0.02", objective="1.25", status="stopped") + ["3"],
+    ], header=HEADER_NOW)
+    (tmp_path / "intermediate.csv").write_text(
+        "job_id,step,value,m:timestamp\n1_0_0,1,2.0,0.5\n1_0_1,1,3.0,0.6\n"
+        "1_0_1,3,1.25,0.9\n1_0_0,9,0.5,1.5\n1_0_2,1,9", encoding="utf-8")  # torn last line
+    r = expfiles.read_restart(tmp_path, AWKWARD_PARAMS)
+    assert [(x.job_id, x.status, x.steps) for x in r.finished] == [
+        ("1_0_0", "ok", 9), ("1_0_1", "stopped", 3)]
+    assert [(c.job_id, c.step, c.value) for c in r.curves] == [
+        ("1_0_0", 1, 2.0), ("1_0_1", 1, 3.0), ("1_0_1", 3, 1.25), ("1_0_0", 9, 0.5)]
+    e, told = engine(), []
+    e._optimizer.tell = lambda points, values: told.append((points, values))
+    finished, _, _, _, curves = e.replay(str(tmp_path))
+    assert [f[3:] for f in finished] == [("ok", 0.5), ("stopped", 1.25)]
+    assert told and [len(points) for points, _ in told] == [1] and told[0][1] == [0.5]
+    assert curves == [("1_0_0", 1, 2.0), ("1_0_1", 1, 3.0), ("1_0_1", 3, 1.25),
+                      ("1_0_0", 9, 0.5)]
+    # a malformed curve row is refused in one line
+    (tmp_path / "intermediate.csv").write_text("job_id,step,value,m:timestamp\nx,one,2,0\n",
+                                               encoding="utf-8")
+    with pytest.raises(expfiles.ExperimentFileError, match="line 2"):
+        expfiles.read_restart(tmp_path, AWKWARD_PARAMS)

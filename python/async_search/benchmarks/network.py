@@ -48,6 +48,7 @@ from torch import nn
 from .data import Dataset
 
 from async_search._compat import FROZEN
+from async_search.intermediate import report_intermediate
 
 __all__ = [
     "ACTIVATIONS",
@@ -253,12 +254,18 @@ def _evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor,
     return total / n, correct / n
 
 
-def fit(params: Mapping[str, Any], dataset: Dataset, log=print) -> Dict[str, List[float]]:
+def fit(params: Mapping[str, Any], dataset: Dataset, log=print,
+        on_epoch: Callable[[int, Mapping[str, float]], None] | None = None,
+        report: bool = True) -> Dict[str, List[float]]:
     """Build and train the network; returns a Keras-like history.
 
     Keys: ``loss``, ``acc``, ``val_loss``, ``val_acc``, ``lr`` (one value per
     completed epoch).  Writes ``training.log`` (CSV, like Keras's CSVLogger) in
-    ``params['output_dir']`` when given.
+    ``params['output_dir']`` when given.  With ``report`` each epoch's val_loss
+    goes to async-search as an intermediate value (``IMPROVE_INTERMEDIATE
+    epoch val_loss``: early stopping); ``on_epoch(epoch, logs)`` is called after
+    each epoch (from 1) with that epoch's values, and may raise to end the
+    training (e.g. a pruner's).
     """
     t_start = time.monotonic()
     out_act = str(params.get("out_activation", params.get("out_act", "softmax"))).lower()
@@ -331,6 +338,10 @@ def fit(params: Mapping[str, Any], dataset: Dataset, log=print) -> Dict[str, Lis
         log(f"Epoch {epoch + 1}/{epochs} - {time.monotonic() - t_epoch:.2f}s - "
             f"loss: {train_loss:.4f} - acc: {train_acc:.4f} - val_loss: {val_loss:.4f} - "
             f"val_acc: {val_acc:.4f} - lr: {lr:.3g}")
+        if report and math.isfinite(val_loss):
+            report_intermediate(epoch + 1, val_loss)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, {k: v[-1] for k, v in history.items()})
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             log(f"stopping: loss is not finite after epoch {epoch + 1} (training diverged)")
             break
