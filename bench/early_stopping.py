@@ -3,8 +3,9 @@
 
 Usage (from the project root, after ``make`` and ``make data``)::
 
-    nice /usr/bin/python3 bench/early_stopping.py            # full: ~30-40 min on 2 cores
-    nice /usr/bin/python3 bench/early_stopping.py --quick    # a few minutes
+    nice /usr/bin/python3 bench/early_stopping.py            # full: ~40 min on 2 busy cores
+    nice /usr/bin/python3 bench/early_stopping.py --quick    # ~6 minutes
+    BENCH=early_stopping bin/run-bench                       # the same, into bench/results/
     /usr/bin/python3 bench/early_stopping.py --part synthetic --seeds 0,1 --evals 20
 
 Two parts, each comparing, per seed,
@@ -25,7 +26,7 @@ steps can be compared with ``none`` at equal steps.
 
 Part a, ``synthetic``: ``bench/lc_model.py`` (a 5-d mixed space, realistic
 crossing learning curves of 27 steps, a known optimum) run as a
-``--model-cmd`` with a short sleep per step; Optuna is driven in an
+``--model-cmd`` with a sleep of ``--sleep`` (0.05 s) per step; Optuna is driven in an
 asynchronous simulation of W workers (each step one time unit; a new trial is
 asked when one ends, as the manager does).  Many seeds.
 
@@ -92,9 +93,9 @@ BINARY_METHODS = ("none", "asha", "median", "asha-min1")
 OPTUNA_METHODS = ("optuna-hyperband", "optuna-median", "optuna-sha")
 
 FULL = {
-    "synthetic": {"seeds": list(range(10)), "evals": 30, "stopper_evals": 75,
+    "synthetic": {"seeds": list(range(10)), "evals": 24, "stopper_evals": 60,
                   "methods": BINARY_METHODS + OPTUNA_METHODS},
-    "tc1": {"seeds": [0, 1, 2], "evals": 24, "stopper_evals": 60,
+    "tc1": {"seeds": [0, 1, 2], "evals": 18, "stopper_evals": 40,
             "methods": ("none", "asha", "median", "optuna-hyperband", "optuna-median")},
 }
 QUICK = {
@@ -123,6 +124,7 @@ class Evaluation:
     steps: Optional[int]         # the last step it reported (None: none)
     issue: int                   # its place in the order points were issued (0, 1, ...)
     point: Dict[str, Any] = field(default_factory=dict)
+    decided: Optional[int] = None  # the step at which a stopper decided to stop it
 
 
 def steps_trained(evaluation: Evaluation) -> int:
@@ -136,9 +138,16 @@ def steps_spent(evaluations: Iterable[Evaluation]) -> int:
 
 
 def fully_trained(evaluation: Evaluation, max_step: int) -> bool:
-    """Finished ok, having reached the last step, with a finite objective."""
-    return (evaluation.status == OK and steps_trained(evaluation) >= max_step
+    """Reached the last step with a finite objective: finished ok, or stopped at its
+    last step (its objective, the last value reported, is then the final one for
+    the models here, whose objective is the last step's value)."""
+    return (evaluation.status in (OK, STOPPED) and steps_trained(evaluation) >= max_step
             and math.isfinite(evaluation.objective))
+
+
+def stopped_at_end(evaluations: Iterable[Evaluation], max_step: int) -> int:
+    """Evaluations stopped when they had already reached the last step."""
+    return sum(e.status == STOPPED and steps_trained(e) >= max_step for e in evaluations)
 
 
 def best_fully_trained(evaluations: Iterable[Evaluation], max_step: int) -> float:
@@ -197,6 +206,35 @@ def last_step_in_log(path: Path) -> Optional[int]:
     return last
 
 
+STOP_LINE = re.compile(r"stopping (\S+) early at step (\d+)")
+
+
+def stop_decisions(manager_log: Path) -> Dict[str, int]:
+    """job id -> the step at which the stopper decided, from manager.log's lines
+    ``stopping JOB early at step N`` ({} when there are none)."""
+    out: Dict[str, int] = {}
+    with contextlib.suppress(FileNotFoundError), open(manager_log, errors="replace") as fh:
+        for line in fh:
+            m = STOP_LINE.search(line)
+            if m:
+                out.setdefault(m.group(1), int(m.group(2)))
+    return out
+
+
+def steps_to_decision(evaluations: Iterable[Evaluation]) -> int:
+    """Total steps, a stopped evaluation counted up to the step its stopper decided at
+    (what it would have trained had the stop acted at once)."""
+    return sum(e.decided if e.status == STOPPED and e.decided is not None
+               else steps_trained(e) for e in evaluations)
+
+
+def overrun(evaluations: Iterable[Evaluation]) -> float:
+    """Mean steps a stopped evaluation trained past the stopper's decision (nan: none)."""
+    extra = [steps_trained(e) - e.decided for e in evaluations
+             if e.status == STOPPED and e.decided is not None]
+    return statistics.fmean(extra) if extra else math.nan
+
+
 def read_experiment(exp_dir: Path) -> List[Evaluation]:
     """results.csv (finishing order) with the issue order from points.log."""
     exp_dir = Path(exp_dir)
@@ -210,6 +248,7 @@ def read_experiment(exp_dir: Path) -> List[Evaluation]:
             if tab:
                 order.setdefault(job, len(order))
                 points[job] = json.loads(text)
+    decided = stop_decisions(exp_dir / "manager.log")
     out = []
     with open(exp_dir / "results.csv", newline="") as fh:
         for row in csv.DictReader(fh):
@@ -224,7 +263,8 @@ def read_experiment(exp_dir: Path) -> List[Evaluation]:
             except ValueError:
                 objective = math.nan
             out.append(Evaluation(job, row["status"].strip().lower(), objective, steps,
-                                  order.get(job, len(order) + len(out)), points.get(job, {})))
+                                  order.get(job, len(order) + len(out)), points.get(job, {}),
+                                  decided.get(job)))
     return out
 
 
@@ -418,8 +458,9 @@ class TC1InProcess:
                 files, feature_subsample=int(d.get("feature_subsample", 0) or 0),
                 classes=int(d.get("classes", 0) or 0))
         self.dataset = dataset
-        self.hook_kind = ("on_epoch" if "on_epoch" in inspect.signature(network.fit).parameters
-                          else "log")
+        accepts = inspect.signature(network.fit).parameters
+        self.hook_kind = "on_epoch" if "on_epoch" in accepts else "log"
+        self._quiet = {"report": False} if "report" in accepts else {}
 
     def train(self, point: Mapping[str, Any], on_epoch: Callable[[int, float], None]) -> float:
         """Train ``point``; ``on_epoch(epoch, val_loss)`` after each epoch (it may raise
@@ -435,6 +476,7 @@ class TC1InProcess:
             def hook(epoch: int, logs: Mapping[str, float]) -> None:
                 on_epoch(int(epoch), float(logs["val_loss"]))
             kwargs["on_epoch"] = hook
+            kwargs.update(self._quiet)
         else:  # parse the epoch lines (val_loss to 4 decimals)
             def log(*args: Any) -> None:
                 m = self.EPOCH_LINE.match(" ".join(str(a) for a in args))
@@ -511,12 +553,15 @@ def summarize(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, 
     them, and the best within each step budget (with the seeds that ended before it)."""
     out: Dict[str, Dict[str, Any]] = {}
     for method, by_seed in runs.items():
-        rows = {"steps_n": [], "best_n": [], "regret_n": [], "steps_all": [], "best_all": [],
-                "evals_all": [], "fully_all": [], "within": {b: [] for b in budgets},
+        rows = {"steps_n": [], "decided_n": [], "best_n": [], "regret_n": [], "steps_all": [],
+                "best_all": [], "evals_all": [], "fully_all": [], "stopped_all": [],
+                "stopped_end": [],
+                "overrun": [], "within": {b: [] for b in budgets},
                 "ended_before": {b: 0 for b in budgets}}
         for evals in by_seed.values():
             first = first_issued(evals, n_evals)
             rows["steps_n"].append(steps_spent(first))
+            rows["decided_n"].append(steps_to_decision(first))
             rows["best_n"].append(best_fully_trained(first, max_step))
             if regret is not None:
                 best = best_evaluation(first, max_step)
@@ -525,6 +570,9 @@ def summarize(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, 
             rows["best_all"].append(best_fully_trained(evals, max_step))
             rows["evals_all"].append(len(evals))
             rows["fully_all"].append(sum(fully_trained(e, max_step) for e in evals))
+            rows["stopped_all"].append(sum(e.status == STOPPED for e in evals))
+            rows["stopped_end"].append(stopped_at_end(evals, max_step))
+            rows["overrun"].append(overrun(evals))
             trace = budget_trace(evals, max_step)
             for b in budgets:
                 rows["within"][b].append(best_within(trace, b))
@@ -555,30 +603,42 @@ def tables(title: str, summary: Mapping[str, Mapping[str, Any]], n_evals: int,
              f"first {n_evals} points issued, and the best {objective} among those that trained "
              f"all {max_step} steps" + ("; regret = its noise-free final value minus the known "
                                         "optimum" if regret else "") + ".", "",
-             "| method | steps trained | vs none | best fully-trained " + objective
-             + (" | regret |" if regret else " |"),
-             "|---|---:|---:|---:|" + ("---:|" if regret else "")]
+             "| method | steps trained | vs none | to the stop decisions | best fully-trained "
+             + objective + (" | regret |" if regret else " |"),
+             "|---|---:|---:|---:|---:|" + ("---:|" if regret else "")]
     base = summary.get("none", {}).get("steps_n", math.nan)
     for method, s in summary.items():
         ratio = s["steps_n"] / base if base and not math.isnan(base) else math.nan
-        lines.append(f"| {method} | {s['steps_n']:.0f} | {_f(ratio, 2)} | {_f(s['best_n'])} |"
-                     + (f" {_f(s['regret_n'])} |" if regret else ""))
+        lines.append(f"| {method} | {s['steps_n']:.0f} | {_f(ratio, 2)} | {s['decided_n']:.0f} | "
+                     f"{_f(s['best_n'])} |" + (f" {_f(s['regret_n'])} |" if regret else ""))
+    lines += ["", "\"To the stop decisions\": the same, a stopped evaluation counted up to the "
+              "step at which the stopper decided (the binary's stops take ~0.1 s to act; "
+              "Optuna's act at once)."]
     lines += ["", f"### {title}: best fully-trained {objective} with at most E steps", "",
               f"Stoppers and Optuna ran {m_evals} evaluations, none {n_evals}; each cell is the "
               f"median over seeds of the best {objective} of the evaluations that finished "
               "while the steps spent stayed within E († some seeds had ended, spending less, "
               "before E; inf: nothing fully trained yet).", "",
               "| method | " + " | ".join(f"E = {b:.0f}" for b in budgets)
-              + " | all: evaluations | steps | fully trained | best |",
-              "|---|" + "---:|" * (len(budgets) + 4)]
+              + " | all: evaluations | stopped | at last step | steps | fully trained | best |",
+              "|---|" + "---:|" * (len(budgets) + 6)]
     for method, s in summary.items():
         cells = []
         for b in budgets:
             mark = " †" if s["ended_before"][b] else ""
             cells.append(_f(s["within"][b]) + mark)
         lines.append(f"| {method} | " + " | ".join(cells)
-                     + f" | {s['evals_all']:.0f} | {s['steps_all']:.0f} | {s['fully_all']:.0f} | "
+                     + f" | {s['evals_all']:.0f} | {s['stopped_all']:.0f} | "
+                     f"{s['stopped_end']:.0f} | {s['steps_all']:.0f} | {s['fully_all']:.0f} | "
                      f"{_f(s['best_all'])} |")
+    lines += ["", "\"stopped\", \"at last step\" (stopped having reached the last step: "
+              "counted as fully trained, with its last value), \"steps\", \"fully trained\": "
+              "medians over seeds of each run's counts."]
+    late = {m: s["overrun"] for m, s in summary.items() if not math.isnan(s["overrun"])}
+    if late:
+        lines.append("Steps a stopped evaluation trained past the stopper's decision (the "
+                     "time to end it; mean per run, median over seeds): "
+                     + ", ".join(f"{m} {v:.2f}" for m, v in late.items()) + ".")
     lines.append("")
     return "\n".join(lines)
 
@@ -732,7 +792,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--eta", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--sleep", type=float, default=0.02,
+    parser.add_argument("--sleep", type=float, default=0.05,
                         help="synthetic model: seconds per step")
     parser.add_argument("--launch", default="fork-server", help="TC1's --launch")
     parser.add_argument("--keep", help="keep the experiments in this directory")
@@ -748,6 +808,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "only none and Optuna run")
     base = QUICK if args.quick else FULL
     parts = ("synthetic", "tc1") if args.part == "both" else (args.part,)
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip() or "unknown"
+    print(f"## Early stopping: `{' '.join(['bench/early_stopping.py', *(argv or sys.argv[1:])])}`"
+          f"\n\nCommit {commit}, {time.strftime('%Y-%m-%d')}; stoppers and pruners: first "
+          f"rung / warm-up step {args.min_steps}, eta {args.eta}, median warm-up "
+          f"{args.warmup} trials; {args.workers} workers.\n", flush=True)
     text, raw = "", {}
     with tempfile.TemporaryDirectory(prefix="es-bench-") as tmp:
         workdir = Path(args.keep or tmp)

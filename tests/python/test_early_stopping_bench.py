@@ -142,6 +142,13 @@ def test_best_fully_trained_ignores_stopped_failed_and_short_evaluations():
     assert es.best_fully_trained(EVALS, 20) == 0.30  # with a shorter last step
 
 
+def test_an_evaluation_stopped_at_its_last_step_was_fully_trained():
+    late = [_ev("0", "ok", 0.5, 27), _ev("1", "stopped", 0.4, 27), _ev("2", "stopped", 0.3, 26)]
+    assert [es.fully_trained(e, 27) for e in late] == [True, True, False]
+    assert es.best_fully_trained(late, 27) == 0.4
+    assert es.stopped_at_end(late, 27) == 1 and es.stopped_at_end(EVALS, 27) == 0
+
+
 def test_first_issued_counts_points_in_issue_order():
     first = es.first_issued(EVALS, 3)
     assert [e.job_id for e in first] == ["1", "0", "2"]   # finishing order kept
@@ -180,6 +187,9 @@ def _write_experiment(path: Path, with_steps: bool):
         log = "".join(f"IMPROVE_INTERMEDIATE {t} 1.0\n" for t in range(1, int(steps or 0) + 1))
         (run / "model.log").write_text("start\n" + log + "IMPROVE_RESULT 1.0\n")
     (path / "results.csv").write_text("\n".join(lines) + "\n")
+    (path / "manager.log").write_text(
+        "2026-12-02 01:59:19.057 info    stopping 1_1_1 early at step 2: asha: 0.9 at rung 2\n"
+        "2026-12-02 01:59:19.082 info    1_1_1 stopped early at step 3, last value 0.7\n")
 
 
 @pytest.mark.parametrize("with_steps", [True, False])
@@ -194,6 +204,10 @@ def test_read_experiment(tmp_path, with_steps):
     assert evals[0].objective == 0.7 and math.isnan(evals[2].objective)
     assert evals[1].point == {"x": 2}
     assert es.best_fully_trained(evals, 27) == 0.2
+    assert [e.decided for e in evals] == [2, None, None]
+    assert es.overrun(evals) == 1.0
+    assert es.steps_to_decision(evals) == 2 + 27 + 0
+    assert math.isnan(es.overrun(evals[1:]))
 
 
 def test_last_step_in_log(tmp_path):
@@ -235,7 +249,7 @@ def test_summary_and_targets_from_runs():
     assert "0.6500 vs none's 0.7000" in text and "**met**" in text.splitlines()[2]
     assert "optuna-hyperband, both within E: 0.6500 vs 0.8000" in text
     table = es.tables("t", summary, 4, 8, 27, [54, 108], [0], "val_loss", False)
-    assert "| asha | 12 | 0.11 | inf |" in table
+    assert "| asha | 12 | 0.11 | 12 | inf |" in table
 
 
 # --------------------------------------------------------------------- Optuna
