@@ -14,15 +14,16 @@ Two parts, each comparing, per seed,
   ``--stopper none``, ``asha`` and ``median`` (and, in the synthetic part,
   ``asha`` with its first rung at step 1: ``asha-min1``);
 - Optuna's TPESampler (seeded like the search) with its HyperbandPruner,
-  MedianPruner and SuccessiveHalvingPruner, driven in this process on the same
-  model and space.
+  MedianPruner and SuccessiveHalvingPruner, and without a pruner
+  (``optuna-none``: the optimizers compared without stopping), driven in this
+  process on the same model and space.
 
 Stoppers and pruners share the settings: first rung / warm-up step
 ``--min-steps`` (3), reduction factor ``--eta`` (3), median warm-up of 5
 trials, the last step known (``--stopper-max-step``, Optuna's
-``max_resource``).  ``none`` runs ``--evals`` evaluations (N); the others run
-``--stopper-evals`` (M > N), so that what they find with a given number of
-steps can be compared with ``none`` at equal steps.
+``max_resource``).  ``none`` and ``optuna-none`` run ``--evals`` evaluations
+(N); the others run ``--stopper-evals`` (M > N), so that what they find with a
+given number of steps can be compared with ``none`` at equal steps.
 
 Part a, ``synthetic``: ``bench/lc_model.py`` (a 5-d mixed space, realistic
 crossing learning curves of 27 steps, a known optimum) run as a
@@ -90,13 +91,16 @@ TC1_SETTINGS = {"epochs": 27, "feature_subsample": 200, "conv": [64, 20, 1, 64, 
 
 OK, STOPPED, FAILED = "ok", "stopped", "failed"
 BINARY_METHODS = ("none", "asha", "median", "asha-min1")
-OPTUNA_METHODS = ("optuna-hyperband", "optuna-median", "optuna-sha")
+OPTUNA_METHODS = ("optuna-none", "optuna-hyperband", "optuna-median", "optuna-sha")
+#: run with none's number of evaluations (no stopping), the others with more
+UNSTOPPED = ("none", "optuna-none")
 
 FULL = {
     "synthetic": {"seeds": list(range(10)), "evals": 24, "stopper_evals": 60,
                   "methods": BINARY_METHODS + OPTUNA_METHODS},
     "tc1": {"seeds": [0, 1, 2], "evals": 18, "stopper_evals": 40,
-            "methods": ("none", "asha", "median", "optuna-hyperband", "optuna-median")},
+            "methods": ("none", "asha", "median", "optuna-none", "optuna-hyperband",
+                        "optuna-median")},
 }
 QUICK = {
     "synthetic": {"seeds": [0, 1], "evals": 12, "stopper_evals": 30,
@@ -615,7 +619,8 @@ def tables(title: str, summary: Mapping[str, Mapping[str, Any]], n_evals: int,
               "step at which the stopper decided (the binary's stops take ~0.1 s to act; "
               "Optuna's act at once)."]
     lines += ["", f"### {title}: best fully-trained {objective} with at most E steps", "",
-              f"Stoppers and Optuna ran {m_evals} evaluations, none {n_evals}; each cell is the "
+              f"Stoppers and pruners ran {m_evals} evaluations, none and optuna-none {n_evals}; "
+              "each cell is the "
               f"median over seeds of the best {objective} of the evaluations that finished "
               "while the steps spent stayed within E († some seeds had ended, spending less, "
               "before E; inf: nothing fully trained yet).", "",
@@ -667,7 +672,7 @@ def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, ma
              f"- asha within E: median best {objective} {_f(a_med)} vs none's {_f(n_med)} with "
              f"all of its steps; as good or better in {wins}/{len(seeds)} seeds: "
              f"**{'met' if a_med <= n_med else 'not met'}** (on the medians)"]
-    for other in [m for m in runs if m.startswith("optuna-")]:
+    for other in [m for m in runs if m.startswith("optuna-") and m not in UNSTOPPED]:
         both = [seed for seed in seeds if seed in runs[other]]
         theirs = {seed: within(other, seed) for seed in both}
         better = sum(asha[seed] < theirs[seed] for seed in both)
@@ -701,7 +706,7 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
         for method in methods:
             if method in skipped:
                 continue
-            evals = n_evals if method == "none" else m_evals
+            evals = n_evals if method in UNSTOPPED else m_evals
             t0 = time.monotonic()
             if method.startswith("optuna-"):
                 if part == "synthetic":
