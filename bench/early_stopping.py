@@ -304,11 +304,13 @@ def stopper_flags(method: str, s: Settings) -> List[str]:
 
 def run_binary(method: str, problem: Path, model: Sequence[str], seed: int, evals: int,
                s: Settings, exp_dir: Path, env: Optional[Mapping[str, str]] = None,
-               stoppers: bool = True) -> Dict[str, Any]:
+               stoppers: bool = True, optimizer: str = "") -> Dict[str, Any]:
     """One search under mpiexec; its evaluations and wall time."""
     cmd = ["mpiexec", "-n", str(s.workers + 1), "--oversubscribe", "--bind-to", "none",
            str(BINARY), "--problem", str(problem), *model, "--max-evals", str(evals),
            "--seed", str(seed), "--exp-dir", str(exp_dir), "--quiet"]
+    if optimizer:
+        cmd += ["--optimizer", optimizer]
     if stoppers:
         cmd += stopper_flags(method, s)
     elif method != "none":
@@ -689,7 +691,7 @@ def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, ma
 
 def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
              methods: Sequence[str], s: Settings, sleep: float, launch: str,
-             workdir: Path, stoppers: bool) -> Dict[str, Any]:
+             workdir: Path, stoppers: bool, optimizer: str = "") -> Dict[str, Any]:
     from async_search import load_problem
     runs: Dict[str, Dict[int, List[Evaluation]]] = {}
     walls: Dict[str, Dict[int, float]] = {}
@@ -728,7 +730,7 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
                     model = ["--model", "tc1", "--launch", launch]
                 exp = workdir / f"{part}-{method}-{seed}"
                 result = run_binary(method, problem_path, model, seed, evals, s, exp, env,
-                                    stoppers)["evaluations"]
+                                    stoppers, optimizer)["evaluations"]
             wall = time.monotonic() - t0
             runs.setdefault(method, {})[seed] = result
             walls.setdefault(method, {})[seed] = wall
@@ -800,6 +802,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--sleep", type=float, default=0.05,
                         help="synthetic model: seconds per step")
     parser.add_argument("--launch", default="fork-server", help="TC1's --launch")
+    parser.add_argument("--optimizer", default="",
+                        help="the binary's --optimizer (default: its default)")
     parser.add_argument("--keep", help="keep the experiments in this directory")
     parser.add_argument("--out", default=str(RESULTS_DIR / "early_stopping.json"))
     args = parser.parse_args(argv)
@@ -818,7 +822,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"## Early stopping: `{' '.join(['bench/early_stopping.py', *(argv or sys.argv[1:])])}`"
           f"\n\nCommit {commit}, {time.strftime('%Y-%m-%d')}; stoppers and pruners: first "
           f"rung / warm-up step {args.min_steps}, eta {args.eta}, median warm-up "
-          f"{args.warmup} trials; {args.workers} workers.\n", flush=True)
+          f"{args.warmup} trials; {args.workers} workers; the binary's optimizer: "
+          f"{args.optimizer or 'default'}.\n", flush=True)
     text, raw = "", {}
     with tempfile.TemporaryDirectory(prefix="es-bench-") as tmp:
         workdir = Path(args.keep or tmp)
@@ -834,11 +839,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             say(f"part {part}: {len(seeds)} seeds, methods {', '.join(methods)}; "
                 f"none {n_evals} evaluations, the others {m_evals}")
             result = run_part(part, seeds, n_evals, m_evals, methods, s, args.sleep,
-                              args.launch, workdir, stoppers)
+                              args.launch, workdir, stoppers, args.optimizer)
             part_text, raw[part] = report_part(part, result, seeds, n_evals, m_evals, s)
             raw[part]["settings"] = {**asdict(s), "seeds": seeds, "evals": n_evals,
                                      "stopper_evals": m_evals, "methods": methods,
-                                     "sleep": args.sleep, "launch": args.launch}
+                                     "sleep": args.sleep, "launch": args.launch,
+                                     "optimizer": args.optimizer or "default"}
             print(part_text, flush=True)
             text += part_text + "\n"
     out = Path(args.out)
