@@ -22,12 +22,35 @@ BINARY = ROOT / "build" / "async-search"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def ranks():
-    """pid -> (rank, cpu seconds) of running processes of this checkout's async-search
-    (not those of another checkout's tests on a shared machine)."""
+def parents():
+    """pid -> parent pid of every process now."""
     out = {}
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+        if pid.isdigit():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                out[int(pid)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def descends(pid, root, parent):
+    while pid in parent and pid > 1:
+        if pid == root:
+            return True
+        pid = parent[pid]
+    return False
+
+
+def ranks(root):
+    """pid -> (rank, cpu seconds) of the async-search ranks that mpiexec root
+    started (not those of other searches, or other tests, on a shared
+    machine)."""
+    out = {}
+    parent = parents()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or not descends(int(pid), root, parent):
             continue
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
@@ -58,9 +81,9 @@ def main():
                "--max-evals", "1", "--optimizer", "random", "--exp-dir", f"{tmp}/exp"]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(min(2.0, a.sleep / 3))
-        t0, first = time.monotonic(), ranks()
+        t0, first = time.monotonic(), ranks(proc.pid)
         time.sleep(a.sleep / 2)
-        t1, second = time.monotonic(), ranks()
+        t1, second = time.monotonic(), ranks(proc.pid)
         proc.wait()
     wall = t1 - t0
     sampled = [pid for pid in second if pid in first]

@@ -19,7 +19,7 @@
 # THRESHOLD_WINDOW  apart, new points are requested once MAX_THRESHOLD results
 #                   have accumulated
 # N_JOBS            threads the optimizer uses to fit its model and produce
-#                   points
+#                   points (-1: all cores)
 # RANDOM_SEED       seed of the optimizer
 # OPTIMIZER         default | original | random | optuna | skopt | module:Class
 # MAX_FAILURES      stop once this many evaluations have failed or timed out
@@ -27,4 +27,8 @@
 # RESTART_FILE      continue an experiment: its directory (or its results.csv).
 #                   Results are replayed, evaluations that were in flight are
 #                   issued again, and run ids continue with restart number
-# RESTART_NUMBER    (0: one more than used)
+# RESTART_NUMBER    (0: one more than used). The experiment's settings (its
+#                   config.json) apply where neither this file nor the
+#                   environment sets one; MAX_EVALS at or below the rows done:
+#                   nothing is left to do
+# EXP_SUFFIX        appended to automatic experiment ids (EXP000_SUFFIX)

@@ -159,13 +159,12 @@ void childenv_free(struct childenv *env)
     memset(env, 0, sizeof *env);
 }
 
-int childenv_bind_gpu(struct childenv *env, int node_index, long gpus_per_node,
+int childenv_gpu_pick(const char *visible, int node_index, long gpus_per_node,
                       char *dev, size_t len)
 {
     if (gpus_per_node < 1 || node_index < 0)
         return -1;
     long slot = node_index % gpus_per_node;
-    const char *visible = childenv_get(env, "CUDA_VISIBLE_DEVICES");
     if (visible && *visible) {
         long n = 1;
         for (const char *p = visible; *p; p++)
@@ -177,6 +176,15 @@ int childenv_bind_gpu(struct childenv *env, int node_index, long gpus_per_node,
     } else {
         snprintf(dev, len, "%ld", slot);
     }
+    return 0;
+}
+
+int childenv_bind_gpu(struct childenv *env, int node_index, long gpus_per_node,
+                      char *dev, size_t len)
+{
+    if (childenv_gpu_pick(childenv_get(env, "CUDA_VISIBLE_DEVICES"), node_index,
+                          gpus_per_node, dev, len) != 0)
+        return -1;
     for (size_t i = 0; i < CHILDENV_COUNT(childenv_gpu_vars); i++)
         if (childenv_set(env, childenv_gpu_vars[i], dev, 1) != 0)
             return -1;

@@ -51,4 +51,10 @@ void childenv_free(struct childenv *env);
 int childenv_bind_gpu(struct childenv *env, int node_index, long gpus_per_node,
                       char *dev, size_t len);
 
+/* The device childenv_bind_gpu picks, from the CUDA_VISIBLE_DEVICES value
+ * visible (NULL or "" when unset), without an environment. Returns 0, or -1
+ * (gpus_per_node < 1, node_index < 0). */
+int childenv_gpu_pick(const char *visible, int node_index, long gpus_per_node,
+                      char *dev, size_t len);
+
 #endif

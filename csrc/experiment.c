@@ -243,7 +243,8 @@ static void experiment_json_field(struct strbuf *sb, const char *key,
 
 static int experiment_write_config(const struct experiment *x,
                                    const struct options *o, int workers,
-                                   char *err, size_t errlen)
+                                   const char *layout_json, char *err,
+                                   size_t errlen)
 {
     struct strbuf sb = STRBUF_INIT;
     char host[256] = "";
@@ -253,22 +254,15 @@ static int experiment_write_config(const struct experiment *x,
     experiment_json_field(&sb, "exp_dir", x->dir);
     experiment_json_field(&sb, "problem", x->problem);
     experiment_json_field(&sb, "model", o->model);
-    experiment_json_field(&sb, "model_cmd", o->model_cmd);
-    experiment_json_field(&sb, "python", o->python);
-    experiment_json_field(&sb, "optimizer", o->optimizer);
     experiment_json_field(&sb, "host", host);
+    options_settings_json(o, &sb);
     strbuf_printf(&sb,
-                  ",\n  \"init_size\": %ld,\n  \"max_evals\": %ld,\n"
-                  "  \"num_buffer\": %ld,\n  \"max_threshold\": %ld,\n"
-                  "  \"threshold_window\": %g,\n  \"n_jobs\": %ld,\n"
-                  "  \"seed\": %ld,\n  \"sh_timeout\": %g,\n"
-                  "  \"benchmark_timeout\": %g,\n  \"workers\": %d,\n"
-                  "  \"procs\": %d,\n  \"restart\": %d,\n"
-                  "  \"start_time\": %.3f\n}\n",
-                  o->init_size, o->max_evals, o->num_buffer, o->max_threshold,
-                  o->threshold_window, o->n_jobs, o->seed, o->sh_timeout,
-                  o->benchmark_timeout, workers, workers + 1, x->restart,
-                  x->t0_wall);
+                  ",\n  \"workers\": %d,\n  \"procs\": %d,\n"
+                  "  \"restart\": %d,\n  \"start_time\": %.3f",
+                  workers, workers + 1, x->restart, x->t0_wall);
+    if (layout_json)
+        strbuf_printf(&sb, ",\n  \"ranks\": %s", layout_json);
+    strbuf_puts(&sb, "\n}\n");
     char *path = experiment_path(x, EXPERIMENT_CONFIG);
     int rc =
         path ? util_write_file(path, strbuf_str(&sb), sb.len, err, errlen) : -1;
@@ -299,7 +293,8 @@ static int experiment_keep_old_config(const struct experiment *x, char *err,
 }
 
 int experiment_prepare(struct experiment *x, const struct options *o,
-                       int workers, char *err, size_t errlen)
+                       int workers, const char *layout_json, char *err,
+                       size_t errlen)
 {
     char *run = experiment_path(x, "run");
     int rc = run ? util_mkdir_p(run, err, errlen) : -1;
@@ -311,7 +306,9 @@ int experiment_prepare(struct experiment *x, const struct options *o,
         return rc;
     if (o->restart && experiment_keep_old_config(x, err, errlen) != 0)
         return 1;
-    return experiment_write_config(x, o, workers, err, errlen) != 0 ? 1 : 0;
+    return experiment_write_config(x, o, workers, layout_json, err, errlen) != 0
+               ? 1
+               : 0;
 }
 
 void experiment_open_log(struct experiment *x)

@@ -67,10 +67,12 @@ int experiment_replay(struct experiment *x, const struct options *o,
  * config.json as config.R.json (a restart) and writes config.json, which
  * marks the directory as an experiment that --restart can continue however
  * early the job is killed. Returns 0, 2 (the directory cannot be made, or
- * is in use) or 1.
+ * is in use) or 1. layout_json, when not NULL, is the job's rank -> host ->
+ * GPU table (layout_json), kept as "ranks".
  */
 int experiment_prepare(struct experiment *x, const struct options *o,
-                       int workers, char *err, size_t errlen);
+                       int workers, const char *layout_json, char *err,
+                       size_t errlen);
 /* Opens EXPDIR/manager.log for appending into x->log (NULL if it cannot
  * be opened: the search goes on without it). */
 void experiment_open_log(struct experiment *x);

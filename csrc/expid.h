@@ -8,6 +8,9 @@
  * --exp-id omitted), bin/async-search-run and bin/make-run (through
  * `async-search next-exp-id`) all pick it here, so they count alike.
  *
+ * An automatic id may carry a suffix (the original workflow's EXP_SUFFIX):
+ * EXP000_big, EXP001_big, ..., numbered among the ids with that suffix.
+ *
  * Picking creates nothing: two searches started at the same moment can pick
  * the same id, and the manager's lock on the experiment directory stops the
  * second one.
@@ -33,6 +36,13 @@
  * EXPID_AUTO_MAX is taken. */
 int expid_next(const char *root, char *path, size_t len, char *err,
                size_t errlen);
+
+/* As expid_next, for ids EXPnnn followed by suffix ("" for none). The
+ * suffix may hold only what an id may; with it the id must stay within
+ * EXPID_NAME_MAX. Returns 0, or -1 with a one-line message in err (a bad
+ * suffix: "suffix 'S' ..."). */
+int expid_next_suffix(const char *root, const char *suffix, char *path,
+                      size_t len, char *err, size_t errlen);
 
 /* The id part of a path: what follows its last '/' (the whole string if it
  * has none). Points into path. */

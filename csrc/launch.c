@@ -235,7 +235,10 @@ static void launch_judge(const struct launch_watch *w, struct launch_result *r)
             s->sh_timeout,
             w->killing == LAUNCH_KILL_KILL ? ", then SIGKILL" : "");
     } else if (w->why == LAUNCH_CANCELLED) {
-        launch_result_fail(r, LAUNCH_CANCELLED, "stopped by the manager");
+        launch_result_fail(r, LAUNCH_CANCELLED, "%s",
+                           s->cancel_why && s->cancel_why[0]
+                               ? s->cancel_why
+                               : "stopped by the manager");
     } else if (w->why == LAUNCH_STOPPED) {
         launch_result_fail(r, LAUNCH_STOPPED, "stopped early at step %ld",
                            w->steps);
@@ -249,6 +252,8 @@ static void launch_judge(const struct launch_watch *w, struct launch_result *r)
     } else if (r->exit_code != 0) {
         launch_result_fail(r, LAUNCH_FAILED, "exit status %d%s%s", r->exit_code,
                            launch_said(w)[0] ? ": " : "", launch_said(w));
+    } else if (s->exit_only) {
+        r->status = LAUNCH_OK; /* a team member: the leader has the result */
     } else {
         double v = NAN;
         int have = modelout_result(w->out, &v) ||

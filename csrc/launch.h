@@ -54,6 +54,14 @@ struct launch_spec {
     struct spawner *spawner; /* starts the child (borrowed) */
     launch_intermediate_fn on_intermediate; /* may be NULL */
     void *intermediate_arg;
+    /* A team member's model (--ranks-per-eval): exit status 0 is success
+     * and no result is looked for (objective NaN); the evaluation's result
+     * is its leader's. */
+    int exit_only;
+    /* Why a cancel (LAUNCH_CANCELLED from the cancel hook) happened, as the
+     * hook wrote it here before it returned; NULL or "": "stopped by the
+     * manager". */
+    const char *cancel_why;
 };
 
 struct launch_result {

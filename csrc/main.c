@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "expid.h"
+#include "childenv.h"
+#include "layout.h"
 #include "log.h"
 #include "search.h"
 #include "options.h"
@@ -103,19 +105,22 @@ static int main_cfg_variables(int argc, char **argv, const char *home)
     return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
 }
 
-/* `async-search next-exp-id [ROOT]`: prints the first free EXPnnn under ROOT
- * (default: the manager's), creating nothing. */
+/* `async-search next-exp-id [ROOT [SUFFIX]]`: prints the first free EXPnnn
+ * (EXPnnnSUFFIX with a suffix) under ROOT (default: the manager's), creating
+ * nothing. */
 static int main_next_exp_id(int argc, char **argv, const char *home)
 {
     (void)home;
     char path[PATH_MAX], err[OPTIONS_ERR_LEN];
-    if (argc > 3) {
-        log_error("next-exp-id takes at most one argument (usage: "
-                  "async-search next-exp-id [ROOT])");
+    if (argc > 4) {
+        log_error("next-exp-id takes at most two arguments (usage: "
+                  "async-search next-exp-id [ROOT [SUFFIX]])");
         return 2;
     }
-    const char *root = argc == 3 ? argv[2] : EXPID_ROOT;
-    if (expid_next(root, path, sizeof path, err, sizeof err) != 0) {
+    const char *root = argc >= 3 ? argv[2] : EXPID_ROOT;
+    const char *suffix = argc == 4 ? argv[3] : "";
+    if (expid_next_suffix(root, suffix, path, sizeof path, err, sizeof err) !=
+        0) {
         log_error("next-exp-id: %s", err);
         return 2;
     }
@@ -157,19 +162,79 @@ main_sim_distribution(enum options_sim_distribution d)
     return SIM_FIXED;
 }
 
+/* Where this rank is and which GPU it gets, gathered from every rank
+ * (collective); then the teams, the same on every rank. A plan that cannot
+ * be made leaves no team and its reason in job->error (rank 0 says it). */
+static int main_layout(const struct options *o, int rank, struct layout *l,
+                       struct team_plan *plan, struct search_job *job)
+{
+    int node_index = 0;
+    char device[LAYOUT_DEVICE_MAX] = "";
+    if (transport_node_worker_index(&node_index) != 0)
+        return -1;
+    if (rank > 0 && o->gpus_per_node > 0)
+        childenv_gpu_pick(getenv("CUDA_VISIBLE_DEVICES"), node_index,
+                          o->gpus_per_node, device, sizeof device);
+    if (transport_layout(device, l) != 0)
+        return -1;
+    job->layout = l;
+    job->plan = plan;
+    if (team_plan_make(l, (int)o->ranks_per_eval, plan, job->error,
+                       sizeof job->error) != 0)
+        memset(plan, 0, sizeof *plan);
+    return 0;
+}
+
+/* An MPI job: rank 0 searches, the other ranks work (alone or in teams). */
+static int main_job(const struct options *o, const char *home, int rank)
+{
+    struct layout l;
+    struct team_plan plan;
+    struct search_job job;
+    char err[OPTIONS_ERR_LEN];
+    int status;
+    memset(&l, 0, sizeof l);
+    memset(&plan, 0, sizeof plan);
+    memset(&job, 0, sizeof job);
+    if (main_layout(o, rank, &l, &plan, &job) != 0) {
+        if (rank == 0)
+            log_error("cannot learn which ranks share a node (MPI "
+                      "collectives failed)");
+        return 1;
+    }
+    if (rank == 0) {
+        struct transport *t = NULL;
+        if (transport_mpi_create(&plan, &t, err, sizeof err) != 0) {
+            log_error("%s", err);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        log_init(-1, o->quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
+        status = search_run(o, home, t, &job);
+        t->ops->destroy(t);
+    } else {
+        status = worker_run(o, home, rank, &l, &plan);
+    }
+    team_plan_free(&plan);
+    layout_free(&l);
+    return status;
+}
+
 /* --simulate W: the manager against W virtual workers, without MPI. */
 static int main_simulate(const struct options *o, const char *home)
 {
     struct transport *t = NULL;
     char err[OPTIONS_ERR_LEN];
     enum sim_distribution dist = main_sim_distribution(o->sim_distribution);
-    if (transport_sim_create(&t, (int)o->simulate, o->sim_duration, dist,
-                             (unsigned long)o->seed, err, sizeof err) != 0) {
+    /* with --ranks-per-eval K, W virtual ranks make W / K teams */
+    long teams = o->simulate / o->ranks_per_eval;
+    if (transport_sim_create(&t, (int)(teams > 0 ? teams : 1), o->sim_duration,
+                             dist, (unsigned long)o->seed, err,
+                             sizeof err) != 0) {
         log_error("%s", err);
         return 1;
     }
     log_init(-1, o->quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
-    int status = search_run(o, home, t);
+    int status = search_run(o, home, t, NULL);
     t->ops->destroy(t);
     return status;
 }
@@ -218,7 +283,7 @@ int main(int argc, char **argv)
         return status;
     }
 
-    int provided, rank, size, node_index = 0;
+    int provided, rank, size;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) !=
         MPI_SUCCESS) {
         log_error("MPI_Init_thread failed");
@@ -239,22 +304,8 @@ int main(int argc, char **argv)
             log_error("this MPI library does not provide "
                       "MPI_THREAD_FUNNELED, which the manager needs");
         status = 1;
-    } else if (transport_node_worker_index(&node_index) != 0) {
-        if (rank == 0)
-            log_error("MPI_Comm_split_type failed: cannot tell which ranks "
-                      "share a node");
-        status = 1;
-    } else if (rank == 0) {
-        struct transport *t = NULL;
-        if (transport_mpi_create(&t, err, sizeof err) != 0) {
-            log_error("%s", err);
-            MPI_Abort(MPI_COMM_WORLD, 1);
-        }
-        log_init(-1, o.quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
-        status = search_run(&o, home, t);
-        t->ops->destroy(t);
     } else {
-        status = worker_run(&o, home, rank, node_index);
+        status = main_job(&o, home, rank);
     }
     MPI_Finalize();
     free(home);

@@ -15,6 +15,7 @@
 
 #include "expid.h"
 #include "policy.h"
+#include "strbuf.h"
 
 enum option_kind {
     OPT_STRING, /* const char *; an empty value is an error */
@@ -54,6 +55,11 @@ struct option_spec {
     const struct option_choices *choices; /* OPT_CHOICE */
     const char *metavar; /* OPT_CHOICE: NULL, the names are shown */
     union option_value def;
+    /* OPT_LONG, OPT_DOUBLE with special_help: one more value, outside [min,
+     * max], that is accepted and stored as special_as (the original
+     * workflow's -1 for "all cores" and "no timeout"). */
+    double special, special_as;
+    const char *special_help; /* its meaning, for messages; NULL: none */
     const char *cfg; /* the cfg variable of bin/async-search-run; NULL: none */
     const char *help;
 };
@@ -111,6 +117,14 @@ static const struct option_choice options_stopper_list[] = {
 };
 static const struct option_choices options_stopper = {"a stopper",
                                                       options_stopper_list};
+
+static const struct option_choice options_share_list[] = {
+    {"no", OPTIONS_SHARE_NO},
+    {"yes", OPTIONS_SHARE_YES},
+    {NULL, 0},
+};
+static const struct option_choices options_share = {"yes or no",
+                                                    options_share_list};
 
 static const struct option_spec options_table[] = {
     {.name = "problem",
@@ -233,8 +247,12 @@ static const struct option_spec options_table[] = {
      .max = 1024,
      .metavar = "N",
      .def.l = 1,
+     .special = -1,
+     .special_as = -1,
+     .special_help = "all cores",
      .cfg = "N_JOBS",
-     .help = "threads the optimizer uses to produce points"},
+     .help = "threads the optimizer uses to produce points (-1: all "
+             "cores)"},
     {.name = "seed",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(seed),
@@ -258,8 +276,11 @@ static const struct option_spec options_table[] = {
      .max = OPT_SECONDS_MAX,
      .metavar = "S",
      .def.d = 3600,
+     .special = -1,
+     .special_as = 0,
+     .special_help = "never, as 0",
      .cfg = "SH_TIMEOUT",
-     .help = "kill a model after S seconds (0: never)"},
+     .help = "kill a model after S seconds (0 or -1: never)"},
     {.name = "benchmark-timeout",
      .kind = OPT_DOUBLE,
      .offset = OPT_FIELD(benchmark_timeout),
@@ -267,8 +288,11 @@ static const struct option_spec options_table[] = {
      .max = OPT_SECONDS_MAX,
      .metavar = "S",
      .def.d = 3600,
+     .special = -1,
+     .special_as = 0,
+     .special_help = "none, as 0",
      .cfg = "BENCHMARK_TIMEOUT",
-     .help = "graceful limit passed to the model (0: none)"},
+     .help = "graceful limit passed to the model (0 or -1: none)"},
     {.name = "gpus-per-node",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(gpus_per_node),
@@ -312,6 +336,26 @@ static const struct option_spec options_table[] = {
      .def.c = OPTIONS_PROGRESS_AUTO,
      .help = "tty: one line, redrawn; log: a line every 30 s; auto: tty on "
              "a terminal, else log"},
+    {.name = "ranks-per-eval",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(ranks_per_eval),
+     .min = 1,
+     .max = 100000,
+     .metavar = "K",
+     .def.l = 1,
+     .cfg = "RANKS_PER_EVAL",
+     .help = "worker ranks per evaluation: teams of K ranks (node-local where "
+             "possible) each run one model process with RANK, WORLD_SIZE, "
+             "LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT set "
+             "(torch.distributed, Horovod) and its own GPU"},
+    {.name = "share-gpus",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(share_gpus),
+     .choices = &options_share,
+     .def.c = OPTIONS_SHARE_NO,
+     .cfg = "SHARE_GPUS",
+     .help = "with --gpus-per-node, let workers of a node share a GPU when "
+             "they outnumber the GPUs (else that is refused)"},
     {.name = "stopper",
      .kind = OPT_CHOICE,
      .offset = OPT_FIELD(stopper),
@@ -522,12 +566,21 @@ static int options_value_text(const struct option_spec *s,
 
 static void options_range(const struct option_spec *s, char *buf, size_t len)
 {
-    char lo[OPT_VALUE_LEN], hi[OPT_VALUE_LEN];
+    char lo[OPT_VALUE_LEN], hi[OPT_VALUE_LEN], sp[OPT_VALUE_LEN] = "";
     options_format_double(lo, sizeof lo, s->min);
     options_format_double(hi, sizeof hi, s->max);
-    snprintf(buf, len, "%s from %s to %s",
-             s->kind == OPT_LONG ? "an integer" : "a number of seconds", lo,
-             hi);
+    if (s->special_help)
+        options_format_double(sp, sizeof sp, s->special);
+    snprintf(buf, len, "%s from %s to %s%s%s%s%s",
+             s->kind == OPT_LONG ? "an integer" : "a number of seconds", lo, hi,
+             s->special_help ? ", or " : "", sp, s->special_help ? ": " : "",
+             s->special_help ? s->special_help : "");
+}
+
+/* Whether v is s's special value (see struct option_spec). */
+static int options_is_special(const struct option_spec *s, double v)
+{
+    return s->special_help != NULL && v == s->special;
 }
 
 static enum options_status options_set_choice(struct options *o,
@@ -554,7 +607,7 @@ static enum options_status options_set_number(struct options *o,
                                               size_t errlen)
 {
     char *base = (char *)o;
-    char allowed[OPT_VALUE_LEN * 3];
+    char allowed[OPT_VALUE_LEN * 4];
     options_range(s, allowed, sizeof allowed);
     char *end;
     errno = 0;
@@ -564,6 +617,10 @@ static enum options_status options_set_number(struct options *o,
             snprintf(err, errlen, "--%s: '%s' is not an integer (allowed: %s)",
                      s->name, value, allowed);
             return OPTIONS_ERROR;
+        }
+        if (errno != ERANGE && options_is_special(s, (double)v)) {
+            *(long *)(base + s->offset) = (long)s->special_as;
+            return OPTIONS_OK;
         }
         if (errno == ERANGE || (double)v < s->min || (double)v > s->max) {
             snprintf(err, errlen, "--%s: %s is out of range (allowed: %s)",
@@ -578,6 +635,10 @@ static enum options_status options_set_number(struct options *o,
         snprintf(err, errlen, "--%s: '%s' is not a number (allowed: %s)",
                  s->name, value, allowed);
         return OPTIONS_ERROR;
+    }
+    if (errno != ERANGE && options_is_special(s, v)) {
+        *(double *)(base + s->offset) = s->special_as;
+        return OPTIONS_OK;
     }
     if (errno == ERANGE || v < s->min || v > s->max) {
         snprintf(err, errlen, "--%s: %s is out of range (allowed: %s)", s->name,
@@ -739,8 +800,8 @@ void options_usage(FILE *f)
             "       async-search report EXPDIR [--top N] [--no-plot]\n"
             "       async-search cfg-variables    (VAR --flag DEFAULT lines "
             "for bin/async-search-run)\n"
-            "       async-search next-exp-id [ROOT]    (the first free "
-            "EXPnnn under ROOT, default " EXPID_ROOT ")\n"
+            "       async-search next-exp-id [ROOT [SUFFIX]]    (the first "
+            "free EXPnnn[SUFFIX] under ROOT, default " EXPID_ROOT ")\n"
             "\n"
             "Rank 0 manages the search, ranks 1..N-1 run evaluations (N >= "
             "2).\n\nflags:\n");
@@ -816,4 +877,36 @@ const char *options_diff(const struct options *a, const struct options *b)
             return s->name;
     }
     return NULL;
+}
+
+void options_settings_json(const struct options *o, struct strbuf *sb)
+{
+    for (size_t i = 0; i < OPTIONS_COUNT; i++) {
+        const struct option_spec *s = &options_table[i];
+        char value[OPT_VALUE_LEN];
+        if (s->cfg == NULL || strcmp(s->name, "problem") == 0 ||
+            strcmp(s->name, "restart-number") == 0)
+            continue;
+        strbuf_puts(sb, ",\n  \"");
+        for (const char *c = s->name; *c; c++) {
+            char ch = *c == '-' ? '_' : *c;
+            strbuf_append(sb, &ch, 1);
+        }
+        strbuf_puts(sb, "\": ");
+        if (s->kind == OPT_FLAG) {
+            int on = *(const int *)((const char *)o + s->offset);
+            strbuf_puts(sb, on ? "true" : "false");
+        } else if (options_value_text(s, o, value, sizeof value) != 0) {
+            strbuf_puts(sb, "null");
+        } else if (s->kind == OPT_LONG || s->kind == OPT_DOUBLE) {
+            strbuf_puts(sb, value);
+        } else {
+            /* a string is written whole: value holds OPT_VALUE_LEN bytes */
+            const char *text =
+                s->kind == OPT_STRING
+                    ? *(const char *const *)((const char *)o + s->offset)
+                    : value;
+            strbuf_json_string(sb, text);
+        }
+    }
 }

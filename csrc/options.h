@@ -59,6 +59,9 @@ enum options_stopper {
     OPTIONS_STOPPER_MEDIAN /* the median stopping rule */
 };
 
+/* --share-gpus: whether workers of one node may share a GPU. */
+enum options_share { OPTIONS_SHARE_NO, OPTIONS_SHARE_YES };
+
 /* Strings point into argv (or are static defaults) and are not owned. NULL
  * means "not given" for the flags without a default. */
 struct options {
@@ -73,11 +76,13 @@ struct options {
     const char *restart; /* --restart EXPDIR: continue that experiment */
     long restart_number; /* R for the new job ids; 0: one more than used */
     long gpus_per_node;  /* GPUS_PER_NODE: 0 leaves GPU variables alone */
-    long fail_fast;      /* stop if the first max(N, workers) all failed */
-    long max_failures;   /* stop after this many failed evaluations; 0: no
-                            limit */
-    int fixed_buffer;    /* keep exactly NUM_BUFFER (no latency hiding) */
-    int no_report;       /* no report.png at the end */
+    enum options_share share_gpus; /* may workers share a GPU */
+    long ranks_per_eval;           /* ranks (model processes) per evaluation */
+    long fail_fast;    /* stop if the first max(N, workers) all failed */
+    long max_failures; /* stop after this many failed evaluations; 0: no
+                          limit */
+    int fixed_buffer;  /* keep exactly NUM_BUFFER (no latency hiding) */
+    int no_report;     /* no report.png at the end */
     long init_size;
     long max_evals;
     long num_buffer;
@@ -121,5 +126,15 @@ void options_cfg_variables(FILE *f);
  * Returns NULL if they are all equal, else the name (without "--") of the
  * first flag that differs. */
 const char *options_diff(const struct options *a, const struct options *b);
+
+struct strbuf;
+/* Appends every setting that has a cfg variable, except --problem (the
+ * experiment records its resolved path) and --restart-number (one start's,
+ * not the experiment's), to sb as JSON members
+ * ",\n  \"name\": value": named as the flag is with '-' as '_'
+ * (--max-evals: "max_evals"), numbers as numbers, names of choices and
+ * strings as strings, a string not given as null. A restart by
+ * bin/async-search-run reads them back by those names. */
+void options_settings_json(const struct options *o, struct strbuf *sb);
 
 #endif

@@ -31,6 +31,7 @@ extern char **environ;
 
 struct search {
     const struct options *o;
+    const struct search_job *job; /* NULL in a simulation */
     const char *home;
     struct transport *tp;
     struct experiment x;
@@ -198,13 +199,54 @@ static int search_start_manager(struct search *s, char *err, size_t errlen)
     return 0;
 }
 
+/* The job's ranks: teams that can be formed, GPUs not shared unless asked.
+ * Returns 0 or 2 with err. */
+static int search_check_job(const struct search *s, char *err, size_t errlen)
+{
+    const struct search_job *job = s->job;
+    if (job == NULL)
+        return 0;
+    if (job->error[0]) {
+        snprintf(err, errlen, "%s", job->error);
+        return 2;
+    }
+    int rc = layout_check_gpus(
+        job->layout, s->o->share_gpus == OPTIONS_SHARE_YES, err, errlen);
+    if (rc < 0)
+        return 2;
+    if (rc > 0)
+        log_warn("%s", err);
+    err[0] = '\0';
+    return 0;
+}
+
+/* Says where every rank runs (manager.log) and what idles. */
+static void search_log_job(const struct search *s)
+{
+    const struct search_job *job = s->job;
+    if (job == NULL)
+        return;
+    for (int r = 1; r < job->layout->nranks; r++) {
+        const struct layout_rank *x = &job->layout->ranks[r];
+        log_info("rank %d on %s: GPU %s, team %d member %d", r, x->host,
+                 x->device[0] ? x->device : "none", job->plan->team_of[r],
+                 job->plan->index_of[r]);
+    }
+    if (job->plan->idle > 0)
+        log_warn("%d worker rank(s) are in no team of %d (PROCS - 1 is not a "
+                 "multiple of --ranks-per-eval): they stay idle",
+                 job->plan->idle, job->plan->k);
+}
+
 /* Everything before the loop. Returns 0, 2 (bad input: nothing was written
  * into an existing experiment) or 1. */
 static int search_setup(struct search *s, char *err, size_t errlen)
 {
     char info[SEARCH_ERR_LEN];
-    int status =
-        search_check_model(s->o, s->home, info, sizeof info, err, errlen);
+    int status = search_check_job(s, err, errlen);
+    if (status == 0)
+        status =
+            search_check_model(s->o, s->home, info, sizeof info, err, errlen);
     if (status == 0 && info[0])
         log_info("%s", info);
     if (status == 0)
@@ -215,14 +257,19 @@ static int search_setup(struct search *s, char *err, size_t errlen)
     if (status == 0 && s->o->restart)
         status = experiment_replay(&s->x, s->o, engine_optimizer(s->engine),
                                    &s->replay, err, errlen);
-    if (status == 0)
-        status = experiment_prepare(&s->x, s->o, s->tp->workers, err, errlen);
+    if (status == 0) {
+        char *ranks = s->job ? layout_json(s->job->layout) : NULL;
+        status =
+            experiment_prepare(&s->x, s->o, s->tp->workers, ranks, err, errlen);
+        free(ranks);
+    }
     if (status != 0)
         return status;
     experiment_open_log(&s->x);
     if (s->x.log)
         log_set_mirror(s->x.log,
                        s->o->verbosity > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+    search_log_job(s);
     status = search_open_journal(s, err, errlen);
     if (status == 0)
         status = search_start_manager(s, err, errlen);
@@ -361,12 +408,14 @@ static void search_free(struct search *s)
     experiment_close(&s->x);
 }
 
-int search_run(const struct options *o, const char *home, struct transport *t)
+int search_run(const struct options *o, const char *home, struct transport *t,
+               const struct search_job *job)
 {
     struct search s;
     char err[SEARCH_ERR_LEN] = "";
     memset(&s, 0, sizeof s);
     s.o = o;
+    s.job = job;
     s.home = home;
     s.tp = t;
     s.x.lock_fd = -1;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "launch.h"
+#include "layout.h"
 #include "runid.h"
 
 #define TRANSPORT_IDLE_SLEEP_MIN_S 0.0002
@@ -110,8 +111,18 @@ struct transport {
     char err[TRANSPORT_ERR_LEN]; /* the last error */
 };
 
-/* The MPI transport over MPI_COMM_WORLD (rank 0 is the manager). */
-int transport_mpi_create(struct transport **out, char *err, size_t errlen);
+/* The MPI transport over MPI_COMM_WORLD (rank 0 is the manager): its
+ * workers are the plan's teams, reached through their leaders. */
+int transport_mpi_create(const struct team_plan *plan, struct transport **out,
+                         char *err, size_t errlen);
+
+/*
+ * Collective over MPI_COMM_WORLD (every rank calls it once, before the
+ * search): every rank's host, node, index among its node's worker ranks and
+ * GPU device (this rank's: device, "" or NULL for none), in *out on every
+ * rank (free with layout_free). Returns 0 or -1.
+ */
+int transport_layout(const char *device, struct layout *out);
 
 enum sim_distribution { SIM_FIXED, SIM_EXP, SIM_LOGNORMAL };
 /* sigma of the log of a lognormal duration (its mean is the given mean) */
@@ -154,8 +165,26 @@ int transport_worker_send(const struct result_msg *r);
 int transport_worker_report(const struct report_msg *r);
 /* While evaluation seq runs: returns 0 to go on, LAUNCH_CANCELLED if the
  * manager asked to stop it (a cancel, or a stop message: then *stop is set,
- * the worker must also exit) or LAUNCH_STOPPED if it halted this evaluation
- * (a halt for another seq is dropped). Never blocks. */
-int transport_worker_interrupted(int64_t seq, int *stop);
+ * the worker must also exit) or the team's leader (leader > 0: a team
+ * member) ended it, or LAUNCH_STOPPED if the manager halted it (a halt for
+ * another seq is dropped). Never blocks. */
+int transport_worker_interrupted(int64_t seq, int leader, int *stop);
+
+/* ---- teams: a leader and its members (worker ranks) -------------------- */
+
+/* A member waits for its leader's task (and *port, where the team meets) or
+ * the manager's stop, as transport_worker_next does. */
+enum transport_event transport_member_next(int leader, struct task_msg *m,
+                                           char **params_json, int *port,
+                                           int (*interrupted)(void));
+/* Leader -> member (world rank): run task t too. Returns 0 or -1. */
+int transport_team_task(int member, const struct task_msg *t, int port);
+/* Member -> leader: how its process ended. Returns 0 or -1. */
+int transport_team_result(int leader, const struct result_msg *r);
+/* Leader: a member's result, if one came: 1 with *r and *member (its world
+ * rank), 0 if none, -1 on error. Never blocks. */
+int transport_team_poll(struct result_msg *r, int *member);
+/* Leader -> member: end evaluation seq (it reports it as cancelled). */
+int transport_team_halt(int member, int64_t seq);
 
 #endif

@@ -34,6 +34,11 @@ What it does, in order:
 6. writes ``result.txt`` (the number) and prints ``IMPROVE_RESULT <number>`` as
    the last line.
 
+One evaluation run by several processes (``--ranks-per-eval``: ``WORLD_SIZE``
+> 1): only ``RANK`` 0 writes ``result.txt``, ``history.txt`` (and
+``stop.marker``) and prints ``IMPROVE_RESULT``; the others run the same steps,
+exit with the same statuses, and end with a line saying that rank 0 reports.
+
 Exit status: 0 result written; 1 the model raised (message and traceback on
 stderr); 2 usage or configuration error (unknown model, bad JSON, bad
 OBJ_RETURN or BENCHMARK_TIMEOUT, unreadable defaults; one line on stderr);
@@ -496,6 +501,17 @@ def _env_timeout(env: Mapping[str, str], defaults: Mapping[str, Any]) -> Any:
     return int(seconds) if seconds == int(seconds) else seconds
 
 
+def _member_rank(env: Mapping[str, str]) -> Tuple[int, int]:
+    """(RANK, WORLD_SIZE) of a multi-process evaluation, (0, 1) for one process
+    (also when the variables are not integers: the model says so itself)."""
+    try:
+        size = int(env.get("WORLD_SIZE", "") or 1)
+        rank = int(env.get("RANK", "") or 0) if size > 1 else 0
+    except ValueError:
+        return 0, 1
+    return (rank, size) if size > 1 else (0, 1)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text)
@@ -555,8 +571,10 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
         source = "from initialize_parameters()"
     else:
         source = resolved.default_file or "no default model file"
+    rank, world_size = _member_rank(env)
     print(f"runner: model {model} (module {resolved.module.__name__}, {resolved.origin}; "
-          f"defaults {source}), objective {objective_name}, run {extra['run_id']}", flush=True)
+          f"defaults {source}), objective {objective_name}, run {extra['run_id']}"
+          + (f", rank {rank} of {world_size}" if world_size > 1 else ""), flush=True)
 
     t_run = time.monotonic()
     try:
@@ -568,13 +586,18 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
         sys.stderr.flush()
         return EXIT_MODEL_FAILED
     run_s = time.monotonic() - t_run
-    _write_history(cwd, result, params)
+    if rank == 0:
+        _write_history(cwd, result, params)
     try:
         value = objective_from_history(result, objective_name)
     except RunnerError as exc:
         sys.stdout.flush()
         _err(f"model {model!r}: {exc}")
         return exc.exit_code
+    if rank != 0:  # the objective is rank 0's to report
+        print(f"runner: rank {rank} of {world_size} done in run_s={run_s:.3f}; "
+              "rank 0 reports the result", flush=True)
+        return EXIT_OK
     try:
         _write_atomic(cwd / RESULT_FILE, f"{value!r}\n")
     except OSError as exc:

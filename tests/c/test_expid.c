@@ -158,6 +158,41 @@ static void four_digits_after_999(void **state)
     assert_string_equal(next(t, path, sizeof path), "EXP1000");
 }
 
+/* The original workflow's EXP_SUFFIX: ids with the suffix are numbered
+ * among themselves; a suffix that would make an invalid id is refused. */
+static void a_suffix_numbers_its_own_ids(void **state)
+{
+    struct tmp *t = *state;
+    char path[PATH_MAX], err[ERR_LEN] = "";
+    make_dir(t, "EXP000");
+    make_dir(t, "EXP001");
+    make_dir(t, "EXP000_big");
+    assert_int_equal(
+        expid_next_suffix(t->root, "_big", path, sizeof path, err, sizeof err),
+        0);
+    assert_string_equal(expid_name(path), "EXP001_big");
+    assert_int_equal(
+        expid_next_suffix(t->root, "", path, sizeof path, err, sizeof err), 0);
+    assert_string_equal(expid_name(path), "EXP002");
+    assert_int_equal(
+        expid_next_suffix(t->root, "/x", path, sizeof path, err, sizeof err),
+        -1);
+    assert_non_null(strstr(err, "suffix '/x' cannot end an experiment id"));
+    assert_null(strchr(err, '\n'));
+    char longest[EXPID_NAME_MAX + 1];
+    memset(longest, 'a', EXPID_NAME_MAX - 8);
+    longest[EXPID_NAME_MAX - 8] = '\0';
+    assert_int_equal(
+        expid_next_suffix(t->root, longest, path, sizeof path, err, sizeof err),
+        0);
+    assert_int_equal(expid_check(expid_name(path), "x", err, sizeof err), 0);
+    longest[EXPID_NAME_MAX - 8] = 'a';
+    longest[EXPID_NAME_MAX - 7] = '\0';
+    assert_int_equal(
+        expid_next_suffix(t->root, longest, path, sizeof path, err, sizeof err),
+        -1);
+}
+
 static void valid_ids(void **state)
 {
     (void)state;
@@ -194,6 +229,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(errors_are_one_line, tmp_setup,
                                         tmp_teardown),
         cmocka_unit_test_setup_teardown(four_digits_after_999, tmp_setup,
+                                        tmp_teardown),
+        cmocka_unit_test_setup_teardown(a_suffix_numbers_its_own_ids, tmp_setup,
                                         tmp_teardown),
         cmocka_unit_test(valid_ids),
     };

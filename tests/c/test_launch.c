@@ -156,24 +156,73 @@ static void failures_have_reasons(void **state)
     free(log);
 }
 
+/* 1 if process pid still runs (a zombie waiting for its reaper counts as
+ * ended). */
+static int process_runs(long pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    int runs = 0;
+    if (fgets(line, sizeof line, f)) {
+        const char *end = strrchr(line, ')'); /* after "pid (comm)" */
+        runs = end != NULL && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+    }
+    fclose(f);
+    return runs;
+}
+
+/* A team member's model (exit_only) succeeds by its exit status alone: the
+ * evaluation's result is its leader's. */
+static void a_member_is_judged_by_its_exit_status(void **state)
+{
+    struct run *run = *state;
+    char *ok[] = {"/bin/sh", "-c", "echo training done", NULL};
+    struct launch_spec s = {
+        .argv = ok,
+        .envp = run->env.vars,
+        .run_dir = run->dir,
+        .sh_timeout = 10,
+        .kill_grace = 0.3,
+        .log_cap = 1 << 20,
+        .spawner = run->exec,
+        .exit_only = 1,
+    };
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    assert_true(isnan(run->r.objective));
+    assert_string_equal(run->r.reason, "");
+
+    char *failing[] = {"/bin/sh", "-c", "echo IMPROVE_RESULT 1; exit 3", NULL};
+    s.argv = failing;
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_non_null(strstr(run->r.reason, "exit status 3"));
+
+    s.argv = ok; /* the same model alone has no result: a failure */
+    s.exit_only = 0;
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_non_null(strstr(run->r.reason, "no result"));
+}
+
 static void timeout_kills_the_whole_group(void **state)
 {
     struct run *run = *state;
     /* The model ignores SIGTERM and leaves a grandchild that would write a
-     * file later: both must die. */
-    double t0 = util_now();
+     * file much later: both must be dead when launch_run returns. */
     run_sh(run,
-           "trap '' TERM; (sleep 3; touch late) & echo IMPROVE_RESULT 1; "
-           "while :; do sleep 0.05; done",
+           "trap '' TERM; (sleep 60; touch late) & echo $! > grandchild; "
+           "echo IMPROVE_RESULT 1; while :; do sleep 0.05; done",
            0.5, 1 << 20, NULL, NULL);
-    double took = util_now() - t0;
     assert_int_equal(run->r.status, LAUNCH_TIMEOUT);
     assert_non_null(strstr(run->r.reason, "SIGKILL"));
-    assert_true(took < 3.0);
-    sleep(3);
-    char path[128];
-    snprintf(path, sizeof path, "%s/late", run->dir);
-    assert_false(util_exists(path));
+    char *pid = slurp(run->dir, "grandchild");
+    assert_non_null(pid);
+    assert_false(process_runs(strtol(pid, NULL, 10)));
+    free(pid);
 }
 
 static void huge_output_is_capped_and_still_scanned(void **state)
@@ -301,6 +350,8 @@ int main(void)
                                         run_teardown),
         cmocka_unit_test_setup_teardown(failures_have_reasons, run_setup,
                                         run_teardown),
+        cmocka_unit_test_setup_teardown(a_member_is_judged_by_its_exit_status,
+                                        run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(timeout_kills_the_whole_group,
                                         run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(huge_output_is_capped_and_still_scanned,

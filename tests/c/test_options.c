@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "strbuf.h"
 
 #define LINE_MAX_LEN 512
 
@@ -95,12 +96,41 @@ static void bad_numbers_name_the_flag(void **state)
         "--seed", "4294967296");
     BAD("--sh-timeout: 'nan' is not a number", "--problem", "p", "--model", "m",
         "--sh-timeout", "nan");
-    BAD("--sh-timeout: -1 is out of range", "--problem", "p", "--model", "m",
-        "--sh-timeout", "-1");
+    BAD("--sh-timeout: -2 is out of range (allowed: a number of seconds from "
+        "0 to 31536000, or -1: never, as 0)",
+        "--problem", "p", "--model", "m", "--sh-timeout", "-2");
+    BAD("--n-jobs: 0 is out of range (allowed: an integer from 1 to 1024, or "
+        "-1: all cores)",
+        "--problem", "p", "--model", "m", "--n-jobs", "0");
+    BAD("--n-jobs: -2 is out of range", "--problem", "p", "--model", "m",
+        "--n-jobs", "-2");
+    BAD("--threshold-window: -1 is out of range", "--problem", "p", "--model",
+        "m", "--threshold-window", "-1");
     BAD("--n-jobs: '' is not an integer", "--problem", "p", "--model", "m",
         "--n-jobs=");
     BAD("--max-threshold: 0 is out of range", "--problem", "p", "--model", "m",
         "--max-threshold", "0");
+}
+
+/* The original workflow's values: N_JOBS=-1 (all cores, kept as -1 for the
+ * optimizers, which read it as joblib does), SH_TIMEOUT=-1 and
+ * BENCHMARK_TIMEOUT=-1 (no timeout, stored as 0). */
+static void minus_one_means_all_cores_or_no_timeout(void **state)
+{
+    (void)state;
+    struct options o;
+    char err[OPTIONS_ERR_LEN];
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--n-jobs", "-1", "--sh-timeout", "-1",
+                           "--benchmark-timeout=-1", NULL),
+                     OPTIONS_OK);
+    assert_int_equal(o.n_jobs, -1);
+    assert_true(o.sh_timeout == 0.0);
+    assert_true(o.benchmark_timeout == 0.0);
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--sh-timeout", "-1.0", NULL),
+                     OPTIONS_OK);
+    assert_true(o.sh_timeout == 0.0);
 }
 
 static void unknown_missing_and_conflicting_flags(void **state)
@@ -264,7 +294,7 @@ static void help_defaults_are_the_applied_defaults(void **state)
     free(text);
     /* every flag with a value has a default but the problem, the model and
      * the experiment directory */
-    assert_int_equal(checked, 27);
+    assert_int_equal(checked, 29);
 }
 
 static void help_shows_defaults_and_cfg_variables(void **state)
@@ -273,7 +303,8 @@ static void help_shows_defaults_and_cfg_variables(void **state)
     char *text = capture(options_usage);
     assert_non_null(
         strstr(text, "  --sh-timeout S               SH_TIMEOUT: "));
-    assert_non_null(strstr(text, "(0: never) [default: 3600]\n"));
+    assert_non_null(strstr(text, "(0 or -1: never) [default: 3600]\n"));
+    assert_non_null(strstr(text, "points (-1: all cores) [default: 1]\n"));
     assert_non_null(strstr(text, "[default: " BUILD_PYTHON "]\n"));
     assert_non_null(strstr(text, "  --progress auto|tty|log "));
     assert_non_null(strstr(text, "  --launch subprocess|fork-server\n"));
@@ -304,6 +335,8 @@ static void cfg_variables_name_their_flags_and_defaults(void **state)
         {"GPUS_PER_NODE", "--gpus-per-node"},
         {"LAUNCH", "--launch"},
         {"MODEL_PYTHON", "--python"},
+        {"RANKS_PER_EVAL", "--ranks-per-eval"},
+        {"SHARE_GPUS", "--share-gpus"},
         {"STOPPER", "--stopper"},
         {"STOPPER_MIN_STEPS", "--stopper-min-steps"},
         {"STOPPER_ETA", "--stopper-eta"},
@@ -366,12 +399,39 @@ static void diff_names_the_first_changed_flag(void **state)
     assert_string_equal(options_diff(&d, &o), "model");
 }
 
+static void settings_json_names_each_setting_as_its_flag(void **state)
+{
+    (void)state;
+    struct options o;
+    char err[OPTIONS_ERR_LEN];
+    struct strbuf sb = STRBUF_INIT;
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--stopper", "median", "--sh-timeout", "-1",
+                           "--stopper-eta", "2.5", "--restart", "e",
+                           "--restart-number", "3", NULL),
+                     OPTIONS_OK);
+    options_settings_json(&o, &sb);
+    const char *s = strbuf_str(&sb);
+    assert_non_null(strstr(s, ",\n  \"max_evals\": 20"));
+    assert_non_null(strstr(s, ",\n  \"stopper\": \"median\""));
+    assert_non_null(strstr(s, ",\n  \"stopper_eta\": 2.5"));
+    assert_non_null(strstr(s, ",\n  \"sh_timeout\": 0")); /* -1: none */
+    assert_non_null(strstr(s, ",\n  \"model_cmd\": null"));
+    assert_non_null(strstr(s, ",\n  \"launch\": \"subprocess\""));
+    /* the experiment writes the problem's path; R is one start's */
+    assert_null(strstr(s, "\"problem\""));
+    assert_null(strstr(s, "restart_number"));
+    assert_null(strstr(s, "-")); /* every name is written with '_' */
+    strbuf_free(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_are_the_seeds),
         cmocka_unit_test(values_in_both_forms),
         cmocka_unit_test(bad_numbers_name_the_flag),
+        cmocka_unit_test(minus_one_means_all_cores_or_no_timeout),
         cmocka_unit_test(unknown_missing_and_conflicting_flags),
         cmocka_unit_test(exp_id_is_a_safe_name),
         cmocka_unit_test(check_needs_no_model_and_help_wins),
@@ -380,6 +440,7 @@ int main(void)
         cmocka_unit_test(help_shows_defaults_and_cfg_variables),
         cmocka_unit_test(cfg_variables_name_their_flags_and_defaults),
         cmocka_unit_test(diff_names_the_first_changed_flag),
+        cmocka_unit_test(settings_json_names_each_setting_as_its_flag),
     };
     return UNIT_RUN(tests);
 }

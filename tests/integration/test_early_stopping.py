@@ -246,10 +246,13 @@ def test_kill_minus_nine_and_restart_rebuild_the_stopper(tmp_path):
 
 
 def test_no_evaluation_starts_that_cannot_end_before_the_time_limit(tmp_path):
+    # room for the 3 durations the rule needs even when a busy machine slows
+    # the start of mpiexec and Python by seconds
+    LIMIT = 20
     exp_dir = tmp_path / "exp"
     run_search(exp_dir, "--problem", write_problem(tmp_path), "--model-cmd",
-               model_cmd("quadratic.py", "--sleep", "1.5"), "--max-evals", "100",
-               "--time-limit", "6", "--sh-timeout", "0", nprocs=3, timeout=120)
+               model_cmd("quadratic.py", "--sleep", "2"), "--max-evals", "100",
+               "--time-limit", str(LIMIT), "--sh-timeout", "0", nprocs=3, timeout=180)
     rows = read_results(exp_dir)
     assert rows and len(rows) < 100
     log = (exp_dir / "manager.log").read_text()
@@ -263,5 +266,5 @@ def test_no_evaluation_starts_that_cannot_end_before_the_time_limit(tmp_path):
         before = [float(d["duration"]) for d in done
                   if float(d["m:timestamp_gather"]) <= submit]
         if len(before) >= 3:
-            assert submit + statistics.median(before[-101:]) <= 6 + 0.01, r
+            assert submit + statistics.median(before[-101:]) <= LIMIT + 0.01, r
     assert all(r["status"] == "ok" for r in rows)

@@ -108,13 +108,14 @@ def test_only_the_variables_that_are_set_become_flags(tmp_path):
     assert launch_flags(proc.stdout) == {
         "--exp-dir": str(exp), "--problem": PROBLEM, "--model-cmd": model_cmd("quadratic.py"),
         "--init-size": "3", "--max-evals": "6", "--seed": "5", "--launch": "subprocess"}
-    # and the CANDLE model when MODEL_CMD is not set
-    proc = run_script(tmp_path, "as", "local", "dry2", CFG_PRM=str(prm), CFG_SYS=str(sys_),
-                      DRY_RUN="1", MODEL_CMD="", MAX_EVALS="")
+    # and the CANDLE model when MODEL_CMD is not set (one that exists: the
+    # model is checked before anything starts)
+    proc = run_script(tmp_path, "example", "local", "dry2", CFG_PRM=str(prm),
+                      CFG_SYS=str(sys_), DRY_RUN="1", MODEL_CMD="", MAX_EVALS="")
     assert proc.returncode == 0, proc.stderr
     assert launch_flags(proc.stdout) == {
         "--exp-dir": str(tmp_path / "experiments" / "dry2"), "--problem": PROBLEM,
-        "--init-size": "3", "--model": "as"}
+        "--init-size": "3", "--model": "example"}
 
 
 def test_errors_name_the_file_that_set_the_variable(tmp_path):
@@ -179,7 +180,8 @@ def test_next_exp_id_is_shared_by_both_scripts_and_the_manager(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["next-exp-id", "a", "b"], "next-exp-id takes at most one argument"),
+    (["next-exp-id", "a", "b", "c"], "next-exp-id takes at most two arguments"),
+    (["next-exp-id", "a", "x/y"], "next-exp-id: suffix 'x/y' cannot end an experiment id"),
     (["next-exp-id", "/dev/null"], "experiments directory /dev/null: it is not a directory"),
     (["cfg-variables", "x"], "cfg-variables takes no arguments"),
 ])
@@ -194,7 +196,7 @@ def test_subcommand_errors_are_one_line(args, message):
     ({"MAX_EVALS": "abc"},
      "environment: MAX_EVALS (--max-evals): 'abc' is not an integer (allowed: an integer from 1"),
     ({"MAX_EVALS": "0"}, "MAX_EVALS (--max-evals): 0 is out of range"),
-    ({"PROCS": "1"}, "cfg-sys-1.sh: PROCS=1 is too small (allowed: 2 or more)"),
+    ({"PROCS": "1"}, "environment: PROCS=1 is too small (allowed: 2 or more)"),
     ({"NUM_BUFFER": "-2"},
      "NUM_BUFFER (--num-buffer): -2 is out of range (allowed: an integer from 0"),
     ({"SH_TIMEOUT": "soon"},
@@ -256,4 +258,4 @@ def test_local_dry_run_prints_the_launch_and_runs_nothing(tmp_path):
     assert proc.returncode == 0, proc.stderr
     line = proc.stdout.strip().splitlines()[-1]
     assert line.startswith("mpiexec -n 3 ") and "--exp-dir" in line and "build/async-search" in line
-    assert not (tmp_path / "experiments" / "dry" / "results.csv").exists()
+    assert not (tmp_path / "experiments").exists()  # nothing created, no number used

@@ -15,11 +15,11 @@ AS_PROBLEM = str(ROOT / "problems" / "as_problem.py")
 JOB_ID = re.compile(r"^1_[1-9][0-9]*_(0|[1-9][0-9]*)$")
 HEADER = ["job_id", "p:drop", "p:epochs", "p:learning_rate", "p:conv", "p:optimizer",
           "p:batch_size", "objective", "status", "worker", "m:timestamp_submit",
-          "m:timestamp_start", "m:timestamp_gather", "duration"]
+          "m:timestamp_start", "m:timestamp_gather", "duration", "steps"]
 
 
-def check_complete(search, max_evals: int, workers: int) -> list:
-    assert search.proc.returncode == 0, search.proc.stderr
+def check_complete(search, max_evals: int, workers: int, returncode: int = 0) -> list:
+    assert search.proc.returncode == returncode, search.proc.stderr
     rows = search.rows
     assert len(rows) == max_evals
     ids = [r["job_id"] for r in rows]
@@ -78,9 +78,13 @@ def test_init_size_below_and_above_the_worker_count(exp_dir, init_size):
         assert len(batch1) in (init_size, 8 + 2)
 
 
-def test_failing_models_are_recorded_and_the_search_finishes(exp_dir):
+def test_failing_models_are_recorded_and_the_search_finishes(exp_dir, tmp_path):
+    # every second evaluation to start fails, each way in turn: whatever
+    # points the search chose (they depend on the order results arrive in)
+    counter = str(tmp_path / "started")
     search = run_search(exp_dir, "--problem", AS_PROBLEM,
-                        "--model-cmd", model_cmd("flaky.py", "--fail-every", "2"),
+                        "--model-cmd", model_cmd("flaky.py", "--fail-every", "2",
+                                                 "--counter", counter),
                         "--max-evals", "30", nprocs=4)
     rows = check_complete(search, 30, 3)
     failed = [r for r in rows if r["status"] == "failed"]
@@ -101,7 +105,9 @@ def test_sh_timeout_kills_a_hanging_model(exp_dir):
                         "--model-cmd", model_cmd("hang.py"),
                         "--max-evals", "2", "--sh-timeout", "1", nprocs=3,
                         timeout=60)
-    rows = check_complete(search, 2, 2)
+    # nothing succeeded: exit status 4, with the last failure named
+    rows = check_complete(search, 2, 2, returncode=4)
+    assert "no evaluation succeeded; the last" in search.proc.stderr
     assert [r["status"] for r in rows] == ["timeout", "timeout"]
     for r in rows:
         # SIGTERM is ignored: SIGKILL follows after the grace period
@@ -180,11 +186,14 @@ def test_config_json_holds_every_setting(exp_dir):
     search = run_search(exp_dir, "--problem", AS_PROBLEM,
                         "--model-cmd", model_cmd("quadratic.py"),
                         "--max-evals", "5", "--num-buffer", "3", "--seed", "7",
-                        "--n-jobs", "2", "--max-threshold", "2", nprocs=3)
+                        "--n-jobs", "2", "--max-threshold", "2", "--fail-fast", "3",
+                        "--stopper", "median", nprocs=3)
     check_complete(search, 5, 2)
     cfg = search.config
     for key, value in {"max_evals": 5, "num_buffer": 3, "seed": 7, "n_jobs": 2,
                        "max_threshold": 2, "init_size": 4, "workers": 2,
+                       "fail_fast": 3, "stopper": "median", "launch": "subprocess",
+                       "stopper_eta": 3, "max_failures": 0, "ranks_per_eval": 1,
                        "optimizer": "default", "problem": AS_PROBLEM,
                        "exp_id": "exp", "restart": 1}.items():
         assert cfg[key] == value, key
@@ -312,8 +321,8 @@ def test_waiting_ranks_use_almost_no_cpu():
 
 
 def test_progress_styles_and_end_of_run_report(tmp_path):
-    common = ["--problem", AS_PROBLEM, "--model-cmd", model_cmd("flaky.py", "--fail-every", "3"),
-              "--max-evals", "9"]
+    common = ["--problem", AS_PROBLEM, "--max-evals", "9", "--model-cmd",
+              model_cmd("flaky.py", "--fail-every", "3", "--counter", str(tmp_path / "n"))]
     log = run_search(tmp_path / "log", *common, nprocs=3)
     assert log.proc.returncode == 0, log.proc.stderr
     # stdout is a pipe here: plain lines, never a redraw
@@ -344,11 +353,13 @@ def test_progress_styles_and_end_of_run_report(tmp_path):
 
 
 def test_gpu_binding_from_the_node_local_rank(exp_dir):
-    # 4 workers on one node, 2 GPUs: workers 1..4 get devices 0,1,0,1.
+    # 4 workers on one node, 2 GPUs, sharing asked for: workers 1..4 get
+    # devices 0,1,0,1 (without --share-gpus yes that is refused: test_teams)
     search = run_search(exp_dir, "--problem", AS_PROBLEM, "--model-cmd", model_cmd("echo_env.py"),
                         "--max-evals", "16", "--gpus-per-node", "2", "--optimizer", "random",
-                        nprocs=5)
+                        "--share-gpus", "yes", nprocs=5)
     rows = check_complete(search, 16, 4)
+    assert "ranks 1 and 3 share GPU 0 on" in search.proc.stderr
     seen = {}
     for r in rows:
         env = json.loads((exp_dir / "run" / r["job_id"] / "env.json").read_text())["env"]

@@ -80,7 +80,7 @@ def test_file_names_are_the_c_sources():
     assert c_define(CSRC / "journal.h", "JOURNAL_POINTS") == expfiles.POINTS
     assert c_define(CSRC / "experiment.h", "EXPERIMENT_CONFIG") == expfiles.CONFIG
     worker = (CSRC / "worker.c").read_text(encoding="utf-8")
-    run = re.findall(r'"%s/([^"/%]+)/%s",\s*w->start\.exp_dir,\s*t->job_id', worker)
+    run = re.findall(r'"%s/([^"/%]+)/%s[^"]*",\s*w->start\.exp_dir,\s*t->job_id', worker)
     assert run == [expfiles.RUN_DIR]
 
 
