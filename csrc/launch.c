@@ -52,6 +52,7 @@ struct launch_watch {
                              * LAUNCH_STOPPED once stopping */
     long steps;             /* the last usable intermediate step */
     double last;            /* its value */
+    long last_step;         /* the last step of its training, as it said */
     double deadline, kill_at, drain_until, reap_sleep;
 };
 
@@ -102,8 +103,11 @@ static void launch_line(void *arg, const struct modelout_line *line)
     }
     w->steps = line->step;
     w->last = line->value;
+    if (line->last_step > 0)
+        w->last_step = line->last_step;
     if (w->s->on_intermediate)
-        w->s->on_intermediate(w->s->intermediate_arg, line->step, line->value);
+        w->s->on_intermediate(w->s->intermediate_arg, line->step, line->value,
+                              line->last_step);
 }
 
 /* Makes the read buffer, model.log and the output pipe. Returns 0, or -1
@@ -148,6 +152,16 @@ static void launch_escalate(struct launch_watch *w, double now,
 {
     if (w->killing == LAUNCH_KILL_NONE) {
         int stop = cancel ? cancel(arg) : 0;
+        if (stop == LAUNCH_STOPPED && w->last_step > 0 &&
+            w->steps >= w->last_step) {
+            /* the stop crossed the model's last step: it has trained to
+             * its end, and its own result is better than a stop */
+            modelout_note(w->out,
+                          "[async-search] a stop came after the last step "
+                          "(%ld): the evaluation finishes\n",
+                          w->last_step);
+            stop = 0;
+        }
         if (now >= w->deadline)
             w->why = LAUNCH_TIMEOUT;
         else if (stop)

@@ -37,8 +37,10 @@ enum launch_status {
 };
 
 /* Told about each usable IMPROVE_INTERMEDIATE line while the model runs
- * (steps rise: a line whose step does not is logged and ignored). */
-typedef void (*launch_intermediate_fn)(void *arg, long step, double value);
+ * (steps rise: a line whose step does not is logged and ignored); last_step:
+ * the step its training ends at, when the line says it, else 0. */
+typedef void (*launch_intermediate_fn)(void *arg, long step, double value,
+                                       long last_step);
 
 struct spawner;
 
@@ -78,7 +80,9 @@ struct launch_result {
 
 /* Polled about every LAUNCH_POLL_S while the model runs: 0 lets it run;
  * LAUNCH_CANCELLED or LAUNCH_STOPPED ends it (its whole process group, as
- * SH_TIMEOUT does) with that status. */
+ * SH_TIMEOUT does) with that status; LAUNCH_STOPPED is ignored once the model
+ * reported the last step it said its training ends at (it has finished
+ * training: its result counts). */
 typedef int (*launch_cancel_fn)(void *arg);
 
 #define LAUNCH_POLL_S 0.05

@@ -445,6 +445,8 @@ static int manager_handle_report(struct manager *m, int w,
     if (rc != 0)
         return -1;
     const char *why;
+    if (r->last_step > 0)
+        stopper_trial_end(m->stopper, p->trial, (long)r->last_step);
     if (stopper_report(m->stopper, p->trial, (long)r->step, r->value, &why) ==
             STOPPER_STOP &&
         !p->halted) {

@@ -52,7 +52,7 @@ struct modelout {
 /* Finds the first word of text that is a number, as the original model.sh
  * took the number after the tag (the label is optional). Accepts "0.5",
  * "val_loss:\t0.5", "val_loss=0.375", "1e-05". Returns 1 and sets *v, or 0. */
-static int modelout_first_number(const char *p, double *v)
+static int modelout_first_number(const char *p, double *v, const char **after)
 {
     while (*p) {
         while (*p && strchr(MODELOUT_SEPARATORS, *p))
@@ -72,6 +72,8 @@ static int modelout_first_number(const char *p, double *v)
         double x = strtod(word, &end);
         if (end != word && *end == '\0') {
             *v = x;
+            if (after)
+                *after = p;
             return 1;
         }
     }
@@ -80,11 +82,13 @@ static int modelout_first_number(const char *p, double *v)
 
 static int modelout_parse_result(const char *rest, struct modelout_line *line)
 {
-    return modelout_first_number(rest, &line->value);
+    return modelout_first_number(rest, &line->value, NULL);
 }
 
-/* "<step> <value>": a positive whole step, then a finite number. A line of
- * this kind is always recognised; line->bad says what is wrong with it. */
+/* "<step> <value> [<last step>]": a positive whole step, then a finite
+ * number, then perhaps the last step of the whole training (a whole number
+ * >= step). A line of this kind is always recognised; line->bad says what is
+ * wrong with it. */
 static int modelout_parse_intermediate(const char *rest,
                                        struct modelout_line *line)
 {
@@ -99,10 +103,25 @@ static int modelout_parse_intermediate(const char *rest,
         return 1;
     }
     line->step = (long)step;
-    if (!modelout_first_number(end, &line->value))
+    line->last_step = 0;
+    const char *after = NULL;
+    if (!modelout_first_number(end, &line->value, &after)) {
         line->bad = "no value after the step";
-    else if (!isfinite(line->value))
+        return 1;
+    }
+    if (!isfinite(line->value)) {
         line->bad = "the value is not finite";
+        return 1;
+    }
+    while (*after && strchr(MODELOUT_SEPARATORS, *after))
+        after++;
+    if (*after == '\0' || *after == '\r' || *after == '\n')
+        return 1;
+    double last = strtod(after, &end);
+    if (end == after || !(last >= step) || last != floor(last) || last > 1e15)
+        line->bad = "the last step is not a whole number from the step on";
+    else
+        line->last_step = (long)last;
     return 1;
 }
 
@@ -142,7 +161,7 @@ int modelout_parse_result_line(const char *line, double *v)
     const char *p = strstr(line, MODELOUT_RESULT_TAG);
     if (p == NULL)
         return 0;
-    return modelout_first_number(p + strlen(MODELOUT_RESULT_TAG), v);
+    return modelout_first_number(p + strlen(MODELOUT_RESULT_TAG), v, NULL);
 }
 
 /* What the stream keeps of a recognised line, before the hook sees it. */

@@ -37,15 +37,19 @@
 /* The kinds of line the scanner recognises. */
 enum modelout_kind {
     MODELOUT_RESULT = 0,      /* MODELOUT_RESULT_TAG <number>: the objective */
-    MODELOUT_INTERMEDIATE = 1 /* MODELOUT_INTERMEDIATE_TAG <step> <number>: a
-                               * value while training (a learning curve) */
+    MODELOUT_INTERMEDIATE = 1 /* MODELOUT_INTERMEDIATE_TAG <step> <number>
+                               * [<last step>]: a value while training (a
+                               * learning curve), perhaps with the step the
+                               * training ends at */
 };
 
 /* One recognised line. */
 struct modelout_line {
     enum modelout_kind kind;
-    double value; /* the number the line reports */
-    long step;    /* MODELOUT_INTERMEDIATE: the step (>= 1) */
+    double value;   /* the number the line reports */
+    long step;      /* MODELOUT_INTERMEDIATE: the step (>= 1) */
+    long last_step; /* MODELOUT_INTERMEDIATE: its training's last step, >=
+                       step; 0 when the line does not say */
     /* MODELOUT_INTERMEDIATE: why the line cannot be used ("" when it can):
      * the hook logs it and ignores the line */
     const char *bad;

@@ -403,9 +403,10 @@ static const struct option_spec options_table[] = {
      .metavar = "N",
      .def.l = 0,
      .cfg = "STOPPER_MAX_STEP",
-     .help = "the last step (epoch) of a full evaluation: no evaluation is "
-             "stopped there or later, ASHA has no rung there; 0: the last "
-             "step of the longest evaluation that ran to its end"},
+     .help = "the last step (epoch) of a full evaluation, for models that "
+             "do not say theirs: none is stopped there or later, ASHA has no "
+             "rung there; 0: the last step of the longest evaluation that ran "
+             "to its end"},
     {.name = "time-limit",
      .kind = OPT_DOUBLE,
      .offset = OPT_FIELD(time_limit),

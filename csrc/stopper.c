@@ -25,6 +25,7 @@ struct stopper_trial {
     struct stopper_point *curve; /* in step order */
     long n, cap;
     int next_rung; /* ASHA: the first rung not recorded yet */
+    long end;      /* the last step of its training, as its model said; 0 */
     int ended, completed;
     double final;
 };
@@ -167,14 +168,25 @@ static struct stopper_sorted *stopper_step(struct stopper *s, long step)
     return &s->steps[step];
 }
 
-/* ASHA's rung k: its step, or 0 when there is none (past max_step). */
-static long stopper_rung_step(const struct stopper *s, int k)
+/* The last step of trial t's training: as its model said, else max_step
+ * (configured or learned); 0: not known. */
+static long stopper_end_of(const struct stopper *s,
+                           const struct stopper_trial *t)
+{
+    return t->end > 0 ? t->end : s->max_step;
+}
+
+/* ASHA's rung k for trial t: its step, or 0 when there is none (at or past
+ * the end of t's training). */
+static long stopper_rung_step(const struct stopper *s,
+                              const struct stopper_trial *t, int k)
 {
     double r = (double)s->cfg.min_steps * pow(s->cfg.eta, k);
     if (r > 1e15)
         return 0;
     long step = (long)floor(r + 0.5);
-    if (s->max_step > 0 && step >= s->max_step)
+    long end = stopper_end_of(s, t);
+    if (end > 0 && step >= end)
         return 0;
     return step;
 }
@@ -187,7 +199,7 @@ static enum stopper_decision stopper_asha(struct stopper *s,
 {
     enum stopper_decision d = STOPPER_CONTINUE;
     long r;
-    while ((r = stopper_rung_step(s, t->next_rung)) > 0 && r <= step) {
+    while ((r = stopper_rung_step(s, t, t->next_rung)) > 0 && r <= step) {
         int k = t->next_rung++;
         if (k >= s->nrungs) {
             struct stopper_sorted *grown =
@@ -215,11 +227,13 @@ static enum stopper_decision stopper_asha(struct stopper *s,
 
 /* The median rule, before value joins the step's list. */
 static enum stopper_decision stopper_median(struct stopper *s,
+                                            const struct stopper_trial *t,
                                             const struct stopper_sorted *others,
                                             long step, double value)
 {
+    long end = stopper_end_of(s, t);
     if (step < s->cfg.min_steps || others->n < s->cfg.warmup ||
-        (s->max_step > 0 && step >= s->max_step))
+        (end > 0 && step >= end))
         return STOPPER_CONTINUE; /* a trial's last step is its end */
     double median = stopper_percentile(others, 50.0);
     if (!(value > median))
@@ -245,7 +259,7 @@ enum stopper_decision stopper_report(struct stopper *s, long trial, long step,
                                    sizeof *t->curve) != 0)
         return STOPPER_CONTINUE;
     if (s->cfg.kind == STOPPER_MEDIAN)
-        d = stopper_median(s, at, step, value);
+        d = stopper_median(s, t, at, step, value);
     t->curve[t->n++] = (struct stopper_point){step, value};
     if (stopper_insert(at, value) != 0)
         return STOPPER_CONTINUE;
@@ -254,6 +268,12 @@ enum stopper_decision stopper_report(struct stopper *s, long trial, long step,
     if (d == STOPPER_CONTINUE)
         s->why[0] = '\0';
     return d;
+}
+
+void stopper_trial_end(struct stopper *s, long trial, long last_step)
+{
+    if (trial >= 0 && trial < s->ntrials && last_step > 0)
+        s->trials[trial].end = last_step;
 }
 
 void stopper_finished(struct stopper *s, long trial, int completed,

@@ -24,10 +24,10 @@
  *    at step t is worse than the median of the values other trials reported
  *    at step t is stopped, once at least `warmup` other trials reported there.
  *
- * No trial is stopped at or past the last step of a full trial (max_step:
- * configured, else the last step of the longest trial that ran to its end):
- * there it has finished training, and its own final value is worth more
- * than any estimate.
+ * No trial is stopped at or past the last step of its training (the step its
+ * model said, stopper_trial_end; else max_step as configured, else the last
+ * step of the longest trial that ran to its end): there it has finished
+ * training, and its own final value is worth more than any estimate.
  *
  * What the optimizer hears of a stopped trial (stopper_estimate): neither
  * its last value as if it were final (a loss after 2 of 25 epochs is no
@@ -85,6 +85,10 @@ long stopper_trial(struct stopper *s);
  */
 enum stopper_decision stopper_report(struct stopper *s, long trial, long step,
                                      double value, const char **why);
+
+/* The trial's training ends at last_step (its model said so): it is never
+ * stopped there or later, and ASHA has no rung for it there. */
+void stopper_trial_end(struct stopper *s, long trial, long last_step);
 
 /* The trial ended: completed (ran to its end with final value `final`) or
  * not (stopped, failed: its curve still counts at the steps it reached). */

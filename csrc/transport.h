@@ -59,6 +59,7 @@ struct report_msg {
     int64_t seq;
     int64_t step;
     double value;
+    int64_t last_step; /* the step its training ends at; 0: not said */
 };
 
 /* What a worker sends: a result or a report, in the order it sent them. */

@@ -123,10 +123,12 @@ static int worker_cancel(void *arg)
 
 /* An intermediate value goes to the manager at once (its stopper decides);
  * a lost one costs only that value. */
-static void worker_intermediate(void *arg, long step, double value)
+static void worker_intermediate(void *arg, long step, double value,
+                                long last_step)
 {
     struct worker *w = arg;
-    struct report_msg r = {.seq = w->seq, .step = step, .value = value};
+    struct report_msg r = {
+        .seq = w->seq, .step = step, .value = value, .last_step = last_step};
     if (transport_worker_report(&r) != 0)
         log_warn("cannot send an intermediate value to the manager");
 }

@@ -93,17 +93,63 @@ static void result_lines(void **state)
 
 struct seen {
     int n;
-    enum modelout_kind kind[8];
-    double value[8];
+    enum modelout_kind kind[16];
+    double value[16];
+    long step[16], last_step[16];
+    const char *bad[16];
 };
 
 static void remember(void *arg, const struct modelout_line *line)
 {
     struct seen *seen = arg;
-    assert_true(seen->n < 8);
+    assert_true(seen->n < 16);
     seen->kind[seen->n] = line->kind;
     seen->value[seen->n] = line->value;
+    if (line->kind == MODELOUT_INTERMEDIATE) {
+        seen->step[seen->n] = line->step;
+        seen->last_step[seen->n] = line->last_step;
+        seen->bad[seen->n] = line->bad; /* static text */
+    }
     seen->n++;
+}
+
+static void intermediate_lines_and_what_is_wrong_with_them(void **state)
+{
+    struct dir *d = *state;
+    struct seen seen = {0};
+    struct modelout *o;
+    char err[256];
+    assert_int_equal(
+        modelout_open(d->log, 1 << 20, remember, &seen, &o, err, sizeof err),
+        0);
+    feed(o, "IMPROVE_INTERMEDIATE 1 0.5\n"
+            "IMPROVE_INTERMEDIATE 2 0.25 25\n"         /* the training's end */
+            "IMPROVE_INTERMEDIATE 3 val_loss: 0.125\n" /* a word between */
+            "IMPROVE_INTERMEDIATE x 1\n"
+            "IMPROVE_INTERMEDIATE 4\n"
+            "IMPROVE_INTERMEDIATE 5 nan\n"
+            "IMPROVE_INTERMEDIATE 6 1.0 5\n" /* ends before this step */
+            "IMPROVE_INTERMEDIATE 7 1.0 8.5\n"
+            "IMPROVE_INTERMEDIATE 8 1.0 8\r\n");
+    assert_int_equal(seen.n, 9);
+    for (int i = 0; i < 9; i++)
+        assert_int_equal(seen.kind[i], MODELOUT_INTERMEDIATE);
+    assert_true(seen.step[0] == 1 && seen.value[0] == 0.5);
+    assert_int_equal(seen.last_step[0], 0);
+    assert_string_equal(seen.bad[0], "");
+    assert_true(seen.step[1] == 2 && seen.value[1] == 0.25);
+    assert_int_equal(seen.last_step[1], 25);
+    assert_string_equal(seen.bad[1], "");
+    assert_true(seen.step[2] == 3 && seen.value[2] == 0.125);
+    assert_string_equal(seen.bad[2], "");
+    assert_string_equal(seen.bad[3], "the step is not a whole number from 1");
+    assert_string_equal(seen.bad[4], "no value after the step");
+    assert_string_equal(seen.bad[5], "the value is not finite");
+    assert_non_null(strstr(seen.bad[6], "the last step"));
+    assert_non_null(strstr(seen.bad[7], "the last step"));
+    assert_string_equal(seen.bad[8], "");
+    assert_int_equal(seen.last_step[8], 8);
+    modelout_close(o);
 }
 
 static void scanner_hands_each_recognised_line_to_the_hook(void **state)
@@ -242,6 +288,9 @@ int main(void)
         cmocka_unit_test(result_lines),
         cmocka_unit_test_setup_teardown(
             scanner_hands_each_recognised_line_to_the_hook, dir_setup,
+            dir_teardown),
+        cmocka_unit_test_setup_teardown(
+            intermediate_lines_and_what_is_wrong_with_them, dir_setup,
             dir_teardown),
         cmocka_unit_test_setup_teardown(the_last_words_of_a_model_are_kept,
                                         dir_setup, dir_teardown),

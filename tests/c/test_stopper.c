@@ -195,6 +195,32 @@ static void no_stop_at_the_last_step_of_a_full_trial(void **state)
     c = stopper_trial(s);
     assert_int_equal(stopper_report(s, c, 3, 9.0, &why), STOPPER_CONTINUE);
     stopper_free(s);
+    /* a trial whose model said its training ends at step 2 is judged at
+     * step 1 only, whatever the others do */
+    s = make(STOPPER_MEDIAN, 1, 3, 1, 0);
+    a = stopper_trial(s);
+    b = stopper_trial(s);
+    stopper_report(s, a, 1, 1.0, &why);
+    stopper_report(s, a, 2, 1.0, &why);
+    stopper_trial_end(s, b, 2);
+    assert_int_equal(stopper_report(s, b, 2, 9.0, &why), STOPPER_CONTINUE);
+    c = stopper_trial(s);
+    stopper_trial_end(s, c, 2);
+    assert_int_equal(stopper_report(s, c, 1, 9.0, &why), STOPPER_STOP);
+    stopper_free(s);
+    /* asha: no rung at a trial's own end (rungs 1, 3, 9; its end 3) */
+    s = make(STOPPER_ASHA, 1, 3, 1, 0);
+    a = stopper_trial(s);
+    stopper_report(s, a, 1, 1.0, &why);
+    stopper_report(s, a, 3, 1.0, &why);
+    b = stopper_trial(s);
+    stopper_trial_end(s, b, 3);
+    assert_int_equal(stopper_report(s, b, 1, 0.5, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, b, 3, 9.0, &why), STOPPER_CONTINUE);
+    c = stopper_trial(s); /* the same values without its end said */
+    assert_int_equal(stopper_report(s, c, 1, 0.5, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, c, 3, 9.0, &why), STOPPER_STOP);
+    stopper_free(s);
 }
 
 static void with_few_finished_trials_the_last_value_stands_in(void **state)

@@ -142,6 +142,26 @@ def test_a_stopper_stops_what_its_rule_says_and_nothing_else(tmp_path, kind):
     assert log.count("early at step") == 2 * len(stopped)  # the stop and its result
 
 
+def test_a_training_is_never_stopped_at_its_last_step(tmp_path):
+    """Models that say their last step (IMPROVE_INTERMEDIATE step value last)
+    and take a while after it (a checkpoint): bad ones are stopped before it,
+    none at it, whatever the others reported there."""
+    exp_dir = tmp_path / "exp"
+    search = run_search(exp_dir, "--problem", write_problem(tmp_path), "--model-cmd",
+                        model_cmd("curve.py", "--steps", "4", "--sleep", "0.1", "--say-last",
+                                  "--end-sleep", "1"),
+                        "--max-evals", "14", "--stopper", "median", "--stopper-warmup", "2",
+                        nprocs=4)
+    assert search.proc.returncode == 0, search.proc.stderr
+    rows = read_results(exp_dir)
+    assert len(rows) == 14
+    stopped = [r for r in rows if r["status"] == "stopped"]
+    assert stopped, "nothing was stopped"
+    assert all(1 <= int(r["steps"]) < 4 for r in stopped), stopped
+    assert all(int(r["steps"]) == 4 for r in rows if r["status"] == "ok")
+    assert "at step 4:" not in (exp_dir / "manager.log").read_text()
+
+
 def test_without_a_stopper_everything_trains_to_the_end(tmp_path):
     exp_dir = tmp_path / "exp"
     search = run_search(exp_dir, "--problem", write_problem(tmp_path), "--model-cmd",

@@ -444,7 +444,7 @@ def _fit(params: Mapping[str, Any], dataset: Dataset, settings: _Settings, group
             f"loss: {train_loss:.4f} - acc: {train_acc:.4f} - val_loss: {val_loss:.4f} - "
             f"val_acc: {val_acc:.4f} - lr: {lr:.3g}")
         if report and world.main and math.isfinite(val_loss):
-            report_intermediate(epoch + 1, val_loss)
+            report_intermediate(epoch + 1, val_loss, last_step=epochs)
         if on_epoch is not None:
             on_epoch(epoch + 1, {k: v[-1] for k, v in history.items()})
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
