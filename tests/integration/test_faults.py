@@ -242,9 +242,15 @@ def test_restart_refuses_another_problem_and_a_non_experiment(tmp_path):
 
 def test_a_running_experiment_cannot_be_restarted_twice(tmp_path):
     exp_dir = tmp_path / "exp"
-    common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py", "--sleep", "1")]
+    common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py", "--sleep", "4")]
     proc = start_search(exp_dir, *common, "--max-evals", "8", "--exp-dir", str(exp_dir))
-    time.sleep(2.5)
+    # the first holds the experiment once its evaluations run (however slow
+    # this machine is to start it); 8 evaluations of 4 s on 3 workers then
+    # leave it running for about 12 s more
+    deadline = time.monotonic() + 120
+    while not list((exp_dir / "run").glob("*/params.json")):
+        assert proc.poll() is None and time.monotonic() < deadline, "the first did not start"
+        time.sleep(0.1)
     second = run_search(exp_dir, *common, "--max-evals", "8", "--restart", str(exp_dir),
                         nprocs=2)
     assert second.proc.returncode == 2
