@@ -121,6 +121,16 @@ def start_search(exp_dir: Path, *args: str, nprocs: int = 4) -> subprocess.Popen
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
+def wait_running(proc: subprocess.Popen, exp_dir: Path, timeout: float = 120) -> None:
+    """Waits until the search started evaluating (a run directory has its
+    params.json), however slow a busy machine is to start it."""
+    deadline = time.monotonic() + timeout
+    while not list((exp_dir / "run").glob("*/params.json")):
+        assert proc.poll() is None, "the search ended before it started evaluating"
+        assert time.monotonic() < deadline, "the search did not start evaluating"
+        time.sleep(0.1)
+
+
 def kill_job(proc: subprocess.Popen, exp_dir: Path) -> None:
     """kill -9 of the whole job: mpiexec and every rank (a node failure)."""
     os.killpg(proc.pid, signal.SIGKILL)
@@ -247,10 +257,7 @@ def test_a_running_experiment_cannot_be_restarted_twice(tmp_path):
     # the first holds the experiment once its evaluations run (however slow
     # this machine is to start it); 8 evaluations of 4 s on 3 workers then
     # leave it running for about 12 s more
-    deadline = time.monotonic() + 120
-    while not list((exp_dir / "run").glob("*/params.json")):
-        assert proc.poll() is None and time.monotonic() < deadline, "the first did not start"
-        time.sleep(0.1)
+    wait_running(proc, exp_dir)
     second = run_search(exp_dir, *common, "--max-evals", "8", "--restart", str(exp_dir),
                         nprocs=2)
     assert second.proc.returncode == 2
@@ -268,7 +275,8 @@ def test_signal_to_mpiexec_stops_flushes_and_restart_continues(tmp_path, sig):
               "--init-size", "2"]
     fast = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py"), "--max-evals", "6"]
     proc = start_search(exp_dir, *common, "--exp-dir", str(exp_dir))
-    time.sleep(3)
+    wait_running(proc, exp_dir)
+    time.sleep(0.5)  # (the first signal may come at any moment; let it be this one)
     t0 = time.monotonic()
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
@@ -291,7 +299,11 @@ def test_a_dead_worker_rank_ends_the_job_and_restart_loses_nothing(tmp_path):
     common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py", "--sleep", "0.5"),
               "--max-evals", "20"]
     proc = start_search(exp_dir, *common, "--exp-dir", str(exp_dir))
-    time.sleep(3)
+    wait_running(proc, exp_dir)
+    deadline = time.monotonic() + 120
+    while not ((exp_dir / "results.csv").exists() and read_results(exp_dir)):
+        assert time.monotonic() < deadline, "no result came"
+        time.sleep(0.1)
     ranks = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
