@@ -54,6 +54,7 @@ struct launch_watch {
     double last;            /* its value */
     long last_step;         /* the last step of its training, as it said */
     double deadline, kill_at, drain_until, reap_sleep;
+    double answer_until; /* a value went out: its answer is due until then */
 };
 
 const char *launch_status_name(enum launch_status st)
@@ -105,9 +106,11 @@ static void launch_line(void *arg, const struct modelout_line *line)
     w->last = line->value;
     if (line->last_step > 0)
         w->last_step = line->last_step;
-    if (w->s->on_intermediate)
+    if (w->s->on_intermediate) {
         w->s->on_intermediate(w->s->intermediate_arg, line->step, line->value,
                               line->last_step);
+        w->answer_until = util_now() + LAUNCH_ANSWER_S;
+    }
 }
 
 /* Makes the read buffer, model.log and the output pipe. Returns 0, or -1
@@ -189,6 +192,9 @@ static void launch_read(struct launch_watch *w, double now)
         wait_s = w->deadline - now;
     if (w->killing == LAUNCH_KILL_TERM && w->kill_at - now < wait_s)
         wait_s = w->kill_at - now;
+    if (w->killing == LAUNCH_KILL_NONE && now < w->answer_until &&
+        wait_s > LAUNCH_ANSWER_POLL_S)
+        wait_s = LAUNCH_ANSWER_POLL_S; /* a stop acts within milliseconds */
     int ms = wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0;
     int pr = poll(pfd, 2, ms);
     if (pr > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {

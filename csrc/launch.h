@@ -78,7 +78,8 @@ struct launch_result {
     char reason[LAUNCH_REASON_LEN]; /* why it failed; "" when ok */
 };
 
-/* Polled about every LAUNCH_POLL_S while the model runs: 0 lets it run;
+/* Polled about every LAUNCH_POLL_S while the model runs (more often just
+ * after an intermediate value, see LAUNCH_ANSWER_S): 0 lets it run;
  * LAUNCH_CANCELLED or LAUNCH_STOPPED ends it (its whole process group, as
  * SH_TIMEOUT does) with that status; LAUNCH_STOPPED is ignored once the model
  * reported the last step it said its training ends at (it has finished
@@ -86,6 +87,12 @@ struct launch_result {
 typedef int (*launch_cancel_fn)(void *arg);
 
 #define LAUNCH_POLL_S 0.05
+/* After an intermediate value went to the manager (a stopper decides on
+ * it), the cancel hook is polled every LAUNCH_ANSWER_POLL_S for
+ * LAUNCH_ANSWER_S, so that a stop ends the model within milliseconds, not
+ * at its next output line (a whole step later). */
+#define LAUNCH_ANSWER_S 0.25
+#define LAUNCH_ANSWER_POLL_S 0.002
 
 /* Runs the model and fills *r; returns when the model and everything it left
  * running ended (or could not be drained after it was killed). cancel may be
