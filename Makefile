@@ -4,6 +4,7 @@
 #   make deps     install the missing Debian packages (idempotent)
 #   make run      deps + build + data, then the default TC1 search (local site)
 #   make test     deps + build, then C unit tests, pytest, whole-program tests
+#   make lint     flake8 over python/, tests/ and bench/ (settings in setup.cfg)
 #   make bench    the benchmarks under bench/
 #   make sanitize ASan+UBSan build: C unit tests and one short search
 
@@ -18,24 +19,31 @@ PY_LDFLAGS    := $(shell $(PYTHON_CONFIG) --embed --ldflags 2>/dev/null)
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes -Werror
 CFLAGS   ?= -O2 -g
+# BUILD_PYTHON: the build's Python, compiled in wherever the program starts
+# one (the embedded interpreter's program name, --python's default, the
+# report); bin/ scripts get it from `async-search cfg-variables`.
 ALL_CFLAGS = -std=c11 $(WARNINGS) $(CFLAGS) -D_POSIX_C_SOURCE=200809L \
-             -DENGINE_PROGRAM_NAME='"$(PYTHON)"' $(PY_INCLUDES) \
-             $(if $(NUMPY_INCLUDE),-I$(NUMPY_INCLUDE))
+             -DBUILD_PYTHON='"$(PYTHON)"' \
+             $(PY_INCLUDES) $(if $(NUMPY_INCLUDE),-I$(NUMPY_INCLUDE))
 LDLIBS   = $(PY_LDFLAGS) -lpthread -lm
 
 SRCS := $(wildcard csrc/*.c)
 OBJS := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 # Modules without MPI or Python, linked into the C unit tests.
-PURE := policy options runid strbuf util log launch forkserver queue journal signals progress
+PURE := policy options expid runid strbuf util log cmdline childenv modelout spawn \
+        spawn_exec spawn_forkserver launch forkserver queue journal signals \
+        progress batch pool optimizer manager summary experiment transport_sim \
+        modelcheck stopper layout team
 PURE_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(PURE))
 CTESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
+PYTHON_STAMP := $(BUILD)/obj/python.stamp
 
 export OMPI_ALLOW_RUN_AS_ROOT = 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
 export OMPI_MCA_rmaps_base_oversubscribe = 1
 
 .PHONY: all deps test-deps data run test test-c test-python test-integration \
-        bench sanitize format format-check clean
+        lint bench sanitize format format-check clean FORCE
 
 all: $(BUILD)/async-search
 
@@ -46,9 +54,13 @@ $(BUILD)/async-search: $(OBJS)
 	@echo "  LINK  $@"
 	$(Q)$(MPICC) $(ALL_CFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
-$(BUILD)/obj/%.o: csrc/%.c $(wildcard csrc/*.h) | $(BUILD)/obj
+$(BUILD)/obj/%.o: csrc/%.c $(wildcard csrc/*.h) $(PYTHON_STAMP) | $(BUILD)/obj
 	@echo "  CC    $<"
 	$(Q)$(MPICC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The PYTHON compiled in last time: a different one rebuilds every object.
+$(PYTHON_STAMP): FORCE | $(BUILD)/obj
+	$(Q)echo '$(PYTHON)' | cmp -s - $@ || echo '$(PYTHON)' >$@
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -70,23 +82,27 @@ run: deps all data
 
 # ---- tests -----------------------------------------------------------------
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/unit.h $(PURE_OBJS) | $(BUILD)/tests
+$(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(PURE_OBJS) $(PYTHON_STAMP) | $(BUILD)/tests
 	@echo "  TEST  $@"
 	$(Q)$(MPICC) $(ALL_CFLAGS) -Icsrc -o $@ $< $(PURE_OBJS) -lcmocka -lpthread -lm
 
-test: test-deps format-check all data test-c test-python test-integration
+test: test-deps format-check lint all data test-c test-python test-integration
 
 test-c: $(CTESTS)
 	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
 
 test-python:
-	bin/pytest-strict tests/python
+	PYTHON='$(PYTHON)' bin/pytest-strict tests/python
+
+lint:
+	$(PYTHON) -m flake8 python tests bench
+	$(PYTHON) tests/lint/structure.py csrc
 
 test-integration: all
-	bin/pytest-strict tests/integration
+	PYTHON='$(PYTHON)' bin/pytest-strict tests/integration
 
 bench: deps all
-	bin/run-bench
+	PYTHON='$(PYTHON)' bin/run-bench
 
 SANITIZE_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
                   -fno-omit-frame-pointer

@@ -18,18 +18,43 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BINARY = ROOT / "build" / "async-search"
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def ranks():
-    """pid -> (rank, cpu seconds) of running async-search processes."""
+def parents():
+    """pid -> parent pid of every process now."""
     out = {}
     for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+        if pid.isdigit():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+                out[int(pid)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    return out
+
+
+def descends(pid, root, parent):
+    while pid in parent and pid > 1:
+        if pid == root:
+            return True
+        pid = parent[pid]
+    return False
+
+
+def ranks(root):
+    """pid -> (rank, cpu seconds) of the async-search ranks that mpiexec root
+    started (not those of other searches, or other tests, on a shared
+    machine)."""
+    out = {}
+    parent = parents()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or not descends(int(pid), root, parent):
             continue
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            if not cmd or not cmd[0].endswith(b"build/async-search"):
+            if not cmd or cmd[0] != bytes(BINARY):
                 continue
             env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             rank = next((int(e.split(b"=")[1]) for e in env
@@ -50,20 +75,25 @@ def main():
     env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     with tempfile.TemporaryDirectory() as tmp:
         cmd = ["mpiexec", "-n", str(a.workers + 1), "--oversubscribe", "--bind-to", "none",
-               str(ROOT / "build/async-search"), "--problem", str(ROOT / "problems/as_problem.py"),
-               "--model-cmd", f"/usr/bin/python3 {ROOT}/tests/models/quadratic.py --sleep {a.sleep}",
+               str(BINARY), "--problem", str(ROOT / "problems/as_problem.py"),
+               "--model-cmd",
+               f"/usr/bin/python3 {ROOT}/tests/models/quadratic.py --sleep {a.sleep}",
                "--max-evals", "1", "--optimizer", "random", "--exp-dir", f"{tmp}/exp"]
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         time.sleep(min(2.0, a.sleep / 3))
-        t0, first = time.monotonic(), ranks()
+        t0, first = time.monotonic(), ranks(proc.pid)
         time.sleep(a.sleep / 2)
-        t1, second = time.monotonic(), ranks()
+        t1, second = time.monotonic(), ranks(proc.pid)
         proc.wait()
     wall = t1 - t0
+    sampled = [pid for pid in second if pid in first]
+    if len(sampled) != a.workers + 1:
+        print(f"FAIL: sampled {len(sampled)} processes of {BINARY}, expected {a.workers + 1} "
+              f"ranks", file=sys.stderr)
+        return 1
     print(f"| rank | role | CPU over {wall:.1f} s | percent of one core |")
     print("|---:|---|---:|---:|")
     worst = 0.0
-    busy_rank = None
     for pid, (rank, cpu1) in sorted(second.items(), key=lambda kv: kv[1][0]):
         if pid not in first:
             continue

@@ -1,26 +1,34 @@
-# Search settings (the seed's cfg-prm-1.sh). Each line keeps a value already
-# in the environment, so `MAX_EVALS=40 bin/async-search-run tc1 local` works.
-
-# Points of the initial design, requested at the start (any size: smaller or
-# larger than the number of workers).
-INIT_SIZE=${INIT_SIZE:-4}
-# Evaluations to finish; failed ones count.
-MAX_EVALS=${MAX_EVALS:-20}
-# Points kept ready beyond one per worker, to hide the optimizer's latency.
-NUM_BUFFER=${NUM_BUFFER:-2}
-# When results arrive less than THRESHOLD_WINDOW seconds apart, new points are
-# requested once this many results have accumulated.
-MAX_THRESHOLD=${MAX_THRESHOLD:-1}
-THRESHOLD_WINDOW=${THRESHOLD_WINDOW:-16}
-# Threads the optimizer uses to fit its model and produce points.
-N_JOBS=${N_JOBS:-1}
-RANDOM_SEED=${RANDOM_SEED:-0}
-# default | original | random | optuna | skopt | module:Class
-OPTIMIZER=${OPTIMIZER:-default}
-# Stop once this many evaluations have failed or timed out (0: never).
-MAX_FAILURES=${MAX_FAILURES:-0}
-# Continue an experiment: its directory (or its results.csv). Results are
-# replayed, evaluations that were in flight are issued again, and run ids
-# continue with restart number RESTART_NUMBER (default: one more than used).
-RESTART_FILE=${RESTART_FILE:-}
-RESTART_NUMBER=${RESTART_NUMBER:-0}
+# Search settings (the seed's cfg-prm-1.sh), read by bin/async-search-run.
+#
+# Every variable here is optional. Unset or empty, it takes async-search's
+# default; set in the environment, it wins over this file
+# (`MAX_EVALS=40 bin/async-search-run tc1 local`). To change a setting for
+# every run, add a line that keeps the environment's value, e.g.
+#   MAX_EVALS=${MAX_EVALS:-40}
+# The defaults, and the flag each variable becomes:
+#   build/async-search cfg-variables    (lines "VAR --flag DEFAULT")
+#   build/async-search --help           (what each flag does)
+# async-search --check validates the values before anything is created.
+#
+# INIT_SIZE         points of the initial design, requested at the start (any
+#                   size: smaller or larger than the number of workers)
+# MAX_EVALS         evaluations to finish; failed ones count
+# NUM_BUFFER        points kept ready beyond one per worker, to hide the
+#                   optimizer's latency
+# MAX_THRESHOLD     when results arrive less than THRESHOLD_WINDOW seconds
+# THRESHOLD_WINDOW  apart, new points are requested once MAX_THRESHOLD results
+#                   have accumulated
+# N_JOBS            threads the optimizer uses to fit its model and produce
+#                   points (-1: all cores)
+# RANDOM_SEED       seed of the optimizer
+# OPTIMIZER         default | original | random | optuna | skopt | module:Class
+# MAX_FAILURES      stop once this many evaluations have failed or timed out
+#                   (0: never)
+# RESTART_FILE      continue an experiment: its directory (or its results.csv).
+#                   Results are replayed, evaluations that were in flight are
+#                   issued again, and run ids continue with restart number
+# RESTART_NUMBER    (0: one more than used). The experiment's settings (its
+#                   config.json) apply where neither this file nor the
+#                   environment sets one; MAX_EVALS at or below the rows done:
+#                   nothing is left to do
+# EXP_SUFFIX        appended to automatic experiment ids (EXP000_SUFFIX)

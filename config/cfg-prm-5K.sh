@@ -1,12 +1,6 @@
-# The seed's large-scale search settings (cfg-prm-5K.sh).
+# The seed's large-scale search settings (cfg-prm-5K.sh). The variables not
+# set here take async-search's defaults (see cfg-prm-1.sh).
 INIT_SIZE=${INIT_SIZE:-40000}
 MAX_EVALS=${MAX_EVALS:-60000}
 NUM_BUFFER=${NUM_BUFFER:-20000}
 MAX_THRESHOLD=${MAX_THRESHOLD:-120}
-THRESHOLD_WINDOW=${THRESHOLD_WINDOW:-16}
-N_JOBS=${N_JOBS:-1}
-RANDOM_SEED=${RANDOM_SEED:-0}
-OPTIMIZER=${OPTIMIZER:-default}
-MAX_FAILURES=${MAX_FAILURES:-0}
-RESTART_FILE=${RESTART_FILE:-}
-RESTART_NUMBER=${RESTART_NUMBER:-0}

@@ -1,11 +1,4 @@
-# The seed's large-scale system settings (cfg-sys-5K.sh).
+# The seed's large-scale system settings (cfg-sys-5K.sh). The variables not
+# set here take their defaults (see cfg-sys-1.sh).
 PROCS=${PROCS:-5000}
-PPN=${PPN:-1}
-WALLTIME=${WALLTIME:-06:00:00}
-QUEUE=${QUEUE:-}
-PROJECT=${PROJECT:-}
-BENCHMARK_TIMEOUT=${BENCHMARK_TIMEOUT:-3600}
-SH_TIMEOUT=${SH_TIMEOUT:-3600}
-MODEL_PYTHON=${MODEL_PYTHON:-/usr/bin/python3}
-GPUS_PER_NODE=${GPUS_PER_NODE:-0}
-LAUNCH=${LAUNCH:-subprocess}
+WALLTIME=${WALLTIME:-24:00:00}

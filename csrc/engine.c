@@ -16,13 +16,15 @@
 #include <math.h>
 #include <string.h>
 
-#ifndef ENGINE_PROGRAM_NAME
-#define ENGINE_PROGRAM_NAME "/usr/bin/python3"
-#endif
+/* The build's PYTHON (Makefile), also the default of --python. */
+#define ENGINE_PROGRAM_NAME BUILD_PYTHON
 #define ENGINE_MODULE "async_search.engine"
 #define ENGINE_CLASS "Engine"
 
+static const struct optimizer_ops engine_optimizer_ops;
+
 struct engine {
+    struct optimizer opt; /* first: engine_optimizer's view of the engine */
     PyObject *obj;        /* owned: the Engine instance */
     PyThreadState *saved; /* main thread state while the GIL is released */
 };
@@ -186,6 +188,7 @@ enum engine_status engine_start(const char *python_dir,
         status = ENGINE_ERROR;
         goto done;
     }
+    en->opt.ops = &engine_optimizer_ops;
     en->obj = obj;
     obj = NULL;
     status = ENGINE_OK;
@@ -267,8 +270,9 @@ static int engine_take_point(PyObject *item, struct point_batch *b, long i)
     return (b->params_json[i] && b->csv_fields[i]) ? 0 : -1;
 }
 
-enum engine_status engine_ask(struct engine *en, long n,
-                              struct point_batch **out, struct engine_error *e)
+static enum engine_status engine_ask(struct engine *en, long n,
+                                     struct point_batch **out,
+                                     struct engine_error *e)
 {
     PyGILState_STATE gil = PyGILState_Ensure();
     PyObject *res = NULL; /* owned */
@@ -291,20 +295,11 @@ enum engine_status engine_ask(struct engine *en, long n,
         status = ENGINE_ERROR;
         goto done;
     }
-    b = calloc(1, sizeof *b);
+    int with_sim = n > 0 && PyTuple_Check(PyList_GET_ITEM(res, 0)) &&
+                   PyTuple_GET_SIZE(PyList_GET_ITEM(res, 0)) == 3;
+    b = batch_new(n, with_sim);
     if (b == NULL)
         goto nomem;
-    b->params_json = calloc((size_t)n, sizeof *b->params_json);
-    b->csv_fields = calloc((size_t)n, sizeof *b->csv_fields);
-    b->count = n;
-    if (b->params_json == NULL || b->csv_fields == NULL)
-        goto nomem;
-    if (n > 0 && PyTuple_Check(PyList_GET_ITEM(res, 0)) &&
-        PyTuple_GET_SIZE(PyList_GET_ITEM(res, 0)) == 3) {
-        b->sim_values = calloc((size_t)n, sizeof *b->sim_values);
-        if (b->sim_values == NULL)
-            goto nomem;
-    }
     for (long i = 0; i < n; i++) {
         if (engine_take_point(PyList_GET_ITEM(res, i), b, i) != 0) {
             PyErr_Clear();
@@ -323,15 +318,15 @@ nomem:
     engine_set(e, "out of memory while copying points");
     status = ENGINE_ERROR;
 done:
-    queue_batch_free(b);
+    batch_free(b);
     Py_XDECREF(res);
     PyGILState_Release(gil);
     return status;
 }
 
-enum engine_status engine_tell(struct engine *en,
-                               const struct queue_result *results, long n,
-                               struct engine_error *e)
+static enum engine_status engine_tell(struct engine *en,
+                                      const struct point_result *results,
+                                      long n, struct engine_error *e)
 {
     PyGILState_STATE gil = PyGILState_Ensure();
     PyObject *points = NULL, *values = NULL, *res = NULL; /* owned */
@@ -369,25 +364,6 @@ done:
     return status;
 }
 
-static void engine_replay_point_free(struct replay_point *p)
-{
-    free(p->job_id);
-    free(p->params_json);
-    free(p->csv_fields);
-    free(p->status);
-}
-
-void engine_replay_free(struct engine_replay *r)
-{
-    for (long i = 0; i < r->nfinished; i++)
-        engine_replay_point_free(&r->finished[i]);
-    for (long i = 0; i < r->ninflight; i++)
-        engine_replay_point_free(&r->inflight[i]);
-    free(r->finished);
-    free(r->inflight);
-    memset(r, 0, sizeof *r);
-}
-
 static char *engine_strdup_item(PyObject *tuple, Py_ssize_t i)
 {
     /* tuple: borrowed */
@@ -395,13 +371,14 @@ static char *engine_strdup_item(PyObject *tuple, Py_ssize_t i)
     return s ? strdup(s) : NULL;
 }
 
-/* Converts a list of (job_id, json, csv[, status, objective]) tuples. */
+/* Converts a list of (job_id, json, csv, status, objective) tuples (finished
+ * points) or (job_id, json, csv, simulated objective) tuples (in flight). */
 static int engine_replay_list(PyObject *list, int finished,
                               struct replay_point **out, long *n)
 {
     /* list: borrowed */
     Py_ssize_t len = PyList_Check(list) ? PyList_GET_SIZE(list) : -1;
-    Py_ssize_t width = finished ? 5 : 3;
+    Py_ssize_t width = finished ? 5 : 4;
     if (len < 0)
         return -1;
     *n = 0;
@@ -416,22 +393,49 @@ static int engine_replay_list(PyObject *list, int finished,
         p->job_id = engine_strdup_item(t, 0);
         p->params_json = engine_strdup_item(t, 1);
         p->csv_fields = engine_strdup_item(t, 2);
-        p->objective = NAN;
+        p->objective = p->sim_value = NAN;
         if (finished) {
             p->status = engine_strdup_item(t, 3);
             p->objective = PyFloat_AsDouble(PyTuple_GET_ITEM(t, 4));
+        } else {
+            p->sim_value = PyFloat_AsDouble(PyTuple_GET_ITEM(t, 3));
         }
         (*n)++;
         if (!p->job_id || !p->params_json || !p->csv_fields ||
-            (finished && (!p->status || PyErr_Occurred())))
+            (finished && !p->status) || PyErr_Occurred())
             return -1;
     }
     return 0;
 }
 
-enum engine_status engine_replay(struct engine *en, const char *exp_dir,
-                                 struct engine_replay *out,
-                                 struct engine_error *e)
+/* Converts the list of (job_id, step, value) tuples into r->curves. */
+static int engine_replay_curves(PyObject *list, struct replay *r)
+{
+    /* list: borrowed */
+    Py_ssize_t len = PyList_Check(list) ? PyList_GET_SIZE(list) : -1;
+    if (len < 0)
+        return -1;
+    r->curves = calloc((size_t)(len > 0 ? len : 1), sizeof *r->curves);
+    if (r->curves == NULL)
+        return -1;
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *t = PyList_GET_ITEM(list, i); /* borrowed */
+        if (!PyTuple_Check(t) || PyTuple_GET_SIZE(t) != 3)
+            return -1;
+        struct replay_curve *c = &r->curves[i];
+        c->job_id = engine_strdup_item(t, 0);
+        r->ncurves++;
+        c->step = PyLong_AsLong(PyTuple_GET_ITEM(t, 1));
+        c->value = PyFloat_AsDouble(PyTuple_GET_ITEM(t, 2));
+        if (c->job_id == NULL || PyErr_Occurred())
+            return -1;
+    }
+    return 0;
+}
+
+static enum engine_status engine_replay(struct engine *en, const char *exp_dir,
+                                        struct replay *out,
+                                        struct engine_error *e)
 {
     PyGILState_STATE gil = PyGILState_Ensure();
     PyObject *res = NULL; /* owned */
@@ -444,11 +448,12 @@ enum engine_status engine_replay(struct engine *en, const char *exp_dir,
         status = engine_exception(e, "replaying the experiment");
         goto done;
     }
-    if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 4 ||
+    if (!PyTuple_Check(res) || PyTuple_GET_SIZE(res) != 5 ||
         engine_replay_list(PyTuple_GET_ITEM(res, 0), 1, &out->finished,
                            &out->nfinished) != 0 ||
         engine_replay_list(PyTuple_GET_ITEM(res, 1), 0, &out->inflight,
-                           &out->ninflight) != 0) {
+                           &out->ninflight) != 0 ||
+        engine_replay_curves(PyTuple_GET_ITEM(res, 4), out) != 0) {
         PyErr_Clear();
         snprintf(e->message, sizeof e->message,
                  "Engine.replay returned an unexpected value");
@@ -465,10 +470,67 @@ enum engine_status engine_replay(struct engine *en, const char *exp_dir,
     }
 done:
     if (status != ENGINE_OK)
-        engine_replay_free(out);
+        replay_free(out);
     Py_XDECREF(res);
     PyGILState_Release(gil);
     return status;
+}
+
+/* ---- the optimizer interface ------------------------------------------ */
+
+/* Moves an engine error into an optimizer error. */
+static enum optimizer_status engine_to_optimizer(enum engine_status st,
+                                                 struct engine_error *from,
+                                                 struct optimizer_error *to)
+{
+    if (st == ENGINE_OK)
+        return OPTIMIZER_OK;
+    snprintf(to->message, sizeof to->message, "%s", from->message);
+    to->detail = from->detail;
+    from->detail = NULL;
+    return st == ENGINE_USER_ERROR ? OPTIMIZER_USER_ERROR : OPTIMIZER_ERROR;
+}
+
+static enum optimizer_status engine_opt_tell(struct optimizer *o,
+                                             const struct point_result *r,
+                                             long n, struct optimizer_error *e)
+{
+    struct engine_error ee;
+    memset(&ee, 0, sizeof ee);
+    return engine_to_optimizer(engine_tell((struct engine *)o, r, n, &ee), &ee,
+                               e);
+}
+
+static enum optimizer_status engine_opt_ask(struct optimizer *o, long n,
+                                            struct point_batch **out,
+                                            struct optimizer_error *e)
+{
+    struct engine_error ee;
+    memset(&ee, 0, sizeof ee);
+    return engine_to_optimizer(engine_ask((struct engine *)o, n, out, &ee), &ee,
+                               e);
+}
+
+static enum optimizer_status engine_opt_replay(struct optimizer *o,
+                                               const char *exp_dir,
+                                               struct replay *out,
+                                               struct optimizer_error *e)
+{
+    struct engine_error ee;
+    memset(&ee, 0, sizeof ee);
+    return engine_to_optimizer(
+        engine_replay((struct engine *)o, exp_dir, out, &ee), &ee, e);
+}
+
+static const struct optimizer_ops engine_optimizer_ops = {
+    .tell = engine_opt_tell,
+    .ask = engine_opt_ask,
+    .replay = engine_opt_replay,
+};
+
+struct optimizer *engine_optimizer(struct engine *en)
+{
+    return &en->opt;
 }
 
 int engine_stop(struct engine *en)

@@ -7,17 +7,20 @@
  * Debian interpreter so that its dist-packages (numpy, scikit-learn) are
  * found. After engine_start the calling thread no longer holds the GIL;
  * every other function takes it for the duration of the call, so any one
- * thread may call them (the manager's optimizer thread does, the MPI thread
- * never does). Python exceptions become C strings: a ValueError (bad problem
- * file, bad setting) is a user error with a one-line message; anything else
- * is an internal error whose traceback is kept for the log.
+ * thread may call them. The main (MPI) thread calls the engine while it sets
+ * up (problem, header, a restart's replay) and after the search (the
+ * report), never while the manager's loop runs: then only the optimizer
+ * thread does, through engine_optimizer. Python exceptions become C
+ * strings: a ValueError (bad problem file, bad setting) is a user error with
+ * a one-line message; anything else is an internal error whose traceback is
+ * kept for the log.
  */
 #ifndef ASYNC_SEARCH_ENGINE_H
 #define ASYNC_SEARCH_ENGINE_H
 
 #include <stddef.h>
 
-#include "queue.h"
+#include "optimizer.h"
 
 #define ENGINE_ERR_LEN 1024
 
@@ -51,41 +54,12 @@ enum engine_status engine_text(struct engine *en, const char *method,
 enum engine_status engine_call_text(struct engine *en, const char *method,
                                     const char *arg, char **text,
                                     struct engine_error *e);
-/* Asks for n points; *out receives a batch of exactly n points. */
-enum engine_status engine_ask(struct engine *en, long n,
-                              struct point_batch **out, struct engine_error *e);
-/* Tells n results in one call (one refit). Values are NaN for failures. */
-enum engine_status engine_tell(struct engine *en,
-                               const struct queue_result *results, long n,
-                               struct engine_error *e);
-/* A point of an earlier run of the experiment (all strings owned). */
-struct replay_point {
-    char *job_id;
-    char *params_json;
-    char *csv_fields;
-    char *status;     /* ok | failed | timeout (finished points only) */
-    double objective; /* NaN unless ok */
-};
-
-/* What a restart finds in the experiment directory. */
-struct engine_replay {
-    struct replay_point *finished; /* rows of results.csv, in file order */
-    long nfinished;
-    struct replay_point *inflight; /* produced, never finished: reissue */
-    long ninflight;
-    long last_restart; /* highest R among the job ids (0 if none) */
-    double start_time; /* the experiment's first start (epoch), 0 unknown */
-};
-
 /*
- * Reads results.csv, points.log and config.json of exp_dir, tells the
- * optimizer every finished result (one batch), and returns what the manager
- * needs to continue. Bad files are user errors.
+ * The engine as the manager's optimizer (optimizer.h): ask, tell and replay
+ * call async_search.engine.Engine. The optimizer is part of the engine and
+ * lives as long as it does.
  */
-enum engine_status engine_replay(struct engine *en, const char *exp_dir,
-                                 struct engine_replay *out,
-                                 struct engine_error *e);
-void engine_replay_free(struct engine_replay *r);
+struct optimizer *engine_optimizer(struct engine *en);
 /* Releases the engine and finalises the interpreter. Call from the thread
  * that called engine_start, after every other thread stopped using it.
  * Returns 0, or -1 if Py_FinalizeEx reported an error. */

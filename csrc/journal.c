@@ -15,13 +15,19 @@
 
 #define JOURNAL_FIXED_HEADER                                                   \
     "objective,status,worker,m:timestamp_submit,m:timestamp_start,"            \
-    "m:timestamp_gather,duration"
+    "m:timestamp_gather,duration,steps"
+/* The last column, which experiments from before early stopping lack. */
+#define JOURNAL_STEPS_COLUMN ",steps"
+#define JOURNAL_CURVE_HEADER "job_id,step,value,m:timestamp\n"
 
 struct journal {
     int results_fd;
     int points_fd;
+    int curves_fd;  /* intermediate.csv, opened at its first value */
+    int with_steps; /* results.csv has the steps column */
     char *results_path;
     char *points_path;
+    char *curves_path;
     double last_sync;
     int dirty;
     struct strbuf row; /* reused for every row */
@@ -78,10 +84,13 @@ int journal_open(const char *exp_dir, const char *param_header,
         snprintf(err, errlen, "journal: out of memory");
         return -1;
     }
-    j->results_fd = j->points_fd = -1;
+    j->results_fd = j->points_fd = j->curves_fd = -1;
+    j->with_steps = 1;
     j->results_path = journal_path(exp_dir, JOURNAL_RESULTS);
     j->points_path = journal_path(exp_dir, JOURNAL_POINTS);
+    j->curves_path = journal_path(exp_dir, JOURNAL_CURVES);
     if (j->results_path == NULL || j->points_path == NULL ||
+        j->curves_path == NULL ||
         strbuf_printf(&header, "job_id,%s%s" JOURNAL_FIXED_HEADER, param_header,
                       param_header[0] ? "," : "") != 0) {
         snprintf(err, errlen, "journal: out of memory");
@@ -103,14 +112,17 @@ int journal_open(const char *exp_dir, const char *param_header,
             goto fail;
         }
     } else {
-        if (journal_first_line(j->results_path, &existing) != 0 ||
-            strcmp(strbuf_str(&existing), strbuf_str(&header)) != 0) {
-            snprintf(err, errlen,
-                     "%s: its header does not match this problem's parameters "
-                     "(expected '%s')",
-                     j->results_path, strbuf_str(&header));
+        /* A restart: the engine checked the header against the problem
+         * (async_search.expfiles owns the format); here only which of its
+         * two forms the rows continue in. */
+        if (journal_first_line(j->results_path, &existing) != 0) {
+            snprintf(err, errlen, "read %s: %s", j->results_path,
+                     strerror(errno));
             goto fail;
         }
+        size_t n = existing.len, tail = strlen(JOURNAL_STEPS_COLUMN);
+        j->with_steps = n >= tail && strcmp(strbuf_str(&existing) + n - tail,
+                                            JOURNAL_STEPS_COLUMN) == 0;
     }
     j->points_fd =
         open(j->points_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
@@ -130,26 +142,42 @@ fail:
     return -1;
 }
 
+/* Appends the row buffer to fd (path for messages), all or nothing. */
+static int journal_put(struct journal *j, int fd, const char *path, char *err,
+                       size_t errlen)
+{
+    off_t before = lseek(fd, 0, SEEK_END);
+    if (journal_write_all(fd, j->row.data, j->row.len) == 0) {
+        j->dirty = 1;
+        return 0;
+    }
+    int e = errno;
+    snprintf(err, errlen, "write %s: %s", path, strerror(e));
+    /* Cut the partial row off again; should that fail too, journal_repair
+     * cuts the torn line at the next restart. */
+    int cut = before >= 0 ? ftruncate(fd, before) : -1;
+    (void)cut;
+    return util_storage_errno(e) ? JOURNAL_STORAGE : JOURNAL_ERROR;
+}
+
 int journal_append(struct journal *j, const struct journal_row *row, char *err,
                    size_t errlen)
 {
-    char obj[40];
+    char obj[40], steps[32] = "";
     util_format_double(obj, sizeof obj, row->objective);
+    if (row->steps > 0)
+        snprintf(steps, sizeof steps, "%ld", row->steps);
     strbuf_reset(&j->row);
     int rc = strbuf_printf(
-        &j->row, "%s,%s%s%s,%s,%d,%.3f,%.3f,%.3f,%.3f\n", row->job_id,
+        &j->row, "%s,%s%s%s,%s,%d,%.3f,%.3f,%.3f,%.3f%s%s\n", row->job_id,
         row->csv_fields, row->csv_fields[0] ? "," : "", obj, row->status,
-        row->worker, row->t_submit, row->t_start, row->t_gather, row->duration);
+        row->worker, row->t_submit, row->t_start, row->t_gather, row->duration,
+        j->with_steps ? "," : "", j->with_steps ? steps : "");
     if (rc != 0) {
         snprintf(err, errlen, "journal: out of memory");
-        return -1;
+        return JOURNAL_ERROR;
     }
-    if (journal_write_all(j->results_fd, j->row.data, j->row.len) != 0) {
-        snprintf(err, errlen, "write %s: %s", j->results_path, strerror(errno));
-        return -1;
-    }
-    j->dirty = 1;
-    return 0;
+    return journal_put(j, j->results_fd, j->results_path, err, errlen);
 }
 
 int journal_point(struct journal *j, const char *job_id,
@@ -158,14 +186,38 @@ int journal_point(struct journal *j, const char *job_id,
     strbuf_reset(&j->row);
     if (strbuf_printf(&j->row, "%s\t%s\n", job_id, params_json) != 0) {
         snprintf(err, errlen, "journal: out of memory");
-        return -1;
+        return JOURNAL_ERROR;
     }
-    if (journal_write_all(j->points_fd, j->row.data, j->row.len) != 0) {
-        snprintf(err, errlen, "write %s: %s", j->points_path, strerror(errno));
-        return -1;
+    return journal_put(j, j->points_fd, j->points_path, err, errlen);
+}
+
+int journal_intermediate(struct journal *j, const char *job_id, long step,
+                         double value, double t, char *err, size_t errlen)
+{
+    char v[40];
+    if (j->curves_fd < 0) {
+        j->curves_fd = open(j->curves_path,
+                            O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
+        if (j->curves_fd < 0) {
+            int e = errno;
+            snprintf(err, errlen, "open %s: %s", j->curves_path, strerror(e));
+            return util_storage_errno(e) ? JOURNAL_STORAGE : JOURNAL_ERROR;
+        }
+        if (lseek(j->curves_fd, 0, SEEK_END) == 0) {
+            strbuf_reset(&j->row);
+            strbuf_puts(&j->row, JOURNAL_CURVE_HEADER);
+            int rc = journal_put(j, j->curves_fd, j->curves_path, err, errlen);
+            if (rc != 0)
+                return rc;
+        }
     }
-    j->dirty = 1;
-    return 0;
+    util_format_double(v, sizeof v, value);
+    strbuf_reset(&j->row);
+    if (strbuf_printf(&j->row, "%s,%ld,%s,%.3f\n", job_id, step, v, t) != 0) {
+        snprintf(err, errlen, "journal: out of memory");
+        return JOURNAL_ERROR;
+    }
+    return journal_put(j, j->curves_fd, j->curves_path, err, errlen);
 }
 
 void journal_sync(struct journal *j, double now, int force)
@@ -176,6 +228,8 @@ void journal_sync(struct journal *j, double now, int force)
         return;
     fdatasync(j->results_fd);
     fdatasync(j->points_fd);
+    if (j->curves_fd >= 0)
+        fdatasync(j->curves_fd);
     j->last_sync = now;
     j->dirty = 0;
 }
@@ -306,8 +360,11 @@ void journal_close(struct journal *j)
         close(j->results_fd);
     if (j->points_fd >= 0)
         close(j->points_fd);
+    if (j->curves_fd >= 0)
+        close(j->curves_fd);
     free(j->results_path);
     free(j->points_path);
+    free(j->curves_path);
     strbuf_free(&j->row);
     free(j);
 }

@@ -10,6 +10,16 @@
  *  - points.log: one line "JOB_ID<TAB>PARAMS_JSON" per point the optimizer
  *    produced, written before the point is dispatched, so that a restart can
  *    reissue what was in flight.
+ *  - intermediate.csv: "job_id,step,value,m:timestamp", one line per
+ *    intermediate value a model reported (a learning curve), written before
+ *    a stopper acts on it, so that a restart rebuilds the stoppers' state.
+ *    Created at the first such value.
+ *
+ * The columns and their meaning belong to async_search.expfiles (Python),
+ * which also checks a restarted experiment's header; rows here are written
+ * in its order. results.csv's last column, steps, is the last intermediate
+ * step of the evaluation (empty when it reported none); an experiment
+ * from before that column continues without it.
  */
 #ifndef ASYNC_SEARCH_JOURNAL_H
 #define ASYNC_SEARCH_JOURNAL_H
@@ -18,6 +28,7 @@
 
 #define JOURNAL_RESULTS "results.csv"
 #define JOURNAL_POINTS "points.log"
+#define JOURNAL_CURVES "intermediate.csv"
 #define JOURNAL_SYNC_INTERVAL_S 1.0
 
 struct journal_row {
@@ -28,6 +39,7 @@ struct journal_row {
     int worker;
     double t_submit, t_start, t_gather; /* seconds since the start */
     double duration;
+    long steps; /* the last intermediate step reported; 0: none */
 };
 
 struct journal;
@@ -35,14 +47,27 @@ struct journal;
 /*
  * Opens the journal in exp_dir. param_header is the "p:<name>,..." part of
  * the CSV header. A new results.csv gets its header; an existing one (a
- * restart) must start with the same header. Returns 0 or -1 with err.
+ * restart, whose header the engine checked) is continued in its own form
+ * (with or without the steps column). Returns 0 or -1 with err.
  */
 int journal_open(const char *exp_dir, const char *param_header,
                  struct journal **out, char *err, size_t errlen);
-/* Appends one results.csv row. Returns 0 or -1 with err. */
+/* What a failed append means. */
+#define JOURNAL_ERROR (-1) /* anything else (memory, a bad descriptor) */
+#define JOURNAL_STORAGE                                                        \
+    (-2) /* the storage failed: a full disk or quota, an                       \
+          * I/O error, a read-only file system */
+
+/* Appends one results.csv row. Returns 0, or JOURNAL_STORAGE or
+ * JOURNAL_ERROR with err. A row that could not be written whole is cut off
+ * again, so the file never ends in a torn line of ours. */
 int journal_append(struct journal *j, const struct journal_row *row, char *err,
                    size_t errlen);
-/* Appends one points.log line. Returns 0 or -1 with err. */
+/* Appends one intermediate.csv line (t: seconds since the start); returns
+ * as journal_append does. */
+int journal_intermediate(struct journal *j, const char *job_id, long step,
+                         double value, double t, char *err, size_t errlen);
+/* Appends one points.log line; returns as journal_append does. */
 int journal_point(struct journal *j, const char *job_id,
                   const char *params_json, char *err, size_t errlen);
 /* Syncs to disk if JOURNAL_SYNC_INTERVAL_S passed since the last sync (now on

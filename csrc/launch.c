@@ -2,10 +2,13 @@
  * launch: see launch.h.
  *
  * The parent side is a small event loop over one pipe, one child and two
- * timers (SH_TIMEOUT, kill grace): poll(2) on the pipe with a timeout no
- * longer than LAUNCH_POLL_S, waitpid(WNOHANG), then the cancel callback.
- * Nothing blocks for longer than that, so a worker can also hear its
- * manager while a model runs.
+ * timers (SH_TIMEOUT, kill grace): poll(2) on the pipe (and the spawner's
+ * descriptor, if any) with a timeout no longer than LAUNCH_POLL_S, a
+ * non-blocking spawn_reap, then the cancel callback. Nothing blocks for
+ * longer than that, so a worker can also hear its manager while a model
+ * runs. How the child is started and reaped is the spawner's business
+ * (spawn.h); what its output means is modelout's (modelout.h); launch owns
+ * the timers and the verdict.
  */
 #define _GNU_SOURCE
 #include "launch.h"
@@ -19,60 +22,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "forkserver.h"
+#include "modelout.h"
+#include "spawn.h"
 #include "strbuf.h"
 #include "util.h"
 
-/* Longest output line scanned for IMPROVE_RESULT; longer lines are logged
- * but cannot hold a result. */
-#define LAUNCH_LINE_MAX 4096
 #define LAUNCH_READ_CHUNK 65536
 /* How long to keep draining output after the model exited and its leftover
  * processes were killed. */
 #define LAUNCH_DRAIN_S 2.0
 #define LAUNCH_REAP_SLEEP_S 0.001
 
-static const char *const launch_scrub_prefixes[] = {
-    "OMPI_",
-    "PMIX_",
-    "PMI_",
-    "OPAL_",
-    "ORTE_",
-    "PRTE_",
-    "HYDRA_",
-    "HYDI_",
-    "MPIR_",
-    "MPI_LOCALNRANKS",
-    "MPI_LOCALRANKID",
-    "PALS_",
-    "SLURM_STEP",
-    "SLURM_PROCID",
-    "SLURM_LOCALID",
-    "SLURM_NODEID",
-    "SLURM_TASK",
-    "SLURM_SRUN",
-    "SLURM_LAUNCH",
-    "SLURM_GTIDS",
-    "SLURM_PMI",
-    "SLURM_MPI",
-    "SLURM_NPROCS",
-    "SLURM_NTASKS",
-    "LSB_PJL",
-    "JSM_",
-    "CRAY_PMI",
-};
-/* Settings of the user's, not of the rank: kept. */
-static const char *const launch_keep_prefixes[] = {
-    "OMPI_ALLOW_RUN_AS_ROOT=",
-    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=",
-};
+/* How far the stop of a model has gone. */
+enum launch_kill { LAUNCH_KILL_NONE, LAUNCH_KILL_TERM, LAUNCH_KILL_KILL };
 
-#define LAUNCH_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+/* One evaluation while it runs. */
+struct launch_watch {
+    const struct launch_spec *s;
+    struct modelout *out;
+    struct spawn_child child;
+    struct spawn_end end; /* valid once reaped */
+    int pipe_rd;          /* the model's output; -1 once closed */
+    char *chunk;          /* LAUNCH_READ_CHUNK bytes */
+    int reaped, pipe_open;
+    enum launch_kill killing;
+    enum launch_status why; /* LAUNCH_TIMEOUT, LAUNCH_CANCELLED or
+                             * LAUNCH_STOPPED once stopping */
+    long steps;             /* the last usable intermediate step */
+    double last;            /* its value */
+    long last_step;         /* the last step of its training, as it said */
+    double deadline, kill_at, drain_until, reap_sleep;
+};
 
 const char *launch_status_name(enum launch_status st)
 {
@@ -81,436 +63,11 @@ const char *launch_status_name(enum launch_status st)
     case LAUNCH_FAILED: return "failed";
     case LAUNCH_TIMEOUT: return "timeout";
     case LAUNCH_CANCELLED: return "cancelled";
+    case LAUNCH_STORAGE: return "storage";
+    case LAUNCH_STOPPED: return "stopped";
     }
     return "failed";
 }
-
-/* ---- words ------------------------------------------------------------ */
-
-void launch_free_words(char **words)
-{
-    if (words == NULL)
-        return;
-    for (char **w = words; *w; w++)
-        free(*w);
-    free(words);
-}
-
-static int launch_push_word(char ***words, size_t *n, struct strbuf *w)
-{
-    char **grown = realloc(*words, (*n + 2) * sizeof **words);
-    if (grown == NULL)
-        return -1;
-    *words = grown;
-    grown[*n] = strbuf_detach(w);
-    if (grown[*n] == NULL)
-        return -1;
-    (*n)++;
-    grown[*n] = NULL;
-    return 0;
-}
-
-int launch_split(const char *cmd, char ***words, size_t *nwords, char *err,
-                 size_t errlen)
-{
-    struct strbuf w = STRBUF_INIT;
-    char **out = NULL;
-    size_t n = 0;
-    int in_word = 0;
-    const char *p = cmd;
-
-    *words = NULL;
-    *nwords = 0;
-    while (1) {
-        char c = *p;
-        if (c == '\0' || c == ' ' || c == '\t' || c == '\n') {
-            if (in_word && launch_push_word(&out, &n, &w) != 0)
-                goto nomem;
-            in_word = 0;
-            if (c == '\0')
-                break;
-            p++;
-            continue;
-        }
-        in_word = 1;
-        if (c == '\'') {
-            const char *end = strchr(p + 1, '\'');
-            if (end == NULL) {
-                snprintf(err, errlen, "unterminated ' quote in command: %s",
-                         cmd);
-                goto fail;
-            }
-            if (strbuf_append(&w, p + 1, (size_t)(end - p - 1)) != 0)
-                goto nomem;
-            p = end + 1;
-        } else if (c == '"') {
-            p++;
-            while (*p && *p != '"') {
-                if (*p == '\\' && p[1] && strchr("\"\\$`", p[1]))
-                    p++;
-                if (strbuf_append(&w, p, 1) != 0)
-                    goto nomem;
-                p++;
-            }
-            if (*p != '"') {
-                snprintf(err, errlen, "unterminated \" quote in command: %s",
-                         cmd);
-                goto fail;
-            }
-            p++;
-        } else if (c == '\\') {
-            if (p[1] == '\0') {
-                snprintf(err, errlen, "command ends with a lone backslash: %s",
-                         cmd);
-                goto fail;
-            }
-            if (strbuf_append(&w, p + 1, 1) != 0)
-                goto nomem;
-            p += 2;
-        } else {
-            if (strbuf_append(&w, p, 1) != 0)
-                goto nomem;
-            p++;
-        }
-    }
-    if (n == 0) {
-        snprintf(err, errlen, "the command is empty");
-        goto fail;
-    }
-    strbuf_free(&w);
-    *words = out;
-    *nwords = n;
-    return 0;
-nomem:
-    snprintf(err, errlen, "out of memory while splitting the command");
-fail:
-    strbuf_free(&w);
-    launch_free_words(out);
-    return -1;
-}
-
-/* ---- environment ------------------------------------------------------ */
-
-int launch_env_scrubbed(const char *assignment)
-{
-    for (size_t i = 0; i < LAUNCH_COUNT(launch_keep_prefixes); i++)
-        if (strncmp(assignment, launch_keep_prefixes[i],
-                    strlen(launch_keep_prefixes[i])) == 0)
-            return 0;
-    for (size_t i = 0; i < LAUNCH_COUNT(launch_scrub_prefixes); i++)
-        if (strncmp(assignment, launch_scrub_prefixes[i],
-                    strlen(launch_scrub_prefixes[i])) == 0)
-            return 1;
-    return 0;
-}
-
-static int launch_env_push(struct launch_env *env, char *owned)
-{
-    if (env->count + 2 > env->cap) {
-        size_t cap = env->cap ? 2 * env->cap : 64;
-        char **v = realloc(env->vars, cap * sizeof *v);
-        if (v == NULL)
-            return -1;
-        env->vars = v;
-        env->cap = cap;
-    }
-    env->vars[env->count++] = owned;
-    env->vars[env->count] = NULL;
-    return 0;
-}
-
-int launch_env_init(struct launch_env *env, char *const *environ_in)
-{
-    memset(env, 0, sizeof *env);
-    if (launch_env_push(env, NULL) != 0)
-        return -1;
-    env->count = 0;
-    for (char *const *e = environ_in; e && *e; e++) {
-        if (launch_env_scrubbed(*e) || strchr(*e, '=') == NULL)
-            continue;
-        char *copy = strdup(*e);
-        if (copy == NULL || launch_env_push(env, copy) != 0) {
-            free(copy);
-            launch_env_free(env);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static long launch_env_find(const struct launch_env *env, const char *name)
-{
-    size_t len = strlen(name);
-    for (size_t i = 0; i < env->count; i++)
-        if (strncmp(env->vars[i], name, len) == 0 && env->vars[i][len] == '=')
-            return (long)i;
-    return -1;
-}
-
-const char *launch_env_get(const struct launch_env *env, const char *name)
-{
-    long i = launch_env_find(env, name);
-    return i < 0 ? NULL : env->vars[i] + strlen(name) + 1;
-}
-
-int launch_env_set(struct launch_env *env, const char *name, const char *value,
-                   int overwrite)
-{
-    long i = launch_env_find(env, name);
-    if (i >= 0 && !overwrite)
-        return 0;
-    struct strbuf sb = STRBUF_INIT;
-    if (strbuf_printf(&sb, "%s=%s", name, value) != 0) {
-        strbuf_free(&sb);
-        return -1;
-    }
-    char *assignment = strbuf_detach(&sb);
-    if (assignment == NULL)
-        return -1;
-    if (i >= 0) {
-        free(env->vars[i]);
-        env->vars[i] = assignment;
-        return 0;
-    }
-    if (launch_env_push(env, assignment) != 0) {
-        free(assignment);
-        return -1;
-    }
-    return 0;
-}
-
-void launch_env_free(struct launch_env *env)
-{
-    for (size_t i = 0; i < env->count; i++)
-        free(env->vars[i]);
-    free(env->vars);
-    memset(env, 0, sizeof *env);
-}
-
-static const char *const launch_gpu_vars[] = {
-    "CUDA_VISIBLE_DEVICES",
-    "ROCR_VISIBLE_DEVICES",
-    "HIP_VISIBLE_DEVICES",
-    "ZE_AFFINITY_MASK",
-};
-
-int launch_env_bind_gpu(struct launch_env *env, int node_index,
-                        long gpus_per_node, char *dev, size_t len)
-{
-    if (gpus_per_node < 1 || node_index < 0)
-        return -1;
-    long slot = node_index % gpus_per_node;
-    const char *visible = launch_env_get(env, "CUDA_VISIBLE_DEVICES");
-    if (visible && *visible) {
-        long n = 1;
-        for (const char *p = visible; *p; p++)
-            n += *p == ',';
-        const char *start = visible;
-        for (long i = 0; i < slot % n; i++)
-            start = strchr(start, ',') + 1;
-        snprintf(dev, len, "%.*s", (int)strcspn(start, ","), start);
-    } else {
-        snprintf(dev, len, "%ld", slot);
-    }
-    for (size_t i = 0; i < LAUNCH_COUNT(launch_gpu_vars); i++)
-        if (launch_env_set(env, launch_gpu_vars[i], dev, 1) != 0)
-            return -1;
-    return 0;
-}
-
-/* ---- output ----------------------------------------------------------- */
-
-int launch_parse_result_line(const char *line, double *v)
-{
-    const char *p = strstr(line, LAUNCH_RESULT_TAG);
-    if (p == NULL)
-        return 0;
-    p += strlen(LAUNCH_RESULT_TAG);
-    /* Accept "IMPROVE_RESULT 0.5" and labelled forms such as
-     * "IMPROVE_RESULT val_loss:\t0.5": the first word that is a number. */
-    while (*p) {
-        while (*p == ' ' || *p == '\t' || *p == ':' || *p == '=')
-            p++;
-        if (*p == '\0' || *p == '\r' || *p == '\n')
-            break;
-        const char *start = p;
-        while (*p && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n')
-            p++;
-        char word[64];
-        size_t len = (size_t)(p - start);
-        if (len == 0 || len >= sizeof word)
-            continue;
-        memcpy(word, start, len);
-        word[len] = '\0';
-        char *end;
-        double x = strtod(word, &end);
-        if (end != word && *end == '\0') {
-            *v = x;
-            return 1;
-        }
-    }
-    return 0;
-}
-
-struct launch_output {
-    int log_fd;
-    size_t logged;
-    size_t cap;
-    int truncated;
-    char line[LAUNCH_LINE_MAX];
-    size_t linelen;
-    int line_too_long;
-    int have_result;
-    double result;
-};
-
-static void launch_log_write(struct launch_output *o, const char *buf,
-                             size_t len)
-{
-    if (o->log_fd < 0)
-        return;
-    while (len > 0) {
-        ssize_t w = write(o->log_fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            /* A full disk or a removed directory costs the log, not the
-             * evaluation. */
-            close(o->log_fd);
-            o->log_fd = -1;
-            return;
-        }
-        buf += w;
-        len -= (size_t)w;
-    }
-}
-
-static void launch_scan_line(struct launch_output *o)
-{
-    double v;
-    o->line[o->linelen] = '\0';
-    if (!o->line_too_long && launch_parse_result_line(o->line, &v)) {
-        o->have_result = 1;
-        o->result = v;
-    }
-    o->linelen = 0;
-    o->line_too_long = 0;
-}
-
-static void launch_feed(struct launch_output *o, const char *buf, size_t len)
-{
-    if (o->logged < o->cap) {
-        size_t keep = len < o->cap - o->logged ? len : o->cap - o->logged;
-        launch_log_write(o, buf, keep);
-        o->logged += keep;
-        if (keep < len && !o->truncated) {
-            char marker[160];
-            int n = snprintf(marker, sizeof marker,
-                             "\n[async-search] model.log truncated at %zu "
-                             "bytes; further output discarded (still scanned "
-                             "for " LAUNCH_RESULT_TAG ")\n",
-                             o->cap);
-            launch_log_write(o, marker, (size_t)n);
-            o->truncated = 1;
-        }
-    } else if (!o->truncated) {
-        o->truncated = 1;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (buf[i] == '\n') {
-            launch_scan_line(o);
-        } else if (o->linelen + 1 < sizeof o->line) {
-            o->line[o->linelen++] = buf[i];
-        } else {
-            o->line_too_long = 1;
-        }
-    }
-}
-
-static void launch_note(struct launch_output *o, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void launch_note(struct launch_output *o, const char *fmt, ...)
-{
-    char msg[LAUNCH_REASON_LEN + 64];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        launch_log_write(o, msg, strlen(msg));
-}
-
-static int launch_read_result_file(const char *run_dir, double *v)
-{
-    struct strbuf path = STRBUF_INIT;
-    int ok = 0;
-    if (strbuf_printf(&path, "%s/%s", run_dir, LAUNCH_RESULT_NAME) != 0) {
-        strbuf_free(&path);
-        return 0;
-    }
-    FILE *f = fopen(path.data, "r");
-    strbuf_free(&path);
-    if (f == NULL)
-        return 0;
-    char buf[128];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    char *end;
-    double x = strtod(buf, &end);
-    if (end != buf) {
-        while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r')
-            end++;
-        if (*end == '\0') {
-            *v = x;
-            ok = 1;
-        }
-    }
-    return ok;
-}
-
-/* ---- the child -------------------------------------------------------- */
-
-static void launch_child_fail(const char *what, const char *arg)
-{
-    /* Only async-signal-safe calls between fork and exec (strerror aside,
-     * which glibc implements without locks for known errno values). */
-    const char *reason = strerror(errno);
-    const char *parts[] = {
-        "async-search: ", what, " '", arg, "': ", reason, "\n"};
-    for (size_t i = 0; i < LAUNCH_COUNT(parts); i++) {
-        ssize_t w = write(STDERR_FILENO, parts[i], strlen(parts[i]));
-        (void)w;
-    }
-    _exit(127);
-}
-
-static void launch_child(const struct launch_spec *s, int out_fd, int null_fd,
-                         pid_t parent)
-{
-    sigset_t none;
-    setpgid(0, 0);
-    /* If the worker dies (mpiexec's SIGKILL after a walltime, a crashed
-     * node daemon), its model must not run on as an orphan. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
-        _exit(127);
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
-    if (dup2(out_fd, STDOUT_FILENO) < 0 || dup2(out_fd, STDERR_FILENO) < 0)
-        _exit(127);
-    if (null_fd >= 0)
-        dup2(null_fd, STDIN_FILENO);
-    if (chdir(s->run_dir) != 0)
-        launch_child_fail("cannot enter the run directory", s->run_dir);
-    execvpe(s->argv[0], s->argv, s->envp);
-    launch_child_fail("cannot execute", s->argv[0]);
-}
-
-/* ---- the parent ------------------------------------------------------- */
 
 static void launch_result_fail(struct launch_result *r, enum launch_status st,
                                const char *fmt, ...)
@@ -526,195 +83,198 @@ static void launch_result_fail(struct launch_result *r, enum launch_status st,
     va_end(ap);
 }
 
-/* Sends sig to the model's process group (and to the leader, in case it
- * left the group). */
-static void launch_signal(pid_t pid, int sig)
+/* A recognised output line: an intermediate value goes to the caller if it
+ * is usable (a rising step, a finite value), else a note in model.log says
+ * why it was ignored. */
+static void launch_line(void *arg, const struct modelout_line *line)
 {
-    kill(-pid, sig);
-    kill(pid, sig);
-}
-
-void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
-                struct launch_result *r)
-{
-    struct launch_output *o = NULL;
-    struct strbuf log_path = STRBUF_INIT;
-    int pipefd[2] = {-1, -1};
-    int null_fd = -1;
-    int wstatus = 0;
-    pid_t pid = -1;
-
-    memset(r, 0, sizeof *r);
-    r->objective = NAN;
-    r->exit_code = -1;
-    r->t_start = r->t_end = util_wall();
-
-    o = calloc(1, sizeof *o);
-    if (o == NULL) {
-        launch_result_fail(r, LAUNCH_FAILED, "worker out of memory");
+    struct launch_watch *w = arg;
+    if (line->kind != MODELOUT_INTERMEDIATE)
+        return;
+    const char *bad = line->bad;
+    if (!bad[0] && line->step <= w->steps)
+        bad = "the step does not rise";
+    if (bad[0]) {
+        modelout_note(w->out,
+                      "[async-search] ignored an " MODELOUT_INTERMEDIATE_TAG
+                      " line: %s\n",
+                      bad);
         return;
     }
-    o->cap = s->log_cap;
-    if (strbuf_printf(&log_path, "%s/%s", s->run_dir, LAUNCH_LOG_NAME) != 0) {
+    w->steps = line->step;
+    w->last = line->value;
+    if (line->last_step > 0)
+        w->last_step = line->last_step;
+    if (w->s->on_intermediate)
+        w->s->on_intermediate(w->s->intermediate_arg, line->step, line->value,
+                              line->last_step);
+}
+
+/* Makes the read buffer, model.log and the output pipe. Returns 0, or -1
+ * with the reason in r. */
+static int launch_open(struct launch_watch *w, int *pipe_wr,
+                       struct launch_result *r)
+{
+    struct strbuf log_path = STRBUF_INIT;
+    char err[LAUNCH_REASON_LEN];
+    int pipefd[2];
+    int rc = -1;
+    w->chunk = malloc(LAUNCH_READ_CHUNK);
+    if (w->chunk == NULL || strbuf_printf(&log_path, "%s/%s", w->s->run_dir,
+                                          LAUNCH_LOG_NAME) != 0) {
         launch_result_fail(r, LAUNCH_FAILED, "worker out of memory");
         goto done;
     }
-    o->log_fd =
-        open(log_path.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (o->log_fd < 0) {
-        launch_result_fail(r, LAUNCH_FAILED, "cannot create %s: %s",
-                           log_path.data, strerror(errno));
+    if (modelout_open(log_path.data, w->s->log_cap, launch_line, w, &w->out,
+                      err, sizeof err) != 0) {
+        launch_result_fail(
+            r, util_storage_errno(errno) ? LAUNCH_STORAGE : LAUNCH_FAILED, "%s",
+            err);
         goto done;
     }
     if (pipe2(pipefd, O_CLOEXEC) != 0) {
         launch_result_fail(r, LAUNCH_FAILED, "pipe: %s", strerror(errno));
         goto done;
     }
-    null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    w->pipe_rd = pipefd[0];
+    w->pipe_open = 1;
+    *pipe_wr = pipefd[1];
+    rc = 0;
+done:
+    strbuf_free(&log_path);
+    return rc;
+}
 
-    r->t_start = util_wall();
-    double t0 = util_now();
-    if (s->server) {
-        char why_not[LAUNCH_REASON_LEN];
-        pid = forkserver_spawn(s->server, s->argv, s->envp, s->run_dir,
-                               pipefd[1], why_not, sizeof why_not);
-        if (pid < 0) {
-            launch_result_fail(r, LAUNCH_FAILED, "%s", why_not);
-            launch_note(o, "[async-search] %s\n", why_not);
-            goto done;
+/* SH_TIMEOUT or a cancel starts the stop (SIGTERM); the kill grace ends it
+ * (SIGKILL). */
+static void launch_escalate(struct launch_watch *w, double now,
+                            launch_cancel_fn cancel, void *arg)
+{
+    if (w->killing == LAUNCH_KILL_NONE) {
+        int stop = cancel ? cancel(arg) : 0;
+        if (stop == LAUNCH_STOPPED && w->last_step > 0 &&
+            w->steps >= w->last_step) {
+            /* the stop crossed the model's last step: it has trained to
+             * its end, and its own result is better than a stop */
+            modelout_note(w->out,
+                          "[async-search] a stop came after the last step "
+                          "(%ld): the evaluation finishes\n",
+                          w->last_step);
+            stop = 0;
         }
-    } else {
-        pid_t parent = getpid();
-        pid = fork();
-        if (pid < 0) {
-            launch_result_fail(r, LAUNCH_FAILED, "fork: %s", strerror(errno));
-            goto done;
+        if (now >= w->deadline)
+            w->why = LAUNCH_TIMEOUT;
+        else if (stop)
+            w->why = stop == LAUNCH_STOPPED ? LAUNCH_STOPPED : LAUNCH_CANCELLED;
+        if (w->why != LAUNCH_OK) {
+            spawn_signal(&w->child, SIGTERM);
+            w->killing = LAUNCH_KILL_TERM;
+            w->kill_at = now + w->s->kill_grace;
         }
-        if (pid == 0)
-            launch_child(s, pipefd[1], null_fd, parent);
-        setpgid(pid, pid); /* also in the child: whichever runs first wins */
+    } else if (w->killing == LAUNCH_KILL_TERM && now >= w->kill_at) {
+        spawn_signal(&w->child, SIGKILL);
+        w->killing = LAUNCH_KILL_KILL;
     }
-    close(pipefd[1]);
-    pipefd[1] = -1;
+}
 
-    int reaped = 0, pipe_open = 1;
-    int killing = 0; /* 0: no, 1: SIGTERM sent, 2: SIGKILL sent */
-    enum launch_status why = LAUNCH_OK;
-    double kill_at = 0, drain_until = 0, reap_sleep = LAUNCH_REAP_SLEEP_S;
-    double deadline = s->sh_timeout > 0 ? t0 + s->sh_timeout : INFINITY;
-    char *chunk = malloc(LAUNCH_READ_CHUNK);
-    if (chunk == NULL) {
-        launch_signal(pid, SIGKILL);
-        if (s->server == NULL)
-            waitpid(pid, &wstatus, 0);
-        launch_result_fail(r, LAUNCH_FAILED, "worker out of memory");
-        goto done;
+/* Waits for output (or the spawner's news) until the next timer, at most
+ * LAUNCH_POLL_S, and passes what came to model.log. */
+static void launch_read(struct launch_watch *w, double now)
+{
+    struct pollfd pfd[2] = {{w->pipe_rd, POLLIN, 0},
+                            {spawn_fd(&w->child), POLLIN, 0}};
+    double wait_s = LAUNCH_POLL_S;
+    if (!w->reaped && w->killing == LAUNCH_KILL_NONE &&
+        w->deadline - now < wait_s)
+        wait_s = w->deadline - now;
+    if (w->killing == LAUNCH_KILL_TERM && w->kill_at - now < wait_s)
+        wait_s = w->kill_at - now;
+    int ms = wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0;
+    int pr = poll(pfd, 2, ms);
+    if (pr > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+        ssize_t got = read(w->pipe_rd, w->chunk, LAUNCH_READ_CHUNK);
+        if (got > 0)
+            modelout_feed(w->out, w->chunk, (size_t)got);
+        else if (got == 0 || (errno != EINTR && errno != EAGAIN))
+            w->pipe_open = 0;
     }
-    int server_died = 0;
+}
 
-    while (pipe_open || !reaped) {
+/* The event loop: until the model was reaped and its output drained. */
+static void launch_loop(struct launch_watch *w, launch_cancel_fn cancel,
+                        void *arg, struct launch_result *r)
+{
+    w->reap_sleep = LAUNCH_REAP_SLEEP_S;
+    while (w->pipe_open || !w->reaped) {
         double now = util_now();
-        if (!reaped) {
-            if (killing == 0 && now >= deadline) {
-                why = LAUNCH_TIMEOUT;
-            } else if (killing == 0 && cancel && cancel(arg)) {
-                why = LAUNCH_CANCELLED;
-            }
-            if (killing == 0 && why != LAUNCH_OK) {
-                launch_signal(pid, SIGTERM);
-                killing = 1;
-                kill_at = now + s->kill_grace;
-            } else if (killing == 1 && now >= kill_at) {
-                launch_signal(pid, SIGKILL);
-                killing = 2;
-            }
-        }
-        if (pipe_open) {
-            /* The output, and the fork server's exit message if any. */
-            struct pollfd pfd[2] = {{pipefd[0], POLLIN, 0}, {-1, POLLIN, 0}};
-            nfds_t nfd = 1;
-            if (s->server && !reaped) {
-                pfd[1].fd = forkserver_fd(s->server);
-                nfd = 2;
-            }
-            double wait_s = LAUNCH_POLL_S;
-            if (!reaped && killing == 0 && deadline - now < wait_s)
-                wait_s = deadline - now;
-            if (killing == 1 && kill_at - now < wait_s)
-                wait_s = kill_at - now;
-            int ms = wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0;
-            int pr = poll(pfd, nfd, ms);
-            if (pr > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-                ssize_t got = read(pipefd[0], chunk, LAUNCH_READ_CHUNK);
-                if (got > 0)
-                    launch_feed(o, chunk, (size_t)got);
-                else if (got == 0 || (errno != EINTR && errno != EAGAIN))
-                    pipe_open = 0;
-            }
+        if (!w->reaped)
+            launch_escalate(w, now, cancel, arg);
+        if (w->pipe_open) {
+            launch_read(w, now);
         } else {
-            util_sleep(reap_sleep);
-            if (reap_sleep < LAUNCH_POLL_S)
-                reap_sleep *= 2;
+            util_sleep(w->reap_sleep);
+            if (w->reap_sleep < LAUNCH_POLL_S)
+                w->reap_sleep *= 2;
         }
-        if (!reaped) {
-            int ended;
-            if (s->server) {
-                ended = forkserver_reap(s->server, pid, &wstatus);
-                if (ended < 0) {
-                    /* The server died; its children die with it. */
-                    server_died = 1;
-                    wstatus = SIGKILL; /* as if killed */
-                    ended = 1;
-                }
-            } else {
-                pid_t w = waitpid(pid, &wstatus, WNOHANG);
-                ended = w == pid || (w < 0 && errno == ECHILD);
-            }
-            if (ended) {
-                reaped = 1;
-                r->t_end = util_wall();
-                /* Whatever the model left running goes with it. */
-                kill(-pid, SIGKILL);
-                drain_until = util_now() + LAUNCH_DRAIN_S;
-            }
+        if (!w->reaped && spawn_reap(&w->child, &w->end)) {
+            w->reaped = 1;
+            r->t_end = util_wall();
+            /* Whatever the model left running goes with it. */
+            spawn_signal(&w->child, SIGKILL);
+            w->drain_until = util_now() + LAUNCH_DRAIN_S;
         }
-        if (reaped && pipe_open && util_now() > drain_until)
+        if (w->reaped && w->pipe_open && util_now() > w->drain_until)
             break; /* a leftover process we cannot kill holds the pipe */
     }
-    free(chunk);
-    if (o->linelen > 0)
-        launch_scan_line(o); /* a last line without newline */
+}
 
-    if (WIFEXITED(wstatus))
-        r->exit_code = WEXITSTATUS(wstatus);
-    else if (WIFSIGNALED(wstatus))
-        r->term_signal = WTERMSIG(wstatus);
+/* The verdict on an ended model: its end, the stop, its result. */
+/* The model's last words (its last output line), or "" . */
+static const char *launch_said(const struct launch_watch *w)
+{
+    return w->out ? modelout_last_line(w->out) : "";
+}
 
-    if (why == LAUNCH_TIMEOUT) {
-        launch_result_fail(r, LAUNCH_TIMEOUT,
-                           "killed after SH_TIMEOUT %g s (SIGTERM%s)",
-                           s->sh_timeout, killing == 2 ? ", then SIGKILL" : "");
-    } else if (why == LAUNCH_CANCELLED) {
-        launch_result_fail(r, LAUNCH_CANCELLED, "stopped by the manager");
-    } else if (server_died) {
-        launch_result_fail(r, LAUNCH_FAILED,
-                           "the fork server died during the "
-                           "evaluation");
-    } else if (WIFSIGNALED(wstatus)) {
-        launch_result_fail(r, LAUNCH_FAILED, "killed by signal %d (%s)",
-                           r->term_signal, strsignal(r->term_signal));
+static void launch_judge(const struct launch_watch *w, struct launch_result *r)
+{
+    const struct launch_spec *s = w->s;
+    if (w->end.state == SPAWN_EXITED)
+        r->exit_code = w->end.code;
+    else
+        r->term_signal = w->end.code;
+
+    if (w->why == LAUNCH_TIMEOUT) {
+        launch_result_fail(
+            r, LAUNCH_TIMEOUT, "killed after SH_TIMEOUT %g s (SIGTERM%s)",
+            s->sh_timeout,
+            w->killing == LAUNCH_KILL_KILL ? ", then SIGKILL" : "");
+    } else if (w->why == LAUNCH_CANCELLED) {
+        launch_result_fail(r, LAUNCH_CANCELLED, "%s",
+                           s->cancel_why && s->cancel_why[0]
+                               ? s->cancel_why
+                               : "stopped by the manager");
+    } else if (w->why == LAUNCH_STOPPED) {
+        launch_result_fail(r, LAUNCH_STOPPED, "stopped early at step %ld",
+                           w->steps);
+        r->objective = w->last;
+    } else if (w->end.state == SPAWN_LOST) {
+        launch_result_fail(r, LAUNCH_FAILED, "%s", w->end.why);
+    } else if (w->end.state == SPAWN_SIGNALED) {
+        launch_result_fail(r, LAUNCH_FAILED, "killed by signal %d (%s)%s%s",
+                           r->term_signal, strsignal(r->term_signal),
+                           launch_said(w)[0] ? ": " : "", launch_said(w));
     } else if (r->exit_code != 0) {
-        launch_result_fail(r, LAUNCH_FAILED, "exit status %d", r->exit_code);
+        launch_result_fail(r, LAUNCH_FAILED, "exit status %d%s%s", r->exit_code,
+                           launch_said(w)[0] ? ": " : "", launch_said(w));
+    } else if (s->exit_only) {
+        r->status = LAUNCH_OK; /* a team member: the leader has the result */
     } else {
         double v = NAN;
-        int have = o->have_result;
-        if (have)
-            v = o->result;
-        else
-            have = launch_read_result_file(s->run_dir, &v);
+        int have = modelout_result(w->out, &v) ||
+                   modelout_read_result_file(s->run_dir, &v);
         if (!have)
             launch_result_fail(r, LAUNCH_FAILED,
-                               "no result: no " LAUNCH_RESULT_TAG
+                               "no result: no " MODELOUT_RESULT_TAG
                                " line in model.log and no number in "
                                "result.txt");
         else if (!isfinite(v))
@@ -724,18 +284,53 @@ void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
             r->objective = v;
         }
     }
+}
+
+void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
+                struct launch_result *r)
+{
+    struct launch_watch w;
+    char why_not[LAUNCH_REASON_LEN];
+    int pipe_wr = -1;
+
+    memset(&w, 0, sizeof w);
+    w.s = s;
+    w.pipe_rd = -1;
+    w.last = NAN;
+    memset(r, 0, sizeof *r);
+    r->objective = r->last = NAN;
+    r->exit_code = -1;
+    r->t_start = r->t_end = util_wall();
+    if (launch_open(&w, &pipe_wr, r) != 0)
+        goto done;
+
+    struct spawn_cmd cmd = {
+        .argv = s->argv, .envp = s->envp, .cwd = s->run_dir, .out_fd = pipe_wr};
+    if (spawn_start(s->spawner, &cmd, &w.child, why_not, sizeof why_not) != 0) {
+        launch_result_fail(r, LAUNCH_FAILED, "%s", why_not);
+        modelout_note(w.out, "[async-search] %s\n", why_not);
+        goto done;
+    }
+    /* The clocks start with the model: a fork server that the spawner had to
+     * start again first is not the model's time. */
+    r->t_start = util_wall();
+    w.deadline = s->sh_timeout > 0 ? util_now() + s->sh_timeout : INFINITY;
+    close(pipe_wr); /* the child has it; EOF comes when its last user ends */
+    pipe_wr = -1;
+
+    launch_loop(&w, cancel, arg, r);
+    modelout_finish(w.out);
+    launch_judge(&w, r);
+    r->steps = w.steps;
+    r->last = w.last;
     if (r->status != LAUNCH_OK)
-        launch_note(o, "\n[async-search] evaluation %s: %s\n",
-                    launch_status_name(r->status), r->reason);
+        modelout_note(w.out, "\n[async-search] evaluation %s: %s\n",
+                      launch_status_name(r->status), r->reason);
 done:
-    if (pipefd[0] >= 0)
-        close(pipefd[0]);
-    if (pipefd[1] >= 0)
-        close(pipefd[1]);
-    if (null_fd >= 0)
-        close(null_fd);
-    if (o && o->log_fd >= 0)
-        close(o->log_fd);
-    free(o);
-    strbuf_free(&log_path);
+    if (w.pipe_rd >= 0)
+        close(w.pipe_rd);
+    if (pipe_wr >= 0)
+        close(pipe_wr);
+    modelout_close(w.out);
+    free(w.chunk);
 }

@@ -1,14 +1,15 @@
 /*
  * launch: run one model evaluation as a child process, without a shell.
  *
- * The child runs in its own process group, in the run directory, with stdin
- * from /dev/null and stdout+stderr on a pipe that the caller drains into
- * model.log (capped at LAUNCH_LOG_CAP_BYTES with a truncation marker; later
- * output is still scanned for IMPROVE_RESULT lines). The result is the number
- * on the last "IMPROVE_RESULT <number>" line, else the number in result.txt.
- * SH_TIMEOUT ends the whole process group: SIGTERM, then SIGKILL after
- * LAUNCH_KILL_GRACE_S. Processes a model leaves behind are killed when it
- * exits. Every way a model can misbehave becomes a failed (or timed-out)
+ * The child is started by a spawner (spawn.h: fork and exec, or a fork
+ * server) in its own process group, in the run directory, with stdin from
+ * /dev/null and stdout+stderr on a pipe that launch drains into model.log
+ * through modelout.h (capped at LAUNCH_LOG_CAP_BYTES with a truncation
+ * marker; later output is still scanned for IMPROVE_RESULT lines). The result
+ * is the number on the last "IMPROVE_RESULT <number>" line, else the number in
+ * result.txt. SH_TIMEOUT ends the whole process group: SIGTERM, then SIGKILL
+ * after LAUNCH_KILL_GRACE_S. Processes a model leaves behind are killed when
+ * it exits. Every way a model can misbehave becomes a failed (or timed-out)
  * evaluation with a reason; nothing here stops the worker.
  */
 #ifndef ASYNC_SEARCH_LAUNCH_H
@@ -18,30 +19,51 @@
 
 #define LAUNCH_KILL_GRACE_S 10.0
 #define LAUNCH_LOG_CAP_BYTES ((size_t)8 << 20)
-#define LAUNCH_REASON_LEN 160
+#define LAUNCH_REASON_LEN 320
 #define LAUNCH_LOG_NAME "model.log"
-#define LAUNCH_RESULT_NAME "result.txt"
-#define LAUNCH_RESULT_TAG "IMPROVE_RESULT"
 
 enum launch_status {
     LAUNCH_OK = 0,
     LAUNCH_FAILED = 1,
     LAUNCH_TIMEOUT = 2,
-    LAUNCH_CANCELLED = 3
+    LAUNCH_CANCELLED = 3,
+    /* The experiment's storage failed before the model ran (a full disk
+     * while preparing the run directory or model.log): no result of the
+     * model, never a row of results.csv. */
+    LAUNCH_STORAGE = 4,
+    /* Stopped early by the manager (a stopper judged its learning curve):
+     * the objective is its last intermediate value. */
+    LAUNCH_STOPPED = 5
 };
 
-struct forkserver;
+/* Told about each usable IMPROVE_INTERMEDIATE line while the model runs
+ * (steps rise: a line whose step does not is logged and ignored); last_step:
+ * the step its training ends at, when the line says it, else 0. */
+typedef void (*launch_intermediate_fn)(void *arg, long step, double value,
+                                       long last_step);
+
+struct spawner;
 
 struct launch_spec {
-    /* command words (argv[0] is searched in PATH); with a fork server, the
-     * runner's arguments (MODEL PARAMS_JSON) */
+    /* what the spawner runs: command words (argv[0] is searched in PATH),
+     * or with a fork server the runner's arguments (MODEL PARAMS_JSON) */
     char *const *argv;
-    char *const *envp;   /* complete environment of the child */
-    const char *run_dir; /* working directory; model.log is written here */
-    double sh_timeout;   /* seconds; 0: no limit */
-    double kill_grace;   /* seconds between SIGTERM and SIGKILL */
-    size_t log_cap;      /* bytes of model.log kept */
-    struct forkserver *server; /* NULL: fork and exec argv */
+    char *const *envp;       /* complete environment of the child */
+    const char *run_dir;     /* working directory; model.log is written here */
+    double sh_timeout;       /* seconds; 0: no limit */
+    double kill_grace;       /* seconds between SIGTERM and SIGKILL */
+    size_t log_cap;          /* bytes of model.log kept */
+    struct spawner *spawner; /* starts the child (borrowed) */
+    launch_intermediate_fn on_intermediate; /* may be NULL */
+    void *intermediate_arg;
+    /* A team member's model (--ranks-per-eval): exit status 0 is success
+     * and no result is looked for (objective NaN); the evaluation's result
+     * is its leader's. */
+    int exit_only;
+    /* Why a cancel (LAUNCH_CANCELLED from the cancel hook) happened, as the
+     * hook wrote it here before it returned; NULL or "": "stopped by the
+     * manager". */
+    const char *cancel_why;
 };
 
 struct launch_result {
@@ -51,70 +73,29 @@ struct launch_result {
     int term_signal;  /* the signal that ended it, 0 otherwise */
     double t_start;   /* wall clock (epoch seconds) */
     double t_end;
+    long steps;  /* the last step the model reported (0: none) */
+    double last; /* its value there (NaN: none) */
     char reason[LAUNCH_REASON_LEN]; /* why it failed; "" when ok */
 };
 
-/* Polled about every LAUNCH_POLL_S while the model runs; nonzero stops it
- * (status LAUNCH_CANCELLED). */
+/* Polled about every LAUNCH_POLL_S while the model runs: 0 lets it run;
+ * LAUNCH_CANCELLED or LAUNCH_STOPPED ends it (its whole process group, as
+ * SH_TIMEOUT does) with that status; LAUNCH_STOPPED is ignored once the model
+ * reported the last step it said its training ends at (it has finished
+ * training: its result counts). */
 typedef int (*launch_cancel_fn)(void *arg);
 
 #define LAUNCH_POLL_S 0.05
 
-/* Runs the model and fills *r. cancel may be NULL. */
+/* Runs the model and fills *r; returns when the model and everything it left
+ * running ended (or could not be drained after it was killed). cancel may be
+ * NULL; arg is passed to it. Writes run_dir/model.log; a failure's reason
+ * also ends up there. */
 void launch_run(const struct launch_spec *s, launch_cancel_fn cancel, void *arg,
                 struct launch_result *r);
 
 /* Returns the status name used in results.csv: ok, failed, timeout,
- * cancelled. */
+ * stopped (and cancelled, storage, which never reach it). */
 const char *launch_status_name(enum launch_status st);
-
-/*
- * Splits a command line into words like a POSIX shell does for quoting only:
- * blanks separate words, '...' is literal, "..." allows \" \\ \$ \` escapes,
- * a backslash outside quotes escapes the next character. Nothing is
- * expanded. On success *words is a NULL-terminated owned array (free with
- * launch_free_words) and *nwords its length. Returns 0, or -1 with err.
- */
-int launch_split(const char *cmd, char ***words, size_t *nwords, char *err,
-                 size_t errlen);
-void launch_free_words(char **words);
-
-/*
- * The child's environment: a copy of a parent environment without the
- * variables by which MPI launchers describe the rank (OMPI_*, PMIX_*, PMI_*,
- * SLURM step variables, ...): a model that calls MPI_Init with them would
- * try to join the job and hang it.
- */
-struct launch_env {
-    char **vars; /* NULL-terminated, owned */
-    size_t count, cap;
-};
-
-/* Copies environ minus the launcher variables. Returns 0 or -1 (memory). */
-int launch_env_init(struct launch_env *env, char *const *environ_in);
-/* Sets name=value (replacing an existing value when overwrite is nonzero).
- * Returns 0 or -1 (memory). */
-int launch_env_set(struct launch_env *env, const char *name, const char *value,
-                   int overwrite);
-/* Returns the value of name, or NULL. */
-const char *launch_env_get(const struct launch_env *env, const char *name);
-/* Nonzero if the variable would be removed from a model's environment. */
-int launch_env_scrubbed(const char *assignment);
-void launch_env_free(struct launch_env *env);
-
-/*
- * Gives a worker one GPU: device slot = node_index % gpus_per_node, taken
- * from the list CUDA_VISIBLE_DEVICES already holds when the scheduler
- * restricted the devices (e.g. "2,3"), else the slot number itself; sets
- * CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, HIP_VISIBLE_DEVICES and
- * ZE_AFFINITY_MASK to it and writes it into dev. Returns 0, or -1 (memory,
- * or gpus_per_node < 1).
- */
-int launch_env_bind_gpu(struct launch_env *env, int node_index,
-                        long gpus_per_node, char *dev, size_t len);
-
-/* Parses the result out of one line of model output: returns 1 and sets *v
- * if the line holds IMPROVE_RESULT followed by a number, else 0. */
-int launch_parse_result_line(const char *line, double *v);
 
 #endif

@@ -3,8 +3,9 @@
  *
  * main parses the flags (identically on every rank, so that a bad flag stops
  * every rank the same way without any message passing), handles the modes
- * that need no MPI (--help, --check, report), then starts MPI and runs the
- * manager on rank 0 and a worker on every other rank.
+ * that need no MPI (--help, --check, --simulate and the subcommands report,
+ * cfg-variables and next-exp-id), then starts MPI and runs the manager on
+ * rank 0 and a worker on every other rank.
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,8 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "expid.h"
+#include "childenv.h"
+#include "layout.h"
 #include "log.h"
-#include "manager.h"
+#include "search.h"
 #include "options.h"
 #include "strbuf.h"
 #include "transport.h"
@@ -60,13 +64,14 @@ static char *main_home(void)
     return strdup(exe[0] ? exe : "/");
 }
 
-/* `async-search report EXPDIR ...`: runs the Python report. */
+/* `async-search report EXPDIR ...`: runs the Python report with
+ * $ASYNC_SEARCH_PYTHON, else the build's Python. */
 static int main_report(int argc, char **argv, const char *home)
 {
     struct strbuf pp = STRBUF_INIT;
     const char *python = getenv("ASYNC_SEARCH_PYTHON");
     if (python == NULL || *python == '\0')
-        python = "/usr/bin/python3";
+        python = BUILD_PYTHON;
     const char *old = getenv("PYTHONPATH");
     strbuf_printf(&pp, "%s/python%s%s", home, old ? ":" : "", old ? old : "");
     setenv("PYTHONPATH", strbuf_str(&pp), 1);
@@ -86,22 +91,150 @@ static int main_report(int argc, char **argv, const char *home)
     return 1;
 }
 
+/* `async-search cfg-variables`: the cfg mapping, for bin/async-search-run. */
+static int main_cfg_variables(int argc, char **argv, const char *home)
+{
+    (void)argv;
+    (void)home;
+    if (argc != 2) {
+        log_error("cfg-variables takes no arguments (usage: async-search "
+                  "cfg-variables)");
+        return 2;
+    }
+    options_cfg_variables(stdout);
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
+/* `async-search next-exp-id [ROOT [SUFFIX]]`: prints the first free EXPnnn
+ * (EXPnnnSUFFIX with a suffix) under ROOT (default: the manager's), creating
+ * nothing. */
+static int main_next_exp_id(int argc, char **argv, const char *home)
+{
+    (void)home;
+    char path[PATH_MAX], err[OPTIONS_ERR_LEN];
+    if (argc > 4) {
+        log_error("next-exp-id takes at most two arguments (usage: "
+                  "async-search next-exp-id [ROOT [SUFFIX]])");
+        return 2;
+    }
+    const char *root = argc >= 3 ? argv[2] : EXPID_ROOT;
+    const char *suffix = argc == 4 ? argv[3] : "";
+    if (expid_next_suffix(root, suffix, path, sizeof path, err, sizeof err) !=
+        0) {
+        log_error("next-exp-id: %s", err);
+        return 2;
+    }
+    printf("%s\n", expid_name(path));
+    return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+}
+
+/* The subcommands: `async-search NAME ARGS...`, all without MPI. */
+struct main_command {
+    const char *name;
+    int (*run)(int argc, char **argv, const char *home);
+};
+
+static const struct main_command main_commands[] = {
+    {"report", main_report},
+    {"cfg-variables", main_cfg_variables},
+    {"next-exp-id", main_next_exp_id},
+};
+
+static const struct main_command *main_find_command(int argc, char **argv)
+{
+    if (argc < 2)
+        return NULL;
+    for (size_t i = 0; i < sizeof main_commands / sizeof *main_commands; i++)
+        if (strcmp(argv[1], main_commands[i].name) == 0)
+            return &main_commands[i];
+    return NULL;
+}
+
+/* The transport's name for a --simulate-distribution. */
+static enum sim_distribution
+main_sim_distribution(enum options_sim_distribution d)
+{
+    switch (d) {
+    case OPTIONS_SIM_FIXED: return SIM_FIXED;
+    case OPTIONS_SIM_EXP: return SIM_EXP;
+    case OPTIONS_SIM_LOGNORMAL: return SIM_LOGNORMAL;
+    }
+    return SIM_FIXED;
+}
+
+/* Where this rank is and which GPU it gets, gathered from every rank
+ * (collective); then the teams, the same on every rank. A plan that cannot
+ * be made leaves no team and its reason in job->error (rank 0 says it). */
+static int main_layout(const struct options *o, int rank, struct layout *l,
+                       struct team_plan *plan, struct search_job *job)
+{
+    int node_index = 0;
+    char device[LAYOUT_DEVICE_MAX] = "";
+    if (transport_node_worker_index(&node_index) != 0)
+        return -1;
+    if (rank > 0 && o->gpus_per_node > 0)
+        childenv_gpu_pick(getenv("CUDA_VISIBLE_DEVICES"), node_index,
+                          o->gpus_per_node, device, sizeof device);
+    if (transport_layout(device, l) != 0)
+        return -1;
+    job->layout = l;
+    job->plan = plan;
+    if (team_plan_make(l, (int)o->ranks_per_eval, plan, job->error,
+                       sizeof job->error) != 0)
+        memset(plan, 0, sizeof *plan);
+    return 0;
+}
+
+/* An MPI job: rank 0 searches, the other ranks work (alone or in teams). */
+static int main_job(const struct options *o, const char *home, int rank)
+{
+    struct layout l;
+    struct team_plan plan;
+    struct search_job job;
+    char err[OPTIONS_ERR_LEN];
+    int status;
+    memset(&l, 0, sizeof l);
+    memset(&plan, 0, sizeof plan);
+    memset(&job, 0, sizeof job);
+    if (main_layout(o, rank, &l, &plan, &job) != 0) {
+        if (rank == 0)
+            log_error("cannot learn which ranks share a node (MPI "
+                      "collectives failed)");
+        return 1;
+    }
+    if (rank == 0) {
+        struct transport *t = NULL;
+        if (transport_mpi_create(&plan, &t, err, sizeof err) != 0) {
+            log_error("%s", err);
+            MPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        log_init(-1, o->quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
+        status = search_run(o, home, t, &job);
+        t->ops->destroy(t);
+    } else {
+        status = worker_run(o, home, rank, &l, &plan);
+    }
+    team_plan_free(&plan);
+    layout_free(&l);
+    return status;
+}
+
 /* --simulate W: the manager against W virtual workers, without MPI. */
 static int main_simulate(const struct options *o, const char *home)
 {
     struct transport *t = NULL;
     char err[OPTIONS_ERR_LEN];
-    enum sim_distribution dist =
-        strcmp(o->sim_distribution, "exp") == 0         ? SIM_EXP
-        : strcmp(o->sim_distribution, "lognormal") == 0 ? SIM_LOGNORMAL
-                                                        : SIM_FIXED;
-    if (transport_sim_create(&t, (int)o->simulate, o->sim_duration, dist,
-                             (unsigned long)o->seed, err, sizeof err) != 0) {
+    enum sim_distribution dist = main_sim_distribution(o->sim_distribution);
+    /* with --ranks-per-eval K, W virtual ranks make W / K teams */
+    long teams = o->simulate / o->ranks_per_eval;
+    if (transport_sim_create(&t, (int)(teams > 0 ? teams : 1), o->sim_duration,
+                             dist, (unsigned long)o->seed, err,
+                             sizeof err) != 0) {
         log_error("%s", err);
         return 1;
     }
     log_init(-1, o->quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
-    int status = manager_run(o, home, t);
+    int status = search_run(o, home, t, NULL);
     t->ops->destroy(t);
     return status;
 }
@@ -116,12 +249,13 @@ int main(int argc, char **argv)
     if (home == NULL)
         return 1;
 
-    if (argc >= 2 && strcmp(argv[1], "report") == 0) {
-        status = main_report(argc, argv, home);
+    log_init(-1, LOG_LEVEL_WARN);
+    const struct main_command *command = main_find_command(argc, argv);
+    if (command) {
+        status = command->run(argc, argv, home);
         free(home);
         return status;
     }
-    log_init(-1, LOG_LEVEL_WARN);
     switch (options_parse(argc, argv, &o, err, sizeof err)) {
     case OPTIONS_HELP:
         if (rank_hint == 0)
@@ -139,7 +273,7 @@ int main(int argc, char **argv)
     case OPTIONS_OK: break;
     }
     if (o.check) {
-        status = manager_check(&o, home);
+        status = search_check(&o, home);
         free(home);
         return status;
     }
@@ -149,7 +283,7 @@ int main(int argc, char **argv)
         return status;
     }
 
-    int provided, rank, size, node_index = 0;
+    int provided, rank, size;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) !=
         MPI_SUCCESS) {
         log_error("MPI_Init_thread failed");
@@ -170,22 +304,8 @@ int main(int argc, char **argv)
             log_error("this MPI library does not provide "
                       "MPI_THREAD_FUNNELED, which the manager needs");
         status = 1;
-    } else if (transport_node_worker_index(&node_index) != 0) {
-        if (rank == 0)
-            log_error("MPI_Comm_split_type failed: cannot tell which ranks "
-                      "share a node");
-        status = 1;
-    } else if (rank == 0) {
-        struct transport *t = NULL;
-        if (transport_mpi_create(&t, err, sizeof err) != 0) {
-            log_error("%s", err);
-            MPI_Abort(MPI_COMM_WORLD, 1);
-        }
-        log_init(-1, o.quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
-        status = manager_run(&o, home, t);
-        t->ops->destroy(t);
     } else {
-        status = worker_run(&o, home, rank, node_index);
+        status = main_job(&o, home, rank);
     }
     MPI_Finalize();
     free(home);

@@ -1,7 +1,9 @@
 /*
  * options: table-driven flag parsing. Each flag is one row of options_table:
- * its kind, where it is stored, its allowed range, its default (as text, for
- * --help) and a help line. Adding a flag is adding a row and a field.
+ * its kind, where it is stored, its allowed values (a range, or a list of
+ * names for an enum), its typed default, its cfg variable and a help line.
+ * The defaults, --help and `async-search cfg-variables` are all read from
+ * the rows. Adding a flag is adding a row and a field.
  */
 #include "options.h"
 
@@ -11,17 +13,54 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expid.h"
 #include "policy.h"
+#include "strbuf.h"
 
-enum option_kind { OPT_STRING, OPT_LONG, OPT_DOUBLE, OPT_FLAG };
+enum option_kind {
+    OPT_STRING, /* const char *; an empty value is an error */
+    OPT_LONG,   /* long in [min, max] */
+    OPT_DOUBLE, /* double in [min, max], finite */
+    OPT_CHOICE, /* an enum, given by one of the names in choices */
+    OPT_FLAG    /* int set to 1; takes no value */
+};
+
+/* One name of an OPT_CHOICE flag and the enum value it stands for. */
+struct option_choice {
+    const char *name;
+    int value;
+};
+
+/* The names an OPT_CHOICE flag accepts. */
+struct option_choices {
+    const char *noun;                 /* in "'x' is not <noun>" */
+    const struct option_choice *list; /* ends with {NULL, 0} */
+};
+
+/* A default, by kind: s (OPT_STRING; NULL: no default, and first so that a
+ * row without .def has none), l (OPT_LONG), d (OPT_DOUBLE), c (OPT_CHOICE).
+ * OPT_FLAG defaults to 0. */
+union option_value {
+    const char *s;
+    long l;
+    double d;
+    int c;
+};
 
 struct option_spec {
     const char *name; /* without the leading "--" */
     enum option_kind kind;
-    size_t offset; /* of the field in struct options */
-    double min, max;
-    const char *metavar;
-    const char *deflt; /* default as shown by --help; NULL: none */
+    size_t offset;                        /* of the field in struct options */
+    double min, max;                      /* OPT_LONG, OPT_DOUBLE */
+    const struct option_choices *choices; /* OPT_CHOICE */
+    const char *metavar; /* OPT_CHOICE: NULL, the names are shown */
+    union option_value def;
+    /* OPT_LONG, OPT_DOUBLE with special_help: one more value, outside [min,
+     * max], that is accepted and stored as special_as (the original
+     * workflow's -1 for "all cores" and "no timeout"). */
+    double special, special_as;
+    const char *special_help; /* its meaning, for messages; NULL: none */
+    const char *cfg; /* the cfg variable of bin/async-search-run; NULL: none */
     const char *help;
 };
 
@@ -30,107 +69,420 @@ struct option_spec {
  * overflow. */
 #define OPT_COUNT_MAX 1000000000.0
 #define OPT_SECONDS_MAX 31536000.0 /* one year */
+/* Room for "--flag METAVAR" in the --help column, and for one value as
+ * text. */
+#define OPT_LEFT_LEN 96
+#define OPT_LEFT_WIDTH 28
+#define OPT_VALUE_LEN 64
+/* Whole numbers below this are written in full, digit by digit. */
+#define OPT_WHOLE_MAX 1e15
+
+/* Enums are stored through an int lvalue. */
+_Static_assert(sizeof(enum options_progress) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum options_launch) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum options_sim_distribution) == sizeof(int),
+               "enum size");
+
+static const struct option_choice options_progress_list[] = {
+    {"auto", OPTIONS_PROGRESS_AUTO},
+    {"tty", OPTIONS_PROGRESS_TTY},
+    {"log", OPTIONS_PROGRESS_LOG},
+    {NULL, 0},
+};
+static const struct option_choices options_progress = {"a style",
+                                                       options_progress_list};
+
+static const struct option_choice options_launch_list[] = {
+    {"subprocess", OPTIONS_LAUNCH_SUBPROCESS},
+    {"fork-server", OPTIONS_LAUNCH_FORK_SERVER},
+    {NULL, 0},
+};
+static const struct option_choices options_launch = {"a mode",
+                                                     options_launch_list};
+
+static const struct option_choice options_sim_distribution_list[] = {
+    {"fixed", OPTIONS_SIM_FIXED},
+    {"exp", OPTIONS_SIM_EXP},
+    {"lognormal", OPTIONS_SIM_LOGNORMAL},
+    {NULL, 0},
+};
+static const struct option_choices options_sim_distribution = {
+    "a distribution", options_sim_distribution_list};
+
+static const struct option_choice options_stopper_list[] = {
+    {"none", OPTIONS_STOPPER_NONE},
+    {"asha", OPTIONS_STOPPER_ASHA},
+    {"median", OPTIONS_STOPPER_MEDIAN},
+    {NULL, 0},
+};
+static const struct option_choices options_stopper = {"a stopper",
+                                                      options_stopper_list};
+
+static const struct option_choice options_share_list[] = {
+    {"no", OPTIONS_SHARE_NO},
+    {"yes", OPTIONS_SHARE_YES},
+    {NULL, 0},
+};
+static const struct option_choices options_share = {"yes or no",
+                                                    options_share_list};
 
 static const struct option_spec options_table[] = {
-    {"problem", OPT_STRING, OPT_FIELD(problem), 0, 0, "FILE", NULL,
-     "problem*.py file defining class Problem (space, params) (required)"},
-    {"model", OPT_STRING, OPT_FIELD(model), 0, 0, "NAME", NULL,
-     "CANDLE benchmark run by 'python -m async_search.runner NAME' (tc1, nt3, "
-     "example, or a module on PYTHONPATH)"},
-    {"model-cmd", OPT_STRING, OPT_FIELD(model_cmd), 0, 0, "\"CMD ARGS\"", NULL,
-     "any command; run without a shell, with the params.json path appended"},
-    {"exp-dir", OPT_STRING, OPT_FIELD(exp_dir), 0, 0, "DIR", NULL,
-     "experiment directory (created; must not hold results already)"},
-    {"exp-id", OPT_STRING, OPT_FIELD(exp_id), 0, 0, "ID", NULL,
-     "experiment id: the directory is experiments/ID"},
-    {"restart", OPT_STRING, OPT_FIELD(restart), 0, 0, "EXPDIR", NULL,
-     "continue a killed or finished experiment up to --max-evals rows"},
-    {"restart-number", OPT_LONG, OPT_FIELD(restart_number), 0, 1000000, "R",
-     "0", "RESTART_NUMBER of the new job ids R_I_J (0: one more than used)"},
-    {"max-failures", OPT_LONG, OPT_FIELD(max_failures), 0, OPT_COUNT_MAX, "N",
-     "0", "stop once N evaluations have failed or timed out (0: never)"},
-    {"init-size", OPT_LONG, OPT_FIELD(init_size), 1, OPT_COUNT_MAX, "N", "4",
-     "INIT_SIZE: points of the initial design, requested at the start"},
-    {"max-evals", OPT_LONG, OPT_FIELD(max_evals), 1, OPT_COUNT_MAX, "N", "20",
-     "MAX_EVALS: evaluations to finish (failed ones count)"},
-    {"num-buffer", OPT_LONG, OPT_FIELD(num_buffer), 0, OPT_COUNT_MAX, "N", "2",
-     "NUM_BUFFER: points kept ready beyond one per worker"},
-    {"max-threshold", OPT_LONG, OPT_FIELD(max_threshold), 1, OPT_COUNT_MAX, "N",
-     "1", "MAX_THRESHOLD: results batched per request when they come fast"},
-    {"threshold-window", OPT_DOUBLE, OPT_FIELD(threshold_window), 0,
-     OPT_SECONDS_MAX, "S", "16",
-     "results closer than S seconds are batched by --max-threshold"},
-    {"n-jobs", OPT_LONG, OPT_FIELD(n_jobs), 1, 1024, "N", "1",
-     "N_JOBS: threads the optimizer uses to produce points"},
-    {"seed", OPT_LONG, OPT_FIELD(seed), 0, 4294967295.0, "N", "0",
-     "RANDOM_SEED of the optimizer"},
-    {"optimizer", OPT_STRING, OPT_FIELD(optimizer), 0, 0, "NAME", "default",
-     "default | original | random | optuna | skopt | module:Class"},
-    {"sh-timeout", OPT_DOUBLE, OPT_FIELD(sh_timeout), 0, OPT_SECONDS_MAX, "S",
-     "3600", "SH_TIMEOUT: kill a model after S seconds (0: never)"},
-    {"benchmark-timeout", OPT_DOUBLE, OPT_FIELD(benchmark_timeout), 0,
-     OPT_SECONDS_MAX, "S", "3600",
-     "BENCHMARK_TIMEOUT: graceful limit passed to the model (0: none)"},
-    {"gpus-per-node", OPT_LONG, OPT_FIELD(gpus_per_node), 0, 1024, "N", "0",
-     "GPUS_PER_NODE: give each worker one GPU by its node-local rank (sets "
-     "CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, ZE_AFFINITY_MASK; 0: off)"},
-    {"launch", OPT_STRING, OPT_FIELD(launch), 0, 0, "MODE", "subprocess",
-     "subprocess (a new process per evaluation) | fork-server (each worker "
-     "forks evaluations from a Python that imported the benchmark once; "
-     "needs --model)"},
-    {"python", OPT_STRING, OPT_FIELD(python), 0, 0, "PATH", "/usr/bin/python3",
-     "Python interpreter that runs --model benchmarks"},
-    {"quiet", OPT_FLAG, OPT_FIELD(quiet), 0, 0, NULL, NULL,
-     "no progress lines or warnings (they still go to manager.log)"},
-    {"verbose", OPT_FLAG, OPT_FIELD(verbose), 0, 0, NULL, NULL,
-     "a line per finished evaluation; debug messages in manager.log"},
-    {"progress", OPT_STRING, OPT_FIELD(progress), 0, 0, "STYLE", "auto",
-     "auto | tty (one line redrawn) | log (a line every 30 s)"},
-    {"time-limit", OPT_DOUBLE, OPT_FIELD(time_limit), 0, OPT_SECONDS_MAX, "S",
-     "0",
-     "stop issuing work after S seconds, end running evaluations (they "
-     "are reissued by --restart); 0: no limit"},
-    {"simulate", OPT_LONG, OPT_FIELD(simulate), 0, 10000000, "W", "0",
-     "run against W virtual workers in this process (no MPI, no models)"},
-    {"simulate-duration", OPT_DOUBLE, OPT_FIELD(sim_duration), 0.000001,
-     OPT_SECONDS_MAX, "S", "1", "mean seconds of a virtual evaluation"},
-    {"simulate-distribution", OPT_STRING, OPT_FIELD(sim_distribution), 0, 0,
-     "D", "fixed", "fixed | exp | lognormal durations"},
-    {"simulate-objective", OPT_STRING, OPT_FIELD(sim_objective), 0, 0, "F",
-     "default", "default | module:function | file.py:function"},
-    {"fixed-buffer", OPT_FLAG, OPT_FIELD(fixed_buffer), 0, 0, NULL, NULL,
-     "keep exactly NUM_BUFFER extra points (by default the buffer grows to "
-     "the results of the last two optimizer turns, up to one per worker)"},
-    {"no-report", OPT_FLAG, OPT_FIELD(no_report), 0, 0, NULL, NULL,
-     "do not write EXPDIR/report.png at the end (async-search report EXPDIR "
-     "still can)"},
-    {"check", OPT_FLAG, OPT_FIELD(check), 0, 0, NULL, NULL,
-     "validate the flags and the problem file, print the space, exit"},
-    {"help", OPT_FLAG, OPT_FIELD(help), 0, 0, NULL, NULL,
-     "print this help and exit"},
+    {.name = "problem",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(problem),
+     .metavar = "FILE",
+     .cfg = "PROBLEM",
+     .help = "problem*.py file defining class Problem (space, params) "
+             "(required)"},
+    {.name = "model",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(model),
+     .metavar = "NAME",
+     .help = "CANDLE benchmark run by 'python -m async_search.runner NAME' "
+             "(tc1, nt3, example, or a module on PYTHONPATH)"},
+    {.name = "model-cmd",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(model_cmd),
+     .metavar = "\"CMD ARGS\"",
+     .cfg = "MODEL_CMD",
+     .help = "any command; run without a shell, with the params.json path "
+             "appended"},
+    {.name = "exp-dir",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(exp_dir),
+     .metavar = "DIR",
+     .help = "experiment directory (created; must not hold results already)"},
+    {.name = "exp-id",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(exp_id),
+     .metavar = "ID",
+     .help = "experiment id: the directory is " EXPID_ROOT "/ID (without "
+             "--exp-dir, --exp-id and --restart: the first free " EXPID_ROOT
+             "/EXPnnn)"},
+    {.name = "restart",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(restart),
+     .metavar = "EXPDIR",
+     .help = "continue a killed or finished experiment up to --max-evals "
+             "rows"},
+    {.name = "restart-number",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(restart_number),
+     .min = 0,
+     .max = 1000000,
+     .metavar = "R",
+     .def.l = 0,
+     .cfg = "RESTART_NUMBER",
+     .help = "R of the new job ids R_I_J with --restart (0: one more than "
+             "used)"},
+    {.name = "max-failures",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(max_failures),
+     .min = 0,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 0,
+     .cfg = "MAX_FAILURES",
+     .help = "stop once N evaluations have failed or timed out (0: never)"},
+    {.name = "fail-fast",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(fail_fast),
+     .min = 0,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 5,
+     .cfg = "FAIL_FAST",
+     .help = "stop when the first max(N, workers) evaluations of an "
+             "experiment all failed or timed out: the model is mis-wired "
+             "(exit 4; 0: never)"},
+    {.name = "init-size",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(init_size),
+     .min = 1,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 4,
+     .cfg = "INIT_SIZE",
+     .help = "points of the initial design, requested at the start"},
+    {.name = "max-evals",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(max_evals),
+     .min = 1,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 20,
+     .cfg = "MAX_EVALS",
+     .help = "evaluations to finish (failed ones count)"},
+    {.name = "num-buffer",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(num_buffer),
+     .min = 0,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 2,
+     .cfg = "NUM_BUFFER",
+     .help = "points kept ready beyond one per worker"},
+    {.name = "max-threshold",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(max_threshold),
+     .min = 1,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 1,
+     .cfg = "MAX_THRESHOLD",
+     .help = "results batched per request when they come fast"},
+    {.name = "threshold-window",
+     .kind = OPT_DOUBLE,
+     .offset = OPT_FIELD(threshold_window),
+     .min = 0,
+     .max = OPT_SECONDS_MAX,
+     .metavar = "S",
+     .def.d = POLICY_THRESHOLD_WINDOW_S,
+     .cfg = "THRESHOLD_WINDOW",
+     .help = "results closer than S seconds are batched by --max-threshold"},
+    {.name = "n-jobs",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(n_jobs),
+     .min = 1,
+     .max = 1024,
+     .metavar = "N",
+     .def.l = 1,
+     .special = -1,
+     .special_as = -1,
+     .special_help = "all cores",
+     .cfg = "N_JOBS",
+     .help = "threads the optimizer uses to produce points (-1: all "
+             "cores)"},
+    {.name = "seed",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(seed),
+     .min = 0,
+     .max = 4294967295.0,
+     .metavar = "N",
+     .def.l = 0,
+     .cfg = "RANDOM_SEED",
+     .help = "seed of the optimizer"},
+    {.name = "optimizer",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(optimizer),
+     .metavar = "NAME",
+     .def.s = "default",
+     .cfg = "OPTIMIZER",
+     .help = "default | original | random | optuna | skopt | module:Class"},
+    {.name = "sh-timeout",
+     .kind = OPT_DOUBLE,
+     .offset = OPT_FIELD(sh_timeout),
+     .min = 0,
+     .max = OPT_SECONDS_MAX,
+     .metavar = "S",
+     .def.d = 3600,
+     .special = -1,
+     .special_as = 0,
+     .special_help = "never, as 0",
+     .cfg = "SH_TIMEOUT",
+     .help = "kill a model after S seconds (0 or -1: never)"},
+    {.name = "benchmark-timeout",
+     .kind = OPT_DOUBLE,
+     .offset = OPT_FIELD(benchmark_timeout),
+     .min = 0,
+     .max = OPT_SECONDS_MAX,
+     .metavar = "S",
+     .def.d = 3600,
+     .special = -1,
+     .special_as = 0,
+     .special_help = "none, as 0",
+     .cfg = "BENCHMARK_TIMEOUT",
+     .help = "graceful limit passed to the model (0 or -1: none)"},
+    {.name = "gpus-per-node",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(gpus_per_node),
+     .min = 0,
+     .max = 1024,
+     .metavar = "N",
+     .def.l = 0,
+     .cfg = "GPUS_PER_NODE",
+     .help = "give each worker one GPU by its node-local rank (sets "
+             "CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, ZE_AFFINITY_MASK; "
+             "0: off)"},
+    {.name = "launch",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(launch),
+     .choices = &options_launch,
+     .def.c = OPTIONS_LAUNCH_SUBPROCESS,
+     .cfg = "LAUNCH",
+     .help = "subprocess: a new process per evaluation; fork-server: each "
+             "worker forks evaluations from a Python that imported the "
+             "benchmark once (needs --model)"},
+    {.name = "python",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(python),
+     .metavar = "PATH",
+     .def.s = BUILD_PYTHON,
+     .cfg = "MODEL_PYTHON",
+     .help = "Python interpreter that runs --model benchmarks"},
+    {.name = "quiet",
+     .kind = OPT_FLAG,
+     .offset = OPT_FIELD(quiet),
+     .help = "no progress lines or warnings (they still go to manager.log)"},
+    {.name = "verbose",
+     .kind = OPT_FLAG,
+     .offset = OPT_FIELD(verbose),
+     .help = "a line per finished evaluation; debug messages in "
+             "manager.log"},
+    {.name = "progress",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(progress),
+     .choices = &options_progress,
+     .def.c = OPTIONS_PROGRESS_AUTO,
+     .help = "tty: one line, redrawn; log: a line every 30 s; auto: tty on "
+             "a terminal, else log"},
+    {.name = "ranks-per-eval",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(ranks_per_eval),
+     .min = 1,
+     .max = 100000,
+     .metavar = "K",
+     .def.l = 1,
+     .cfg = "RANKS_PER_EVAL",
+     .help = "worker ranks per evaluation: teams of K ranks (node-local where "
+             "possible) each run one model process with RANK, WORLD_SIZE, "
+             "LOCAL_RANK, LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT set "
+             "(torch.distributed, Horovod) and its own GPU"},
+    {.name = "share-gpus",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(share_gpus),
+     .choices = &options_share,
+     .def.c = OPTIONS_SHARE_NO,
+     .cfg = "SHARE_GPUS",
+     .help = "with --gpus-per-node, let workers of a node share a GPU when "
+             "they outnumber the GPUs (else that is refused)"},
+    {.name = "stopper",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(stopper),
+     .choices = &options_stopper,
+     .def.c = OPTIONS_STOPPER_NONE,
+     .cfg = "STOPPER",
+     .help = "stop evaluations early from the IMPROVE_INTERMEDIATE values "
+             "their models report: asha (asynchronous successive halving) or "
+             "median (the median stopping rule); none runs every evaluation "
+             "to its end"},
+    {.name = "stopper-min-steps",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(stopper_min_steps),
+     .min = 1,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 1,
+     .cfg = "STOPPER_MIN_STEPS",
+     .help = "no evaluation is stopped before step N (ASHA's first rung)"},
+    {.name = "stopper-eta",
+     .kind = OPT_DOUBLE,
+     .offset = OPT_FIELD(stopper_eta),
+     .min = 1.01,
+     .max = 1000,
+     .metavar = "F",
+     .def.d = 3,
+     .cfg = "STOPPER_ETA",
+     .help = "ASHA's reduction factor: rungs at steps N x F^k, and an "
+             "evaluation goes on past a rung only in the best 1/F"},
+    {.name = "stopper-warmup",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(stopper_warmup),
+     .min = 1,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 5,
+     .cfg = "STOPPER_WARMUP",
+     .help = "median rule: judge a step once N other evaluations reported "
+             "it"},
+    {.name = "stopper-max-step",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(stopper_max_step),
+     .min = 0,
+     .max = OPT_COUNT_MAX,
+     .metavar = "N",
+     .def.l = 0,
+     .cfg = "STOPPER_MAX_STEP",
+     .help = "the last step (epoch) of a full evaluation, for models that "
+             "do not say theirs: none is stopped there or later, ASHA has no "
+             "rung there; 0: the last step of the longest evaluation that ran "
+             "to its end"},
+    {.name = "time-limit",
+     .kind = OPT_DOUBLE,
+     .offset = OPT_FIELD(time_limit),
+     .min = 0,
+     .max = OPT_SECONDS_MAX,
+     .metavar = "S",
+     .def.d = 0,
+     .help = "stop issuing work after S seconds, end running evaluations "
+             "(they are reissued by --restart); 0: no limit"},
+    {.name = "simulate",
+     .kind = OPT_LONG,
+     .offset = OPT_FIELD(simulate),
+     .min = 0,
+     .max = 10000000,
+     .metavar = "W",
+     .def.l = 0,
+     .help = "run against W virtual workers in this process (no MPI, no "
+             "models)"},
+    {.name = "simulate-duration",
+     .kind = OPT_DOUBLE,
+     .offset = OPT_FIELD(sim_duration),
+     .min = 0.000001,
+     .max = OPT_SECONDS_MAX,
+     .metavar = "S",
+     .def.d = 1,
+     .help = "mean seconds of a virtual evaluation"},
+    {.name = "simulate-distribution",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(sim_distribution),
+     .choices = &options_sim_distribution,
+     .def.c = OPTIONS_SIM_FIXED,
+     .help = "durations of virtual evaluations around the mean"},
+    {.name = "simulate-objective",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(sim_objective),
+     .metavar = "F",
+     .def.s = "default",
+     .help = "default | module:function | file.py:function"},
+    {.name = "fixed-buffer",
+     .kind = OPT_FLAG,
+     .offset = OPT_FIELD(fixed_buffer),
+     .help = "keep exactly NUM_BUFFER extra points (by default the buffer "
+             "grows to the results of the last two optimizer turns, up to "
+             "one per worker)"},
+    {.name = "no-report",
+     .kind = OPT_FLAG,
+     .offset = OPT_FIELD(no_report),
+     .help = "do not write EXPDIR/report.png at the end (async-search "
+             "report EXPDIR still can)"},
+    {.name = "check",
+     .kind = OPT_FLAG,
+     .offset = OPT_FIELD(check),
+     .help = "validate the flags and the problem file, print the space, "
+             "exit"},
+    {.name = "help",
+     .kind = OPT_FLAG,
+     .offset = OPT_FIELD(help),
+     .help = "print this help and exit"},
 };
 
 #define OPTIONS_COUNT (sizeof options_table / sizeof options_table[0])
 
 static void options_defaults(struct options *o)
 {
+    char *base = (char *)o;
     memset(o, 0, sizeof *o);
-    o->init_size = 4;
-    o->max_evals = 20;
-    o->num_buffer = 2;
-    o->max_threshold = 1;
-    o->n_jobs = 1;
-    o->seed = 0;
-    o->optimizer = "default";
-    o->python = "/usr/bin/python3";
-    o->progress = "auto";
-    o->launch = "subprocess";
-    o->sim_duration = 1.0;
-    o->sim_distribution = "fixed";
-    o->sim_objective = "default";
-    o->sh_timeout = 3600;
-    o->benchmark_timeout = 3600;
-    o->threshold_window = POLICY_THRESHOLD_WINDOW_S;
+    for (size_t i = 0; i < OPTIONS_COUNT; i++) {
+        const struct option_spec *s = &options_table[i];
+        switch (s->kind) {
+        case OPT_STRING: *(const char **)(base + s->offset) = s->def.s; break;
+        case OPT_LONG: *(long *)(base + s->offset) = s->def.l; break;
+        case OPT_DOUBLE: *(double *)(base + s->offset) = s->def.d; break;
+        case OPT_CHOICE: *(int *)(base + s->offset) = s->def.c; break;
+        case OPT_FLAG: break;
+        }
+    }
 }
 
 static const struct option_spec *options_find(const char *name, size_t len)
@@ -142,39 +494,135 @@ static const struct option_spec *options_find(const char *name, size_t len)
     return NULL;
 }
 
-static void options_range(const struct option_spec *s, char *buf, size_t len)
+/* The name of an OPT_CHOICE value; NULL if it has none. */
+static const char *options_choice_name(const struct option_choices *c,
+                                       int value)
 {
-    if (s->kind == OPT_LONG)
-        snprintf(buf, len, "an integer from %.0f to %.0f", s->min, s->max);
-    else
-        snprintf(buf, len, "a number of seconds from %g to %g", s->min, s->max);
+    for (const struct option_choice *k = c->list; k->name; k++)
+        if (k->value == value)
+            return k->name;
+    return NULL;
 }
 
-static enum options_status options_set(struct options *o,
-                                       const struct option_spec *s,
-                                       const char *value, char *err,
-                                       size_t errlen)
+/* Writes the names of c joined by sep into buf. */
+static void options_choice_names(const struct option_choices *c,
+                                 const char *sep, char *buf, size_t len)
 {
-    char *base = (char *)o;
-    char allowed[96];
-    options_range(s, allowed, sizeof allowed);
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const struct option_choice *k = c->list; k->name && used < len; k++) {
+        int n = snprintf(buf + used, len - used, "%s%s",
+                         k == c->list ? "" : sep, k->name);
+        if (n < 0)
+            return;
+        used += (size_t)n;
+    }
+}
+
+/* The shortest text that reads back as exactly v: whole numbers in full
+ * ("3600", "31536000"), others in %g style ("0.5", "1e-06"). */
+static void options_format_double(char *buf, size_t len, double v)
+{
+    if (v == floor(v) && fabs(v) < OPT_WHOLE_MAX) {
+        snprintf(buf, len, "%.0f", v);
+        return;
+    }
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* Writes the value of s's field in o as text a user could give back as the
+ * flag's value. Returns 0, or -1 if there is nothing to write (a flag, or a
+ * string that is not set). */
+static int options_value_text(const struct option_spec *s,
+                              const struct options *o, char *buf, size_t len)
+{
+    const char *base = (const char *)o;
+    const char *str;
     switch (s->kind) {
     case OPT_STRING:
-        if (value[0] == '\0') {
-            snprintf(err, errlen, "--%s: the value is empty (expected %s)",
-                     s->name, s->metavar);
-            return OPTIONS_ERROR;
+        str = *(const char *const *)(base + s->offset);
+        if (str == NULL)
+            return -1;
+        snprintf(buf, len, "%s", str);
+        return 0;
+    case OPT_LONG:
+        snprintf(buf, len, "%ld", *(const long *)(base + s->offset));
+        return 0;
+    case OPT_DOUBLE:
+        options_format_double(buf, len, *(const double *)(base + s->offset));
+        return 0;
+    case OPT_CHOICE:
+        str = options_choice_name(s->choices, *(const int *)(base + s->offset));
+        if (str == NULL)
+            return -1;
+        snprintf(buf, len, "%s", str);
+        return 0;
+    case OPT_FLAG: return -1;
+    }
+    return -1;
+}
+
+static void options_range(const struct option_spec *s, char *buf, size_t len)
+{
+    char lo[OPT_VALUE_LEN], hi[OPT_VALUE_LEN], sp[OPT_VALUE_LEN] = "";
+    options_format_double(lo, sizeof lo, s->min);
+    options_format_double(hi, sizeof hi, s->max);
+    if (s->special_help)
+        options_format_double(sp, sizeof sp, s->special);
+    snprintf(buf, len, "%s from %s to %s%s%s%s%s",
+             s->kind == OPT_LONG ? "an integer" : "a number of seconds", lo, hi,
+             s->special_help ? ", or " : "", sp, s->special_help ? ": " : "",
+             s->special_help ? s->special_help : "");
+}
+
+/* Whether v is s's special value (see struct option_spec). */
+static int options_is_special(const struct option_spec *s, double v)
+{
+    return s->special_help != NULL && v == s->special;
+}
+
+static enum options_status options_set_choice(struct options *o,
+                                              const struct option_spec *s,
+                                              const char *value, char *err,
+                                              size_t errlen)
+{
+    for (const struct option_choice *k = s->choices->list; k->name; k++) {
+        if (strcmp(k->name, value) == 0) {
+            *(int *)((char *)o + s->offset) = k->value;
+            return OPTIONS_OK;
         }
-        *(const char **)(base + s->offset) = value;
-        return OPTIONS_OK;
-    case OPT_LONG: {
-        char *end;
-        errno = 0;
+    }
+    char names[OPT_VALUE_LEN * 2];
+    options_choice_names(s->choices, ", ", names, sizeof names);
+    snprintf(err, errlen, "--%s: '%s' is not %s (allowed: %s)", s->name, value,
+             s->choices->noun, names);
+    return OPTIONS_ERROR;
+}
+
+static enum options_status options_set_number(struct options *o,
+                                              const struct option_spec *s,
+                                              const char *value, char *err,
+                                              size_t errlen)
+{
+    char *base = (char *)o;
+    char allowed[OPT_VALUE_LEN * 4];
+    options_range(s, allowed, sizeof allowed);
+    char *end;
+    errno = 0;
+    if (s->kind == OPT_LONG) {
         long long v = strtoll(value, &end, 10);
         if (end == value || *end != '\0') {
             snprintf(err, errlen, "--%s: '%s' is not an integer (allowed: %s)",
                      s->name, value, allowed);
             return OPTIONS_ERROR;
+        }
+        if (errno != ERANGE && options_is_special(s, (double)v)) {
+            *(long *)(base + s->offset) = (long)s->special_as;
+            return OPTIONS_OK;
         }
         if (errno == ERANGE || (double)v < s->min || (double)v > s->max) {
             snprintf(err, errlen, "--%s: %s is out of range (allowed: %s)",
@@ -184,47 +632,45 @@ static enum options_status options_set(struct options *o,
         *(long *)(base + s->offset) = (long)v;
         return OPTIONS_OK;
     }
-    case OPT_DOUBLE: {
-        char *end;
-        errno = 0;
-        double v = strtod(value, &end);
-        if (end == value || *end != '\0' || !isfinite(v)) {
-            snprintf(err, errlen, "--%s: '%s' is not a number (allowed: %s)",
-                     s->name, value, allowed);
-            return OPTIONS_ERROR;
-        }
-        if (errno == ERANGE || v < s->min || v > s->max) {
-            snprintf(err, errlen, "--%s: %s is out of range (allowed: %s)",
-                     s->name, value, allowed);
-            return OPTIONS_ERROR;
-        }
-        *(double *)(base + s->offset) = v;
+    double v = strtod(value, &end);
+    if (end == value || *end != '\0' || !isfinite(v)) {
+        snprintf(err, errlen, "--%s: '%s' is not a number (allowed: %s)",
+                 s->name, value, allowed);
+        return OPTIONS_ERROR;
+    }
+    if (errno != ERANGE && options_is_special(s, v)) {
+        *(double *)(base + s->offset) = s->special_as;
         return OPTIONS_OK;
     }
-    case OPT_FLAG: *(int *)(base + s->offset) = 1; return OPTIONS_OK;
+    if (errno == ERANGE || v < s->min || v > s->max) {
+        snprintf(err, errlen, "--%s: %s is out of range (allowed: %s)", s->name,
+                 value, allowed);
+        return OPTIONS_ERROR;
     }
-    return OPTIONS_ERROR;
+    *(double *)(base + s->offset) = v;
+    return OPTIONS_OK;
 }
 
-int options_check_exp_id(const char *id, const char *what, char *err,
-                         size_t errlen)
+static enum options_status options_set(struct options *o,
+                                       const struct option_spec *s,
+                                       const char *value, char *err,
+                                       size_t errlen)
 {
-    size_t n = strlen(id);
-    int ok =
-        n >= 1 && n <= 100 && strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
-    for (size_t i = 0; ok && i < n; i++) {
-        char c = id[i];
-        ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-             (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    switch (s->kind) {
+    case OPT_STRING:
+        if (value[0] == '\0') {
+            snprintf(err, errlen, "--%s: the value is empty (expected %s)",
+                     s->name, s->metavar);
+            return OPTIONS_ERROR;
+        }
+        *(const char **)((char *)o + s->offset) = value;
+        return OPTIONS_OK;
+    case OPT_LONG:
+    case OPT_DOUBLE: return options_set_number(o, s, value, err, errlen);
+    case OPT_CHOICE: return options_set_choice(o, s, value, err, errlen);
+    case OPT_FLAG: *(int *)((char *)o + s->offset) = 1; return OPTIONS_OK;
     }
-    if (!ok) {
-        snprintf(err, errlen,
-                 "%s: '%s' is not a valid experiment id (allowed: 1 to 100 "
-                 "letters, digits, '.', '_' or '-'; not '.' or '..')",
-                 what, id);
-        return -1;
-    }
-    return 0;
+    return OPTIONS_ERROR;
 }
 
 static enum options_status options_validate(const struct options *o, char *err,
@@ -239,16 +685,6 @@ static enum options_status options_validate(const struct options *o, char *err,
         snprintf(err, errlen,
                  "--model and --model-cmd exclude each other: "
                  "give one");
-        return OPTIONS_ERROR;
-    }
-    if (strcmp(o->sim_distribution, "fixed") != 0 &&
-        strcmp(o->sim_distribution, "exp") != 0 &&
-        strcmp(o->sim_distribution, "lognormal") != 0) {
-        snprintf(
-            err, errlen,
-            "--simulate-distribution: '%s' is not a distribution (allowed: "
-            "fixed, exp, lognormal)",
-            o->sim_distribution);
         return OPTIONS_ERROR;
     }
     if (o->simulate > 0) {
@@ -277,22 +713,7 @@ static enum options_status options_validate(const struct options *o, char *err,
                  "other: give one");
         return OPTIONS_ERROR;
     }
-    if (strcmp(o->progress, "auto") != 0 && strcmp(o->progress, "tty") != 0 &&
-        strcmp(o->progress, "log") != 0) {
-        snprintf(err, errlen,
-                 "--progress: '%s' is not a style (allowed: auto, tty, log)",
-                 o->progress);
-        return OPTIONS_ERROR;
-    }
-    if (strcmp(o->launch, "subprocess") != 0 &&
-        strcmp(o->launch, "fork-server") != 0) {
-        snprintf(err, errlen,
-                 "--launch: '%s' is not a mode (allowed: subprocess, "
-                 "fork-server)",
-                 o->launch);
-        return OPTIONS_ERROR;
-    }
-    if (strcmp(o->launch, "fork-server") == 0 && o->model_cmd) {
+    if (o->launch == OPTIONS_LAUNCH_FORK_SERVER && o->model_cmd) {
         snprintf(err, errlen,
                  "--launch fork-server runs CANDLE benchmarks "
                  "(--model NAME), not --model-cmd");
@@ -306,8 +727,7 @@ static enum options_status options_validate(const struct options *o, char *err,
         snprintf(err, errlen, "--restart-number needs --restart EXPDIR");
         return OPTIONS_ERROR;
     }
-    if (o->exp_id &&
-        options_check_exp_id(o->exp_id, "--exp-id", err, errlen) != 0)
+    if (o->exp_id && expid_check(o->exp_id, "--exp-id", err, errlen) != 0)
         return OPTIONS_ERROR;
     return OPTIONS_OK;
 }
@@ -358,7 +778,7 @@ enum options_status options_parse(int argc, char **argv, struct options *o,
             value = argv[++i];
         } else {
             snprintf(err, errlen, "--%s needs a value (%s)", s->name,
-                     s->metavar);
+                     s->metavar ? s->metavar : "see --help");
             return OPTIONS_ERROR;
         }
         if (options_set(o, s, value, err, errlen) != OPTIONS_OK)
@@ -373,24 +793,122 @@ enum options_status options_parse(int argc, char **argv, struct options *o,
 
 void options_usage(FILE *f)
 {
+    struct options d;
+    options_defaults(&d);
     fprintf(f,
             "usage: mpiexec -n N async-search --problem FILE (--model NAME | "
             "--model-cmd \"CMD ARGS\") [flags]\n"
             "       async-search --check --problem FILE [flags]\n"
             "       async-search report EXPDIR [--top N] [--no-plot]\n"
+            "       async-search cfg-variables    (VAR --flag DEFAULT lines "
+            "for bin/async-search-run)\n"
+            "       async-search next-exp-id [ROOT [SUFFIX]]    (the first "
+            "free EXPnnn[SUFFIX] under ROOT, default " EXPID_ROOT ")\n"
             "\n"
             "Rank 0 manages the search, ranks 1..N-1 run evaluations (N >= "
             "2).\n\nflags:\n");
     for (size_t i = 0; i < OPTIONS_COUNT; i++) {
         const struct option_spec *s = &options_table[i];
-        char left[64];
-        if (s->metavar)
-            snprintf(left, sizeof left, "--%s %s", s->name, s->metavar);
+        char left[OPT_LEFT_LEN], names[OPT_VALUE_LEN], value[OPT_VALUE_LEN];
+        const char *metavar = s->metavar;
+        if (s->kind == OPT_CHOICE) {
+            options_choice_names(s->choices, "|", names, sizeof names);
+            metavar = names;
+        }
+        if (metavar)
+            snprintf(left, sizeof left, "--%s %s", s->name, metavar);
         else
             snprintf(left, sizeof left, "--%s", s->name);
-        fprintf(f, "  %-28s %s", left, s->help);
-        if (s->deflt)
-            fprintf(f, " [default: %s]", s->deflt);
+        if (strlen(left) > OPT_LEFT_WIDTH) /* the help on a line of its own */
+            fprintf(f, "  %s\n  %-*s ", left, OPT_LEFT_WIDTH, "");
+        else
+            fprintf(f, "  %-*s ", OPT_LEFT_WIDTH, left);
+        if (s->cfg)
+            fprintf(f, "%s: ", s->cfg);
+        fputs(s->help, f);
+        if (options_value_text(s, &d, value, sizeof value) == 0)
+            fprintf(f, " [default: %s]", value);
         fputc('\n', f);
+    }
+}
+
+void options_cfg_variables(FILE *f)
+{
+    struct options d;
+    options_defaults(&d);
+    for (size_t i = 0; i < OPTIONS_COUNT; i++) {
+        const struct option_spec *s = &options_table[i];
+        char value[OPT_VALUE_LEN];
+        if (s->cfg == NULL)
+            continue;
+        fprintf(f, "%s --%s", s->cfg, s->name);
+        if (options_value_text(s, &d, value, sizeof value) == 0)
+            fprintf(f, " %s", value);
+        fputc('\n', f);
+    }
+}
+
+const char *options_diff(const struct options *a, const struct options *b)
+{
+    const char *pa = (const char *)a, *pb = (const char *)b;
+    for (size_t i = 0; i < OPTIONS_COUNT; i++) {
+        const struct option_spec *s = &options_table[i];
+        const char *x, *y;
+        int same = 1;
+        switch (s->kind) {
+        case OPT_STRING:
+            x = *(const char *const *)(pa + s->offset);
+            y = *(const char *const *)(pb + s->offset);
+            same = (x == NULL || y == NULL) ? x == y : strcmp(x, y) == 0;
+            break;
+        case OPT_LONG:
+            same = *(const long *)(pa + s->offset) ==
+                   *(const long *)(pb + s->offset);
+            break;
+        case OPT_DOUBLE:
+            same = *(const double *)(pa + s->offset) ==
+                   *(const double *)(pb + s->offset);
+            break;
+        case OPT_CHOICE:
+        case OPT_FLAG:
+            same = *(const int *)(pa + s->offset) ==
+                   *(const int *)(pb + s->offset);
+            break;
+        }
+        if (!same)
+            return s->name;
+    }
+    return NULL;
+}
+
+void options_settings_json(const struct options *o, struct strbuf *sb)
+{
+    for (size_t i = 0; i < OPTIONS_COUNT; i++) {
+        const struct option_spec *s = &options_table[i];
+        char value[OPT_VALUE_LEN];
+        if (s->cfg == NULL || strcmp(s->name, "problem") == 0 ||
+            strcmp(s->name, "restart-number") == 0)
+            continue;
+        strbuf_puts(sb, ",\n  \"");
+        for (const char *c = s->name; *c; c++) {
+            char ch = *c == '-' ? '_' : *c;
+            strbuf_append(sb, &ch, 1);
+        }
+        strbuf_puts(sb, "\": ");
+        if (s->kind == OPT_FLAG) {
+            int on = *(const int *)((const char *)o + s->offset);
+            strbuf_puts(sb, on ? "true" : "false");
+        } else if (options_value_text(s, o, value, sizeof value) != 0) {
+            strbuf_puts(sb, "null");
+        } else if (s->kind == OPT_LONG || s->kind == OPT_DOUBLE) {
+            strbuf_puts(sb, value);
+        } else {
+            /* a string is written whole: value holds OPT_VALUE_LEN bytes */
+            const char *text =
+                s->kind == OPT_STRING
+                    ? *(const char *const *)((const char *)o + s->offset)
+                    : value;
+            strbuf_json_string(sb, text);
+        }
     }
 }

@@ -1,6 +1,12 @@
 /*
  * options: the command line of async-search, parsed into one struct.
  *
+ * One table in options.c describes every flag: its kind, its field, its
+ * allowed values, its typed default and the cfg variable of
+ * bin/async-search-run that sets it. The defaults applied by options_parse,
+ * the --help text and the cfg mapping (async-search cfg-variables) are all
+ * read from that table, so they cannot disagree.
+ *
  * Every error names the flag, the value given and what is allowed, in one
  * line suitable for "async-search: error: <message>". Parsing never prints
  * and never exits: main decides.
@@ -11,6 +17,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* The build's Python (make PYTHON=...): the default of --python, and the
+ * interpreter of `async-search report`. The Makefile passes it to every
+ * compilation, with the embedded interpreter's program name. */
+#ifndef BUILD_PYTHON
+#error "BUILD_PYTHON is not defined: build with make (it passes PYTHON)"
+#endif
+
 #define OPTIONS_ERR_LEN 512
 
 enum options_status {
@@ -19,23 +32,57 @@ enum options_status {
     OPTIONS_ERROR = 2 /* err holds the message: exit 2 */
 };
 
-/* Strings point into argv and are not owned. NULL means "not given". */
+/* --progress: how the manager shows progress on stdout. */
+enum options_progress {
+    OPTIONS_PROGRESS_AUTO, /* tty on a terminal, else log */
+    OPTIONS_PROGRESS_TTY,  /* one line, redrawn */
+    OPTIONS_PROGRESS_LOG   /* a line now and then */
+};
+
+/* --launch: how a worker starts an evaluation. */
+enum options_launch {
+    OPTIONS_LAUNCH_SUBPROCESS, /* a new process each time */
+    OPTIONS_LAUNCH_FORK_SERVER /* forked from a warm Python (--model only) */
+};
+
+/* --simulate-distribution: durations of virtual evaluations. */
+enum options_sim_distribution {
+    OPTIONS_SIM_FIXED,    /* always the mean */
+    OPTIONS_SIM_EXP,      /* exponential */
+    OPTIONS_SIM_LOGNORMAL /* lognormal with that mean */
+};
+
+/* --stopper: early stopping from learning curves (stopper.h). */
+enum options_stopper {
+    OPTIONS_STOPPER_NONE,  /* every evaluation runs to its end */
+    OPTIONS_STOPPER_ASHA,  /* asynchronous successive halving */
+    OPTIONS_STOPPER_MEDIAN /* the median stopping rule */
+};
+
+/* --share-gpus: whether workers of one node may share a GPU. */
+enum options_share { OPTIONS_SHARE_NO, OPTIONS_SHARE_YES };
+
+/* Strings point into argv (or are static defaults) and are not owned. NULL
+ * means "not given" for the flags without a default. */
 struct options {
     const char *problem;
     const char *model;     /* --model NAME: the CANDLE runner */
     const char *model_cmd; /* --model-cmd "CMD ARGS": any command */
     const char *exp_dir;
     const char *exp_id;
-    const char *optimizer;
-    const char *python;  /* interpreter for --model (not the embedded one) */
-    const char *launch;  /* subprocess | fork-server */
+    const char *optimizer; /* a name or module:Class: the engine checks it */
+    const char *python;    /* interpreter for --model (not the embedded one) */
+    enum options_launch launch;
     const char *restart; /* --restart EXPDIR: continue that experiment */
     long restart_number; /* R for the new job ids; 0: one more than used */
     long gpus_per_node;  /* GPUS_PER_NODE: 0 leaves GPU variables alone */
-    long max_failures;   /* stop after this many failed evaluations; 0: no
-                            limit */
-    int fixed_buffer;    /* keep exactly NUM_BUFFER (no latency hiding) */
-    int no_report;       /* no report.png at the end */
+    enum options_share share_gpus; /* may workers share a GPU */
+    long ranks_per_eval;           /* ranks (model processes) per evaluation */
+    long fail_fast;    /* stop if the first max(N, workers) all failed */
+    long max_failures; /* stop after this many failed evaluations; 0: no
+                          limit */
+    int fixed_buffer;  /* keep exactly NUM_BUFFER (no latency hiding) */
+    int no_report;     /* no report.png at the end */
     long init_size;
     long max_evals;
     long num_buffer;
@@ -48,25 +95,46 @@ struct options {
     int check;
     int help;
     int quiet, verbose;
-    int verbosity;        /* -1 --quiet, 0 normal, 1 --verbose */
-    const char *progress; /* auto | tty | log */
-    double time_limit;    /* stop issuing work after S seconds; 0: none */
-    long simulate;        /* virtual workers; 0: a real run under MPI */
-    double sim_duration;  /* mean seconds of a virtual evaluation */
-    const char *sim_distribution; /* fixed | exp | lognormal */
-    const char *sim_objective;    /* default | module:function */
+    int verbosity; /* -1 --quiet, 0 normal, 1 --verbose */
+    enum options_progress progress;
+    double time_limit;   /* stop issuing work after S seconds; 0: none */
+    long simulate;       /* virtual workers; 0: a real run under MPI */
+    double sim_duration; /* mean seconds of a virtual evaluation */
+    enum options_sim_distribution sim_distribution;
+    enum options_stopper stopper;
+    long stopper_min_steps;    /* no stop before this step; ASHA's first rung */
+    double stopper_eta;        /* ASHA's reduction factor */
+    long stopper_warmup;       /* median: other trials needed at a step */
+    long stopper_max_step;     /* ASHA: no rung at or above it; 0 unknown */
+    const char *sim_objective; /* default | module:function */
     int max_evals_given;
 };
 
-/* Fills o from argv[1..argc-1] (defaults first). Returns an options_status;
- * on OPTIONS_ERROR err holds one line. */
+/* Fills o from argv[1..argc-1] (the table's defaults first). Returns an
+ * options_status; on OPTIONS_ERROR err holds one line. */
 enum options_status options_parse(int argc, char **argv, struct options *o,
                                   char *err, size_t errlen);
-/* Writes the --help text (every flag with its default) to f. */
+/* Writes the --help text (every flag with its default and cfg variable) to
+ * f. */
 void options_usage(FILE *f);
-/* Checks that an experiment id is safe as a directory name: 1-100 of
- * [A-Za-z0-9._-], not "." or "..". Returns 0 or -1 with a message in err. */
-int options_check_exp_id(const char *id, const char *what, char *err,
-                         size_t errlen);
+/* Writes the cfg mapping for bin/async-search-run to f: one line
+ * "VAR --flag DEFAULT" per flag that has a cfg variable, in the table's
+ * order; " DEFAULT" is left out where the flag has none. A default is
+ * written so that giving it back as the flag's value changes nothing. */
+void options_cfg_variables(FILE *f);
+/* Compares the values of every flag in a and b (strings by content).
+ * Returns NULL if they are all equal, else the name (without "--") of the
+ * first flag that differs. */
+const char *options_diff(const struct options *a, const struct options *b);
+
+struct strbuf;
+/* Appends every setting that has a cfg variable, except --problem (the
+ * experiment records its resolved path) and --restart-number (one start's,
+ * not the experiment's), to sb as JSON members
+ * ",\n  \"name\": value": named as the flag is with '-' as '_'
+ * (--max-evals: "max_evals"), numbers as numbers, names of choices and
+ * strings as strings, a string not given as null. A restart by
+ * bin/async-search-run reads them back by those names. */
+void options_settings_json(const struct options *o, struct strbuf *sb);
 
 #endif

@@ -3,6 +3,7 @@
  */
 #include "policy.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static long policy_min(long a, long b)
@@ -10,10 +11,25 @@ static long policy_min(long a, long b)
     return a < b ? a : b;
 }
 
-void policy_init(struct policy *p, const struct policy_config *cfg)
+int policy_init(struct policy *p, const struct policy_config *cfg)
 {
     memset(p, 0, sizeof *p);
     p->cfg = *cfg;
+    p->recent = malloc((size_t)(cfg->workers > 0 ? cfg->workers : 1) *
+                       sizeof *p->recent);
+    return p->recent ? 0 : -1;
+}
+
+void policy_free(struct policy *p)
+{
+    free(p->recent);
+    p->recent = NULL;
+    p->recent_count = 0;
+}
+
+static long policy_ring_cap(const struct policy *p)
+{
+    return p->cfg.workers > 0 ? p->cfg.workers : 1;
 }
 
 void policy_resume(struct policy *p, long finished, long reissued)
@@ -45,11 +61,34 @@ void policy_result(struct policy *p, double now)
                    now - p->last_result < p->cfg.window_s;
     p->last_result = now;
     p->have_result = 1;
+    /* The ring keeps the latest `workers` times: the demand is capped there
+     * anyway, so an older time can be dropped once the ring is full. */
+    long cap = policy_ring_cap(p);
+    if (p->recent_count == cap) {
+        p->recent_head = (p->recent_head + 1) % cap;
+        p->recent_count--;
+    }
+    p->recent[(p->recent_head + p->recent_count) % cap] = now;
+    p->recent_count++;
 }
 
-void policy_set_demand(struct policy *p, long demand)
+void policy_turn(struct policy *p, double turn_s)
 {
-    p->demand = demand > 0 ? demand : 0;
+    p->turn_s = turn_s > p->turn_s ? turn_s
+                                   : POLICY_TURN_DECAY * p->turn_s +
+                                         (1 - POLICY_TURN_DECAY) * turn_s;
+}
+
+long policy_demand(struct policy *p, double now)
+{
+    long cap = policy_ring_cap(p);
+    double turn = p->turn_s > POLICY_MIN_TURN_S ? p->turn_s : POLICY_MIN_TURN_S;
+    while (p->recent_count > 0 && p->recent[p->recent_head] < now - 2 * turn) {
+        p->recent_head = (p->recent_head + 1) % cap;
+        p->recent_count--;
+    }
+    p->demand = p->recent_count;
+    return p->demand;
 }
 
 long policy_buffer(const struct policy *p)
@@ -72,6 +111,7 @@ int policy_done(const struct policy *p)
 
 long policy_next(struct policy *p, double now, int starving)
 {
+    policy_demand(p, now);
     long remaining = p->cfg.max_evals - p->requested;
     long outstanding = policy_outstanding(p);
     long target = p->cfg.workers + policy_buffer(p);

@@ -21,17 +21,27 @@
  *    way, or if the window has passed since the last result, the request is
  *    made at once.
  *  - Done after MAX_EVALS finished evaluations (failed ones count).
- *  - Latency hiding: NUM_BUFFER is a floor, not a ceiling. The caller
- *    reports the demand, the number of results that arrived within the last
- *    two optimizer turns; the buffer grows to it (at most one extra point per
- *    worker), so that points are ready when a burst of results comes and
- *    workers never wait for the optimizer (--fixed-buffer keeps NUM_BUFFER).
+ *  - Latency hiding: NUM_BUFFER is a floor, not a ceiling. The demand is
+ *    the number of results that arrived within the last two optimizer turns
+ *    (turn times below POLICY_MIN_TURN_S count as that); the buffer grows to
+ *    it (at most one extra point per worker), so that points are ready when a
+ *    burst of results comes and workers never wait for the optimizer
+ *    (--fixed-buffer keeps NUM_BUFFER). The turn time follows a slower turn
+ *    at once and a faster one slowly (POLICY_TURN_DECAY), so one quick turn
+ *    does not shrink the buffer just before a slow one.
+ *
+ * The policy allocates once, in policy_init (a ring of result times, one per
+ * worker: demand beyond the workers changes nothing), and never again.
  */
 #ifndef ASYNC_SEARCH_POLICY_H
 #define ASYNC_SEARCH_POLICY_H
 
 /* The original's batching window: results closer than this are batched. */
 #define POLICY_THRESHOLD_WINDOW_S 16.0
+/* Optimizer turn times below this count as this (the demand window). */
+#define POLICY_MIN_TURN_S 0.05
+/* Weight of the old turn time when a faster turn comes in. */
+#define POLICY_TURN_DECAY 0.9
 
 struct policy_config {
     long max_evals;     /* >= 1 */
@@ -52,11 +62,16 @@ struct policy {
     int have_result;    /* nonzero once a result arrived */
     int in_window;      /* latest result came within the window */
     long demand;        /* results within the last two optimizer turns */
+    double turn_s;      /* recent optimizer turn time (fast up, slow down) */
+    double *recent;     /* ring of the latest result times, cap = workers */
+    long recent_head, recent_count;
 };
 
 /* Starts a policy. Counters start at zero; use policy_resume after a
- * restart. */
-void policy_init(struct policy *p, const struct policy_config *cfg);
+ * restart. Returns 0, or -1 when memory runs out (nothing to free then). */
+int policy_init(struct policy *p, const struct policy_config *cfg);
+/* Frees what policy_init allocated (a zeroed policy is allowed). */
+void policy_free(struct policy *p);
 /* Sets the counters of a restarted experiment: `finished` evaluations are
  * already recorded and count towards MAX_EVALS, `reissued` points (in flight
  * when it stopped) are issued again. */
@@ -66,14 +81,17 @@ void policy_resume(struct policy *p, long finished, long reissued);
 long policy_initial(struct policy *p);
 /* Records one finished evaluation at time now. */
 void policy_result(struct policy *p, double now);
+/* Records how long an optimizer turn took (seconds). */
+void policy_turn(struct policy *p, double turn_s);
 /*
  * Returns how many points to request now (0 for none) and records the
  * request. `starving` is nonzero when a worker is idle and no point is
- * buffered or requested for it.
+ * buffered or requested for it. Updates the demand first.
  */
 long policy_next(struct policy *p, double now, int starving);
-/* Sets the demand (see above); call before policy_next. */
-void policy_set_demand(struct policy *p, long demand);
+/* Forgets result times older than the demand window at now and returns the
+ * demand (at most the number of workers). */
+long policy_demand(struct policy *p, double now);
 /* The buffer in force: NUM_BUFFER, raised to the demand (capped at the
  * number of workers) unless the buffer is fixed. */
 long policy_buffer(const struct policy *p);

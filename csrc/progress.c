@@ -67,20 +67,24 @@ void progress_format(char *buf, size_t len, const struct progress_stats *s)
         util_format_double(value, sizeof value, s->best);
         snprintf(best, sizeof best, "%.12s (%s)", value, s->best_job);
     }
+    char stopped[48] = "";
+    if (s->stopped > 0)
+        snprintf(stopped, sizeof stopped, " | stopped %ld", s->stopped);
     if (s->open_ended) {
         snprintf(buf, len,
-                 "[%ld done] | running %ld | failed %ld | best %s | %.1f "
+                 "[%ld done] | running %ld%s | failed %ld | best %s | %.1f "
                  "evals/min | time left %s",
-                 s->done, s->running, s->failed + s->timeout, best, rate, eta);
+                 s->done, s->running, stopped, s->failed + s->timeout, best,
+                 rate, eta);
         return;
     }
     int width = snprintf(NULL, 0, "%ld", s->total);
     snprintf(buf, len,
-             "[%*ld/%ld] %3.0f%% | running %ld | failed %ld | best %s | %.1f "
-             "evals/min | ETA %s",
+             "[%*ld/%ld] %3.0f%% | running %ld%s | failed %ld | best %s | "
+             "%.1f evals/min | ETA %s",
              width, s->done, s->total,
              s->total > 0 ? 100.0 * s->done / s->total : 100.0, s->running,
-             s->failed + s->timeout, best, rate, eta);
+             stopped, s->failed + s->timeout, best, rate, eta);
 }
 
 void progress_update(struct progress *p, const struct progress_stats *s,

@@ -21,6 +21,7 @@ enum progress_mode { PROGRESS_QUIET, PROGRESS_NORMAL, PROGRESS_VERBOSE };
 struct progress_stats {
     long done, total; /* finished evaluations, MAX_EVALS */
     long ok, failed, timeout;
+    long stopped; /* stopped early (shown when there are any) */
     long running;
     long done_this_run;   /* since this process started (for the rate) */
     double best;          /* NaN when none */

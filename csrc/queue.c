@@ -18,7 +18,7 @@ struct batch_node {
 struct queue {
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    struct queue_result *results; /* pending for the optimizer */
+    struct point_result *results; /* pending for the optimizer */
     long nresults, capresults;
     long nrequested; /* requested, not yet taken by the optimizer */
     long pending;    /* requested, not yet popped as points */
@@ -45,22 +45,6 @@ struct queue *queue_create(void)
     return q;
 }
 
-void queue_batch_free(struct point_batch *b)
-{
-    if (b == NULL)
-        return;
-    for (long i = 0; i < b->count; i++) {
-        if (b->params_json)
-            free(b->params_json[i]);
-        if (b->csv_fields)
-            free(b->csv_fields[i]);
-    }
-    free(b->params_json);
-    free(b->csv_fields);
-    free(b->sim_values);
-    free(b);
-}
-
 void queue_work_clear(struct queue_work *work)
 {
     for (long i = 0; i < work->nresults; i++)
@@ -81,7 +65,7 @@ void queue_destroy(struct queue *q)
     while (q->head) {
         struct batch_node *n = q->head;
         q->head = n->next;
-        queue_batch_free(n->batch);
+        batch_free(n->batch);
         free(n);
     }
     pthread_cond_destroy(&q->wake);
@@ -97,7 +81,7 @@ int queue_push_result(struct queue *q, const char *params_json, double value)
     pthread_mutex_lock(&q->lock);
     if (q->nresults == q->capresults) {
         long cap = q->capresults ? 2 * q->capresults : 64;
-        struct queue_result *r = realloc(q->results, (size_t)cap * sizeof *r);
+        struct point_result *r = realloc(q->results, (size_t)cap * sizeof *r);
         if (r == NULL) {
             pthread_mutex_unlock(&q->lock);
             free(copy);
@@ -192,7 +176,7 @@ void queue_push_batch(struct queue *q, struct point_batch *b)
 {
     struct batch_node *n = malloc(sizeof *n);
     if (n == NULL) {
-        queue_batch_free(b);
+        batch_free(b);
         queue_fail(q, "out of memory while queueing points");
         return;
     }

@@ -13,27 +13,13 @@
 
 #include <stddef.h>
 
+#include "batch.h"
+
 #define QUEUE_ERR_LEN 1024
-
-/* Points produced by one ask: two parallel arrays of owned strings. */
-struct point_batch {
-    long count;
-    char **params_json; /* {"name": value, ...} in the problem's params order */
-    char **csv_fields;  /* the same values as CSV fields joined by ',' */
-    double
-        *sim_values; /* simulations only: each point's objective, else NULL */
-    double turn_s;   /* how long the optimizer's turn took */
-};
-
-/* One finished evaluation, as the optimizer hears of it. */
-struct queue_result {
-    char *params_json; /* owned */
-    double value;      /* NaN for a failed evaluation */
-};
 
 /* What the optimizer thread takes in one turn (owned by the taker). */
 struct queue_work {
-    struct queue_result *results;
+    struct point_result *results;
     long nresults;
     long nrequested; /* points to ask for */
 };
@@ -70,8 +56,6 @@ void queue_push_batch(struct queue *q, struct point_batch *b);
 /* Records a fatal optimizer error (copied). */
 void queue_fail(struct queue *q, const char *msg);
 
-/* Frees a batch and its strings (NULL is allowed). */
-void queue_batch_free(struct point_batch *b);
 /* Frees the results held by a work item and empties it. */
 void queue_work_clear(struct queue_work *work);
 

@@ -24,6 +24,7 @@ struct sim_slot {
     double objective;
     int64_t seq;
     int busy;
+    int halted; /* ended early by a halt */
 };
 
 struct sim_transport {
@@ -77,14 +78,20 @@ static void sim_swap(int *a, int *b)
     *b = t;
 }
 
-static void sim_push(struct sim_transport *s, int w)
+/* Moves heap entry i up to its place (its end time only decreased). */
+static void sim_sift_up(struct sim_transport *s, int i)
 {
-    int i = s->nheap++;
-    s->heap[i] = w;
     while (i > 0 && sim_before(s, s->heap[i], s->heap[(i - 1) / 2])) {
         sim_swap(&s->heap[i], &s->heap[(i - 1) / 2]);
         i = (i - 1) / 2;
     }
+}
+
+static void sim_push(struct sim_transport *s, int w)
+{
+    int i = s->nheap++;
+    s->heap[i] = w;
+    sim_sift_up(s, i);
 }
 
 static int sim_pop(struct sim_transport *s)
@@ -124,6 +131,7 @@ static int sim_send_task(struct transport *t, int worker,
         return -1;
     }
     slot->busy = 1;
+    slot->halted = 0;
     slot->seq = m->seq;
     slot->objective = m->sim_objective;
     slot->duration = sim_duration(s);
@@ -133,27 +141,53 @@ static int sim_send_task(struct transport *t, int worker,
     return 0;
 }
 
-static int sim_poll_result(struct transport *t, int *worker,
-                           struct result_msg *r)
+static int sim_poll(struct transport *t, int *worker, struct worker_msg *m)
 {
     struct sim_transport *s = (struct sim_transport *)t;
     if (s->nheap == 0 || s->slots[s->heap[0]].end > util_now())
         return 0;
     int w = sim_pop(s);
     struct sim_slot *slot = &s->slots[w];
-    memset(r, 0, sizeof *r);
+    struct result_msg *r = &m->result;
+    memset(m, 0, sizeof *m);
+    m->kind = TRANSPORT_MSG_RESULT;
     r->seq = slot->seq;
     r->objective = slot->objective;
     r->status = isfinite(slot->objective) ? LAUNCH_OK : LAUNCH_FAILED;
     if (r->status != LAUNCH_OK)
         snprintf(r->reason, sizeof r->reason, "the simulated objective is %g",
                  slot->objective);
+    if (slot->halted) {
+        r->status = LAUNCH_STOPPED;
+        r->objective = NAN; /* a virtual worker reports no curve */
+        snprintf(r->reason, sizeof r->reason, "stopped early");
+    }
     r->exit_code = 0;
     r->t_start = slot->t_start;
     r->t_end = slot->t_start + slot->duration;
     slot->busy = 0;
     *worker = w;
     return 1;
+}
+
+/* Virtual workers report no learning curve, so nothing halts them; a halt
+ * only ends the evaluation now, as a stop would. */
+static int sim_halt(struct transport *t, int worker, int64_t seq)
+{
+    struct sim_transport *s = (struct sim_transport *)t;
+    struct sim_slot *slot = &s->slots[worker];
+    if (worker < 1 || worker > t->workers || !slot->busy || slot->seq != seq)
+        return 0;
+    for (int i = 0; i < s->nheap; i++)
+        if (s->heap[i] == worker) {
+            double start = slot->end - slot->duration;
+            slot->end = util_now();
+            slot->duration = slot->end - start;
+            slot->halted = 1;
+            sim_sift_up(s, i);
+            break;
+        }
+    return 0;
 }
 
 static int sim_cancel_all(struct transport *t)
@@ -176,12 +210,13 @@ static void sim_destroy(struct transport *t)
 }
 
 static const struct transport_ops sim_ops = {
-    sim_announce,
-    sim_send_task,
-    sim_poll_result,
-    sim_cancel_all,
-    sim_cancel_all /* finish: nothing to wait for */,
-    sim_destroy,
+    .announce = sim_announce,
+    .send_task = sim_send_task,
+    .poll = sim_poll,
+    .halt = sim_halt,
+    .cancel_all = sim_cancel_all,
+    .finish = sim_cancel_all, /* nothing to wait for */
+    .destroy = sim_destroy,
 };
 
 int transport_sim_create(struct transport **out, int workers, double mean,

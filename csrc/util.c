@@ -53,8 +53,10 @@ int util_mkdir_p(const char *path, char *err, size_t errlen)
         char saved = tmp[i];
         tmp[i] = '\0';
         if (mkdir(tmp, 0777) != 0 && errno != EEXIST) {
-            snprintf(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
+            int e = errno;
+            snprintf(err, errlen, "mkdir %s: %s", tmp, strerror(e));
             free(tmp);
+            errno = e;
             return -1;
         }
         tmp[i] = saved;
@@ -103,8 +105,10 @@ int util_write_file(const char *path, const char *data, size_t len, char *err,
     snprintf(tmp, n, "%s.tmp", path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
-        snprintf(err, errlen, "open %s: %s", tmp, strerror(errno));
+        int e = errno;
+        snprintf(err, errlen, "open %s: %s", tmp, strerror(e));
         free(tmp);
+        errno = e;
         return -1;
     }
     size_t off = 0;
@@ -113,20 +117,29 @@ int util_write_file(const char *path, const char *data, size_t len, char *err,
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0) {
-            snprintf(err, errlen, "write %s: %s", tmp, strerror(errno));
+            int e = errno;
+            snprintf(err, errlen, "write %s: %s", tmp, strerror(e));
             close(fd);
             unlink(tmp);
             free(tmp);
+            errno = e;
             return -1;
         }
         off += (size_t)w;
     }
     if (close(fd) != 0 || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "write %s: %s", path, strerror(errno));
+        int e = errno;
+        snprintf(err, errlen, "write %s: %s", path, strerror(e));
         unlink(tmp);
         free(tmp);
+        errno = e;
         return -1;
     }
     free(tmp);
     return 0;
+}
+
+int util_storage_errno(int e)
+{
+    return e == ENOSPC || e == EDQUOT || e == EIO || e == EROFS || e == EFBIG;
 }

@@ -25,5 +25,12 @@ int util_exists(const char *path);
  * with the reason in err. */
 int util_write_file(const char *path, const char *data, size_t len, char *err,
                     size_t errlen);
+/*
+ * Nonzero when errno value e means the storage itself failed (a full disk
+ * ENOSPC, a quota EDQUOT, an I/O error EIO, a read-only file system EROFS,
+ * a file too large EFBIG), not that the caller asked for something wrong.
+ * util_mkdir_p and util_write_file leave errno as their failed call set it.
+ */
+int util_storage_errno(int e);
 
 #endif

@@ -11,9 +11,17 @@
 # nothing (see sites/lib/scheduler.sh).
 #
 # From cfg-sys: ceil(PROCS/PPN) nodes -> select=N, WALLTIME -> walltime,
-# QUEUE -> -q, PROJECT -> -A, GPUS_PER_NODE -> ngpus (async-search gives each
-# worker one GPU by its node-local rank), PROCS and PPN -> mpiexec -n, --ppn.
-# Site variables (environment or cfg-sys):
+# QUEUE -> -q, PROJECT -> -A, GPUS_PER_NODE -> ngpus, PROCS and PPN ->
+# mpiexec -n, --ppn. With GPUs or teams (GPUS_PER_NODE > 0, RANKS_PER_EVAL >
+# 1) PPN counts the workers of a node (at most GPUS_PER_NODE: one GPU each, by
+# its slot among the node's workers) and the manager is one more rank on the
+# first node, without a GPU: N = ceil((PROCS-1)/PPN) nodes in two select
+# chunks (1 node with mpiprocs=PPN+1, N-1 with mpiprocs=PPN; ngpus on both),
+# and the job writes EXPDIR/hostfile (the host of each rank, from
+# PBS_NODEFILE) for mpiexec --hostfile (Open MPI: with --map-by seq); PPN,
+# PROCS and RANKS_PER_EVAL are checked to fit (sites/lib/scheduler.sh). Cray
+# PALS is given that host file without --ppn (not verified here: see
+# README). Site variables (environment or cfg-sys):
 
 # CPUs of one node, requested in the select statement (ncpus=); Polaris: 64
 # hardware threads. Empty: leave ncpus out.
@@ -42,8 +50,13 @@ SCHED_SUBMIT_STDIN=0
 sched_site_check() {
   [ -z "$PBS_NCPUS" ] || [[ "$PBS_NCPUS" =~ ^[1-9][0-9]{0,4}$ ]] ||
     sched_die "PBS_NCPUS='$PBS_NCPUS' is not a whole number from 1 to 99999"
-  [ -z "$PBS_NCPUS" ] || [ "$((10#$PPN))" -le "$PBS_NCPUS" ] ||
-    sched_die "PPN=$PPN is more than the $PBS_NCPUS CPUs of a node (PBS_NCPUS)"
+  if [ "$SCHED_PLACED" = 1 ]; then
+    [ -z "$PBS_NCPUS" ] || [ "$SCHED_FIRST" -le "$PBS_NCPUS" ] ||
+      sched_die "PPN=$PPN: the first node would run $SCHED_FIRST ranks (the manager and $SCHED_WPN workers), more than its $PBS_NCPUS CPUs (PBS_NCPUS; set PPN to at most $((PBS_NCPUS - 1)))"
+  else
+    [ -z "$PBS_NCPUS" ] || [ "$((10#$PPN))" -le "$PBS_NCPUS" ] ||
+      sched_die "PPN=$PPN is more than the $PBS_NCPUS CPUs of a node (PBS_NCPUS)"
+  fi
   local name
   for name in PBS_SELECT_EXTRA PBS_PLACE PBS_FILESYSTEMS; do
     [ -z "${!name}" ] || [[ "${!name}" =~ ^[A-Za-z0-9_.,:=+/-]+$ ]] ||
@@ -51,13 +64,27 @@ sched_site_check() {
   done
 }
 
+# pbs_chunk N MPIPROCS: one chunk of the select statement: N nodes.
+pbs_chunk() {
+  local chunk=$1
+  [ -z "$PBS_NCPUS" ] || chunk+=":ncpus=$PBS_NCPUS"
+  chunk+=":mpiprocs=$2"
+  [ "$(sched_int GPUS_PER_NODE)" -eq 0 ] || chunk+=":ngpus=$(sched_int GPUS_PER_NODE)"
+  [ -z "$PBS_SELECT_EXTRA" ] || chunk+=":$PBS_SELECT_EXTRA"
+  echo "$chunk"
+}
+
 sched_directives() {
-  local select
-  select=$(sched_nodes)
-  [ -z "$PBS_NCPUS" ] || select+=":ncpus=$PBS_NCPUS"
-  select+=":mpiprocs=$PPN"
-  [ "$GPUS_PER_NODE" -eq 0 ] || select+=":ngpus=$GPUS_PER_NODE"
-  [ -z "$PBS_SELECT_EXTRA" ] || select+=":$PBS_SELECT_EXTRA"
+  local select nodes
+  nodes=$(sched_nodes)
+  if [ "$SCHED_PLACED" != 1 ]; then
+    select=$(pbs_chunk "$nodes" "$PPN")
+  else
+    # The first node's chunk runs the manager too; PBS lists the hosts in
+    # PBS_NODEFILE in the order of the chunks.
+    select=$(pbs_chunk 1 "$SCHED_FIRST")
+    [ "$nodes" -eq 1 ] || select+="+$(pbs_chunk $((nodes - 1)) "$SCHED_WPN")"
+  fi
   echo "#PBS -N $(sched_job_name)"
   echo "#PBS -l select=$select"
   [ -z "$PBS_PLACE" ] || echo "#PBS -l place=$PBS_PLACE"
@@ -73,9 +100,27 @@ sched_directives() {
 # output.txt itself, so the search can be followed while it runs.
 sched_redirect() { echo 1; }
 
+# The placed layout: the job writes the host of each rank into
+# EXPDIR/hostfile (from PBS_NODEFILE), given to mpiexec with --hostfile in
+# place of PBS_PPN_FLAG: Open MPI (PBS_PPN_FLAG=--npernode) with --map-by seq
+# (rank i on line i), Cray PALS and MPICH place rank i on line i of a host
+# file that lists a host once per rank.
+# shellcheck disable=SC2016 # the job's own $ variables
+sched_launch_setup() {
+  [ "$SCHED_PLACED" = 1 ] || return 0
+  sched_hostfile_lines 'cat "$PBS_NODEFILE"'
+}
+
 sched_launch_cmd() {
+  local words=("$PBS_MPIEXEC" -n "$PROCS")
+  if [ "$SCHED_PLACED" != 1 ]; then
+    words+=("$PBS_PPN_FLAG" "$PPN")
+  else
+    words+=(--hostfile "$EXPDIR/hostfile")
+    [ "$PBS_PPN_FLAG" != --npernode ] || words+=(--map-by seq)
+  fi
   # shellcheck disable=SC2206 # a list of words
-  local words=("$PBS_MPIEXEC" -n "$PROCS" "$PBS_PPN_FLAG" "$PPN" $PBS_MPIEXEC_ARGS)
+  words+=($PBS_MPIEXEC_ARGS)
   printf '%s\n' "${words[@]}"
 }
 

@@ -5,7 +5,11 @@ The public Python surface is small:
 - ``load_problem(path)`` reads a ``problem*.py`` search-space file and returns a
   :class:`~async_search.problem.Problem`;
 - ``make_optimizer(problem, name="default", seed=0, **settings)`` returns an
-  object with ``ask(n) -> list[dict]`` and ``tell(points, values)``.
+  object with ``ask(n) -> list[dict]`` and ``tell(points, values)``;
+- ``load_results(expdir)`` returns an experiment's results.csv as a pandas
+  DataFrame (typed ``p:<param>`` columns, then objective, status, worker,
+  timestamps, duration) and ``best_row(frame)`` its best evaluation
+  (:mod:`async_search.expfiles` documents the experiment's files).
 
 Names are resolved lazily (PEP 562) so that light entry points such as
 ``python -m async_search.runner`` (run once per evaluation) do not pay for
@@ -14,14 +18,18 @@ importing scikit-learn.
 
 from importlib import import_module
 
-__all__ = ["Problem", "ProblemError", "load_problem", "make_optimizer"]
+__all__ = ["Problem", "ProblemError", "best_row", "load_problem", "load_results",
+           "make_optimizer", "report_intermediate"]
 __version__ = "0.1.0"
 
 _LAZY = {
     "Problem": "async_search.problem",
     "ProblemError": "async_search.problem",
     "load_problem": "async_search.problem",
+    "load_results": "async_search.expfiles",
+    "best_row": "async_search.expfiles",
     "make_optimizer": "async_search.optimizers",
+    "report_intermediate": "async_search.intermediate",
 }
 
 

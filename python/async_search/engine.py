@@ -20,58 +20,50 @@ internal error, logged with its traceback.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import os
 from typing import Any, Sequence
 
+from async_search import expfiles
+from async_search.expfiles import csv_fields, point_json
 from async_search.optimizers import make_optimizer
 from async_search.problem import load_problem
 from async_search.space import Categorical, Integer, plain
 
-__all__ = ["Engine", "csv_fields", "point_json"]
+__all__ = ["Engine", "SETTINGS"]
 
-RESULTS = "results.csv"
-POINTS = "points.log"
-CONFIG = "config.json"
-_FIXED = ("objective", "status", "worker", "m:timestamp_submit", "m:timestamp_start",
-          "m:timestamp_gather", "duration")
-
-
-def point_json(point: dict) -> str:
-    """A point as the JSON text models receive (NaN/inf refused: not valid JSON)."""
-    return json.dumps(point, ensure_ascii=False, allow_nan=False)
-
-
-def csv_fields(values: Sequence[Any]) -> str:
-    """Values as one CSV record without its line end (quoted where needed)."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(values)
-    return out.getvalue()
+# Keys the manager always sends (csrc/experiment.c experiment_settings_json); their
+# defaults are the command line's (csrc/options.c) and are not restated here.
+SETTINGS = ("problem", "optimizer", "seed", "n_jobs", "init_size")
 
 
 class Engine:
     """Problem + optimizer behind the manager's ask/tell calls.
 
-    settings_json keys: ``problem`` (path, required), ``optimizer`` (name,
-    default "default"), ``seed``, ``n_jobs``, ``init_size``,
+    settings_json keys, all required (``SETTINGS``): ``problem`` (path),
+    ``optimizer`` (name), ``seed``, ``n_jobs``, ``init_size``; optional:
     ``simulate_objective`` (set in a simulation: "default" or
     "module:function"); others (``max_evals``, ``workers``, ``num_buffer``) are
-    informative.
+    informative. A missing key is a ValueError naming it.
     """
 
     def __init__(self, settings_json: str) -> None:
         settings = json.loads(settings_json)
+        if not isinstance(settings, dict):
+            raise ValueError(f"engine settings: expected a JSON object, got {settings_json!r}")
+        missing = [key for key in SETTINGS if key not in settings]
+        if missing:
+            raise ValueError(f"engine settings: missing {', '.join(map(repr, missing))} "
+                             f"(required: {', '.join(SETTINGS)})")
         self._problem = load_problem(settings["problem"])
         self._names = tuple(self._problem.params)
         self._optimizer = make_optimizer(
             self._problem,
-            settings.get("optimizer") or "default",
-            seed=int(settings.get("seed", 0)),
-            n_jobs=int(settings.get("n_jobs", 1)),
-            init_size=int(settings.get("init_size", 4)),
+            settings["optimizer"],
+            seed=int(settings["seed"]),
+            n_jobs=int(settings["n_jobs"]),
+            init_size=int(settings["init_size"]),
         )
         self._objective = None
         if settings.get("simulate_objective") is not None:
@@ -89,7 +81,7 @@ class Engine:
 
     def header(self) -> str:
         """The parameter part of results.csv's header: ``p:<name>`` fields."""
-        return csv_fields([f"p:{name}" for name in self._names])
+        return csv_fields([expfiles.param_column(name) for name in self._names])
 
     def ask(self, n: int) -> list:
         """Exactly n points as (json, csv_fields) pairs; in a simulation
@@ -122,20 +114,19 @@ class Engine:
 
         results = report.load_results(exp_dir)
         summary = report.summarise(results)
-        return str(report.render_png(results, summary, os.path.join(exp_dir, "report.png")))
+        return str(report.render_png(results, summary, os.path.join(exp_dir, expfiles.REPORT)))
 
     # -- restart ---------------------------------------------------------------------------
-    def _from_csv(self, row: dict, path: str) -> dict:
+    def _from_csv(self, row: expfiles.ResultRow, path: str) -> dict:
         """Rebuild a point from its results.csv fields (when points.log lacks it)."""
         point = {}
         for name, dim in zip(self._names, self._problem.space.dims):
-            text = row[f"p:{name}"]
+            text = row.params[name]
             if isinstance(dim, Categorical):
                 match = [c for c in dim.categories if str(c) == text]
                 if not match:
-                    raise ValueError(f"{path}: job {row['job_id']}: {name}={text!r} is not one "
-                                     f"of the problem's categories; restart with the problem "
-                                     f"file the experiment was run with")
+                    raise ValueError(f"{path}: job {row.job_id}: {name}={text!r} is not one "
+                                     f"of the problem's categories; {expfiles.RESTART_HINT}")
                 point[name] = match[0]
             elif isinstance(dim, Integer):
                 point[name] = int(text)
@@ -143,65 +134,52 @@ class Engine:
                 point[name] = float(text)
         return point
 
+    def _ordered(self, point: dict) -> tuple[str, str]:
+        """A point's JSON text and CSV fields, its keys in the problem's order."""
+        ordered = {name: point[name] for name in self._names}
+        return point_json(ordered), csv_fields(list(ordered.values()))
+
     def replay(self, exp_dir: str) -> tuple:
         """Read an earlier run of the experiment and tell its results (one batch).
 
-        Returns (finished, inflight, last_restart, start_time): finished rows of
-        results.csv as (job_id, json, csv, status, objective); points of points.log
-        that never finished as (job_id, json, csv), to be issued again; the highest
-        restart number R used (in job ids or config.json); the experiment's first
-        start time (0.0 if unknown).
-        A last line without its newline (a write cut by a crash) is ignored: the C
-        journal cuts it off before this runs.
+        Returns (finished, inflight, last_restart, start_time, curves): finished
+        rows of results.csv as (job_id, json, csv, status, objective); points of points.log
+        that never finished and were not issued again since, as (job_id, json,
+        csv, simulated objective or NaN), to be issued again; the highest restart
+        number R used (in job ids or config.json); the experiment's first start
+        time (0.0 if unknown); every intermediate value of intermediate.csv as
+        (job_id, step, value), in the order they were journalled. What is read,
+        and what a torn last line means, is async_search.expfiles.read_restart's
+        business.
+
+        The optimizer is told the finished rows (not those stopped early: what
+        it hears of them is the manager's stopper's estimate, csrc/stopper.h),
+        and the points to be issued again
+        are registered as pending (as if it had just asked for them), so that it
+        never proposes them a second time: its new proposals, its initial design
+        included, avoid everything told or pending.
         """
-        results_path = os.path.join(exp_dir, RESULTS)
-        points: dict = {}
-        points_path = os.path.join(exp_dir, POINTS)
-        if os.path.exists(points_path):
-            with open(points_path, encoding="utf-8") as f:
-                for line in f:
-                    if not line.endswith("\n"):
-                        break
-                    job_id, tab, text = line[:-1].partition("\t")
-                    if tab:
-                        points[job_id] = text
-        finished, seen = [], set()
-        if os.path.exists(results_path):
-            with open(results_path, newline="", encoding="utf-8") as f:
-                reader = csv.DictReader(f)
-                expected = ["job_id"] + [f"p:{n}" for n in self._names] + list(_FIXED)
-                if reader.fieldnames != expected:
-                    raise ValueError(f"{results_path}: its columns {reader.fieldnames} do not "
-                                     f"match this problem's {expected}; restart with the "
-                                     f"problem file the experiment was run with")
-                for row in reader:
-                    job_id = row["job_id"]
-                    if job_id in seen or None in row.values():
-                        continue
-                    seen.add(job_id)
-                    text = points.get(job_id)
-                    point = json.loads(text) if text else self._from_csv(row, results_path)
-                    ordered = {n: point[n] for n in self._names}
-                    value = float(row["objective"]) if row["status"] == "ok" else math.nan
-                    finished.append((job_id, point_json(ordered),
-                                     csv_fields(list(ordered.values())), row["status"], value))
-        told = [json.loads(f[1]) for f in finished]
+        restart = expfiles.read_restart(exp_dir, self._names)
+        results_path = os.path.join(exp_dir, expfiles.RESULTS)
+        finished = []
+        for row in restart.finished:
+            text = restart.points.get(row.job_id)
+            point = json.loads(text) if text else self._from_csv(row, results_path)
+            value = row.objective if row.status in (expfiles.OK, expfiles.STOPPED) else math.nan
+            finished.append((row.job_id, *self._ordered(point), row.status, value))
+        told = [f for f in finished if f[3] != expfiles.STOPPED]
         if told:
-            self._optimizer.tell(told, [None if math.isnan(f[4]) else f[4] for f in finished])
-        inflight = []
-        for job_id, text in points.items():
-            if job_id not in seen:
-                point = json.loads(text)
-                ordered = {n: point[n] for n in self._names}
-                inflight.append((job_id, point_json(ordered), csv_fields(list(ordered.values()))))
-        restarts = [int(j.split("_", 1)[0]) for j in list(points) + list(seen)
-                    if j.split("_", 1)[0].isdigit()]
-        start_time, config_restart = 0.0, 0
-        try:
-            with open(os.path.join(exp_dir, CONFIG), encoding="utf-8") as f:
-                config = json.load(f)
-            start_time = float(config.get("start_time") or 0.0)
-            config_restart = int(config.get("restart") or 0)
-        except (OSError, ValueError, TypeError, AttributeError):
-            pass
-        return finished, inflight, max(restarts + [config_restart]), start_time
+            self._optimizer.tell([json.loads(f[1]) for f in told],
+                                 [None if math.isnan(f[4]) else f[4] for f in told])
+        again = [json.loads(text) for _, text in restart.inflight]
+        pend = getattr(self._optimizer, "pending", None)
+        if again and callable(pend):
+            pend(again)
+        values = [math.nan] * len(again)
+        if again and self._objective is not None:
+            values = [float(v) for v in self._objective(
+                [{n: p[n] for n in self._names} for p in again])]
+        inflight = [(job_id, *self._ordered(point), value)
+                    for (job_id, _), point, value in zip(restart.inflight, again, values)]
+        curves = [(c.job_id, c.step, c.value) for c in restart.curves]
+        return finished, inflight, restart.last_restart, restart.start_time, curves

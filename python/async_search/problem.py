@@ -7,9 +7,10 @@ A problem file is a Python module defining ``class Problem``; its instance has
   objects, ours or scikit-optimize-like);
 - ``params`` (optional): the parameter names in the order the model receives
   them, often ``space.keys()`` (a view) or a list in any order. Every name must
-  be a dimension of ``space``. Dimensions that ``params`` does not list are
-  *appended* after the listed ones, with a warning: nothing in the space is
-  silently dropped. Without ``params`` the space's own order is used;
+  be a dimension of ``space``. As in the original workflow, only the
+  dimensions ``params`` lists are searched: the others are left out, with a
+  warning (the model keeps its own defaults for them). Without ``params`` the
+  space's own order is used;
 - ``starting_point`` (optional): kept for reference and never used (the
   original never used it either); a wrong length only warns.
 
@@ -166,9 +167,13 @@ def _names(path: str, params: Any, space_names: list) -> tuple[list, list[str]]:
         seen.add(n)
     rest = [n for n in space_names if n not in seen]
     notes = []
+    if not names:
+        raise ProblemError(f"{path}: params is empty; list the dimensions to search, "
+                           f"e.g. space.keys()")
     if rest:
-        notes.append(f"params does not list {rest!r}; appended after the listed parameters")
-    return names + rest, notes
+        notes.append(f"params does not list {rest!r}: not searched (as in the original "
+                     f"workflow); the model keeps its own defaults for them")
+    return names, notes
 
 
 def load_problem(path: str | os.PathLike) -> Problem:
@@ -199,6 +204,7 @@ def load_problem(path: str | os.PathLike) -> Problem:
                                f"dimension names must be strings")
 
     notes: list[str] = []
+    dim_notes: dict[str, list[str]] = {}
     dims = {}
     for n in space_names:
         spec = space[n]
@@ -212,10 +218,12 @@ def load_problem(path: str | os.PathLike) -> Problem:
             raise ProblemError(f"{path}: dimension {n!r} = {_short(spec)} is invalid "
                                f"({type(e).__name__}: {_one_line(e)})") from None
         dims[n] = dim
-        notes += [f"{n}: {m}" for m in msgs]
-        notes += [f"{n}: {_one_line(w.message)}" for w in caught]
+        dim_notes[n] = [f"{n}: {m}" for m in msgs]
+        dim_notes[n] += [f"{n}: {_one_line(w.message)}" for w in caught]
 
     names, more = _names(path, getattr(obj, "params", None), space_names)
+    for n in names:  # notes about dimensions that are searched
+        notes += dim_notes[n]
     notes += more
 
     starting_point = getattr(obj, "starting_point", None)

@@ -42,15 +42,12 @@ matplotlib is imported only by :func:`render_png`, through the Agg canvas
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import math
 import os
 import sys
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -58,7 +55,24 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from async_search import expfiles
 from async_search._compat import FROZEN
+from async_search.expfiles import (
+    DURATION,
+    FAILED,
+    GATHER,
+    JOB_ID,
+    OBJECTIVE,
+    OK,
+    START,
+    STATUS,
+    STATUSES,
+    STOPPED,
+    SUBMIT,
+    TIMEOUT,
+    WORKER,
+    param_column,
+)
 
 __all__ = [
     "Improvement",
@@ -74,22 +88,6 @@ __all__ = [
     "summarise",
 ]
 
-
-RESULTS_FILE = "results.csv"
-CONFIG_FILE = "config.json"
-REPORT_FILE = "report.png"
-PARAM_PREFIX = "p:"
-COL_JOB = "job_id"
-COL_OBJECTIVE = "objective"
-COL_STATUS = "status"
-COL_WORKER = "worker"
-COL_SUBMIT = "m:timestamp_submit"
-COL_START = "m:timestamp_start"
-COL_GATHER = "m:timestamp_gather"
-COL_DURATION = "duration"
-REQUIRED_COLUMNS = (COL_JOB, COL_OBJECTIVE, COL_STATUS)
-FLOAT_COLUMNS = (COL_SUBMIT, COL_START, COL_GATHER, COL_DURATION)
-STATUS_ORDER = ("ok", "failed", "timeout")
 
 DEFAULT_TOP = 10
 MAX_PLOTTED_PARAMS = 6  # objective-vs-parameter panels in report.png
@@ -124,7 +122,7 @@ TIMELINE_MAX_IN = 7.0
 
 COLOR_OK = "tab:blue"
 COLOR_BEST = "tab:green"
-COLOR_STATUS = {"failed": "tab:red", "timeout": "tab:orange"}
+COLOR_STATUS = {FAILED: "tab:red", TIMEOUT: "tab:orange", STOPPED: "tab:purple"}
 COLOR_OTHER = "tab:gray"
 
 
@@ -150,6 +148,11 @@ class Results:
     config: Mapping[str, Any]
     workers: int
     notes: tuple[str, ...]
+    # "uniform" / "log-uniform" of each numeric parameter whose problem file
+    # (config.json's "problem") could be read; the axes follow it
+    priors: Mapping[str, str] = field(default_factory=dict)
+    # intermediate.csv's values (learning curves): (job_id, step, value) rows
+    curves: tuple[expfiles.CurvePoint, ...] = ()
 
     def __post_init__(self) -> None:
         if self.workers < 0:
@@ -201,11 +204,30 @@ class Influence:
 
 
 @dataclass(**FROZEN)
+class EarlyStopping:
+    """What early stopping did: the steps (e.g. epochs) trained against those every
+    evaluation with a curve would have trained to the end.
+
+    ``full_steps`` is the last step of the evaluations that ran to their end (the
+    largest, when they differ); NaN-free counts, 0 when nothing is known."""
+
+    with_curves: int  # evaluations that reported intermediate values
+    stopped: int
+    trained: int  # steps trained, summed over those evaluations
+    full_steps: int
+    full: int  # with_curves x full_steps: had none been stopped
+
+    @property
+    def saved_share(self) -> float:
+        return 1.0 - self.trained / self.full if self.full > 0 else float("nan")
+
+
+@dataclass(**FROZEN)
 class Summary:
     """Everything the text report prints; all times in seconds."""
 
     n_rows: int
-    counts: Mapping[str, int]  # rows per status, in STATUS_ORDER then by name
+    counts: Mapping[str, int]  # rows per status, in STATUSES then by name
     n_usable: int
     n_ok_nonfinite: int  # status ok but objective NaN/inf
     workers: int
@@ -218,6 +240,7 @@ class Summary:
     improvements: tuple[Improvement, ...]
     influence: tuple[Influence, ...]  # most influential first
     top: pd.DataFrame  # the best usable rows, best first
+    early: EarlyStopping | None = None  # when models reported learning curves
 
     @property
     def best(self) -> Improvement | None:
@@ -232,146 +255,72 @@ def load_results(expdir: str | os.PathLike[str]) -> Results:
 
     Tolerates a torn last line (a running or killed experiment), rows with the
     wrong number of fields, repeated headers and duplicate job ids; each is
-    skipped with a note in ``Results.notes``. Raises :class:`ReportError` for a
+    skipped with a note in ``Results.notes`` (see
+    :func:`async_search.expfiles.read_table`). Raises :class:`ReportError` for a
     missing directory, a missing or unreadable ``results.csv`` or a file that
     lacks the required columns.
     """
     root = Path(expdir)
-    if not root.exists():
-        raise ReportError(f"no such experiment directory: {root}")
-    if not root.is_dir():
-        raise ReportError(f"not a directory: {root} (expected an experiment directory)")
-    path = root / RESULTS_FILE
-    if not path.is_file():
-        raise ReportError(f"no {RESULTS_FILE} in {root}: {path} does not exist")
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ReportError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-    notes: list[str] = []
-    text = raw.decode("utf-8", errors="replace")
-    if "\ufffd" in text and b"\xef\xbf\xbd" not in raw:
-        notes.append(f"{path.name}: bytes that are not UTF-8 were replaced")
-    records = list(csv.reader(io.StringIO(text, newline="")))
-    if text and not text.endswith("\n") and records:
-        torn = records.pop()
-        shown = ",".join(torn)
-        if len(shown) > 60:
-            shown = shown[:57] + "..."
-        notes.append(
-            f"ignored a partial last line of {path.name} "
-            f"(experiment running or killed): {shown!r}"
-        )
-    config, config_notes = _load_config(root / CONFIG_FILE)
-    notes.extend(config_notes)
-
-    if not records:
-        notes.append(f"{path.name} holds no complete header line yet")
-        return _build(root, [], [], config, notes)
-    header = records[0]
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        raise ReportError(
-            f"{path} is not an async-search results file: missing column(s) "
-            f"{', '.join(missing)} (header: {','.join(header)[:80]!r})"
-        )
-    rows: list[list[str]] = []
-    bad_width = repeated_header = duplicates = 0
-    seen_jobs: set[str] = set()
-    job_at = header.index(COL_JOB)
-    for record in records[1:]:
-        if not record:
-            continue
-        if record == header:
-            repeated_header += 1
-            continue
-        if len(record) != len(header):
-            bad_width += 1
-            continue
-        if record[job_at] in seen_jobs:
-            duplicates += 1
-            continue
-        seen_jobs.add(record[job_at])
-        rows.append(record)
-    if bad_width:
-        notes.append(f"skipped {bad_width} row(s) whose field count differs from the header")
-    if repeated_header:
-        notes.append(f"skipped {repeated_header} repeated header line(s)")
-    if duplicates:
-        notes.append(f"skipped {duplicates} row(s) with an already seen job_id (kept the first)")
-    return _build(root, header, rows, config, notes)
-
-
-def _load_config(path: Path) -> tuple[dict[str, Any], list[str]]:
-    if not path.is_file():
-        return {}, [f"no {path.name}: settings unknown, workers taken from the results"]
+        typed = expfiles.read_frame(root)
+    except expfiles.ExperimentFileError as exc:
+        raise ReportError(str(exc)) from None
+    notes = list(typed.notes)
     try:
-        data = json.loads(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, ValueError) as exc:
-        return {}, [f"ignored unreadable {path.name}: {exc}"]
-    if not isinstance(data, dict):
-        return {}, [f"ignored {path.name}: top level is {type(data).__name__}, not an object"]
-    return data, []
+        config = expfiles.read_config(root)
+    except expfiles.ExperimentFileError as exc:
+        config = {}
+        notes.append(f"ignored {exc}")
+    if config is None:
+        config = {}
+        notes.append(f"no {expfiles.CONFIG}: settings unknown, workers taken from the results")
+    frame = typed.frame
+    frame["usable"] = (frame[STATUS] == OK) & np.isfinite(frame[OBJECTIVE])
+    try:
+        curves = expfiles.read_curves(root / expfiles.CURVES)
+    except expfiles.ExperimentFileError as exc:
+        curves = ()
+        notes.append(f"ignored {exc}")
 
-
-def _build(
-    root: Path,
-    header: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    config: dict[str, Any],
-    notes: list[str],
-) -> Results:
-    columns = {name: [row[i] for row in rows] for i, name in enumerate(header)}
-    n = len(rows)
-    frame = pd.DataFrame(index=pd.RangeIndex(n))
-    frame[COL_JOB] = pd.Series(columns.get(COL_JOB, [""] * n), dtype=object)
-
-    params: list[str] = []
-    categorical: set[str] = set()
-    for name in header:
-        if not name.startswith(PARAM_PREFIX) or name[len(PARAM_PREFIX):] in params:
-            continue
-        params.append(name[len(PARAM_PREFIX):])
-        values, is_categorical = _typed_param(columns[name])
-        frame[name] = values
-        if is_categorical:
-            categorical.add(name[len(PARAM_PREFIX):])
-
-    objective, bad = _floats(columns.get(COL_OBJECTIVE, [""] * n))
-    if bad:
-        notes.append(f"{bad} objective value(s) are not numbers and count as NaN")
-    frame[COL_OBJECTIVE] = objective
-    frame[COL_STATUS] = pd.Series(
-        [s.strip().lower() or "unknown" for s in columns.get(COL_STATUS, [""] * n)], dtype=object
-    )
-    frame[COL_WORKER], _ = _floats(columns.get(COL_WORKER, [""] * n))
-    for name in FLOAT_COLUMNS:
-        if name not in columns and n:
-            notes.append(f"column {name} is missing: the figures that need it are empty")
-        frame[name], _ = _floats(columns.get(name, [""] * n))
-    frame["usable"] = (frame[COL_STATUS] == "ok") & np.isfinite(frame[COL_OBJECTIVE])
-
+    n = len(frame)
     workers = _config_workers(config)
-    seen = frame[COL_WORKER].max() if n else float("nan")
+    seen = frame[WORKER].max() if n else float("nan")
     seen_workers = int(seen) if np.isfinite(seen) and seen > 0 else 0
     if workers is None:
         workers = seen_workers
     elif seen_workers > workers:
         notes.append(
-            f"worker ids go up to {seen_workers} but config.json says workers={workers}; "
+            f"worker ids go up to {seen_workers} but {expfiles.CONFIG} says workers={workers}; "
             f"using {seen_workers}"
         )
         workers = seen_workers
     return Results(
         expdir=root,
         frame=frame,
-        params=tuple(params),
-        categorical=frozenset(categorical),
+        params=typed.params,
+        categorical=typed.categorical,
         config=config,
         workers=workers,
         notes=tuple(notes),
+        priors=_priors(config),
+        curves=curves,
     )
+
+
+def _priors(config: Mapping[str, Any]) -> dict[str, str]:
+    """The prior of each numeric dimension of the experiment's problem file, or {}
+    when it cannot be read (moved, edited): the axes then follow the values."""
+    path = config.get("problem")
+    if not isinstance(path, str) or not os.path.isfile(path):
+        return {}
+    try:
+        from async_search.problem import load_problem
+
+        space = load_problem(path).space
+    except Exception:  # a report must not fail on a problem file it only consults
+        return {}
+    return {name: dim.prior for name, dim in zip(space.names, space.dims)
+            if getattr(dim, "prior", None) in ("uniform", "log-uniform")}
 
 
 def _config_workers(config: Mapping[str, Any]) -> int | None:
@@ -383,44 +332,6 @@ def _config_workers(config: Mapping[str, Any]) -> int | None:
     return int(value)
 
 
-def _floats(texts: Sequence[str]) -> tuple[np.ndarray, int]:
-    """Parse floats; empty or bad text becomes NaN. Returns (values, number bad)."""
-    out = np.full(len(texts), np.nan)
-    bad = 0
-    for i, text in enumerate(texts):
-        text = text.strip()
-        if not text:
-            continue
-        try:
-            out[i] = float(text)
-        except ValueError:
-            bad += 1
-    return out, bad
-
-
-def _typed_param(texts: Sequence[str]) -> tuple[pd.Series, bool]:
-    """A parameter column: ints, else floats, else the strings as written."""
-    present = [t.strip() for t in texts if t.strip()]
-    if present:
-        try:
-            for t in present:
-                int(t)
-        except ValueError:
-            pass
-        else:
-            if len(present) == len(texts):
-                return pd.Series([int(t) for t in texts], dtype="int64"), False
-            return pd.Series(_floats(texts)[0]), False
-        try:
-            for t in present:
-                float(t)
-        except ValueError:
-            pass
-        else:
-            return pd.Series(_floats(texts)[0]), False
-    return pd.Series([t if t != "" else None for t in texts], dtype=object), True
-
-
 # --------------------------------------------------------------------------- summary
 
 
@@ -430,16 +341,16 @@ def summarise(results: Results, top: int = DEFAULT_TOP) -> Summary:
         raise ValueError(f"top must be >= 0, got {top}")
     f = results.frame
     n = len(f)
-    status_counts = f[COL_STATUS].value_counts()
-    names = [s for s in STATUS_ORDER if s in status_counts.index]
-    names += sorted(s for s in status_counts.index if s not in STATUS_ORDER)
+    status_counts = f[STATUS].value_counts()
+    names = [s for s in STATUSES if s in status_counts.index]
+    names += sorted(s for s in status_counts.index if s not in STATUSES)
     counts = {s: int(status_counts[s]) for s in names}
     n_usable = int(f["usable"].sum())
-    n_ok_nonfinite = int(((f[COL_STATUS] == "ok") & ~f["usable"]).sum())
+    n_ok_nonfinite = int(((f[STATUS] == OK) & ~f["usable"]).sum())
 
-    submit = f[COL_SUBMIT].to_numpy(dtype=float)
-    gather = f[COL_GATHER].to_numpy(dtype=float)
-    duration = f[COL_DURATION].to_numpy(dtype=float)
+    submit = f[SUBMIT].to_numpy(dtype=float)
+    gather = f[GATHER].to_numpy(dtype=float)
+    duration = f[DURATION].to_numpy(dtype=float)
     wall = float("nan")
     if np.isfinite(submit).any() and np.isfinite(gather).any():
         span = float(np.nanmax(gather) - np.nanmin(submit))
@@ -452,7 +363,7 @@ def summarise(results: Results, top: int = DEFAULT_TOP) -> Summary:
     evals_per_min = n / (wall / 60.0) if math.isfinite(wall) else float("nan")
 
     usable = f[f["usable"]]
-    best_rows = usable.sort_values(COL_OBJECTIVE, kind="mergesort").head(top)
+    best_rows = usable.sort_values(OBJECTIVE, kind="mergesort").head(top)
     return Summary(
         n_rows=n,
         counts=counts,
@@ -464,11 +375,35 @@ def summarise(results: Results, top: int = DEFAULT_TOP) -> Summary:
         utilisation=utilisation,
         evals_per_min=evals_per_min,
         durations_all=_time_stats(duration),
-        durations_ok=_time_stats(usable[COL_DURATION].to_numpy(dtype=float)),
+        durations_ok=_time_stats(usable[DURATION].to_numpy(dtype=float)),
         improvements=_improvements(f),
         influence=_influence(results),
         top=best_rows,
+        early=_early_stopping(results),
     )
+
+
+def _early_stopping(results: Results) -> EarlyStopping | None:
+    """Steps trained and saved, from each evaluation's last step (its curve, or the
+    steps column); None when no evaluation reported a learning curve."""
+    last: dict[str, int] = {}
+    for point in results.curves:
+        last[point.job_id] = max(last.get(point.job_id, 0), point.step)
+    f = results.frame
+    status = dict(zip(f[JOB_ID], f[STATUS]))
+    if expfiles.STEPS in f.columns:
+        for job, steps in zip(f[JOB_ID], f[expfiles.STEPS]):
+            if steps == steps and steps > 0:  # not NaN
+                last[job] = max(last.get(job, 0), int(steps))
+    finished = {job: s for job, s in last.items() if job in status}
+    if not finished:
+        return None
+    full = max((s for job, s in finished.items() if status[job] == OK), default=0)
+    full = full or max(finished.values())
+    stopped = sum(1 for job in finished if status[job] == expfiles.STOPPED)
+    return EarlyStopping(with_curves=len(finished), stopped=stopped,
+                         trained=sum(finished.values()), full_steps=full,
+                         full=len(finished) * full)
 
 
 def _time_stats(values: np.ndarray) -> TimeStats | None:
@@ -489,16 +424,16 @@ def _improvements(f: pd.DataFrame) -> tuple[Improvement, ...]:
     out: list[Improvement] = []
     best = math.inf
     usable = f["usable"].to_numpy()
-    objective = f[COL_OBJECTIVE].to_numpy(dtype=float)
+    objective = f[OBJECTIVE].to_numpy(dtype=float)
     for i in np.flatnonzero(usable):
         if objective[i] < best:
             best = float(objective[i])
             out.append(
                 Improvement(
                     index=int(i) + 1,
-                    job_id=str(f[COL_JOB].iat[i]),
+                    job_id=str(f[JOB_ID].iat[i]),
                     objective=best,
-                    gather=float(f[COL_GATHER].iat[i]),
+                    gather=float(f[GATHER].iat[i]),
                 )
             )
     return tuple(out)
@@ -534,9 +469,9 @@ def _influence(results: Results) -> tuple[Influence, ...]:
     f = results.frame[results.frame["usable"]]
     out: list[Influence] = []
     for name in results.params:
-        column = f[PARAM_PREFIX + name]
+        column = f[param_column(name)]
         present = column.notna().to_numpy()
-        y = f[COL_OBJECTIVE].to_numpy(dtype=float)[present]
+        y = f[OBJECTIVE].to_numpy(dtype=float)[present]
         n = int(present.sum())
         ranks_y = pd.Series(y).rank(method="average").to_numpy()
         if name in results.categorical:
@@ -636,15 +571,23 @@ def format_summary(results: Results, summary: Summary, png: Path | None = None) 
     elif summary.top.empty:
         lines.append("  none listed (--top 0)")
     else:
-        header = ["rank", "job_id", "objective"] + list(results.params)
+        header = ["rank", JOB_ID, OBJECTIVE] + list(results.params)
         right = [True, False, True] + [n not in results.categorical for n in results.params]
         rows = []
         for rank, (_, row) in enumerate(summary.top.iterrows(), start=1):
-            cells = [str(rank), str(row[COL_JOB]), _fmt_num(float(row[COL_OBJECTIVE]))]
-            cells += [_fmt_cell(row[PARAM_PREFIX + n]) for n in results.params]
+            cells = [str(rank), str(row[JOB_ID]), _fmt_num(float(row[OBJECTIVE]))]
+            cells += [_fmt_cell(row[param_column(n)]) for n in results.params]
             rows.append(cells)
         lines += _table(header, rows, right)
 
+    early = summary.early
+    if early is not None:
+        saved = early.saved_share
+        lines += ["", "Early stopping (from the learning curves the models reported)"]
+        lines.append(f"  {early.stopped} of {early.with_curves} evaluations stopped early; "
+                     f"{early.trained} steps trained of the {early.full} that running each to "
+                     f"step {early.full_steps} would take"
+                     + (f" ({100 * saved:.1f}% saved)" if saved == saved else ""))
     lines += ["", "Evaluations by status"]
     status_rows = [
         [name, str(count), f"{100.0 * count / summary.n_rows:.1f}%"]
@@ -754,6 +697,15 @@ def _wants_log(values: np.ndarray) -> bool:
     return skew(np.log(values)) < skew(values)
 
 
+def _log_axis(results: Results, name: str, values: np.ndarray) -> bool:
+    """A parameter's axis is logarithmic when its prior is log-uniform, linear when
+    it is uniform; without a known prior, when the values look it (_wants_log)."""
+    prior = results.priors.get(name)
+    if prior:
+        return prior == "log-uniform" and bool(np.nanmin(values) > 0)
+    return _wants_log(values)
+
+
 def _set_log(ax: Any, which: str, values: np.ndarray) -> None:
     """Log scale on axis ``which`` ("x" or "y"); a short span gets 1-2-5 ticks in plain numbers."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -781,7 +733,7 @@ def _point_style(n: int) -> tuple[float, float]:
 
 
 def _status_color(status: str) -> str:
-    return COLOR_OK if status == "ok" else COLOR_STATUS.get(status, COLOR_OTHER)
+    return COLOR_OK if status == OK else COLOR_STATUS.get(status, COLOR_OTHER)
 
 
 def _outlier_fence(values: np.ndarray) -> float | None:
@@ -845,7 +797,7 @@ def _plot_objective(
     n = len(f)
     idx = np.arange(1, n + 1)
     usable = f["usable"].to_numpy()
-    y = f[COL_OBJECTIVE].to_numpy(dtype=float)
+    y = f[OBJECTIVE].to_numpy(dtype=float)
     ax.set_title("Objective per evaluation (gather order) and best so far")
     ax.set_xlabel("evaluation number (order gathered)")
     ax.set_ylabel("objective (lower is better)")
@@ -869,7 +821,7 @@ def _plot_objective(
         ax.text(0.5, 0.45, "no successful evaluations", transform=ax.transAxes, ha="center",
                 va="center", fontsize=13, color="0.35")
         ax.set_yticks([])
-    status = f[COL_STATUS].to_numpy().astype(str)
+    status = f[STATUS].to_numpy().astype(str)
     _mark_unusable(ax, idx[~usable], status[~usable], with_labels=True)
     if n:
         ax.set_xlim(0.5, n + 0.5)
@@ -895,16 +847,16 @@ def _plot_timeline(ax: Any, results: Results, summary: Summary) -> None:
                  f"(utilisation {util} = busy worker-seconds / (workers x wall))")
     ax.set_xlabel(f"time since the experiment started ({unit})")
     ax.set_ylabel("worker (MPI rank)")
-    start = f[COL_START].to_numpy(dtype=float)
-    duration = f[COL_DURATION].to_numpy(dtype=float)
-    worker = f[COL_WORKER].to_numpy(dtype=float)
-    status = f[COL_STATUS].to_numpy().astype(str)
+    start = f[START].to_numpy(dtype=float)
+    duration = f[DURATION].to_numpy(dtype=float)
+    worker = f[WORKER].to_numpy(dtype=float)
+    status = f[STATUS].to_numpy().astype(str)
     drawn = np.isfinite(start) & np.isfinite(duration) & np.isfinite(worker)
     edge = 0.4 if drawn.sum() <= MAX_EDGED_BARS else 0.0
     width = np.maximum(duration, 0.0)
     if math.isfinite(wall):  # a 5 s crash in a 10 h run must stay visible
-        width = np.where(status == "ok", width, np.maximum(width, MIN_FAILED_BAR_SHARE * wall))
-    ok_first = sorted(set(status[drawn]), key=lambda s: (s != "ok", s))
+        width = np.where(status == OK, width, np.maximum(width, MIN_FAILED_BAR_SHARE * wall))
+    ok_first = sorted(set(status[drawn]), key=lambda s: (s != OK, s))
     for name in ok_first:
         for w in np.unique(worker[drawn & (status == name)]):
             at = drawn & (status == name) & (worker == w)
@@ -922,15 +874,15 @@ def _plot_timeline(ax: Any, results: Results, summary: Summary) -> None:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=16))
     handles: list[Any] = []
     if math.isfinite(wall):
-        first = float(np.nanmin(f[COL_SUBMIT])) / scale
-        last = float(np.nanmax(f[COL_GATHER])) / scale
+        first = float(np.nanmin(f[SUBMIT])) / scale
+        last = float(np.nanmax(f[GATHER])) / scale
         for x in (first, last):
             ax.axvline(x, color="0.4", ls="--", lw=0.8)
         ax.set_xlim(first - 0.01 * (last - first), last + 0.01 * (last - first))
         handles.append(Line2D([], [], color="0.4", ls="--", lw=0.8,
                               label="wall: first submit\nto last gather"))
     shown = status[drawn].tolist()
-    names = [s for s in STATUS_ORDER if s in shown] + sorted(set(shown) - set(STATUS_ORDER))
+    names = [s for s in STATUSES if s in shown] + sorted(set(shown) - set(STATUSES))
     handles = [
         Patch(color=_status_color(s), label=f"{s} ({shown.count(s)})") for s in names
     ] + handles
@@ -943,10 +895,10 @@ def _plot_timeline(ax: Any, results: Results, summary: Summary) -> None:
 def _plot_param(ax: Any, results: Results, inf: Influence, rng: np.random.Generator, log_y: bool,
                 fence: float | None) -> None:
     f = results.frame
-    column = PARAM_PREFIX + inf.name
+    column = param_column(inf.name)
     usable = f["usable"].to_numpy()
-    status = f[COL_STATUS].to_numpy().astype(str)
-    y = f[COL_OBJECTIVE].to_numpy(dtype=float)
+    status = f[STATUS].to_numpy().astype(str)
+    y = f[OBJECTIVE].to_numpy(dtype=float)
     score = "n/a" if not math.isfinite(inf.score) else f"{inf.score:.2f}"
     title = f"{_short(inf.name, 30)}: influence {score}"
     if math.isfinite(inf.rho):
@@ -987,7 +939,7 @@ def _plot_param(ax: Any, results: Results, inf: Influence, rng: np.random.Genera
         x = f[column].to_numpy(dtype=float)
         ok = usable & np.isfinite(x)
         ax.scatter(x[ok], y[ok], s=size, color=COLOR_OK, alpha=alpha, zorder=3)
-        log_x = _wants_log(x)
+        log_x = _log_axis(results, inf.name, x)
         if log_x:
             _set_log(ax, "x", x)
         _clip_high(ax, x[ok], y[ok], fence, with_labels=False)
@@ -997,13 +949,52 @@ def _plot_param(ax: Any, results: Results, inf: Influence, rng: np.random.Genera
     ax.grid(alpha=0.3)
 
 
+def _plot_curves(ax: Any, results: Results, summary: Summary) -> None:
+    """Learning curves: each evaluation's intermediate values against the step;
+    evaluations stopped early end in a cross, the best one is green."""
+    by_job: dict[str, list[tuple[int, float]]] = {}
+    for point in results.curves:
+        by_job.setdefault(point.job_id, []).append((point.step, point.value))
+    f = results.frame
+    status = dict(zip(f[JOB_ID], f[STATUS]))
+    best = summary.best.job_id if summary.best else None
+    values = np.array([v for curve in by_job.values() for _, v in curve])
+    log_y = _wants_log(values)
+    alpha = 0.6 if len(by_job) <= 50 else 0.3
+    for job, curve in by_job.items():
+        steps, vals = zip(*sorted(curve))
+        st = status.get(job, "running")
+        if job == best:
+            continue
+        color = COLOR_STATUS.get(st, COLOR_OK if st == OK else COLOR_OTHER)
+        ax.plot(steps, vals, color=color, alpha=alpha, linewidth=0.9)
+        if st == STOPPED:
+            ax.plot(steps[-1], vals[-1], "x", color=color, markersize=5, alpha=alpha)
+    if best in by_job:
+        steps, vals = zip(*sorted(by_job[best]))
+        ax.plot(steps, vals, color=COLOR_BEST, linewidth=2.0, label=f"best: {best}")
+        ax.legend(loc="upper right", fontsize=8)
+    if log_y:
+        _set_log(ax, "y", values)
+    early = summary.early
+    title = "Learning curves (intermediate values)"
+    if early is not None and early.full > 0:
+        title += (f": {early.stopped} of {early.with_curves} stopped early (crosses), "
+                  f"{early.trained} of {early.full} steps trained")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel("step")
+    ax.set_ylabel("value" + (" (log scale)" if log_y else ""))
+    ax.grid(alpha=0.3)
+
+
 def render_png(results: Results, summary: Summary, path: str | os.PathLike[str]) -> Path:
     """Write the report figure to ``path`` (atomically) and return the path.
 
     Panels: objective per evaluation with the best-so-far curve (failures as
-    crosses in a band along the top); a worker timeline; objective against the
-    most influential parameters (at most ``MAX_PLOTTED_PARAMS``). Raises
-    OSError when the file cannot be written.
+    crosses in a band along the top); a worker timeline; the learning curves,
+    when the models reported intermediate values; objective against the most
+    influential parameters (at most ``MAX_PLOTTED_PARAMS``). Raises OSError
+    when the file cannot be written.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -1015,7 +1006,10 @@ def render_png(results: Results, summary: Summary, path: str | os.PathLike[str])
     param_rows = max(1, math.ceil(len(shown) / PARAM_PANEL_COLUMNS))
     timeline_in = min(max(TIMELINE_MIN_IN, TIMELINE_IN_PER_WORKER * max(summary.workers, 1) + 1.0),
                       TIMELINE_MAX_IN)
-    heights = [OBJ_PANEL_IN, timeline_in] + ([PARAM_PANEL_IN] * param_rows if shown else [1.0])
+    curves = [OBJ_PANEL_IN] if results.curves else []
+    heights = [OBJ_PANEL_IN, timeline_in] + curves + (
+        [PARAM_PANEL_IN] * param_rows if shown else [1.0])
+    first_param = 2 + len(curves)
     fig = Figure(figsize=(FIG_WIDTH_IN, sum(heights) + 0.8), dpi=FIG_DPI, layout="constrained")
     FigureCanvasAgg(fig)
     grid = fig.add_gridspec(len(heights), PARAM_PANEL_COLUMNS, height_ratios=heights)
@@ -1028,18 +1022,21 @@ def render_png(results: Results, summary: Summary, path: str | os.PathLike[str])
                  + (f"\n{subtitle}" if subtitle else ""), fontsize=12)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Glyph .* missing from")  # exotic categories
-        objective = f[COL_OBJECTIVE].to_numpy(dtype=float)[usable]
+        objective = f[OBJECTIVE].to_numpy(dtype=float)[usable]
         log_y = _wants_log(objective)
         fence = None if log_y else _outlier_fence(objective)
         _plot_objective(fig.add_subplot(grid[0, :]), results, summary, log_y, fence)
         _plot_timeline(fig.add_subplot(grid[1, :]), results, summary)
+        if curves:
+            _plot_curves(fig.add_subplot(grid[2, :]), results, summary)
         if shown:
             rng = np.random.default_rng(JITTER_SEED)
             for i, inf in enumerate(shown):
-                ax = fig.add_subplot(grid[2 + i // PARAM_PANEL_COLUMNS, i % PARAM_PANEL_COLUMNS])
+                ax = fig.add_subplot(grid[first_param + i // PARAM_PANEL_COLUMNS,
+                                          i % PARAM_PANEL_COLUMNS])
                 _plot_param(ax, results, inf, rng, log_y, fence)
         else:
-            ax = fig.add_subplot(grid[2, :])
+            ax = fig.add_subplot(grid[first_param, :])
             ax.set_axis_off()
             why = "no parameter columns" if not results.params else "no successful evaluations"
             ax.text(0.5, 0.5, f"Objective against parameters: {why}", ha="center", va="center",
@@ -1049,11 +1046,20 @@ def render_png(results: Results, summary: Summary, path: str | os.PathLike[str])
         try:
             with os.fdopen(fd, "wb") as handle:
                 fig.savefig(handle, format="png")
+            # mkstemp makes the file 0600: give it the mode a new file gets
+            # (0666 less the umask), so that collaborators can read it.
+            os.chmod(tmp, 0o666 & ~_umask())
             os.replace(tmp, out)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
     return out
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # --------------------------------------------------------------------------- CLI
@@ -1071,7 +1077,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-plot", action="store_true",
                         help="print the summary only, write no PNG")
     parser.add_argument("--output", metavar="FILE", default=None,
-                        help=f"where to write the PNG (default EXPDIR/{REPORT_FILE})")
+                        help=f"where to write the PNG (default EXPDIR/{expfiles.REPORT})")
     return parser
 
 
@@ -1097,7 +1103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     png: Path | None = None
     status = 0
     if not args.no_plot:
-        target = Path(args.output) if args.output else results.expdir / REPORT_FILE
+        target = Path(args.output) if args.output else results.expdir / expfiles.REPORT
         try:
             png = render_png(results, summary, target)
         except OSError as exc:

@@ -34,17 +34,22 @@ What it does, in order:
 6. writes ``result.txt`` (the number) and prints ``IMPROVE_RESULT <number>`` as
    the last line.
 
+One evaluation run by several processes (``--ranks-per-eval``: ``WORLD_SIZE``
+> 1): only ``RANK`` 0 writes ``result.txt``, ``history.txt`` (and
+``stop.marker``) and prints ``IMPROVE_RESULT``; the others run the same steps,
+exit with the same statuses, and end with a line saying that rank 0 reports.
+
 Exit status: 0 result written; 1 the model raised (message and traceback on
 stderr); 2 usage or configuration error (unknown model, bad JSON, bad
 OBJ_RETURN or BENCHMARK_TIMEOUT, unreadable defaults; one line on stderr);
 3 the model finished without a usable objective (metric missing, or NaN or
 infinite, e.g. diverged training).  ``result.txt`` exists only on 0.
 
-Timing: ``runner: timing import_s=... run_s=... total_s=...`` on stdout, where
-``import_s`` is the time to import the model's module (torch for TC1/NT3;
-about 0 when a fork server imported it already) and ``total_s`` runs from the
-start of :func:`main`.  :func:`main` takes ``argv`` and ``env`` so that a fork
-server can call it in a forked child.
+Timing: ``runner: timing import_s=... preloaded=0|1 run_s=... total_s=...`` on
+stdout, where ``import_s`` is the time to import the model's module (torch for
+TC1/NT3; about 0 when a fork server imported it already: ``preloaded=1``) and
+``total_s`` runs from the start of :func:`main`.  :func:`main` takes ``argv``
+and ``env`` so that a fork server can call it in a forked child.
 
 Only the standard library is imported here; the model's own imports come with
 it (``example`` needs nothing else).  Thread counts (TORCH_NUM_THREADS,
@@ -86,6 +91,8 @@ __all__ = [
     "convert_override",
     "merge_params",
     "resolve_model",
+    "model_defaults",
+    "check_model",
     "objective_from_history",
     "format_parameters",
     "main",
@@ -108,6 +115,8 @@ DEFAULT_OBJECTIVE = "val_loss"
 NO_TIMEOUT = -1
 RESULT_FILE = "result.txt"
 PARAMETERS_FILE = "parameters.txt"
+HISTORY_FILE = "history.txt"
+STOP_MARKER = "stop.marker"
 DEFAULT_SECTION = "Global_Params"
 MODEL_SUFFIXES = ("_baseline_pytorch", "_baseline_keras2", "_baseline")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -133,6 +142,8 @@ class ResolvedModel:
     module: ModuleType
     default_file: Optional[Path]
     import_s: float
+    origin: str = ""  # "built in", or the file the user's module came from
+    preloaded: bool = False  # its module was imported already (a fork server)
 
 
 # ------------------------------------------------------------- parameters
@@ -282,6 +293,27 @@ def _import_file(path: Path) -> ModuleType:
     return module
 
 
+def _user_module(model: str) -> Optional[ModuleType]:
+    """The user's own module for MODEL on sys.path: MODEL, then CANDLE's
+    ``MODEL_baseline_pytorch`` and ``MODEL_baseline_keras2`` (the original's name)."""
+    for candidate in (model, *(model + suffix for suffix in MODEL_SUFFIXES[:2])):
+        if _find_spec(candidate) is not None:
+            return importlib.import_module(candidate)
+    return None
+
+
+def _script_module(script: str) -> ModuleType:
+    """``$MODEL_PYTHON_SCRIPT``: a ``.py`` file or a module name."""
+    path = Path(script)
+    if path.suffix == ".py" or path.is_file():
+        if not path.is_file():
+            raise UsageError(f"MODEL_PYTHON_SCRIPT={script}: no such file")
+        return _import_file(path)
+    if _find_spec(script) is None:
+        raise UsageError(f"MODEL_PYTHON_SCRIPT={script}: no such module or file")
+    return importlib.import_module(script)
+
+
 def resolve_model(model: str, env: Optional[Mapping[str, str]] = None) -> ResolvedModel:
     """Import the model's module (see the module docstring for the order).
 
@@ -295,44 +327,121 @@ def resolve_model(model: str, env: Optional[Mapping[str, str]] = None) -> Resolv
     if model_dir and model_dir not in sys.path:
         sys.path.insert(0, model_dir)
     t0 = time.monotonic()
-    module: Optional[ModuleType] = None
-    if model in BUILTIN_MODELS:
-        module = importlib.import_module(BUILTIN_MODELS[model])
+    before = set(sys.modules)
+    script = env.get("MODEL_PYTHON_SCRIPT", "").strip()
+    builtin = False
+    if script:
+        module = _script_module(script)
     else:
-        for candidate in (model, f"{model}_baseline_pytorch"):
-            if _find_spec(candidate) is not None:
-                module = importlib.import_module(candidate)
-                break
-    if module is None:
-        script = env.get("MODEL_PYTHON_SCRIPT", "").strip()
-        if script:
-            path = Path(script)
-            if path.suffix == ".py" or path.is_file():
-                if not path.is_file():
-                    raise UsageError(f"MODEL_PYTHON_SCRIPT={script}: no such file")
-                module = _import_file(path)
-            elif _find_spec(script) is not None:
-                module = importlib.import_module(script)
-            else:
-                raise UsageError(f"MODEL_PYTHON_SCRIPT={script}: no such module or file")
+        module = _user_module(model)
+        if module is None and model in BUILTIN_MODELS:
+            module, builtin = importlib.import_module(BUILTIN_MODELS[model]), True
     if module is None:
         raise UsageError(
             f"unknown model {model!r}: not one of {', '.join(sorted(BUILTIN_MODELS))}, no "
-            f"module {model!r} or {model + '_baseline_pytorch'!r} on PYTHONPATH, and "
-            "MODEL_PYTHON_SCRIPT is not set")
+            f"module {model!r}, {model + MODEL_SUFFIXES[0]!r} or {model + MODEL_SUFFIXES[1]!r} "
+            "on PYTHONPATH or MODEL_PYTHON_DIR, and MODEL_PYTHON_SCRIPT is not set")
     if not callable(getattr(module, "run", None)):
         raise UsageError(f"model {model!r} (module {module.__name__}) has no run(params) function")
     import_s = time.monotonic() - t0
-    return ResolvedModel(model, module, _default_file_for(model, module, env), import_s)
+    origin = "built in" if builtin else str(getattr(module, "__file__", None) or "a namespace")
+    return ResolvedModel(model, module, _default_file_for(model, module, env), import_s, origin,
+                         module.__name__ in before)
+
+
+def model_defaults(resolved: ResolvedModel, env: Mapping[str, str]) -> Dict[str, Any]:
+    """The model's default parameters, before the search's values.
+
+    A CANDLE benchmark module with ``initialize_parameters()`` gives them itself
+    (with ``default_model=$CANDLE_DEFAULT_MODEL_FILE`` when set, as the original
+    model_runner did); otherwise they are read from its default model file.
+    An exception of initialize_parameters propagates (a model failure).
+    """
+    init = getattr(resolved.module, "initialize_parameters", None)
+    if not callable(init):
+        return read_default_model(resolved.default_file) if resolved.default_file else {}
+    kwargs = {}
+    if env.get("CANDLE_DEFAULT_MODEL_FILE"):
+        kwargs["default_model"] = env["CANDLE_DEFAULT_MODEL_FILE"]
+    saved = sys.argv
+    sys.argv = saved[:1]  # CANDLE parses the command line: ours is not for it
+    try:
+        params = init(**kwargs)
+    finally:
+        sys.argv = saved
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise UsageError(f"model {resolved.name!r}: initialize_parameters() returned "
+                         f"{type(params).__name__}, not a dict of parameters")
+    return dict(params)
+
+
+def check_model(model: str, env: Optional[Mapping[str, str]] = None) -> str:
+    """What ``--check`` says of MODEL: resolves and imports it, reads its defaults, and
+    for a built-in benchmark finds its data or the sources it is prepared from.
+    Returns one line; raises :class:`UsageError` (an import failure too)."""
+    env = os.environ if env is None else env
+    try:
+        resolved = resolve_model(model, env)
+        defaults = model_defaults(resolved, env)
+    except RunnerError:
+        raise
+    except Exception as exc:  # importing or initialising the model failed
+        raise UsageError(f"model {model!r} could not be imported: "
+                         f"{type(exc).__name__}: {exc}") from exc
+    where = f"{resolved.module.__name__}, {resolved.origin}"
+    data_note = ""
+    if resolved.origin == "built in":
+        from async_search.benchmarks import data
+
+        names = [(defaults.get("train_data", ""), defaults.get("test_data", "")),
+                 (defaults.get("local_train_data", ""), defaults.get("local_test_data", ""))]
+        if any(a and b for a, b in names):
+            try:
+                data_note = f"; data {data.check_data(names, model, env)}"
+            except data.DataError as exc:
+                raise UsageError(f"model {model!r}: {exc}") from exc
+    return f"model {model}: module {where}; {len(defaults)} default parameters{data_note}"
 
 
 # -------------------------------------------------------------- objective
 
 def _as_history(result: Any) -> Optional[Mapping[str, Any]]:
+    """The history in what ``run`` returned: a dict of lists; a Keras History
+    (``.history``); or CANDLE's PyTorch convention ``(val_scores, infer_scores)``,
+    whose ``val_scores`` maps metric names to final values."""
     if isinstance(result, Mapping):
         return result
     inner = getattr(result, "history", None)
-    return inner if isinstance(inner, Mapping) else None
+    if isinstance(inner, Mapping):
+        return inner
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], Mapping):
+        return {k: v if isinstance(v, (list, tuple)) else [v] for k, v in result[0].items()}
+    return None
+
+
+def _write_history(cwd: Path, result: Any, params: Mapping[str, Any]) -> None:
+    """``history.txt`` (the history as JSON) and, when fewer epochs ran than
+    asked, ``stop.marker``, as the original model_runner wrote them. Best effort:
+    neither decides the result."""
+    history = _as_history(result)
+    if history is None:
+        return
+    plain = {}
+    for key, series in history.items():
+        try:
+            plain[str(key)] = [float(v) for v in series]
+        except (TypeError, ValueError):
+            continue
+    try:
+        _write_atomic(cwd / HISTORY_FILE, json.dumps(plain) + "\n")
+        epochs = params.get("epochs")
+        ran = max((len(v) for v in plain.values()), default=0)
+        if isinstance(epochs, int) and not isinstance(epochs, bool) and 0 < ran < epochs:
+            _write_atomic(cwd / STOP_MARKER, f"early stopping: {ran}/{epochs}\n")
+    except OSError:
+        pass
 
 
 def objective_from_history(result: Any, name: str = DEFAULT_OBJECTIVE) -> float:
@@ -392,6 +501,17 @@ def _env_timeout(env: Mapping[str, str], defaults: Mapping[str, Any]) -> Any:
     return int(seconds) if seconds == int(seconds) else seconds
 
 
+def _member_rank(env: Mapping[str, str]) -> Tuple[int, int]:
+    """(RANK, WORLD_SIZE) of a multi-process evaluation, (0, 1) for one process
+    (also when the variables are not integers: the model says so itself)."""
+    try:
+        size = int(env.get("WORLD_SIZE", "") or 1)
+        rank = int(env.get("RANK", "") or 0) if size > 1 else 0
+    except ValueError:
+        return 0, 1
+    return (rank, size) if size > 1 else (0, 1)
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text)
@@ -410,9 +530,16 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
         reconfigure = getattr(stream, "reconfigure", None)  # and complete if killed
         if reconfigure is not None:
             reconfigure(line_buffering=True)
+    if len(args) == 2 and args[0] == "--check":
+        try:
+            print(check_model(args[1], env), flush=True)
+        except RunnerError as exc:
+            _err(str(exc))
+            return exc.exit_code
+        return EXIT_OK
     if len(args) != 2 or args[0] in ("-h", "--help"):
         _err("usage: python3 -m async_search.runner MODEL PARAMS_JSON "
-             "(a JSON object, or a file holding one)")
+             "(a JSON object, or a file holding one), or --check MODEL")
         return EXIT_USAGE
     model, params_arg = args
     cwd = Path.cwd()
@@ -420,7 +547,7 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
         overrides = _load_overrides(params_arg)
         objective_name = _env_objective(env)
         resolved = resolve_model(model, env)
-        defaults = read_default_model(resolved.default_file) if resolved.default_file else {}
+        defaults = model_defaults(resolved, env)
         extra = {
             "timeout": _env_timeout(env, defaults),
             "run_id": env.get("ASYNC_SEARCH_RUN_ID") or cwd.name,
@@ -440,9 +567,14 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     except OSError as exc:
         _err(f"cannot write {cwd / PARAMETERS_FILE}: {exc.strerror or exc}")
         return EXIT_USAGE
-    source = resolved.default_file or "no default model file"
-    print(f"runner: model {model} (module {resolved.module.__name__}, defaults {source}), "
-          f"objective {objective_name}, run {extra['run_id']}", flush=True)
+    if callable(getattr(resolved.module, "initialize_parameters", None)):
+        source = "from initialize_parameters()"
+    else:
+        source = resolved.default_file or "no default model file"
+    rank, world_size = _member_rank(env)
+    print(f"runner: model {model} (module {resolved.module.__name__}, {resolved.origin}; "
+          f"defaults {source}), objective {objective_name}, run {extra['run_id']}"
+          + (f", rank {rank} of {world_size}" if world_size > 1 else ""), flush=True)
 
     t_run = time.monotonic()
     try:
@@ -454,19 +586,26 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
         sys.stderr.flush()
         return EXIT_MODEL_FAILED
     run_s = time.monotonic() - t_run
+    if rank == 0:
+        _write_history(cwd, result, params)
     try:
         value = objective_from_history(result, objective_name)
     except RunnerError as exc:
         sys.stdout.flush()
         _err(f"model {model!r}: {exc}")
         return exc.exit_code
+    if rank != 0:  # the objective is rank 0's to report
+        print(f"runner: rank {rank} of {world_size} done in run_s={run_s:.3f}; "
+              "rank 0 reports the result", flush=True)
+        return EXIT_OK
     try:
         _write_atomic(cwd / RESULT_FILE, f"{value!r}\n")
     except OSError as exc:
         _err(f"cannot write {cwd / RESULT_FILE}: {exc.strerror or exc}")
         return EXIT_NO_RESULT
     total_s = time.monotonic() - t_main
-    print(f"runner: timing import_s={resolved.import_s:.3f} run_s={run_s:.3f} "
+    print(f"runner: timing import_s={resolved.import_s:.3f} "
+          f"preloaded={int(resolved.preloaded)} run_s={run_s:.3f} "
           f"total_s={total_s:.3f}", flush=True)
     sys.stderr.flush()
     print(f"IMPROVE_RESULT {value!r}", flush=True)

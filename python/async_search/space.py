@@ -22,8 +22,12 @@ coordinate then follows the sorted order.
 Values handed out are plain Python objects (float, int, str, bool, ...), never
 NumPy scalars, so they serialise to JSON and round-trip exactly.
 
-:func:`dimension_from_shorthand` implements scikit-optimize's rules for the
-``space`` entries of problem files (see REFERENCE.md, "The search space file").
+The ``space`` entries of problem files are scikit-optimize's shorthand
+(``skopt.space.check_dimension``), which the original async-search problem
+files use: a tuple or list is read by its length and element types, e.g.
+``(0, 0.9)`` is a Real, ``(2, 3)`` an Integer, ``["adam", "sgd"]`` a
+Categorical. :func:`dimension_from_shorthand` states the rules, and where we
+depart from scikit-optimize.
 """
 
 from __future__ import annotations
@@ -398,6 +402,13 @@ def dimension_from_shorthand(spec: Any) -> tuple[Dimension, list[str]]:
         raise SpaceError(
             f"prior {items[2]!r} in {tuple(items)!r} is unknown; allowed: 'uniform', 'log-uniform'"
         )
+    if n == 3 and isinstance(items[2], str) and all(_is_number(v) for v in items[:2]):
+        # scikit-optimize's rule, kept, but a range with a mistyped prior
+        # should not become three choices unnoticed
+        return Categorical(tuple(items)), [
+            f"{tuple(items)!r} is read as a Categorical of 3 values (scikit-optimize's rule: "
+            f"{items[2]!r} is not a prior); for a range write ({items[0]!r}, {items[1]!r}) or "
+            f"add the prior 'uniform' or 'log-uniform'"]
     return Categorical(tuple(items)), []
 
 

@@ -8,6 +8,8 @@
 #   sched_site_check   extra validation (after the common one); may be empty
 #   sched_directives   prints the scheduler's directive lines (#SBATCH ...)
 #   sched_launch_cmd   prints the launcher words, one per line (srun -n 4 ...)
+#   sched_launch_setup (optional) prints shell lines the job runs just before
+#                      the launch (a host file for the placed layout, below)
 #   sched_redirect     0 if the scheduler writes the job's output straight into
 #                      EXPDIR/output.txt (Slurm), 1 if the script must (PBS, LSF:
 #                      they copy their own output file back only at the end)
@@ -20,11 +22,12 @@
 #                      exit code, or - if unknown); non-zero if the query failed
 #   sched_cancel ID    cancels the job
 # and gets site_check (called by bin/async-search-run before anything is
-# created) and site_launch (writes EXPDIR/job.NAME, submits it, waits if
-# WAIT=1).
+# created) and site_launch (writes EXPDIR/job.NAME, submits it, saves the job
+# id in EXPDIR/job_id and, for the original workflow's tools, jobid.txt;
+# waits if WAIT=1).
 #
 # Common variables (environment or cfg-sys):
-#   DRY_RUN=1     write the job script and print it with the submit command;
+#   DRY_RUN=1     print the job script and the submit command; create and
 #                 submit nothing
 #   WAIT=1        wait for the job: show its output as it grows, return the
 #                 search's exit status (Ctrl-C cancels the job); else print the
@@ -36,6 +39,14 @@
 #                 work then, ends running evaluations (a restart reissues them),
 #                 writes its summary and exits before the scheduler kills the
 #                 job. auto: WALLTIME minus min(300 s, 10% of WALLTIME); 0: none
+
+# A cfg-sys file may leave these out: empty is the cluster's default queue
+# and project; bin/async-search-run gives PPN and WALLTIME their defaults (1,
+# 06:00:00).
+PPN=${PPN:-}
+QUEUE=${QUEUE:-}
+PROJECT=${PROJECT:-}
+WALLTIME=${WALLTIME:-}
 
 DRY_RUN=${DRY_RUN:-0}
 WAIT=${WAIT:-0}
@@ -59,9 +70,168 @@ sched_walltime_seconds() {
   echo $((10#$h * 3600 + 10#$m * 60 + 10#$s))
 }
 
-# sched_nodes: nodes for PROCS processes at PPN per node (rounded up).
+# sched_walltime_normalise: WALLTIME as HH:MM:SS with minutes and seconds
+# below 60 (the original's 00:60:00 becomes 01:00:00).
+sched_walltime_normalise() {
+  local t
+  t=$(sched_walltime_seconds)
+  printf '%02d:%02d:%02d' $((t / 3600)) $((t / 60 % 60)) $((t % 60))
+}
+
+# ---- where the ranks run ------------------------------------------------------
+# Without GPUs and teams (GPUS_PER_NODE 0, RANKS_PER_EVAL 1) PPN counts the
+# MPI processes of a node, the manager (rank 0) among them: ceil(PROCS/PPN)
+# nodes, PPN ranks on each (the last one the rest). With GPUs or teams PPN
+# counts the *workers* of a node and the manager runs as one more rank on the
+# first node, without a GPU (async-search gives a worker the GPU of its slot
+# among the node's workers): ceil((PROCS-1)/PPN) nodes, the first running the
+# manager and PPN workers, the others PPN workers each (the last the rest).
+# The site then places every rank itself (a host file, srun's arbitrary
+# distribution, jsrun's explicit resource file), and site_check makes sure
+# that no two workers of a node share a GPU (unless SHARE_GPUS=yes) and that
+# teams of RANKS_PER_EVAL ranks fill nodes evenly.
+SCHED_PLACED=0  # 1: the manager is an extra rank (GPUs or teams)
+SCHED_WORKERS=0 # worker ranks: PROCS - 1
+SCHED_WPN=0     # placed: workers per node, min(PPN, workers)
+SCHED_FIRST=0   # placed: ranks on the first node (the manager + SCHED_WPN)
+
+# sched_int VAR: VAR's whole number (a leading '+' is allowed, as
+# async-search allows it); the caller has checked it with sched_is_int.
+sched_int() {
+  local v=${!1}
+  echo $((10#${v#+}))
+}
+sched_is_int() { [[ "${!1-}" =~ ^\+?[0-9]{1,6}$ ]]; }
+
+# sched_layout: sets the SCHED_ variables above from PROCS, PPN,
+# GPUS_PER_NODE and RANKS_PER_EVAL (all checked).
+sched_layout() {
+  local ppn
+  ppn=$(sched_int PPN)
+  SCHED_WORKERS=$(($(sched_int PROCS) - 1))
+  SCHED_PLACED=0
+  if [ "$(sched_int GPUS_PER_NODE)" -gt 0 ] || [ "$(sched_int RANKS_PER_EVAL)" -gt 1 ]; then
+    SCHED_PLACED=1
+  fi
+  SCHED_WPN=$((ppn < SCHED_WORKERS ? ppn : SCHED_WORKERS))
+  SCHED_FIRST=$((SCHED_WPN + 1))
+}
+
+# sched_nodes: the nodes the job asks for.
 sched_nodes() {
-  echo $(((PROCS + PPN - 1) / PPN))
+  if [ "$SCHED_PLACED" = 1 ]; then
+    echo $(((SCHED_WORKERS + SCHED_WPN - 1) / SCHED_WPN))
+  else
+    echo $(((PROCS + PPN - 1) / PPN))
+  fi
+}
+
+# sched_node_ranks I: the ranks node I (0, 1, ...) runs (placed layout).
+sched_node_ranks() {
+  local i=$1 before left
+  if [ "$i" -eq 0 ]; then
+    echo "$SCHED_FIRST"
+    return
+  fi
+  before=$((i * SCHED_WPN))
+  left=$((SCHED_WORKERS - before))
+  echo $((left < SCHED_WPN ? left : SCHED_WPN))
+}
+
+# sched_check_layout: PPN, GPUS_PER_NODE, SHARE_GPUS, RANKS_PER_EVAL and
+# PROCS together (one line each, saying how to fix it); sets the layout.
+sched_check_layout() {
+  local var
+  for var in GPUS_PER_NODE RANKS_PER_EVAL; do
+    sched_is_int "$var" ||
+      sched_die "$var='${!var-}' is not a whole number (GPUS_PER_NODE: 0 or more, RANKS_PER_EVAL: 1 or more)"
+  done
+  [ "$(sched_int RANKS_PER_EVAL)" -ge 1 ] ||
+    sched_die "RANKS_PER_EVAL=$RANKS_PER_EVAL is too small (allowed: 1 or more)"
+  sched_layout
+  [ "$SCHED_PLACED" = 1 ] || return 0
+  local g k w share=${SHARE_GPUS:-no} low high
+  g=$(sched_int GPUS_PER_NODE)
+  k=$(sched_int RANKS_PER_EVAL)
+  w=$SCHED_WORKERS
+  if [ "$g" -gt 0 ] && [ "$share" != yes ] && [ "$SCHED_WPN" -gt "$g" ]; then
+    sched_die "PPN=$PPN workers per node is more than GPUS_PER_NODE=$GPUS_PER_NODE: they would share GPUs (set PPN to at most $g: with GPUs PPN counts a node's workers, the manager runs as one more rank on the first node, without a GPU; or SHARE_GPUS=yes to let them share)"
+  fi
+  [ "$k" -gt 1 ] || return 0
+  if [ $((w % k)) -ne 0 ]; then
+    low=$((w / k * k))
+    high=$((low + k))
+    if [ "$low" -ge "$k" ]; then
+      low="PROCS=$((low + 1)) or $((high + 1))"
+    else
+      low="PROCS=$((high + 1))"
+    fi
+    sched_die "PROCS=$PROCS leaves $w worker ranks (PROCS-1), not a multiple of RANKS_PER_EVAL=$RANKS_PER_EVAL: some would stay idle (set PROCS to 1 + a multiple of $k, e.g. $low)"
+  fi
+  if [ "$k" -le "$SCHED_WPN" ]; then
+    [ $((SCHED_WPN % k)) -eq 0 ] ||
+      sched_die "PPN=$PPN is not a multiple of RANKS_PER_EVAL=$RANKS_PER_EVAL: a team would span two nodes (set PPN to $((SCHED_WPN / k * k)), a multiple of $k)"
+    return 0
+  fi
+  # Teams larger than a node's workers: whole nodes each.
+  if [ "$g" -gt 0 ] && [ "$k" -le "$g" ]; then
+    low="set PPN to $k"
+    [ $((2 * k)) -gt "$g" ] || low+=", or another multiple of $k up to $g"
+    sched_die "PPN=$PPN splits each team of RANKS_PER_EVAL=$RANKS_PER_EVAL ranks over nodes, though a node's $g GPUs can hold one ($low)"
+  fi
+  if [ $((k % SCHED_WPN)) -ne 0 ]; then
+    local d=$SCHED_WPN
+    while [ $((k % d)) -ne 0 ]; do d=$((d - 1)); done
+    sched_die "RANKS_PER_EVAL=$RANKS_PER_EVAL is not a multiple of PPN=$PPN: teams would cover nodes unevenly (set PPN to a divisor of $k, e.g. $d)"
+  fi
+}
+
+# sched_layout_summary: the layout in words, one line (for the job script).
+sched_layout_summary() {
+  local nodes g k text
+  nodes=$(sched_nodes)
+  if [ "$SCHED_PLACED" != 1 ]; then
+    echo "$PROCS ranks, $PPN per node on $nodes node(s); rank 0 (the manager) on the first"
+    return
+  fi
+  g=$(sched_int GPUS_PER_NODE)
+  k=$(sched_int RANKS_PER_EVAL)
+  text="$PROCS ranks on $nodes node(s): the first runs the manager (rank 0) and $SCHED_WPN workers"
+  if [ "$nodes" -gt 1 ]; then
+    text+=", the others $SCHED_WPN workers each"
+    local last
+    last=$(sched_node_ranks $((nodes - 1)))
+    [ "$last" -eq "$SCHED_WPN" ] || text+=" (the last $last)"
+  fi
+  if [ "$g" -gt 0 ] && [ "$SCHED_WPN" -gt "$g" ]; then
+    text+="; the workers of a node share its $g GPUs (SHARE_GPUS=yes), the manager has none"
+  elif [ "$g" -gt 0 ]; then
+    text+="; each worker one of its node's $g GPUs, the manager none"
+  fi
+  if [ "$k" -gt 1 ] && [ "$k" -le "$SCHED_WPN" ]; then
+    text+="; teams of $k ranks, each on one node"
+  elif [ "$k" -gt 1 ]; then
+    text+="; teams of $k ranks, each on $((k / SCHED_WPN)) whole nodes"
+  fi
+  echo "$text"
+}
+
+# sched_hostfile_lines NODES: shell lines for the job script that write
+# EXPDIR/hostfile, the host of every rank, one line per rank in rank order
+# (the placed layout), from the hosts the shell words NODES print (each
+# distinct host once or more, in the allocation's order).
+# shellcheck disable=SC2016 # the job's own $ variables
+sched_hostfile_lines() {
+  local nodes=$1 file
+  file=$(sched_quote "$EXPDIR/hostfile")
+  echo "# The host of each rank, one line per rank (rank 0: the manager)"
+  echo "$nodes | awk -v workers=$SCHED_WORKERS -v per_node=$SCHED_WPN" \
+    "'!seen[\$0]++ { if (n == 0) print; for (i = 0; i < per_node && n < workers; i++) { print; n++ } }'" \
+    ">$file || exit 1"
+  echo '[ "$(wc -l <'"$file"')" -eq '"$PROCS"' ] || {'
+  echo "  echo \"async-search job: the allocation's nodes hold fewer than $PROCS ranks ($file)\" >&2"
+  echo '  exit 1'
+  echo '}'
 }
 
 # sched_check_name VAR: a queue/project/partition name that can go on a
@@ -79,11 +249,19 @@ sched_check_flag() {
 }
 
 site_check() {
-  # bin/async-search-run has checked PROCS >= 2, PPN >= 1, GPUS_PER_NODE >= 0.
-  [[ "$WALLTIME" =~ ^([0-9]{1,4}):([0-5][0-9]):([0-5][0-9])$ ]] ||
+  # bin/async-search-run has checked PROCS >= 2 and a PPN given >= 1,
+  # async-search --check GPUS_PER_NODE >= 0 (its default when no cfg file
+  # sets it).
+  [ -n "$PPN" ] || sched_die "PPN is empty, and this site needs it (processes per node: set PPN in cfg-sys or the environment)"
+  [[ "$WALLTIME" =~ ^[0-9]{1,4}:[0-9]{1,4}:[0-9]{1,4}$ ]] ||
     sched_die "WALLTIME='$WALLTIME' is not HH:MM:SS (e.g. 06:00:00)"
   [ "$(sched_walltime_seconds)" -gt 0 ] || sched_die "WALLTIME=$WALLTIME is zero"
-  [ "$((10#$PPN))" -le "$((10#$PROCS))" ] ||
+  [ "$(sched_walltime_seconds)" -le 31536000 ] ||
+    sched_die "WALLTIME=$WALLTIME is more than a year"
+  WALLTIME=$(sched_walltime_normalise)
+  sched_check_layout
+  # (with GPUs or teams a PPN above the workers just means one node)
+  [ "$SCHED_PLACED" = 1 ] || [ "$((10#$PPN))" -le "$((10#$PROCS))" ] ||
     sched_die "PPN=$PPN is more than PROCS=$PROCS (PPN: processes per node, at most PROCS)"
   local var
   for var in $SCHED_REQUIRED; do
@@ -131,7 +309,8 @@ sched_quote() {
   echo "${out[*]}"
 }
 
-# sched_write_script FILE BINARY ARGS...: the batch script.
+# sched_write_script FILE BINARY ARGS...: prints the batch script that will
+# be FILE.
 # shellcheck disable=SC2016 # single-quoted lines are the script's own code
 sched_write_script() {
   local file=$1
@@ -150,11 +329,19 @@ sched_write_script() {
     echo "#"
     echo "# async-search experiment $EXPID (MODEL $MODEL), written by sites/$SCHED_NAME.sh"
     echo "# submit: $(sched_submit_cmd_line "$file")"
+    echo "# ranks: $(sched_layout_summary)"
     if [ "$(sched_redirect)" = 1 ]; then
       echo "exec >>$(sched_quote "$EXPDIR/output.txt") 2>&1"
     fi
     echo "cd $(sched_quote "$PWD") || exit 1"
     echo "export ASYNC_SEARCH_HOME=$(sched_quote "$ASYNC_SEARCH_HOME")"
+    # What the original workflow passed to every model (PBS does not pass
+    # the submitting environment on).
+    echo "export SITE=$(sched_quote "$SITE")"
+    local var
+    for var in MODEL_PYTHON_SCRIPT OBJ_RETURN; do
+      [ -z "${!var:-}" ] || echo "export $var=$(sched_quote "${!var}")"
+    done
     echo 'if [ "$(id -u)" -eq 0 ]; then'
     echo '  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1'
     echo 'fi'
@@ -162,12 +349,14 @@ sched_write_script() {
       echo "# JOB_SETUP"
       printf '%s\n' "$JOB_SETUP"
     fi
+    # where each rank runs (the placed layout), if the site must say so
+    if declare -F sched_launch_setup >/dev/null; then sched_launch_setup; fi
     echo "$(sched_quote "${launch[@]}") \\"
     echo "  $(sched_quote "$@")"
     echo 'status=$?'
     echo "echo \"\$status\" >$(sched_quote "$status_file")"
     echo 'exit "$status"'
-  } >"$file"
+  }
 }
 
 SCHED_SUBMIT_STDIN=${SCHED_SUBMIT_STDIN:-0}
@@ -270,16 +459,16 @@ sched_wait() {
 }
 
 site_launch() {
-  EXPDIR=$(cd "$EXPDIR" && pwd)
   local script=$EXPDIR/job.$SCHED_NAME submit out id
-  sched_write_script "$script" "$@"
-  submit=()
-  mapfile -t submit < <(sched_submit_cmd "$script")
   if [ "$DRY_RUN" = 1 ]; then
-    cat -- "$script"
-    echo "async-search-run: DRY_RUN=1, nothing submitted; to submit: $(sched_submit_cmd_line "$script")"
+    # The script as it would be written; nothing is created.
+    sched_write_script "$script" "$@"
+    echo "async-search-run: DRY_RUN=1, nothing created or submitted; to submit: $(sched_submit_cmd_line "$script")"
     return 0
   fi
+  sched_write_script "$script" "$@" >"$script"
+  submit=()
+  mapfile -t submit < <(sched_submit_cmd "$script")
   rm -f -- "$EXPDIR/$SCHED_STATUS_FILE"
   sched_output_offset=$(stat -c %s "$EXPDIR/output.txt" 2>/dev/null || echo 0)
   if [ "$SCHED_SUBMIT_STDIN" = 1 ]; then
@@ -297,6 +486,8 @@ site_launch() {
   }
   sched_job=$id
   echo "$id" >"$EXPDIR/job_id"
+  # the original workflow's name for it (its queue_wait reads it)
+  echo "$id" >"$EXPDIR/jobid.txt"
   echo "async-search-run: submitted job $id ($script); output in $EXPDIR/output.txt"
   [ "$WAIT" = 1 ] || return 0
   sched_wait "$id"

@@ -1,131 +1,31 @@
-/* Unit tests of the launcher (csrc/launch.c): word splitting, the scrubbed
- * environment, result parsing, and real child processes that succeed, fail,
- * crash, hang, flood their log or get cancelled. */
+/* Unit tests of the launcher (csrc/launch.c) with real child processes
+ * that succeed, fail, crash, hang, flood their log or get cancelled, started
+ * by fork and exec; and evaluations through a real fork server, one of which
+ * loses its server. (Words, environment, output parsing and the spawners
+ * have their own tests: test_cmdline, test_childenv, test_modelout,
+ * test_spawn.) */
 #include "unit.h"
 
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "childenv.h"
 #include "launch.h"
+#include "server_fixture.h"
+#include "spawn.h"
 #include "util.h"
-
-extern char **environ;
-
-static void split_words_like_a_shell_without_expansion(void **state)
-{
-    (void)state;
-    char **w;
-    size_t n;
-    char err[256];
-    assert_int_equal(
-        launch_split("  python3  -u 'my model.py' \"a \\\"b\\\" $HOME\" c\\ d ",
-                     &w, &n, err, sizeof err),
-        0);
-    assert_int_equal(n, 5);
-    assert_string_equal(w[0], "python3");
-    assert_string_equal(w[1], "-u");
-    assert_string_equal(w[2], "my model.py");
-    assert_string_equal(w[3], "a \"b\" $HOME");
-    assert_string_equal(w[4], "c d");
-    assert_null(w[5]);
-    launch_free_words(w);
-    assert_int_equal(
-        launch_split("echo $(touch /tmp/x);rm", &w, &n, err, sizeof err), 0);
-    assert_int_equal(n, 3); /* blanks split words; nothing else is special */
-    assert_string_equal(w[1], "$(touch");
-    assert_string_equal(w[2], "/tmp/x);rm");
-    launch_free_words(w);
-    assert_int_equal(launch_split("a 'b", &w, &n, err, sizeof err), -1);
-    assert_non_null(strstr(err, "unterminated"));
-    assert_int_equal(launch_split("   ", &w, &n, err, sizeof err), -1);
-    assert_non_null(strstr(err, "empty"));
-}
-
-static void environment_drops_the_rank_variables(void **state)
-{
-    (void)state;
-    char *parent[] = {"PATH=/usr/bin",
-                      "OMPI_COMM_WORLD_RANK=3",
-                      "PMIX_RANK=3",
-                      "PMI_FD=4",
-                      "SLURM_PROCID=1",
-                      "SLURM_JOB_ID=77",
-                      "OMPI_ALLOW_RUN_AS_ROOT=1",
-                      "OMP_NUM_THREADS=4",
-                      "HOME=/root",
-                      NULL};
-    struct launch_env env;
-    assert_int_equal(launch_env_init(&env, parent), 0);
-    assert_null(launch_env_get(&env, "OMPI_COMM_WORLD_RANK"));
-    assert_null(launch_env_get(&env, "PMIX_RANK"));
-    assert_null(launch_env_get(&env, "PMI_FD"));
-    assert_null(launch_env_get(&env, "SLURM_PROCID"));
-    assert_string_equal(launch_env_get(&env, "SLURM_JOB_ID"), "77");
-    assert_string_equal(launch_env_get(&env, "OMPI_ALLOW_RUN_AS_ROOT"), "1");
-    assert_string_equal(launch_env_get(&env, "OMP_NUM_THREADS"), "4");
-    assert_int_equal(launch_env_set(&env, "OMP_NUM_THREADS", "1", 0), 0);
-    assert_string_equal(launch_env_get(&env, "OMP_NUM_THREADS"), "4");
-    assert_int_equal(launch_env_set(&env, "OMP_NUM_THREADS", "1", 1), 0);
-    assert_string_equal(launch_env_get(&env, "OMP_NUM_THREADS"), "1");
-    assert_int_equal(launch_env_set(&env, "NEW", "x=y", 0), 0);
-    assert_string_equal(launch_env_get(&env, "NEW"), "x=y");
-    assert_null(env.vars[env.count]);
-    launch_env_free(&env);
-}
-
-static void gpu_binding_by_node_local_index(void **state)
-{
-    (void)state;
-    char *parent[] = {"PATH=/usr/bin", NULL};
-    char dev[32];
-    struct launch_env env;
-    assert_int_equal(launch_env_init(&env, parent), 0);
-    assert_int_equal(launch_env_bind_gpu(&env, 5, 4, dev, sizeof dev), 0);
-    assert_string_equal(dev, "1");
-    assert_string_equal(launch_env_get(&env, "CUDA_VISIBLE_DEVICES"), "1");
-    assert_string_equal(launch_env_get(&env, "ROCR_VISIBLE_DEVICES"), "1");
-    assert_string_equal(launch_env_get(&env, "ZE_AFFINITY_MASK"), "1");
-    assert_int_equal(launch_env_bind_gpu(&env, 0, 0, dev, sizeof dev), -1);
-    launch_env_free(&env);
-
-    /* The scheduler gave this job devices 2 and 3 only. */
-    char *restricted[] = {"CUDA_VISIBLE_DEVICES=2,3", NULL};
-    assert_int_equal(launch_env_init(&env, restricted), 0);
-    assert_int_equal(launch_env_bind_gpu(&env, 1, 2, dev, sizeof dev), 0);
-    assert_string_equal(dev, "3");
-    launch_env_free(&env);
-    assert_int_equal(launch_env_init(&env, restricted), 0);
-    assert_int_equal(launch_env_bind_gpu(&env, 2, 4, dev, sizeof dev), 0);
-    assert_string_equal(dev, "2"); /* slot 2 of a 2-entry list wraps */
-    launch_env_free(&env);
-}
-
-static void result_lines(void **state)
-{
-    (void)state;
-    double v = 0;
-    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT 0.25", &v), 1);
-    assert_true(v == 0.25);
-    assert_int_equal(
-        launch_parse_result_line("IMPROVE_RESULT val_loss:\t-1.5e-3", &v), 1);
-    assert_true(v == -1.5e-3);
-    assert_int_equal(launch_parse_result_line("x IMPROVE_RESULT=7", &v), 1);
-    assert_true(v == 7);
-    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT nan", &v), 1);
-    assert_true(isnan(v));
-    assert_int_equal(launch_parse_result_line("IMPROVE_RESULT pending", &v), 0);
-    assert_int_equal(launch_parse_result_line("RESULT 1", &v), 0);
-}
 
 /* ---- real processes ---------------------------------------------------- */
 
 struct run {
     char dir[64];
-    struct launch_env env;
+    struct childenv env;
+    struct spawner *exec;
     struct launch_result r;
 };
 
@@ -134,7 +34,9 @@ static int run_setup(void **state)
     struct run *run = calloc(1, sizeof *run);
     snprintf(run->dir, sizeof run->dir, "/tmp/async-search-launch-XXXXXX");
     assert_non_null(mkdtemp(run->dir));
-    assert_int_equal(launch_env_init(&run->env, environ), 0);
+    assert_int_equal(childenv_init(&run->env, environ), 0);
+    run->exec = spawn_exec_new();
+    assert_non_null(run->exec);
     *state = run;
     return 0;
 }
@@ -145,7 +47,8 @@ static int run_teardown(void **state)
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", run->dir);
     assert_int_equal(system(cmd), 0);
-    launch_env_free(&run->env);
+    childenv_free(&run->env);
+    spawn_destroy(run->exec);
     free(run);
     return 0;
 }
@@ -154,8 +57,15 @@ static void run_sh(struct run *run, const char *script, double timeout,
                    size_t cap, launch_cancel_fn cancel, void *arg)
 {
     char *argv[] = {"/bin/sh", "-c", (char *)script, NULL};
-    struct launch_spec s = {argv, run->env.vars, run->dir, timeout,
-                            0.3,  cap,           NULL};
+    struct launch_spec s = {
+        .argv = argv,
+        .envp = run->env.vars,
+        .run_dir = run->dir,
+        .sh_timeout = timeout,
+        .kill_grace = 0.3,
+        .log_cap = cap,
+        .spawner = run->exec,
+    };
     launch_run(&s, cancel, arg, &run->r);
 }
 
@@ -203,6 +113,13 @@ static void failures_have_reasons(void **state)
     assert_int_equal(run->r.status, LAUNCH_FAILED);
     assert_int_equal(run->r.exit_code, 3);
     assert_non_null(strstr(run->r.reason, "exit status 3"));
+    /* the model's last words say why: a failing import, say */
+    run_sh(run,
+           "echo Traceback; echo \"ModuleNotFoundError: No module named "
+           "'tc2'\" >&2; echo >&2; exit 1",
+           10, 1 << 20, NULL, NULL);
+    assert_string_equal(run->r.reason, "exit status 1: ModuleNotFoundError: "
+                                       "No module named 'tc2'");
     assert_true(isnan(run->r.objective));
 
     run_sh(run, "kill -SEGV $$", 10, 1 << 20, NULL, NULL);
@@ -222,8 +139,15 @@ static void failures_have_reasons(void **state)
     free(log);
 
     char *argv[] = {"/nonexistent/model", NULL};
-    struct launch_spec s = {argv, run->env.vars, run->dir, 10,
-                            0.3,  1 << 20,       NULL};
+    struct launch_spec s = {
+        .argv = argv,
+        .envp = run->env.vars,
+        .run_dir = run->dir,
+        .sh_timeout = 10,
+        .kill_grace = 0.3,
+        .log_cap = 1 << 20,
+        .spawner = run->exec,
+    };
     launch_run(&s, NULL, NULL, &run->r);
     assert_int_equal(run->r.status, LAUNCH_FAILED);
     assert_int_equal(run->r.exit_code, 127);
@@ -232,24 +156,73 @@ static void failures_have_reasons(void **state)
     free(log);
 }
 
+/* 1 if process pid still runs (a zombie waiting for its reaper counts as
+ * ended). */
+static int process_runs(long pid)
+{
+    char path[64], line[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    int runs = 0;
+    if (fgets(line, sizeof line, f)) {
+        const char *end = strrchr(line, ')'); /* after "pid (comm)" */
+        runs = end != NULL && end[1] == ' ' && end[2] != 'Z' && end[2] != 'X';
+    }
+    fclose(f);
+    return runs;
+}
+
+/* A team member's model (exit_only) succeeds by its exit status alone: the
+ * evaluation's result is its leader's. */
+static void a_member_is_judged_by_its_exit_status(void **state)
+{
+    struct run *run = *state;
+    char *ok[] = {"/bin/sh", "-c", "echo training done", NULL};
+    struct launch_spec s = {
+        .argv = ok,
+        .envp = run->env.vars,
+        .run_dir = run->dir,
+        .sh_timeout = 10,
+        .kill_grace = 0.3,
+        .log_cap = 1 << 20,
+        .spawner = run->exec,
+        .exit_only = 1,
+    };
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    assert_true(isnan(run->r.objective));
+    assert_string_equal(run->r.reason, "");
+
+    char *failing[] = {"/bin/sh", "-c", "echo IMPROVE_RESULT 1; exit 3", NULL};
+    s.argv = failing;
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_non_null(strstr(run->r.reason, "exit status 3"));
+
+    s.argv = ok; /* the same model alone has no result: a failure */
+    s.exit_only = 0;
+    launch_run(&s, NULL, NULL, &run->r);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_non_null(strstr(run->r.reason, "no result"));
+}
+
 static void timeout_kills_the_whole_group(void **state)
 {
     struct run *run = *state;
     /* The model ignores SIGTERM and leaves a grandchild that would write a
-     * file later: both must die. */
-    double t0 = util_now();
+     * file much later: both must be dead when launch_run returns. */
     run_sh(run,
-           "trap '' TERM; (sleep 3; touch late) & echo IMPROVE_RESULT 1; "
-           "while :; do sleep 0.05; done",
+           "trap '' TERM; (sleep 60; touch late) & echo $! > grandchild; "
+           "echo IMPROVE_RESULT 1; while :; do sleep 0.05; done",
            0.5, 1 << 20, NULL, NULL);
-    double took = util_now() - t0;
     assert_int_equal(run->r.status, LAUNCH_TIMEOUT);
     assert_non_null(strstr(run->r.reason, "SIGKILL"));
-    assert_true(took < 3.0);
-    sleep(3);
-    char path[128];
-    snprintf(path, sizeof path, "%s/late", run->dir);
-    assert_false(util_exists(path));
+    char *pid = slurp(run->dir, "grandchild");
+    assert_non_null(pid);
+    assert_false(process_runs(strtol(pid, NULL, 10)));
+    free(pid);
 }
 
 static void huge_output_is_capped_and_still_scanned(void **state)
@@ -301,19 +274,84 @@ static void model_removing_its_run_directory(void **state)
     mkdir(run->dir, 0700);
 }
 
+/* ---- through a fork server ---------------------------------------------- */
+
+static void run_server(struct run *run, struct childenv *env,
+                       struct spawner *sp, const char *params,
+                       launch_cancel_fn cancel, void *arg)
+{
+    char *argv[] = {SERVER_FIXTURE_MODEL, (char *)params, NULL};
+    struct launch_spec s = {
+        .argv = argv,
+        .envp = env->vars,
+        .run_dir = run->dir,
+        .sh_timeout = 120, /* reached only if the server's death is missed */
+        .kill_grace = 0.3,
+        .log_cap = 1 << 20,
+        .spawner = sp,
+    };
+    launch_run(&s, cancel, arg, &run->r);
+}
+
+/* A cancel callback that never cancels: once the model printed its parent,
+ * the fork server, it kills that server. */
+static int kill_the_server_once_seen(void *arg)
+{
+    struct run *run = arg;
+    char *log = slurp(run->dir, "model.log");
+    long server = server_fixture_ppid(log);
+    free(log);
+    if (server > 0 && strstr(run->r.reason, "killed") == NULL) {
+        assert_int_equal(kill((pid_t)server, SIGKILL), 0);
+        snprintf(run->r.reason, sizeof run->r.reason, "killed");
+    }
+    return 0;
+}
+
+static void
+a_dead_fork_server_fails_the_evaluation_with_its_reason(void **state)
+{
+    struct run *run = *state;
+    struct childenv env;
+    server_fixture_env(&env);
+    struct spawner *sp =
+        server_fixture_spawner(&env, run->dir, NULL, NULL, NULL);
+
+    run_server(run, &env, sp, "{\"fault\": \"ok\", \"x\": 0.5}", NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    assert_true(run->r.objective == 0.25);
+
+    run_server(run, &env, sp, "{\"fault\": \"hang\"}",
+               kill_the_server_once_seen, run);
+    assert_int_equal(run->r.status, LAUNCH_FAILED);
+    assert_string_equal(run->r.reason,
+                        "the fork server died during the evaluation");
+    assert_int_equal(run->r.exit_code, -1);
+    assert_int_equal(run->r.term_signal, SIGKILL);
+    assert_true(isnan(run->r.objective));
+    char *log = slurp(run->dir, "model.log");
+    assert_non_null(strstr(log, "[async-search] evaluation failed: the fork "
+                                "server died during the evaluation"));
+    free(log);
+
+    /* The next evaluation gets a new server. */
+    run_server(run, &env, sp, "{\"fault\": \"ok\", \"x\": 0.5}", NULL, NULL);
+    assert_int_equal(run->r.status, LAUNCH_OK);
+    spawn_destroy(sp);
+    childenv_free(&env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(split_words_like_a_shell_without_expansion),
-        cmocka_unit_test(environment_drops_the_rank_variables),
-        cmocka_unit_test(gpu_binding_by_node_local_index),
-        cmocka_unit_test(result_lines),
         cmocka_unit_test_setup_teardown(ok_from_the_last_result_line, run_setup,
                                         run_teardown),
         cmocka_unit_test_setup_teardown(ok_from_result_txt, run_setup,
                                         run_teardown),
         cmocka_unit_test_setup_teardown(failures_have_reasons, run_setup,
                                         run_teardown),
+        cmocka_unit_test_setup_teardown(a_member_is_judged_by_its_exit_status,
+                                        run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(timeout_kills_the_whole_group,
                                         run_setup, run_teardown),
         cmocka_unit_test_setup_teardown(huge_output_is_capped_and_still_scanned,
@@ -322,6 +360,9 @@ int main(void)
                                         run_teardown),
         cmocka_unit_test_setup_teardown(model_removing_its_run_directory,
                                         run_setup, run_teardown),
+        cmocka_unit_test_setup_teardown(
+            a_dead_fork_server_fails_the_evaluation_with_its_reason, run_setup,
+            run_teardown),
     };
     return UNIT_RUN(tests);
 }

@@ -74,7 +74,7 @@ static void results_batch_up_while_the_optimizer_works(void **state)
                 assert_string_equal(b->params_json[k], want);
             }
             received += b->count;
-            queue_batch_free(b);
+            batch_free(b);
         }
     }
     double t0 = util_now();
@@ -82,7 +82,7 @@ static void results_batch_up_while_the_optimizer_works(void **state)
         struct point_batch *b = queue_pop_batch(f.q);
         if (b) {
             received += b->count;
-            queue_batch_free(b);
+            batch_free(b);
         }
     }
     assert_int_equal(received, 205);

@@ -32,3 +32,25 @@ class BreaksOnThirdAsk(Cycle):
         if self.calls == 3:
             raise RuntimeError("the optimizer broke on purpose")
         return super().ask(n)
+
+
+class WorseAfterRestart:
+    """Good points (x small, rising) while fewer than 5 results are known, bad ones
+    (x near 9) after: what a restart's optimizer, told the earlier results,
+    proposes, so that a stopper that forgot the earlier rungs lets the first bad
+    one pass while the rungs of before stop it."""
+
+    def __init__(self, problem, seed=0, **settings):
+        self.told = 0
+        self.i = 0
+
+    def ask(self, n):
+        points = []
+        for _ in range(n):
+            self.i += 1
+            x = 0.1 * self.i if self.told < 5 else 9.0 - 0.001 * self.i
+            points.append({"x": x})
+        return points
+
+    def tell(self, points, values):
+        self.told += len(points)

@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -43,11 +45,30 @@ def wait_gone(pattern: str, timeout: float = 15) -> bool:
     return False
 
 
+def no_fork_server_of(exp_dir: Path) -> bool:
+    """True when no fork server of this experiment runs: one whose output
+    goes to its forkserver-N.log (the machine may run other searches')."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            out = os.readlink(f"/proc/{pid}/fd/1")
+        except OSError:
+            continue
+        if b"async_search.forkserver" in cmd and out.startswith(str(exp_dir) + "/"):
+            return False
+    return True
+
+
 def test_every_fault_kind_is_recorded_and_the_search_finishes(exp_dir):
-    # 13 fault kinds, each at least twice; SH_TIMEOUT 3 s for the hang.
+    # 13 fault kinds, each at least twice; SH_TIMEOUT 15 s for the hang (and
+    # room for the 40 MB flood and mpi4py's import on a busy machine).
+    # Most kinds fail on purpose: --fail-fast 0 keeps the search going even
+    # if the first results are all failures.
     search = run_search(exp_dir, "--problem", FAULTS, "--optimizer", CYCLE,
                         "--model-cmd", model_cmd("faulty.py"), "--max-evals", "26",
-                        "--sh-timeout", "3", nprocs=5, timeout=300)
+                        "--sh-timeout", "15", "--fail-fast", "0", nprocs=5, timeout=300)
     assert search.proc.returncode == 0, search.proc.stderr
     rows = search.rows
     assert len(rows) == 26
@@ -68,7 +89,7 @@ def test_every_fault_kind_is_recorded_and_the_search_finishes(exp_dir):
         reason = {"exit1": "exit status 1", "sigkill": "signal 9", "sigabrt": "signal 6",
                   "sigsegv": "signal 11", "nan": "the result is nan", "inf": "the result is inf",
                   "text": "no result", "none": "no result",
-                  "hang": "killed after SH_TIMEOUT 3 s (SIGTERM, then SIGKILL)"}.get(r["p:fault"])
+                  "hang": "killed after SH_TIMEOUT 15 s (SIGTERM, then SIGKILL)"}.get(r["p:fault"])
         if reason:
             assert reason in log, (r["p:fault"], log[-300:])
         if r["p:fault"] == "flood":
@@ -100,6 +121,16 @@ def start_search(exp_dir: Path, *args: str, nprocs: int = 4) -> subprocess.Popen
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
+def wait_running(proc: subprocess.Popen, exp_dir: Path, timeout: float = 120) -> None:
+    """Waits until the search started evaluating (a run directory has its
+    params.json), however slow a busy machine is to start it."""
+    deadline = time.monotonic() + timeout
+    while not list((exp_dir / "run").glob("*/params.json")):
+        assert proc.poll() is None, "the search ended before it started evaluating"
+        assert time.monotonic() < deadline, "the search did not start evaluating"
+        time.sleep(0.1)
+
+
 def kill_job(proc: subprocess.Popen, exp_dir: Path) -> None:
     """kill -9 of the whole job: mpiexec and every rank (a node failure)."""
     os.killpg(proc.pid, signal.SIGKILL)
@@ -123,6 +154,7 @@ def test_kill_minus_nine_then_restart_loses_nothing(tmp_path, kill_after):
     model = model_cmd("quadratic.py", "--sleep", "0.7")
     common = ["--problem", SLOW, "--model-cmd", model, "--max-evals", "30"]
     snapshots = []
+
     def where():
         # killed before the experiment existed: start it (again)
         if (exp_dir / "config.json").exists():
@@ -220,9 +252,12 @@ def test_restart_refuses_another_problem_and_a_non_experiment(tmp_path):
 
 def test_a_running_experiment_cannot_be_restarted_twice(tmp_path):
     exp_dir = tmp_path / "exp"
-    common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py", "--sleep", "1")]
+    common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py", "--sleep", "4")]
     proc = start_search(exp_dir, *common, "--max-evals", "8", "--exp-dir", str(exp_dir))
-    time.sleep(2.5)
+    # the first holds the experiment once its evaluations run (however slow
+    # this machine is to start it); 8 evaluations of 4 s on 3 workers then
+    # leave it running for about 12 s more
+    wait_running(proc, exp_dir)
     second = run_search(exp_dir, *common, "--max-evals", "8", "--restart", str(exp_dir),
                         nprocs=2)
     assert second.proc.returncode == 2
@@ -235,16 +270,17 @@ def test_a_running_experiment_cannot_be_restarted_twice(tmp_path):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_to_mpiexec_stops_flushes_and_restart_continues(tmp_path, sig):
     exp_dir = tmp_path / "exp"
-    model = model_cmd("quadratic.py", "--sleep", "20")
+    model = model_cmd("quadratic.py", "--sleep", "60")
     common = ["--problem", SLOW, "--model-cmd", model, "--max-evals", "6",
               "--init-size", "2"]
     fast = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py"), "--max-evals", "6"]
     proc = start_search(exp_dir, *common, "--exp-dir", str(exp_dir))
-    time.sleep(3)
+    wait_running(proc, exp_dir)
+    time.sleep(0.5)  # (the first signal may come at any moment; let it be this one)
     t0 = time.monotonic()
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert time.monotonic() - t0 < 15
+    assert time.monotonic() - t0 < 40  # the 60 s models did not run out
     assert proc.returncode != 0
     # mpiexec passes both on to the ranks as SIGTERM
     assert "interrupted by SIGTERM" in err
@@ -263,7 +299,11 @@ def test_a_dead_worker_rank_ends_the_job_and_restart_loses_nothing(tmp_path):
     common = ["--problem", SLOW, "--model-cmd", model_cmd("quadratic.py", "--sleep", "0.5"),
               "--max-evals", "20"]
     proc = start_search(exp_dir, *common, "--exp-dir", str(exp_dir))
-    time.sleep(3)
+    wait_running(proc, exp_dir)
+    deadline = time.monotonic() + 120
+    while not ((exp_dir / "results.csv").exists() and read_results(exp_dir)):
+        assert time.monotonic() < deadline, "no result came"
+        time.sleep(0.1)
     ranks = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
@@ -316,7 +356,10 @@ def test_candle_model_faults_in_both_launch_modes(tmp_path, launch):
         assert (exp_dir / "forkserver-1.log").exists()
         server_pids = {int(p[5]) for p in pids}
         assert all(pid > 0 for pid in server_pids)
-    assert wait_gone("async_search.forkserver"), "fork servers must end with the job"
+    end = time.monotonic() + 15
+    while not no_fork_server_of(exp_dir) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert no_fork_server_of(exp_dir), "fork servers must end with the job"
 
 
 def test_a_failing_optimizer_stops_the_search_with_its_error(tmp_path):
@@ -334,3 +377,116 @@ def test_a_failing_optimizer_stops_the_search_with_its_error(tmp_path):
     assert wait_gone(str(exp_dir / "run"))
     rows = read_results(exp_dir)
     assert 0 < len(rows) < 30  # what finished is kept; --restart continues
+
+
+BROKEN_MODEL = textwrap.dedent("""\
+    import sys
+    print("loading the data", flush=True)
+    raise SystemExit("FileNotFoundError: no such file: /data/Pilot1/train.csv")
+    """)
+
+
+def test_a_model_that_always_fails_stops_the_search_early(tmp_path):
+    model = tmp_path / "broken.py"
+    model.write_text(BROKEN_MODEL)
+    search = run_search(tmp_path / "exp", "--problem", SLOW, "--model-cmd",
+                        f"{sys.executable} {model}", "--max-evals", "40", nprocs=4)
+    assert search.proc.returncode == 4, search.proc.stderr
+    rows = search.rows
+    # the first max(5, 3 workers) results all failed: stopped there, long before 40
+    assert 5 <= len(rows) < 40 and all(r["status"] == "failed" for r in rows)
+    err = search.proc.stderr
+    assert "the first 5 evaluations all failed" in err and "--fail-fast 5" in err
+    # the warnings and the final line show the model's own last words
+    assert "exit status 1: FileNotFoundError: no such file: /data/Pilot1/train.csv" in err
+    assert "no evaluation succeeded" in search.proc.stdout
+
+
+def test_fail_fast_0_runs_everything_and_still_says_nothing_succeeded(tmp_path):
+    search = run_search(tmp_path / "exp", "--problem", SLOW, "--model-cmd", "/bin/false",
+                        "--max-evals", "8", "--fail-fast", "0", nprocs=3)
+    assert search.proc.returncode == 4, search.proc.stderr
+    assert len(search.rows) == 8
+    assert "error: no evaluation succeeded; the last, " in search.proc.stderr
+
+
+def test_fail_fast_waits_for_one_result_per_worker(tmp_path):
+    # 6 workers: the first 6 failures (one wave), not 5, decide
+    search = run_search(tmp_path / "exp", "--problem", SLOW, "--model-cmd", "/bin/false",
+                        "--max-evals", "30", nprocs=7)
+    assert search.proc.returncode == 4
+    assert "the first 6 evaluations all failed" in search.proc.stderr
+
+
+def test_no_point_is_evaluated_twice_across_restarts(tmp_path):
+    # 8 mixed dimensions; the job is stopped three times while evaluations run
+    # and points wait in the buffer, then finished. Every restart reissues what
+    # was in flight; none may propose an issued point again.
+    exp_dir = tmp_path / "exp"
+    common = ["--problem", str(PROBLEMS / "problem_mixed8.py"), "--max-evals", "24",
+              "--model-cmd", model_cmd("quadratic.py", "--sleep", "1"), "--num-buffer", "3"]
+    where = ["--exp-dir", str(exp_dir)]
+    for stop in range(3):
+        proc = start_search(exp_dir, *common, *where, nprocs=4)
+        rows_before = len(read_results(exp_dir)) if (exp_dir / "results.csv").exists() else 0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until this run wrote 2 rows of its own
+            done = (exp_dir / "results.csv").exists() and \
+                len(read_results(exp_dir)) >= rows_before + 2
+            if done or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=120)
+        where = ["--restart", str(exp_dir)]
+    final = run_search(exp_dir, *common, *where, nprocs=4)
+    assert final.proc.returncode == 0, final.proc.stderr
+    rows = read_results(exp_dir)
+    assert len(rows) == 24
+    params = [tuple(v for k, v in r.items() if k.startswith("p:")) for r in rows]
+    assert len(set(params)) == len(params), "a point was evaluated twice"
+    assert len({r["job_id"] for r in rows}) == 24
+    assert {r["job_id"].split("_")[0] for r in rows} >= {"1", "4"}
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB file system of its own (tmpfs), as a full scratch or quota."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_full_disk_stops_the_search_without_recording_failures(small_disk):
+    exp_dir = small_disk / "exp"
+    common = ["--problem", SLOW, "--model-cmd", model_cmd("chatty.py", "40"),
+              "--max-evals", "60", "--no-report"]
+    search = run_search(exp_dir, *common, nprocs=3)
+    assert search.proc.returncode == 5, search.proc.stdout + search.proc.stderr
+    err = search.proc.stderr
+    assert "the experiment's storage failed" in err and "No space left on device" in err
+    assert f"--restart {exp_dir}" in err
+    raw = (exp_dir / "results.csv").read_bytes()
+    assert raw.endswith(b"\n")  # no torn line
+    rows = read_results(exp_dir)
+    assert 0 < len(rows) < 60
+    # a full disk is not a failed model: no row says so, none counts
+    assert all(r["status"] == "ok" for r in rows), [r for r in rows if r["status"] != "ok"]
+    # space is back (the model logs go): --restart runs what was not recorded
+    for log in (exp_dir / "run").glob("*/model.log"):
+        log.unlink()
+    more = len(rows) + 4
+    final = run_search(exp_dir, "--problem", SLOW, "--model-cmd", model_cmd("chatty.py", "1"),
+                       "--max-evals", str(more), "--no-report", "--restart", str(exp_dir),
+                       nprocs=3)
+    assert final.proc.returncode == 0, final.proc.stderr
+    assert "reissued" in final.proc.stdout
+    rows_after = read_results(exp_dir)
+    assert len(rows_after) == more
+    assert rows_after[:len(rows)] == rows  # earlier rows unchanged
+    assert all(r["status"] == "ok" for r in rows_after)

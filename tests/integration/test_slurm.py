@@ -11,6 +11,7 @@ that into a visible skip.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -49,7 +50,8 @@ def slurm_env():
     env = mpi_env()
     for var in [v for v in env if v.startswith(("SLURM_", "SBATCH_", "SRUN_", "SALLOC_"))]:
         del env[var]  # a test session inside a Slurm job must not leak its own
-    for var in ("QUEUE", "PROJECT", "WAIT", "DRY_RUN", "JOB_SETUP", "GPUS_PER_NODE"):
+    for var in ("QUEUE", "PROJECT", "WAIT", "DRY_RUN", "JOB_SETUP", "GPUS_PER_NODE",
+                "RANKS_PER_EVAL", "SHARE_GPUS"):
         env.pop(var, None)
     env["SLURM_CONF"] = conf[0]
     print(f"Slurm ready in {time.monotonic() - started:.1f} s: {proc.stderr.strip()}")
@@ -64,8 +66,8 @@ def slurm_log_tail(env: dict, lines: int = 20) -> str:
     for name in ("slurmctld.log", "slurmd.log"):
         path = log_dir / name
         if path.exists():
-            out.append(f"--- {path}\n" + "\n".join(path.read_text(errors="replace")
-                                                    .splitlines()[-lines:]))
+            tail = path.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {path}\n" + "\n".join(tail))
     return "\n".join(out)
 
 
@@ -88,7 +90,7 @@ def cancel_job(env: dict, exp: Path) -> None:
 
 
 def run_slurm(env: dict, tmp_path: Path, expid: str, timeout: float = RUN_TIMEOUT,
-              **extra: str) -> tuple:
+              model: str = "as", **extra: str) -> tuple:
     full = dict(env)
     full.update(EXPERIMENTS=str(tmp_path / "experiments"), PROBLEM=PROBLEM,
                 MODEL_CMD=model_cmd("quadratic.py"), MAX_EVALS="8", PROCS="4", PPN="4",
@@ -96,7 +98,7 @@ def run_slurm(env: dict, tmp_path: Path, expid: str, timeout: float = RUN_TIMEOU
     full.update(extra)
     exp = tmp_path / "experiments" / expid
     try:
-        proc = subprocess.run([str(SCRIPT), "as", "slurm", expid], capture_output=True,
+        proc = subprocess.run([str(SCRIPT), model, "slurm", expid], capture_output=True,
                               text=True, timeout=timeout, env=full)
     except subprocess.TimeoutExpired as e:
         cancel_job(env, exp)
@@ -138,11 +140,58 @@ def test_search_through_sbatch_and_srun(slurm_env, tmp_path):
     assert workers <= {"1", "2", "3"} and len(workers) >= 2, workers
 
 
+def test_the_original_cfg_files_through_slurm(slurm_env, tmp_path):
+    """Supervisor's cfg-prm-1.sh and cfg-sys-biowulf.sh forms, unchanged (N_JOBS=-1,
+    THRESHOLD_WINDOW='', WALLTIME=00:60:00, SH_TIMEOUT empty, BENCHMARK_TIMEOUT=-1),
+    the original's problem form; one node here, so PPN=PROCS."""
+    fixtures = ROOT / "tests" / "fixtures" / "supervisor"
+    env = {k: v for k, v in slurm_env.items()
+           if k not in ("MAX_EVALS", "SH_TIMEOUT", "BENCHMARK_TIMEOUT", "N_JOBS")}
+    proc, exp = run_slurm(env, tmp_path, "orig", model="example",
+                          CFG_PRM=str(fixtures / "cfg-prm-1.sh"),
+                          CFG_SYS=str(fixtures / "cfg-sys-biowulf.sh"),
+                          PROBLEM=str(fixtures / "problem_example.py"), MODEL_CMD="",
+                          MAX_EVALS="", WALLTIME="", PROCS="", PPN="4")
+    check_search(proc, exp, slurm_env, 8)
+    script = (exp / "job.slurm").read_text()
+    assert "#SBATCH --time=01:00:00\n" in script  # the file's 00:60:00
+    assert "--n-jobs -1" in script and "--sh-timeout -1" in script
+    job_id = (exp / "job_id").read_text().strip()
+    assert (exp / "jobid.txt").read_text().strip() == job_id  # the original's queue_wait
+    cfg = json.loads((exp / "config.json").read_text())
+    assert (cfg["workers"], cfg["n_jobs"], cfg["sh_timeout"]) == (3, -1, 0)
+
+
 def test_search_through_mpiexec_in_the_allocation(slurm_env, tmp_path):
     proc, exp = run_slurm(slurm_env, tmp_path, "m1", SLURM_LAUNCHER="mpiexec", PROCS="3",
                           PPN="3", MAX_EVALS="5")
     check_search(proc, exp, slurm_env, 5)
     assert "\nmpiexec -n 3 --oversubscribe --bind-to none " in (exp / "job.slurm").read_text()
+
+
+@pytest.mark.parametrize("launcher", ["srun", "mpiexec"])
+def test_teams_of_two_ranks(slurm_env, tmp_path, launcher):
+    """RANKS_PER_EVAL=2 without GPUs: PPN=4 workers (two teams) and the
+    manager as a fifth task; the job writes the host of each rank, and srun
+    (--distribution=arbitrary) or Open MPI's mpiexec (--map-by seq) places
+    them."""
+    proc, exp = run_slurm(slurm_env, tmp_path, f"t-{launcher}", PROCS="5", PPN="4",
+                          RANKS_PER_EVAL="2", MAX_EVALS="6", SLURM_LAUNCHER=launcher)
+    check_search(proc, exp, slurm_env, 6)
+    script = (exp / "job.slurm").read_text()
+    assert "#SBATCH --nodes=1\n#SBATCH --ntasks-per-node=5\n" in script
+    assert "#SBATCH --ntasks=" not in script
+    if launcher == "srun":
+        assert "\nsrun --ntasks=5 --distribution=arbitrary " in script
+    else:
+        assert f"\nmpiexec -n 5 --hostfile {exp}/hostfile --map-by seq " in script
+    hosts = (exp / "hostfile").read_text().split()
+    assert len(hosts) == 5 and len(set(hosts)) == 1, hosts
+    config = json.loads((exp / "config.json").read_text())
+    assert (config["ranks_per_eval"], config["workers"], len(config["ranks"])) == (2, 2, 4)
+    log = (exp / "manager.log").read_text()
+    assert "team 1 member 1" in log and "team 2 member 1" in log, log
+    assert {r["worker"] for r in read_results(exp)} <= {"1", "2"}  # the two teams
 
 
 def test_failed_search_returns_its_status(slurm_env, tmp_path):

@@ -259,13 +259,29 @@ def test_runner_end_to_end_on_synthetic_candle_files(tmp_path, model, names, fea
     assert written["conv"] == [25, 25, 25, 25, 25, 1] and written["dropout"] == 0.2
 
 
-def test_runner_reports_missing_data_as_model_failure(tmp_path):
+def test_missing_data_is_prepared_on_first_use(tmp_path):
+    # `make` without `make data`: NT3 prepares its offline data itself
     env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR), CANDLE_DATA_DIR=str(tmp_path / "none"),
                ASYNC_SEARCH_HOME=str(tmp_path / "nohome"))
-    proc = subprocess.run([sys.executable, "-m", "async_search.runner", "tc1", "{}"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "async_search.runner", "nt3",
+                           json.dumps({"epochs": 1})],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "preparing it in" in proc.stdout and "(first use)" in proc.stdout
+    assert (tmp_path / "nohome/data/Pilot1/nt3_wdbc_train.csv").is_file()
+
+
+def test_runner_reports_missing_data_as_model_failure(tmp_path):
+    # data files that no preparation makes: a model failure naming what was tried
+    env = dict(os.environ, PYTHONPATH=str(PYTHON_DIR), CANDLE_DATA_DIR=str(tmp_path / "none"),
+               ASYNC_SEARCH_HOME=str(tmp_path / "nohome"))
+    params = {"local_train_data": "mine_train.csv", "local_test_data": "mine_test.csv"}
+    proc = subprocess.run([sys.executable, "-m", "async_search.runner", "nt3",
+                           json.dumps(params)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == runner.EXIT_MODEL_FAILED
     assert "DataError: benchmark data not found" in proc.stderr and "make data" in proc.stderr
+    assert "mine_train.csv" in proc.stderr
     assert not (tmp_path / "result.txt").exists()
 
 

@@ -221,3 +221,37 @@ def test_read_real_all_leukaemia():
     row = table.sample_ids.index("01005")
     col = table.feature_names.index("1000_at")
     assert table.x[row, col] == pytest.approx(7.597323, abs=1e-6)
+
+
+def _first_use(home, queue):
+    """One worker's model process: find NT3's data, preparing it if missing."""
+    said = []
+    files = data.find_or_prepare([("nt_train2.csv", "nt_test2.csv"),
+                                  ("nt3_wdbc_train.csv", "nt3_wdbc_test.csv")], "nt3",
+                                 env={"ASYNC_SEARCH_HOME": str(home)}, log=said.append)
+    queue.put((str(files.train), sum("first use" in s for s in said)))
+
+
+def test_missing_data_is_prepared_once_when_workers_start_together(tmp_path):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    procs = [ctx.Process(target=_first_use, args=(tmp_path, queue)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    got = [queue.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    pilot = tmp_path / "data" / "Pilot1"
+    assert {train for train, _ in got} == {str(pilot / "nt3_wdbc_train.csv")}
+    assert sum(prepared for _, prepared in got) == 1  # the others waited and found it
+    assert (pilot / "PROVENANCE.md").is_file()
+
+
+def test_an_unknown_benchmark_only_looks(tmp_path):
+    with pytest.raises(data.DataError, match="not found"):
+        data.find_or_prepare([("a.csv", "b.csv")], "mymodel",
+                             env={"ASYNC_SEARCH_HOME": str(tmp_path)})
+    assert not (tmp_path / "data").exists()

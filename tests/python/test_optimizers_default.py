@@ -2,7 +2,6 @@
 
 import json
 import math
-import time
 
 import numpy as np
 import pytest
@@ -306,26 +305,36 @@ def test_lcb_and_lhs_and_random_design_work():
         assert drive(opt, branin, 15) < 20
 
 
-def test_large_history_stays_responsive():
-    """20,000 observations (the trees' regime): one tell+ask well under a second even
-    on a loaded machine; the full refit after the bulk tell is bounded by max_fit."""
+def test_large_history_stays_responsive(monkeypatch):
+    """20,000 observations (the trees' regime): the tree structures are fitted
+    once, on at most max_fit rows, and the next tells update their leaf
+    statistics without a refit; what keeps a tell+ask cheap, counted rather
+    than timed (bench/latency.py measures the time)."""
+    from async_search.optimizers import forest
+    fitted = []
+    real_fit = forest.TreeModel.fit
+
+    def counting_fit(self, X, y):
+        fitted.append(len(y))
+        real_fit(self, X, y)
+
+    monkeypatch.setattr(forest.TreeModel, "fit", counting_fit)
     rng = np.random.default_rng(0)
     opt = make_optimizer(MIXED, "default", seed=0)
     pts = MIXED.space.sample(20000, rng)
     opt.tell(pts, [mixed(p) for p in pts])
-    t = time.perf_counter()
     last = opt.ask(1)[0]
-    first = time.perf_counter() - t
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
+    assert fitted == [opt.settings["max_fit"]]  # one fit, on max_fit rows of 20,000
+    assert opt._trees_rows == 20000
+    for i in range(5):
         opt.tell([last], [mixed(last)])
         last = opt.ask(1)[0]
-        times.append(time.perf_counter() - t)
+        assert opt._trees_rows == 20001 + i  # the new row is in the leaves
+    assert len(fitted) == 1  # no refit: 5 rows are far below the 10% growth
     assert opt._trees is not None and opt._trees_rows == 20005
-    assert first < 5.0 and np.median(times) < 0.5
     batch = opt.ask(120)
     assert len({json.dumps(p) for p in batch}) == 120
+    assert len(fitted) == 1
 
 
 def test_n_jobs_reaches_the_forest_and_gives_valid_points():

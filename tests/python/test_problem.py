@@ -11,6 +11,7 @@ from async_search.space import Categorical, Integer, Real
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROBLEMS = os.path.join(ROOT, "problems")
 TEST_PROBLEMS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "problems")
+INTEGRATION_PROBLEMS = os.path.join(ROOT, "tests", "integration", "problems")
 
 
 def write(tmp_path, text, name="problem_x.py"):
@@ -42,10 +43,20 @@ def test_tc1_problem_file():
 
 
 def test_every_shipped_problem_loads():
-    for d in (PROBLEMS, TEST_PROBLEMS):
+    found = {}
+    for d in (PROBLEMS, TEST_PROBLEMS, INTEGRATION_PROBLEMS):
         for name in sorted(os.listdir(d)):
             if name.endswith(".py"):
-                load_problem(os.path.join(d, name))
+                path = os.path.join(d, name)
+                found[os.path.relpath(path, ROOT)] = load_problem(path)
+    # the problems shipped with the project, and the ones these tests use, were all found
+    expected = {"problems/as_problem.py", "problems/problem_tc1.py", "problems/problem_nt3.py",
+                "tests/python/problems/problem_awkward.py",
+                "tests/python/problems/problem_mixed.py",
+                "tests/integration/problems/problem_slow.py",
+                "tests/integration/problems/problem_faults.py"}
+    assert expected <= set(found), sorted(expected - set(found))
+    assert all(p.params for p in found.values())
 
 
 def test_params_order_list_and_typed_objects():
@@ -59,7 +70,7 @@ def test_params_order_list_and_typed_objects():
     assert any("starting_point" in w for w in p.warnings)
 
 
-def test_dict_without_params_and_missing_params_appended(tmp_path):
+def test_dict_without_params_and_a_partial_params_searches_only_those(tmp_path):
     p = load_problem(write(tmp_path, """
         class Problem:
             def __init__(self):
@@ -72,8 +83,9 @@ def test_dict_without_params_and_missing_params_appended(tmp_path):
                 self.space = {"b": (0.0, 1.0), "a": ["x", "y", "z"], "c": (1, 5)}
                 self.params = ["c", "b"]
     """))
-    assert p.params == ("c", "b", "a")
-    assert len(p.warnings) == 1 and "'a'" in p.warnings[0] and "appended" in p.warnings[0]
+    # the original searched only what params lists
+    assert p.params == ("c", "b") and p.space.names == ("c", "b")
+    assert len(p.warnings) == 1 and "'a'" in p.warnings[0] and "not searched" in p.warnings[0]
 
 
 def test_two_integer_trap_warns(tmp_path):
@@ -170,3 +182,17 @@ def test_problem_is_frozen():
     p = load_problem(os.path.join(PROBLEMS, "problem_tc1.py"))
     with pytest.raises(AttributeError):
         p.params = ("x",)
+
+
+def test_a_third_item_that_is_no_prior_is_a_categorical_with_a_warning(tmp_path):
+    path = tmp_path / "problem_p.py"
+    path.write_text("class Problem:\n    def __init__(self):\n"
+                    "        self.space = {'lr': (1e-5, 1e-1, 'log-normalish'),\n"
+                    "                      'opt': ['adam', 'sgd', 'rmsprop']}\n")
+    problem = load_problem(path)
+    lr = problem.space.dims[problem.space.names.index("lr")]
+    assert lr.categories == (1e-5, 0.1, "log-normalish")
+    warned = [w for w in problem.warnings if w.startswith("lr: ")]
+    assert len(warned) == 1 and "Categorical of 3 values" in warned[0]
+    assert "'log-normalish' is not a prior" in warned[0]
+    assert not [w for w in problem.warnings if w.startswith("opt: ")]  # real choices: silent

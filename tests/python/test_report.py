@@ -189,6 +189,10 @@ def test_cli_writes_a_readable_png(expdir: Path) -> None:
     for colour in (BLUE, RED, ORANGE):  # ok bars, failures, the timeout
         assert has_colour(pixels, colour)
     assert not list(expdir.glob(".report-*"))  # no temporary file left behind
+    # readable by collaborators: the mode of a new file (0666 less the umask)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert png.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 def test_output_flag_and_no_plot(expdir: Path, tmp_path: Path) -> None:
@@ -386,3 +390,22 @@ def test_dataclasses_are_frozen_and_checked() -> None:
         report.Influence("x", "ordinal", 0.0, math.nan, 3)
     with pytest.raises(ValueError):
         report.summarise(report.load_results(FIXTURE), top=-1)
+
+
+@pytest.mark.parametrize("prior, log", [("uniform", False), ("log-uniform", True)])
+def test_a_parameter_axis_follows_its_prior(tmp_path: Path, prior: str, log: bool) -> None:
+    # values spanning decades: only a log-uniform prior makes the axis logarithmic
+    problem = tmp_path / "problem_lr.py"
+    problem.write_text("class Problem:\n    def __init__(self):\n"
+                       f"        self.space = {{'lr': (1e-5, 1e-1, '{prior}'), "
+                       "'label': ['a', 'b;c', 'say \"x\"']}\n")
+    rows = [[f"1_1_{i}", lr, "a", 1.0 + i, "ok", 1, 0.0, 0.0, 1.0, 1.0]
+            for i, lr in enumerate([1e-5, 3e-4, 2e-3, 5e-2, 9e-2, 1e-1])]
+    exp = write_experiment(tmp_path / "e", rows, {"workers": 1, "problem": str(problem)})
+    results = report.load_results(exp)
+    assert results.priors == {"lr": prior}
+    x = results.frame["p:lr"].to_numpy(dtype=float)
+    assert report._log_axis(results, "lr", x) is log
+    # without the problem file the values decide, as before
+    problem.unlink()
+    assert report.load_results(exp).priors == {}

@@ -225,14 +225,12 @@ def test_params_from_a_file_and_run_id_from_cwd(tmp_path):
     ("example", "missing.json", {}, "neither a JSON object nor a file"),
     ("example", {}, {"OBJ_RETURN": "accuracy"}, "OBJ_RETURN/MODEL_RETURN='accuracy'"),
     ("example", {}, {"BENCHMARK_TIMEOUT": "soon"}, "BENCHMARK_TIMEOUT"),
-    ("example", {}, {"MODEL_PYTHON_SCRIPT": "/nonexistent/m.py"}, None),
+    # MODEL_PYTHON_SCRIPT comes first, as in the original model_runner
+    ("example", {}, {"MODEL_PYTHON_SCRIPT": "/nonexistent/m.py"}, "MODEL_PYTHON_SCRIPT="),
     ("json", {}, {}, "has no run"),
 ])
 def test_usage_errors_exit_2_with_one_line(tmp_path, model, params, env, match):
     proc = _run(tmp_path, model, params, **env)
-    if match is None:  # MODEL_PYTHON_SCRIPT is not consulted for a built-in model
-        assert proc.returncode == 0
-        return
     assert proc.returncode == runner.EXIT_USAGE
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert match in proc.stderr
@@ -347,3 +345,99 @@ def test_example_timeout_is_graceful(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "stopping: timeout" in proc.stdout
     assert proc.stdout.count("Epoch ") < 10
+
+
+# ------------------------------------------------- the original's conventions
+
+def _module(folder, name, body):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.py").write_text(textwrap.dedent(body))
+    return folder
+
+
+KERAS_DUMMY = """\
+    # a benchmark in the form of Supervisor's dummy_baseline_keras2.py
+    def initialize_parameters(default_model=None):
+        return {"epochs": 3, "from_init": default_model or "none", "drop": 0.5}
+
+    class fake_history:
+        def __init__(self, x):
+            self.history = {"val_loss": [2.0, 1.0, x], "loss": [9.0]}
+
+    def run(params):
+        print("RUNNING DUMMY: " + str(params))
+        return fake_history(params["drop"] + params["epochs"])
+    """
+
+
+def test_a_keras2_benchmark_with_initialize_parameters(tmp_path):
+    models = _module(tmp_path / "models", "dummy_baseline_keras2", KERAS_DUMMY)
+    run = tmp_path / "run"
+    run.mkdir()
+    proc = _run(run, "dummy", {"drop": 0.25}, MODEL_PYTHON_DIR=str(models))
+    assert proc.returncode == 0, proc.stderr
+    # initialize_parameters() gave the defaults (epochs 3), the search's drop won
+    assert _last_line(proc) == "IMPROVE_RESULT 3.25"
+    written = runner.read_default_model(run / "parameters.txt")
+    assert written["from_init"] == "none" and written["epochs"] == 3
+    assert "dummy_baseline_keras2" in proc.stdout and str(models) in proc.stdout
+    # history.txt as the original wrote it; 3 of 3 epochs ran: no stop.marker
+    assert json.loads((run / "history.txt").read_text())["val_loss"] == [2.0, 1.0, 3.25]
+    assert not (run / "stop.marker").exists()
+    # CANDLE_DEFAULT_MODEL_FILE reaches initialize_parameters(default_model=...)
+    defaults = tmp_path / "my_default_model.txt"
+    defaults.write_text("[Global_Params]\nepochs = 1\n")
+    proc = _run(run, "dummy", {"drop": 0.25}, MODEL_PYTHON_DIR=str(models),
+                CANDLE_DEFAULT_MODEL_FILE=str(defaults))
+    assert proc.returncode == 0, proc.stderr
+    assert runner.read_default_model(run / "parameters.txt")["from_init"] == str(defaults)
+
+
+def test_a_pytorch_benchmark_returning_val_and_infer_scores(tmp_path):
+    models = _module(tmp_path / "models", "torchy_baseline_pytorch", """\
+        def initialize_parameters():
+            return {"epochs": 5}
+
+        def run(params):
+            return {"val_loss": 0.75, "val_acc": 0.5}, {"infer": 1}
+        """)
+    proc = _run(tmp_path, "torchy", {}, MODEL_PYTHON_DIR=str(models))
+    assert proc.returncode == 0, proc.stderr
+    assert _last_line(proc) == "IMPROVE_RESULT 0.75"
+    # one value for 5 epochs asked: the original's marker of an early stop
+    assert (tmp_path / "stop.marker").read_text() == "early stopping: 1/5\n"
+    proc = _run(tmp_path, "torchy", {}, MODEL_PYTHON_DIR=str(models), OBJ_RETURN="val_acc")
+    assert _last_line(proc) == "IMPROVE_RESULT -0.5"
+
+
+def test_the_users_own_tc1_wins_over_the_built_in(tmp_path):
+    models = _module(tmp_path / "models", "tc1", """\
+        def run(params):
+            return {"val_loss": [0.125]}
+        """)
+    proc = _run(tmp_path, "tc1", {}, PYTHONPATH=f"{models}:{PYTHON_DIR}")
+    assert proc.returncode == 0, proc.stderr
+    assert _last_line(proc) == "IMPROVE_RESULT 0.125"
+    assert f"module tc1, {models / 'tc1.py'}" in proc.stdout
+
+
+def test_check_resolves_the_model_and_its_data(tmp_path):
+    def check(model, **env):
+        return subprocess.run([sys.executable, "-m", "async_search.runner", "--check", model],
+                              cwd=tmp_path, env=_env(**env), capture_output=True, text=True,
+                              timeout=120)
+    proc = check("example")
+    assert proc.returncode == 0, proc.stderr
+    assert "model example: module async_search.benchmarks.example, built in" in proc.stdout
+    proc = check("tc2")
+    assert proc.returncode == runner.EXIT_USAGE
+    assert "unknown model 'tc2'" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    # a module that fails to import is refused too, with its error
+    models = _module(tmp_path / "models", "broken", "import no_such_module_xyz\n")
+    proc = check("broken", MODEL_PYTHON_DIR=str(models))
+    assert proc.returncode == runner.EXIT_USAGE
+    assert "No module named 'no_such_module_xyz'" in proc.stderr
+    # NT3's data: found, or made on first use from scikit-learn's copy
+    proc = check("nt3", ASYNC_SEARCH_HOME=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "data not prepared yet: made on first use from" in proc.stdout

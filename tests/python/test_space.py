@@ -14,7 +14,7 @@ def dim(spec):
     return dimension_from_shorthand(spec)[0]
 
 
-# -- shorthand rules (REFERENCE.md "The search space file") ----------------------------
+# -- scikit-optimize's shorthand for problem-file entries (dimension_from_shorthand) ----
 @pytest.mark.parametrize("spec, expected", [
     ((0, 0.9), Real(0.0, 0.9)),
     ((2, 3), Integer(2, 3)),

@@ -17,13 +17,17 @@ from . import data, network
 __all__ = ["run_classifier"]
 
 
-def run_classifier(params: Mapping[str, Any], log=print) -> Dict[str, List[float]]:
-    """Train the CANDLE network on the benchmark's data; returns the history."""
+def run_classifier(params: Mapping[str, Any], benchmark: str = "",
+                   log=print) -> Dict[str, List[float]]:
+    """Train the CANDLE network on the benchmark's data; returns the history.
+
+    ``benchmark`` (``tc1``, ``nt3``) names the offline data to prepare on
+    first use when no data is found."""
     t0 = time.monotonic()
-    files = data.find_data_files([
+    files = data.find_or_prepare([
         (params.get("train_data", ""), params.get("test_data", "")),
         (params.get("local_train_data", ""), params.get("local_test_data", "")),
-    ])
+    ], benchmark, log=log)
     subsample = int(params.get("feature_subsample", 0) or 0)
     classes = int(params.get("classes", 0) or 0)
     dataset = data.load_dataset(files, feature_subsample=subsample, classes=classes)

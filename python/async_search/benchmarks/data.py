@@ -13,6 +13,11 @@ CANDLE names first, then the names of the prepared offline data.  A name that
 is an absolute path is used as it is.  Run directories live elsewhere, so
 nothing here depends on the working directory.
 
+A built-in benchmark whose data is missing prepares it on first use
+(:func:`find_or_prepare`), as CANDLE's own benchmarks fetch theirs: into
+the project's ``data/`` (what ``make data`` writes), under a lock so that
+workers starting together prepare it once while the others wait.
+
 Loading follows CANDLE's ``load_Xy_data_noheader``: ``feature_subsample = N``
 keeps the first N feature columns (0: all), and the features are MaxAbs-scaled
 over train and test together.  Only numpy is imported.
@@ -20,10 +25,12 @@ over train and test together.  Only numpy is imported.
 
 from __future__ import annotations
 
+import fcntl
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -37,6 +44,8 @@ __all__ = [
     "project_root",
     "data_roots",
     "find_data_files",
+    "find_or_prepare",
+    "check_data",
     "read_candle_csv",
     "maxabs_scale",
     "load_dataset",
@@ -44,6 +53,7 @@ __all__ = [
 
 
 DATA_SUBDIR = "Pilot1"
+PREPARE_LOCK = ".prepare.lock"
 MAKE_DATA_HINT = ("run `make data` in the project, or "
                   "`/usr/bin/python3 -m async_search.benchmarks.prepare_data --out DIR` "
                   "and set CANDLE_DATA_DIR=DIR")
@@ -117,6 +127,76 @@ def find_data_files(names: Sequence[Tuple[str, str]],
                 return DataFiles(root / train, root / test)
             tried.append(f"{root / train} + {test}")
     raise DataError("benchmark data not found; tried " + "; ".join(tried) + ". " + MAKE_DATA_HINT)
+
+
+def prepared_root(env: Optional[Mapping[str, str]] = None) -> Path:
+    """The data directory ``make data`` writes (its ``Pilot1`` is the last root)."""
+    return data_roots(env)[-1].parent
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An exclusive lock on path (created), held for the block; waits for it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def find_or_prepare(names: Sequence[Tuple[str, str]], benchmark: str,
+                    env: Optional[Mapping[str, str]] = None,
+                    log: Callable[[str], None] = print) -> DataFiles:
+    """:func:`find_data_files`, preparing the built-in ``benchmark``'s offline data first
+    when none is found (``tc1`` or ``nt3``; any other name only looks).
+
+    Workers that start together take the lock in turn: the first prepares the
+    data, the others find it when they get the lock. A failure to prepare is a
+    :class:`DataError` naming what was tried and why.
+    """
+    try:
+        return find_data_files(names, env)
+    except DataError as missing:
+        from . import prepare_data
+
+        if benchmark not in prepare_data.DATASETS:
+            raise
+        first_error = missing
+    root = prepared_root(env)
+    try:
+        with _exclusive(root / DATA_SUBDIR / PREPARE_LOCK):
+            try:
+                return find_data_files(names, env)  # another worker prepared it
+            except DataError:
+                pass
+            log(f"data: no {benchmark} data yet; preparing it in {root / DATA_SUBDIR} "
+                f"(first use)")
+            prepare_data.prepare(root, only=[benchmark], log=log)
+    except (OSError, ValueError, prepare_data.PrepareError) as exc:
+        raise DataError(f"{first_error}; preparing it on first use failed: {exc}") from exc
+    return find_data_files(names, env)
+
+
+def check_data(names: Sequence[Tuple[str, str]], benchmark: str,
+               env: Optional[Mapping[str, str]] = None) -> str:
+    """Where ``benchmark``'s data would come from, without reading it: the files
+    found, or (for a built-in data set) the source it is prepared from on first
+    use. Raises :class:`DataError` when neither exists."""
+    try:
+        files = find_data_files(names, env)
+        return f"{files.train} + {files.test.name}"
+    except DataError as missing:
+        from . import prepare_data
+
+        if benchmark not in prepare_data.DATASETS:
+            raise
+        try:
+            source = prepare_data.source_of(benchmark)
+        except (prepare_data.PrepareError, OSError) as exc:
+            raise DataError(f"{missing}; and it cannot be prepared: {exc}") from exc
+        return f"not prepared yet: made on first use from {source}"
 
 
 def _count_columns(path: Path) -> int:

@@ -30,6 +30,10 @@ Deviations, all printed in model.log when they happen:
 Threads: ``torch.set_num_threads`` from TORCH_NUM_THREADS, else OMP_NUM_THREADS,
 else 1.  Device: CUDA when available (the worker sets CUDA_VISIBLE_DEVICES).
 ``rng_seed`` seeds the weights and the batch order.
+
+Data-parallel: when ``WORLD_SIZE`` > 1 (``--ranks-per-eval``), the processes of
+one evaluation train one network with DistributedDataParallel, ``batch_size``
+being the global batch (see :func:`fit` and :mod:`.distributed`).
 """
 
 from __future__ import annotations
@@ -45,9 +49,11 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from . import distributed
 from .data import Dataset
 
 from async_search._compat import FROZEN
+from async_search.intermediate import report_intermediate
 
 __all__ = [
     "ACTIVATIONS",
@@ -228,19 +234,24 @@ def _get_int(params: Mapping[str, Any], key: str, default: int, low: int = 1) ->
     return out
 
 
-def _timeout(params: Mapping[str, Any]) -> Optional[float]:
-    value = params.get("timeout")
+def _seconds(params: Mapping[str, Any], key: str) -> Optional[float]:
+    value = params.get(key)
     if value in (None, "", False):
         return None
     try:
         seconds = float(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"timeout must be a number of seconds, got {value!r}") from exc
+        raise ValueError(f"{key} must be a number of seconds, got {value!r}") from exc
     return seconds if seconds > 0 else None
 
 
-def _evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor,
-              loss_fn: nn.Module) -> Tuple[float, float]:
+def _timeout(params: Mapping[str, Any]) -> Optional[float]:
+    return _seconds(params, "timeout")
+
+
+def _eval_sums(net: nn.Module, x: torch.Tensor, y: torch.Tensor,
+               loss_fn: nn.Module) -> Tuple[float, int]:
+    """The summed loss and the correct predictions over (x, y)."""
     net.eval()
     total, correct = 0.0, 0
     with torch.no_grad():
@@ -249,16 +260,101 @@ def _evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor,
             yb = y[start:start + EVAL_BATCH]
             total += float(loss_fn(logits, yb)) * len(yb)
             correct += int((logits.argmax(dim=1) == yb).sum())
+    return total, correct
+
+
+def _evaluate(net: nn.Module, x: torch.Tensor, y: torch.Tensor,
+              loss_fn: nn.Module) -> Tuple[float, float]:
+    """Mean loss and accuracy over (x, y)."""
+    total, correct = _eval_sums(net, x, y, loss_fn)
     n = max(len(x), 1)
     return total / n, correct / n
 
 
-def fit(params: Mapping[str, Any], dataset: Dataset, log=print) -> Dict[str, List[float]]:
+def _train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: nn.Module,
+                 x: torch.Tensor, y: torch.Tensor, order: torch.Tensor, batch_size: int,
+                 world: distributed.World) -> Tuple[float, int]:
+    """One epoch over ``order`` in global batches of ``batch_size``; returns this
+    process's summed loss and correct predictions.
+
+    Alone, a batch's loss is its mean. Among W processes, process r takes samples
+    r, r+W, ... of each global batch and back-propagates its summed loss times
+    W / len(batch): DDP averages the W gradients, so the step is the one of the
+    mean loss over the whole global batch (a process may get no sample of a last,
+    short batch: it still takes part, with a zero gradient)."""
+    model.train()
+    total, correct = 0.0, 0
+    summed = nn.CrossEntropyLoss(reduction="sum") if world.distributed else None
+    for start in range(0, len(order), batch_size):
+        idx = order[start:start + batch_size]
+        mine = idx[world.rank::world.size] if world.distributed else idx
+        xb, yb = x[mine], y[mine]
+        optimizer.zero_grad(set_to_none=True)
+        logits = model(xb)
+        if summed is None:
+            loss = loss_fn(logits, yb)
+            loss.backward()
+            total += float(loss.detach()) * len(idx)
+        else:
+            loss = summed(logits, yb)
+            (loss * (world.size / len(idx))).backward()
+            total += float(loss.detach())
+        optimizer.step()
+        correct += int((logits.detach().argmax(dim=1) == yb).sum())
+    return total, correct
+
+
+def _group(params: Mapping[str, Any], timeout: Optional[float], log):
+    """The process group of this evaluation (WORLD_SIZE > 1) or a :class:`Solo`,
+    and this process's device."""
+    world = distributed.world_from_env()
+    if not world.distributed:
+        return distributed.Solo(), None
+    device = distributed.device_for(world)
+    limit = distributed.collective_timeout(timeout, _seconds(params, "dist_timeout"))
+    group = distributed.Group(world, device, limit, params.get("dist_backend") or None)
+    log(f"distributed: rank {world.rank} of {world.size} (local {world.local_rank} of "
+        f"{world.local_size}), backend {group.backend}, rendezvous "
+        f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}, "
+        f"collective timeout {limit:g} s")
+    return group, device
+
+
+@dataclass(**FROZEN)
+class _Settings:
+    epochs: int
+    batch_size: int
+    seed: int
+    dropout: float
+    timeout: Optional[float]
+
+
+def fit(params: Mapping[str, Any], dataset: Dataset, log=print,
+        on_epoch: Callable[[int, Mapping[str, float]], None] | None = None,
+        report: bool = True) -> Dict[str, List[float]]:
     """Build and train the network; returns a Keras-like history.
 
     Keys: ``loss``, ``acc``, ``val_loss``, ``val_acc``, ``lr`` (one value per
     completed epoch).  Writes ``training.log`` (CSV, like Keras's CSVLogger) in
-    ``params['output_dir']`` when given.
+    ``params['output_dir']`` when given.  With ``report`` each epoch's val_loss
+    goes to async-search as an intermediate value (``IMPROVE_INTERMEDIATE
+    epoch val_loss``: early stopping); ``on_epoch(epoch, logs)`` is called after
+    each epoch (from 1) with that epoch's values, and may raise to end the
+    training (e.g. a pruner's).
+
+    Data-parallel when ``WORLD_SIZE`` > 1 (``--ranks-per-eval``; see
+    :mod:`.distributed`): the processes train one network with
+    DistributedDataParallel; ``batch_size`` stays the global batch (each process
+    computes on about ``batch_size / WORLD_SIZE`` samples of it), so the
+    searched value means what it means for one process.  Every value in the
+    history is over the whole training or validation set and the same on every
+    rank, so every rank takes the same decisions (learning-rate plateau,
+    divergence, ``timeout``) and ``on_epoch`` sees the same values everywhere;
+    only rank 0 reports intermediate values and writes ``training.log``.
+    ``dist_timeout`` (seconds) bounds each wait for the other processes (default:
+    ``timeout``, at least 60 s, else 1800 s); ``dist_backend`` overrides gloo (CPU)
+    or nccl (CUDA).  Dropout masks differ between ranks (the torch seed is
+    ``rng_seed + RANK`` after the weights are drawn).
     """
     t_start = time.monotonic()
     out_act = str(params.get("out_activation", params.get("out_act", "softmax"))).lower()
@@ -274,12 +370,31 @@ def fit(params: Mapping[str, Any], dataset: Dataset, log=print) -> Dict[str, Lis
     timeout = _timeout(params)
 
     device = configure_torch(seed)
+    group, dist_device = _group(params, timeout, log)
+    if dist_device is not None:
+        device = dist_device
+    with group:
+        return _fit(params, dataset, _Settings(epochs, batch_size, seed, dropout, timeout),
+                    group, device, t_start, log, on_epoch, report)
+
+
+def _fit(params: Mapping[str, Any], dataset: Dataset, settings: _Settings, group,
+         device: torch.device, t_start: float, log,
+         on_epoch: Callable[[int, Mapping[str, float]], None] | None,
+         report: bool) -> Dict[str, List[float]]:
+    """fit() once the parameters are read, inside its process group."""
+    epochs, batch_size, seed = settings.epochs, settings.batch_size, settings.seed
+    dropout, timeout = settings.dropout, settings.timeout
+    world = group.world
     spec = net_spec(dataset.features, params.get("conv"), params.get("pool"),
                     params.get("dense"))
     for note in spec.notes:
         log(f"note: {note}")
     net = build_network(spec, dataset.classes, params.get("activation", "relu"), dropout)
     net.to(device)
+    if world.rank:
+        torch.manual_seed(seed + world.rank)  # dropout masks of its own
+    model = group.wrap(net)
     optimizer = make_optimizer(params.get("optimizer", "sgd"), net.parameters(),
                                params.get("learning_rate"))
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -291,6 +406,8 @@ def fit(params: Mapping[str, Any], dataset: Dataset, log=print) -> Dict[str, Lis
     y_train = torch.from_numpy(dataset.y_train).to(device)
     x_val = torch.from_numpy(dataset.x_test).unsqueeze(1).to(device)
     y_val = torch.from_numpy(dataset.y_test).to(device)
+    # this process's part of the validation set (all of it alone)
+    x_mine, y_mine = x_val[world.rank::world.size], y_val[world.rank::world.size]
     generator = torch.Generator().manual_seed(seed)
     n_params = sum(p.numel() for p in net.parameters())
     log(f"network: conv {list(spec.conv)} pool {list(spec.pool)} dense {list(spec.dense)} "
@@ -299,7 +416,9 @@ def fit(params: Mapping[str, Any], dataset: Dataset, log=print) -> Dict[str, Lis
     log(f"training: {len(x_train)} train / {len(x_val)} validation samples, "
         f"{dataset.features} features, epochs {epochs}, batch_size {batch_size}, "
         f"optimizer {params.get('optimizer', 'sgd')} lr {optimizer.param_groups[0]['lr']:g}, "
-        f"dropout {dropout:g}" + (f", timeout {timeout:g} s" if timeout else ""))
+        f"dropout {dropout:g}" + (f", timeout {timeout:g} s" if timeout else "")
+        + (f"; batch_size is the global batch: {batch_size / world.size:g} samples per "
+           f"process of {world.size} on average" if world.distributed else ""))
 
     history: Dict[str, List[float]] = {"loss": [], "acc": [], "val_loss": [], "val_acc": [],
                                        "lr": []}
@@ -308,21 +427,14 @@ def fit(params: Mapping[str, Any], dataset: Dataset, log=print) -> Dict[str, Lis
     t_train = time.monotonic()
     for epoch in range(epochs):
         t_epoch = time.monotonic()
-        net.train()
         order = torch.randperm(len(x_train), generator=generator).to(device)
-        total, correct = 0.0, 0
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            xb, yb = x_train[idx], y_train[idx]
-            optimizer.zero_grad(set_to_none=True)
-            logits = net(xb)
-            loss = loss_fn(logits, yb)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(idx)
-            correct += int((logits.detach().argmax(dim=1) == yb).sum())
+        sums = _train_epoch(model, optimizer, loss_fn, x_train, y_train, order, batch_size,
+                            world)
+        sums += _eval_sums(net, x_mine, y_mine, loss_fn)
+        total, correct, val_total, val_correct = group.sum(sums)
         train_loss, train_acc = total / len(x_train), correct / len(x_train)
-        val_loss, val_acc = _evaluate(net, x_val, y_val, loss_fn)
+        val_n = max(len(x_val), 1)
+        val_loss, val_acc = val_total / val_n, val_correct / val_n
         lr = optimizer.param_groups[0]["lr"]
         for key, value in (("loss", train_loss), ("acc", train_acc), ("val_loss", val_loss),
                            ("val_acc", val_acc), ("lr", lr)):
@@ -331,18 +443,24 @@ def fit(params: Mapping[str, Any], dataset: Dataset, log=print) -> Dict[str, Lis
         log(f"Epoch {epoch + 1}/{epochs} - {time.monotonic() - t_epoch:.2f}s - "
             f"loss: {train_loss:.4f} - acc: {train_acc:.4f} - val_loss: {val_loss:.4f} - "
             f"val_acc: {val_acc:.4f} - lr: {lr:.3g}")
+        if report and world.main and math.isfinite(val_loss):
+            report_intermediate(epoch + 1, val_loss, last_step=epochs)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, {k: v[-1] for k, v in history.items()})
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             log(f"stopping: loss is not finite after epoch {epoch + 1} (training diverged)")
             break
         plateau.step(val_loss)
-        if timeout is not None and time.monotonic() - t_train >= timeout and epoch + 1 < epochs:
+        late = (timeout is not None and time.monotonic() - t_train >= timeout
+                and epoch + 1 < epochs)
+        if group.any(late):  # every rank stops after the same epoch
             log(f"stopping: timeout of {timeout:g} s reached after epoch {epoch + 1}/{epochs}")
             break
     t_end = time.monotonic()
     done = len(history["loss"])
     log(f"timing: build {t_train - t_start:.2f} s, train {t_end - t_train:.2f} s "
         f"({done} epochs, {(t_end - t_train) / max(done, 1):.2f} s/epoch)")
-    if out_dir:
+    if out_dir and world.main:
         _write_training_log(os.path.join(str(out_dir), "training.log"), log_rows)
     sys.stdout.flush()
     return history

@@ -20,4 +20,4 @@ MODEL_NAME = "nt3"
 
 
 def run(params: Mapping[str, Any]) -> Dict[str, List[float]]:
-    return run_classifier(params)
+    return run_classifier(params, "nt3")

@@ -58,6 +58,7 @@ import numpy as np
 from async_search._compat import FROZEN
 
 __all__ = [
+    "DATASETS",
     "PREP_VERSION",
     "SPLIT_SEED",
     "TEST_FRACTION",
@@ -70,6 +71,7 @@ __all__ = [
     "read_all_leukaemia",
     "read_breast_cancer",
     "prepare",
+    "source_of",
     "main",
 ]
 
@@ -336,6 +338,8 @@ _SPECS = {
     "tc1": _Spec("tc1", TC1_FILES, "tc1_all_bt", ALL_DEBIAN_PACKAGE),
     "nt3": _Spec("nt3", NT3_FILES, "nt3_wdbc", BREAST_CANCER_DEBIAN_PACKAGE),
 }
+#: The data sets prepare() can write (the built-in benchmarks' names).
+DATASETS = tuple(_SPECS)
 
 
 def _write_dataset(pilot: Path, spec: _Spec, table: Table) -> Dict[str, object]:
@@ -454,6 +458,14 @@ def _up_to_date(pilot: Path, entry: object, source: Path) -> bool:
     return all((pilot / name).is_file() for name in files)
 
 
+def source_of(name: str, all_rda: Optional[str] = None,
+              breast_cancer_csv: Optional[str] = None) -> Path:
+    """The file data set ``name`` is prepared from; raises PrepareError if missing."""
+    if name == "tc1":
+        return find_all_rda(all_rda)
+    return find_breast_cancer_csv(breast_cancer_csv)
+
+
 def prepare(out_dir: Path, only: Sequence[str] = ("tc1", "nt3"), force: bool = False,
             all_rda: Optional[str] = None, breast_cancer_csv: Optional[str] = None,
             log=print) -> Dict[str, object]:
@@ -466,10 +478,8 @@ def prepare(out_dir: Path, only: Sequence[str] = ("tc1", "nt3"), force: bool = F
     changed = False
     for name in only:
         spec = _SPECS[name]
-        if name == "tc1":
-            source, reader = find_all_rda(all_rda), read_all_leukaemia
-        else:
-            source, reader = find_breast_cancer_csv(breast_cancer_csv), read_breast_cancer
+        source = source_of(name, all_rda, breast_cancer_csv)
+        reader = read_all_leukaemia if name == "tc1" else read_breast_cancer
         if not force and _up_to_date(pilot, stamp.get(name), source):
             log(f"prepare_data: {name}: up to date in {pilot}")
             continue

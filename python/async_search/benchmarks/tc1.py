@@ -19,4 +19,4 @@ MODEL_NAME = "tc1"
 
 
 def run(params: Mapping[str, Any]) -> Dict[str, List[float]]:
-    return run_classifier(params)
+    return run_classifier(params, "tc1")

@@ -166,6 +166,25 @@ class BaseOptimizer:
             self._n_pending += 1
         return out
 
+    def pending(self, points: Sequence[Mapping[str, Any]]) -> None:
+        """Register points issued without being asked for here (a restart issues the
+        points that were in flight again): they are pending, as asked points are,
+        until told, and new proposals avoid them."""
+        try:
+            checked = [self.space.check_point(p) for p in points]
+        except SpaceError as e:
+            raise OptimizerError(f"pending: {e}") from None
+        if not checked:
+            return
+        for p, u in zip(checked, self.space.to_unit(checked)):
+            k = self.space.key(p)
+            entry = self._pending.get(k)
+            if entry is None:
+                self._pending[k] = [1, u]
+            else:
+                entry[0] += 1
+            self._n_pending += 1
+
     # -- for subclasses ----------------------------------------------------------------
     def _propose(self, n: int) -> list[dict]:
         raise NotImplementedError

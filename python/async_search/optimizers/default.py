@@ -114,9 +114,7 @@ ADD_MARGIN = 0.1         # nats per observation the additive kernel must gain ov
 ADD_KEEP = 0.05          # and, once chosen, must keep gaining to stay, once there are
 ADD_MIN_OBS = 2          # ADD_MIN_OBS * (dimensions + 2) observations
 GP_RESTART_MAX_OBS = 64  # above this many observations only the warm start is refined
-# most recent pending points fantasised (bounds the cost when NUM_BUFFER keeps
-# thousands of points outstanding)
-MAX_FANTASIES = 256
+MAX_FANTASIES = 256      # most recent pending points fantasised (bounds a big NUM_BUFFER's cost)
 POOL_MIN = 64            # candidates competing in ask(n): the best POOL_MIN + n *
 POOL_PER_POINT = 4       # POOL_PER_POINT by the first score, and half as many global ones
 CANDIDATES_PER_POINT = 4  # ask(n) draws max(n_candidates, CANDIDATES_PER_POINT * n)

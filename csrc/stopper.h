@@ -1,0 +1,104 @@
+/*
+ * stopper: early stopping, deciding from learning curves which evaluations
+ * are not worth finishing.
+ *
+ * Models report intermediate values (IMPROVE_INTERMEDIATE <step> <value>,
+ * lower is better) while they train; every value goes into the stopper,
+ * which answers continue or stop. Pure: no I/O, no clock, no MPI; the
+ * manager journals each value before it asks (so a restart replays the same
+ * values in the same order and rebuilds the same state), and ends a stopped
+ * evaluation the way a timeout ends one.
+ *
+ * The rules (STOPPER_NONE never stops):
+ *  - asha, asynchronous successive halving (Li et al., "A System for
+ *    Massively Parallel Hyperparameter Tuning", 2020): rungs at steps
+ *    min_steps * eta^k (k = 0, 1, ...; below max_step when it is known). The
+ *    first value a trial reports at or after a rung's step is recorded there;
+ *    the trial continues only if that value is within the best 1/eta of all
+ *    values recorded at the rung so far (itself included: the
+ *    100/eta-th percentile, linearly interpolated, is the cutoff). Nothing
+ *    waits for a rung to fill: early trials pass easily, later ones are held
+ *    to the standard the earlier ones set.
+ *  - median (the median stopping rule of Google Vizier, Golovin et al. 2017,
+ *    as Optuna's MedianPruner): from step min_steps on, a trial whose value
+ *    at step t is worse than the median of the values other trials reported
+ *    at step t is stopped, once at least `warmup` other trials reported there.
+ *
+ * No trial is stopped at or past the last step of its training (the step its
+ * model said, stopper_trial_end; else max_step as configured, else the last
+ * step of the longest trial that ran to its end): there it has finished
+ * training, and its own final value is worth more than any estimate.
+ *
+ * What the optimizer hears of a stopped trial (stopper_estimate): neither
+ * its last value as if it were final (a loss after 2 of 25 epochs is no
+ * final loss) nor nothing (it was measured worse than its peers). Its final
+ * value is estimated from the trials that ran to their end and reported the
+ * step where it stopped: within their range, by quantile matching (its rank
+ * among their values at that step gives a quantile; the estimate is that
+ * quantile of their finals); worse than all of them (the usual case: they
+ * survived the same rungs), as their worst final plus its lag behind the
+ * worst of them at that step, so stopped trials never look as good as the
+ * survivors and stay ordered by how far behind they were. (Ranking among
+ * every value at the step, stopped trials included, mapped stopped trials
+ * onto the survivors' good finals and drew the optimizer back to regions
+ * the stopper had rejected.) With fewer than STOPPER_MIN_FINISHED such
+ * trials the last value stands in: for a loss that still falls it is
+ * pessimistic, which is the safe side for a trial judged unpromising.
+ */
+#ifndef ASYNC_SEARCH_STOPPER_H
+#define ASYNC_SEARCH_STOPPER_H
+
+#include <stddef.h>
+
+/* Finished trials needed before stopper_estimate uses quantile matching. */
+#define STOPPER_MIN_FINISHED 3
+
+enum stopper_kind { STOPPER_NONE = 0, STOPPER_ASHA = 1, STOPPER_MEDIAN = 2 };
+
+struct stopper_config {
+    enum stopper_kind kind;
+    long min_steps; /* >= 1: nothing is stopped before this step */
+    double eta;     /* > 1: ASHA's reduction factor */
+    long warmup;    /* >= 1: median: other trials needed at a step */
+    long max_step;  /* a full trial's last step: no stop there or past it;
+                       0: learned from the trials that ran to their end */
+};
+
+enum stopper_decision { STOPPER_CONTINUE = 0, STOPPER_STOP = 1 };
+
+struct stopper;
+
+/* A stopper with the given rules. Returns NULL when memory runs out. */
+struct stopper *stopper_create(const struct stopper_config *cfg);
+void stopper_free(struct stopper *s);
+
+/* A new trial (an evaluation, or a replayed one); returns its id (0, 1, ...)
+ * or -1 when memory runs out. */
+long stopper_trial(struct stopper *s);
+
+/*
+ * Trial `trial` reported `value` at `step` (steps rise; a step at or below
+ * the trial's last one is the caller's to refuse). Records it and returns
+ * whether to stop the trial now. *why gets a short reason when it says stop
+ * (static text with numbers; valid until the next call), else "". Returns
+ * STOPPER_CONTINUE for an unknown trial or when memory runs out.
+ */
+enum stopper_decision stopper_report(struct stopper *s, long trial, long step,
+                                     double value, const char **why);
+
+/* The trial's training ends at last_step (its model said so): it is never
+ * stopped there or later, and ASHA has no rung for it there. */
+void stopper_trial_end(struct stopper *s, long trial, long last_step);
+
+/* The trial ended: completed (ran to its end with final value `final`) or
+ * not (stopped, failed: its curve still counts at the steps it reached). */
+void stopper_finished(struct stopper *s, long trial, int completed,
+                      double final);
+
+/* The last step a trial reported (0: none) and its value there (NaN). */
+long stopper_last(const struct stopper *s, long trial, double *value);
+
+/* The estimated final value of a stopped trial (see above). */
+double stopper_estimate(const struct stopper *s, long trial);
+
+#endif

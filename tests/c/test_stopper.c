@@ -1,0 +1,253 @@
+/* Unit tests of early stopping (csrc/stopper.c): ASHA's rungs and cutoffs,
+ * the median rule, and the final value a stopped trial is told as. */
+#include "unit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "stopper.h"
+
+static struct stopper *make(enum stopper_kind kind, long min_steps, double eta,
+                            long warmup, long max_step)
+{
+    struct stopper_config c = {kind, min_steps, eta, warmup, max_step};
+    struct stopper *s = stopper_create(&c);
+    assert_non_null(s);
+    return s;
+}
+
+static enum stopper_decision report(struct stopper *s, long trial, long step,
+                                    double value)
+{
+    const char *why;
+    enum stopper_decision d = stopper_report(s, trial, step, value, &why);
+    assert_int_equal(why[0] != '\0', d == STOPPER_STOP);
+    return d;
+}
+
+static void none_never_stops(void **state)
+{
+    (void)state;
+    struct stopper *s = make(STOPPER_NONE, 1, 3, 1, 0);
+    for (int i = 0; i < 20; i++) {
+        long t = stopper_trial(s);
+        for (long step = 1; step <= 5; step++)
+            assert_int_equal(report(s, t, step, 100.0 * i + step),
+                             STOPPER_CONTINUE);
+    }
+    stopper_free(s);
+}
+
+static void asha_keeps_the_best_third_at_each_rung(void **state)
+{
+    (void)state;
+    struct stopper *s = make(STOPPER_ASHA, 1, 3, 1, 0);
+    long a = stopper_trial(s), b = stopper_trial(s), c = stopper_trial(s);
+    /* rung 1: the first trial always passes */
+    assert_int_equal(report(s, a, 1, 1.0), STOPPER_CONTINUE);
+    /* [1, 2]: cutoff 1 + (2 - 1) / 3 = 1.33; 2 is out */
+    assert_int_equal(report(s, b, 1, 2.0), STOPPER_STOP);
+    /* [0.5, 1, 2]: cutoff at the 33rd percentile 0.83; 0.5 is in */
+    assert_int_equal(report(s, c, 1, 0.5), STOPPER_CONTINUE);
+    /* step 2 is no rung; rung 3 starts empty again: a passes it */
+    assert_int_equal(report(s, a, 2, 0.9), STOPPER_CONTINUE);
+    assert_int_equal(report(s, a, 3, 0.8), STOPPER_CONTINUE);
+    assert_int_equal(report(s, c, 2, 0.7), STOPPER_CONTINUE);
+    /* [0.8, 0.85] at rung 3: c is worse than the cutoff 0.817 */
+    assert_int_equal(report(s, c, 3, 0.85), STOPPER_STOP);
+    stopper_free(s);
+}
+
+static void asha_records_every_rung_a_jump_passes(void **state)
+{
+    (void)state;
+    struct stopper *s = make(STOPPER_ASHA, 1, 3, 1, 0);
+    long a = stopper_trial(s), b = stopper_trial(s);
+    for (long step = 1; step <= 9; step++)
+        report(s, a, step, 1.0);
+    /* b reports step 10 first: rungs 1, 3 and 9 all get its value; it is
+     * better than a at each */
+    assert_int_equal(report(s, b, 10, 0.5), STOPPER_CONTINUE);
+    long c = stopper_trial(s);
+    /* c worse than both at rung 1 */
+    assert_int_equal(report(s, c, 1, 2.0), STOPPER_STOP);
+    stopper_free(s);
+}
+
+static void asha_has_no_rung_at_or_above_max_step(void **state)
+{
+    (void)state;
+    struct stopper *s = make(STOPPER_ASHA, 2, 2, 1, 4); /* rungs 2 only */
+    long a = stopper_trial(s), b = stopper_trial(s);
+    report(s, a, 2, 1.0);
+    assert_int_equal(report(s, b, 1, 9.0), STOPPER_CONTINUE); /* no rung */
+    assert_int_equal(report(s, b, 4, 9.0), STOPPER_STOP);     /* rung 2 */
+    long c = stopper_trial(s);
+    report(s, c, 2, 0.5);
+    /* step 4 would be rung 2 (2 x 2), but 4 >= max_step: never judged */
+    assert_int_equal(report(s, c, 4, 50.0), STOPPER_CONTINUE);
+    stopper_free(s);
+}
+
+static void median_rule_after_warmup_and_min_steps(void **state)
+{
+    (void)state;
+    struct stopper *s = make(STOPPER_MEDIAN, 2, 3, 2, 0);
+    long t[4];
+    for (int i = 0; i < 4; i++)
+        t[i] = stopper_trial(s);
+    /* step 1 is below min_steps: never judged */
+    assert_int_equal(report(s, t[0], 1, 5.0), STOPPER_CONTINUE);
+    assert_int_equal(report(s, t[1], 1, 1.0), STOPPER_CONTINUE);
+    assert_int_equal(report(s, t[2], 1, 9.0), STOPPER_CONTINUE);
+    /* step 2: fewer than 2 others reported it */
+    assert_int_equal(report(s, t[0], 2, 4.0), STOPPER_CONTINUE);
+    assert_int_equal(report(s, t[1], 2, 0.5), STOPPER_CONTINUE);
+    /* others at step 2: [0.5, 4]: median 2.25 */
+    assert_int_equal(report(s, t[2], 2, 2.0), STOPPER_CONTINUE);
+    assert_int_equal(report(s, t[3], 2, 3.0), STOPPER_STOP);
+    stopper_free(s);
+}
+
+static void bad_reports_change_nothing(void **state)
+{
+    (void)state;
+    struct stopper *s = make(STOPPER_ASHA, 1, 3, 1, 0);
+    long a = stopper_trial(s);
+    double v;
+    assert_int_equal(report(s, a, 1, NAN), STOPPER_CONTINUE);
+    assert_int_equal(report(s, 7, 1, 1.0), STOPPER_CONTINUE); /* unknown */
+    assert_int_equal(report(s, a, 0, 1.0), STOPPER_CONTINUE); /* step 0 */
+    assert_int_equal(stopper_last(s, a, &v), 0);
+    assert_true(isnan(v));
+    stopper_free(s);
+}
+
+static void
+a_stopped_trial_is_told_the_final_value_of_its_quantile(void **state)
+{
+    (void)state;
+    struct stopper *s = make(STOPPER_ASHA, 1, 3, 1, 0);
+    /* four trials run to their end: at step 2 they had 1, 2, 3, 4 and ended
+     * at 0.1, 0.2, 0.3, 0.4 */
+    for (int i = 0; i < 4; i++) {
+        long t = stopper_trial(s);
+        stopper_report(s, t, 2, 1.0 + i, &(const char *){""});
+        stopper_finished(s, t, 1, 0.1 * (i + 1));
+    }
+    long worst = stopper_trial(s), worse = stopper_trial(s);
+    long mid = stopper_trial(s), best = stopper_trial(s);
+    stopper_report(s, worst, 2, 10.0, &(const char *){""});
+    stopper_finished(s, worst, 0, NAN);
+    /* behind every completed trial at step 2 (by 6): beyond their worst
+     * final (0.4) by as much, not mapped onto the survivors' good finals */
+    assert_true(fabs(stopper_estimate(s, worst) - 6.4) < 1e-12);
+    stopper_report(s, worse, 2, 5.0, &(const char *){""});
+    assert_true(fabs(stopper_estimate(s, worse) - 1.4) < 1e-12);
+    /* 2.5 lies halfway between the completed 2 and 3: halfway between
+     * their finals; stopped trials' values do not shift the ranks */
+    stopper_report(s, mid, 2, 2.5, &(const char *){""});
+    assert_true(fabs(stopper_estimate(s, mid) - 0.25) < 1e-12);
+    /* better than all of them: the best final, no better */
+    stopper_report(s, best, 2, 0.5, &(const char *){""});
+    assert_true(fabs(stopper_estimate(s, best) - 0.1) < 1e-12);
+    double last;
+    assert_int_equal(stopper_last(s, mid, &last), 2);
+    assert_true(last == 2.5);
+    stopper_free(s);
+}
+
+static void no_stop_at_the_last_step_of_a_full_trial(void **state)
+{
+    (void)state;
+    const char *why;
+    /* configured: median with max_step 3 judges steps 1 and 2 only */
+    struct stopper *s = make(STOPPER_MEDIAN, 1, 3, 1, 3);
+    long a = stopper_trial(s), b = stopper_trial(s);
+    assert_int_equal(stopper_report(s, a, 3, 1.0, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, b, 3, 9.0, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, a, 4, 1.0, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, b, 4, 9.0, &why), STOPPER_CONTINUE);
+    stopper_free(s);
+    /* learned: once a trial ran to its end at step 3, a trial reporting
+     * step 3 has finished training too; step 2 is still judged */
+    s = make(STOPPER_MEDIAN, 1, 3, 1, 0);
+    a = stopper_trial(s);
+    for (long step = 1; step <= 3; step++)
+        stopper_report(s, a, step, 1.0, &why);
+    b = stopper_trial(s);
+    assert_int_equal(stopper_report(s, b, 3, 9.0, &why), STOPPER_STOP);
+    stopper_finished(s, a, 1, 1.0);
+    long c = stopper_trial(s);
+    assert_int_equal(stopper_report(s, c, 3, 9.0, &why), STOPPER_CONTINUE);
+    long d = stopper_trial(s);
+    assert_int_equal(stopper_report(s, d, 2, 9.0, &why), STOPPER_STOP);
+    stopper_free(s);
+    /* asha, rungs at 3, 9, ...: the rung at 3 goes once a full trial ended
+     * there */
+    s = make(STOPPER_ASHA, 3, 3, 1, 0);
+    a = stopper_trial(s);
+    assert_int_equal(stopper_report(s, a, 3, 1.0, &why), STOPPER_CONTINUE);
+    b = stopper_trial(s);
+    assert_int_equal(stopper_report(s, b, 3, 9.0, &why), STOPPER_STOP);
+    stopper_finished(s, a, 1, 1.0);
+    c = stopper_trial(s);
+    assert_int_equal(stopper_report(s, c, 3, 9.0, &why), STOPPER_CONTINUE);
+    stopper_free(s);
+    /* a trial whose model said its training ends at step 2 is judged at
+     * step 1 only, whatever the others do */
+    s = make(STOPPER_MEDIAN, 1, 3, 1, 0);
+    a = stopper_trial(s);
+    b = stopper_trial(s);
+    stopper_report(s, a, 1, 1.0, &why);
+    stopper_report(s, a, 2, 1.0, &why);
+    stopper_trial_end(s, b, 2);
+    assert_int_equal(stopper_report(s, b, 2, 9.0, &why), STOPPER_CONTINUE);
+    c = stopper_trial(s);
+    stopper_trial_end(s, c, 2);
+    assert_int_equal(stopper_report(s, c, 1, 9.0, &why), STOPPER_STOP);
+    stopper_free(s);
+    /* asha: no rung at a trial's own end (rungs 1, 3, 9; its end 3) */
+    s = make(STOPPER_ASHA, 1, 3, 1, 0);
+    a = stopper_trial(s);
+    stopper_report(s, a, 1, 1.0, &why);
+    stopper_report(s, a, 3, 1.0, &why);
+    b = stopper_trial(s);
+    stopper_trial_end(s, b, 3);
+    assert_int_equal(stopper_report(s, b, 1, 0.5, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, b, 3, 9.0, &why), STOPPER_CONTINUE);
+    c = stopper_trial(s); /* the same values without its end said */
+    assert_int_equal(stopper_report(s, c, 1, 0.5, &why), STOPPER_CONTINUE);
+    assert_int_equal(stopper_report(s, c, 3, 9.0, &why), STOPPER_STOP);
+    stopper_free(s);
+}
+
+static void with_few_finished_trials_the_last_value_stands_in(void **state)
+{
+    (void)state;
+    struct stopper *s = make(STOPPER_MEDIAN, 1, 3, 1, 0);
+    long a = stopper_trial(s), b = stopper_trial(s);
+    stopper_report(s, a, 1, 1.0, &(const char *){""});
+    stopper_finished(s, a, 1, 0.5);
+    stopper_report(s, b, 1, 3.0, &(const char *){""});
+    assert_true(stopper_estimate(s, b) == 3.0);
+    stopper_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(none_never_stops),
+        cmocka_unit_test(asha_keeps_the_best_third_at_each_rung),
+        cmocka_unit_test(asha_records_every_rung_a_jump_passes),
+        cmocka_unit_test(asha_has_no_rung_at_or_above_max_step),
+        cmocka_unit_test(median_rule_after_warmup_and_min_steps),
+        cmocka_unit_test(bad_reports_change_nothing),
+        cmocka_unit_test(no_stop_at_the_last_step_of_a_full_trial),
+        cmocka_unit_test(
+            a_stopped_trial_is_told_the_final_value_of_its_quantile),
+        cmocka_unit_test(with_few_finished_trials_the_last_value_stands_in),
+    };
+    return UNIT_RUN(tests);
+}
