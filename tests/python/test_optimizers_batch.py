@@ -76,8 +76,8 @@ def test_batches_are_reproducible_with_a_seed(n_told):
     assert run(3) != run(4)
 
 
-@pytest.mark.parametrize("n_told", [60, 400])
-def test_large_batches_keep_their_separation(n_told, monkeypatch):
+@pytest.mark.parametrize("n_told, n", [(60, 60), (400, 120)])
+def test_large_batches_keep_their_separation(n_told, n, monkeypatch):
     seen = {}
     real = engine.DefaultOptimizer._select
 
@@ -90,8 +90,8 @@ def test_large_batches_keep_their_separation(n_told, monkeypatch):
 
     monkeypatch.setattr(engine.DefaultOptimizer, "_select", spy)
     opt = loaded(n_told, min_separation=0.3)
-    batch = opt.ask(120)
-    assert len(seen["picked"]) > 40 and batch[:len(seen["picked"])] == seen["picked"]
+    batch = opt.ask(n)  # (a model of N observations places at most N points)
+    assert len(seen["picked"]) > n // 3 and batch[:len(seen["picked"])] == seen["picked"]
     Z = MIXED8.space.features(MIXED8.space.to_unit(seen["picked"])) * seen["scale"]
     d2 = ((Z[:, None, :] - Z[None, :, :]) ** 2).sum(-1) + np.eye(len(Z)) * 1e9
     assert d2.min() >= 0.3 ** 2 - 1e-9
@@ -127,3 +127,45 @@ def test_auto_kernel_takes_the_additive_share_on_a_separable_function():
     bowl.tell(pts, [math.sin(p["x0"] * p["x1"]) * math.cos(p["x2"] - p["x3"]) for p in pts])
     bowl.ask(1)
     assert not bowl._gp_additive
+
+
+def test_a_model_of_few_observations_places_few_points_of_a_large_ask(monkeypatch):
+    """The first model turn of a run with many workers: a model of N observations
+    places at most N points; the initial design continues for the rest."""
+    asked = []
+    real = engine.DefaultOptimizer._propose_gp
+
+    def spy(self, X, y, n, chosen, already):
+        asked.append((len(y), n, len(already)))
+        return real(self, X, y, n, chosen, already)
+
+    monkeypatch.setattr(engine.DefaultOptimizer, "_propose_gp", spy)
+    opt = make_optimizer(MIXED8, "default", seed=0, n_init=5)
+    design = opt.ask(5)
+    opt.tell(design, [objective(p) for p in design])
+    batch = opt.ask(150)
+    assert asked == [(5, 5, 0)]
+    assert len(set(keys(batch))) == 150 and not set(keys(batch)) & set(keys(design))
+    opt.tell(batch, [objective(p) for p in batch])
+    assert len(opt.ask(50)) == 50
+    assert asked[-1] == (155, 50, 0)  # with enough observations the model places all
+
+
+def test_the_forest_module_is_imported_in_the_background(monkeypatch):
+    """Started by the constructor; the threadpoolctl scan of the first model turn
+    waits for it (the two together can deadlock), a design turn does not."""
+    import sys
+
+    from async_search.optimizers import _base
+
+    name = "async_search.optimizers.random_search"
+    monkeypatch.setattr(engine, "FOREST_MODULE", name)
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    opt = make_optimizer(MIXED8, "default", seed=0, n_init=5)
+    assert [t.name for t in _base._importing] in ([_base.IMPORT_THREAD], [])
+    assert opt._light() and opt._controller is None
+    design = opt.ask(5)
+    opt.tell(design, [objective(p) for p in design])
+    assert not opt._light()
+    opt.ask(1)
+    assert name in sys.modules and not _base._importing and opt._controller is not None

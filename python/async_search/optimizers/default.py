@@ -58,6 +58,8 @@ How a point is produced
    thus falls as ``n`` grows. Candidates closer than ``min_separation`` (in
    lengthscales, or in that spacing) to a pending or picked point are skipped,
    which keeps batches from piling up on one spot.
+   A model of N observations places at most N points of one ``ask``; the rest
+   (and any a depleted pool leaves) continue the initial design.
 5. **No duplicates.** A candidate whose decoded point was told, is pending, or is
    already in the batch is skipped; repeats happen only when a discrete space has
    no new point left.
@@ -93,7 +95,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from async_search.optimizers._base import BaseOptimizer, check_choice, check_float, check_int
+from async_search.optimizers._base import (BaseOptimizer, check_choice, check_float, check_int,
+                                           import_in_background)
 from async_search.optimizers.acquisition import log_ei, neg_lcb
 from async_search.optimizers.forest import TreeModel
 from async_search.optimizers.gp import GP, Fantasies, sqdist
@@ -121,6 +124,7 @@ CANDIDATES_PER_POINT = 4  # ask(n) draws max(n_candidates, CANDIDATES_PER_POINT 
 EXACT_PICKS = 16         # points of ask(n) picked one per round; then blocks of a
 BLOCK_SHARE = 4          # 1 / BLOCK_SHARE of the points picked so far per round
 EXACT_FANTASIES = 64     # GP picks conditioned on exactly in one ask (then a local penalty)
+FOREST_MODULE = "sklearn.ensemble"  # imported in the background by the constructor
 NN_SAMPLE = 512          # rows used to estimate the nearest-neighbour spacing for trees
 
 
@@ -203,6 +207,10 @@ class DefaultOptimizer(BaseOptimizer):
             me, "n_init", s["n_init"], 1)
         self.n_init = max(auto, self.init_size or 0)
         self._design = self._make_design()
+        # with thousands of workers the first model turn already has thousands of
+        # observations (trees); importing scikit-learn then (0.3-0.5 s) would stall
+        # every worker, so it is imported now, while the design's evaluations run
+        import_in_background(FOREST_MODULE)
         self._gps: dict = {}      # warp kind -> GP (hyperparameters persist between fits)
         self._gp_p = -1
         self._gp_fit_n = 0
@@ -213,6 +221,9 @@ class DefaultOptimizer(BaseOptimizer):
         self._trees_rows = 0      # told rows already in the trees' leaf statistics
         self._trees_warp: Warp | None = None
         self._trees_width = 0.1   # nearest-neighbour spacing (feature units) at the last fit
+
+    def _light(self) -> bool:
+        return self._n < 2  # fewer than 2 results: ask gives design or random points
 
     # -- initial design ----------------------------------------------------------------
     def _make_design(self):
@@ -280,13 +291,16 @@ class DefaultOptimizer(BaseOptimizer):
         X, y, ok = self._data()
         if int(ok.sum()) < 2 or self.space_left(chosen) <= 0:
             return out + self._design_points(n - len(out), chosen)
+        # a model of N observations places at most N points of one ask (the first
+        # turn after a design for thousands of workers); the design goes on for the rest
+        k = min(n - len(out), len(y))
         kind = self._kind(len(y))
         if kind == "gp":
-            out += self._propose_gp(X, y, n - len(out), chosen, out)
+            out += self._propose_gp(X, y, k, chosen, out)
         else:
-            out += self._propose_trees(kind, X, y, n - len(out), chosen, out)
+            out += self._propose_trees(kind, X, y, k, chosen, out)
         if len(out) < n:
-            out += self.random_new(n - len(out), chosen)
+            out += self._design_points(n - len(out), chosen)
         return out
 
     def _centres(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -337,10 +351,11 @@ class DefaultOptimizer(BaseOptimizer):
         the first ``EXACT_PICKS``, then blocks of a ``1 / BLOCK_SHARE`` of the points
         picked so far (so a large batch takes O(log n) rounds, not n). A block takes the
         best candidates in score order that keep ``min_separation`` from each other.
-        After a round ``fantasise(idx, js, mean, var, D2) -> (mean, var)`` conditions on
-        the picked pool candidates ``js`` (``idx`` maps the pool to the full candidate
-        set; ``D2`` holds the pool's squared distances to them in ``scale`` units) and
-        the fantasies may become the incumbent. Candidates closer than
+        After a round ``fantasise(idx, js, mean, var, rows, D2) -> (mean, var)``
+        conditions on the picked pool candidates ``js`` (``idx`` maps the pool to the
+        full candidate set) at least the pool ``rows`` still in play (``D2``: their
+        squared distances to the picks in ``scale`` units), and the fantasies may
+        become the incumbent. Candidates closer than
         ``min_separation`` (in units of ``1 / scale`` per feature: lengthscales for the
         GP, the data spacing for trees) to a pending or picked point are skipped."""
         score = self._score(mean, var, best)
@@ -364,7 +379,7 @@ class DefaultOptimizer(BaseOptimizer):
             score[used] = -np.inf
             want = 1 if len(out) < EXACT_PICKS else min(
                 n - len(out), max(1, len(out) // BLOCK_SHARE))
-            m = min(len(score), 4 * want + 4)
+            m = min(len(score), 2 * want + 4)
             top = np.argpartition(-score, m - 1)[:m] if m < len(score) else np.arange(m)
             top = top[np.argsort(-score[top], kind="stable")]
             top = top[score[top] > -np.inf]  # NaN and used candidates are out
@@ -392,11 +407,12 @@ class DefaultOptimizer(BaseOptimizer):
                 if len(picks) == want:
                     break
             if picks and len(out) < n:
-                D2 = sqdist(Z, Z[picks])
-                used |= np.min(D2, axis=1) < r2
+                rows = np.flatnonzero(~used)  # only candidates still in play are updated
+                D2 = sqdist(Z[rows], Z[picks])
+                used[rows[np.min(D2, axis=1) < r2]] = True
                 best = min(best, float(np.min(mean[picks])) if lie is None else lie)
-                mean, var = fantasise(idx, picks, mean, var, D2)
-                score = self._score(mean, var, best)
+                mean, var = fantasise(idx, picks, mean, var, rows, D2)
+                score[rows] = self._score(mean[rows], var[rows], best)
         return out
 
     def _lie(self, yt: np.ndarray) -> float | None:
@@ -497,20 +513,22 @@ class DefaultOptimizer(BaseOptimizer):
         FC = self.space.features(U)
         cache: dict = {}
 
-        def fantasise(idx, js, mean, var, D2):
+        def fantasise(idx, js, mean, var, rows, D2):
             # condition on observations at pool candidates js: exact low-rank updates of
             # every pool candidate's mean and variance for the first EXACT_FANTASIES
-            # picks; beyond them the picks' prior correlation shrinks the variance (a
-            # local penalty: large batches stay O(pool) per round)
+            # picks; beyond them the picks' prior correlation shrinks the variance of
+            # the rows in play (a local penalty: large batches stay O(pool) per round)
             if "f" not in cache:  # the pool is fixed for one _select call
                 cache["f"] = Fantasies(post, FC[idx], V[:, idx])
             f = cache["f"]
             if f.count + len(js) <= EXACT_FANTASIES:
                 return f.condition(js, mean, var, lie)
-            keep = np.prod(1.0 - (post.kernel(f.C, f.C[js]) / post.signal) ** 2, axis=1)
+            rho = post.kernel(f.C[rows], f.C[js]) / post.signal
+            keep = np.prod(1.0 - rho * rho, axis=1)
             if lie is not None:
-                mean = lie + (mean - lie) * keep
-            return mean, np.maximum(var * keep, 1e-12 * post.signal)
+                mean[rows] = lie + (mean[rows] - lie) * keep
+            var[rows] = np.maximum(var[rows] * keep, 1e-12 * post.signal)
+            return mean, var
 
         return self._select(U, FC, mean, var, best, n, chosen, fantasise, lie, 1.0 / post.ls, FP)
 
@@ -570,12 +588,14 @@ class DefaultOptimizer(BaseOptimizer):
         width2 = 2.0 * self._trees_width ** 2
         lie = self._lie(yt)
 
-        def shrink(mean, var, c):
-            """Condition on fantasies at closeness ``c`` (0..1, columns: one per fantasy)."""
+        def shrink(mean, var, c, rows=slice(None)):
+            """Condition ``rows`` on fantasies at closeness ``c`` (0..1, a column per
+            fantasy); updates mean and var in place."""
             keep = np.prod(1.0 - c, axis=1)
             if lie is not None:
-                mean = lie + (mean - lie) * keep
-            return mean, var * keep
+                mean[rows] = lie + (mean[rows] - lie) * keep
+            var[rows] *= keep
+            return mean, var
 
         P = self.pending_unit(MAX_FANTASIES)
         if already:
@@ -585,8 +605,8 @@ class DefaultOptimizer(BaseOptimizer):
             c = np.exp(-np.min(sqdist(FC, FP), axis=1) / width2)
             mean, var = shrink(mean, var, c[:, None])
 
-        def fantasise(idx, js, mean, var, D2):
-            return shrink(mean, var, np.exp(-0.5 * D2))  # D2 is in units of the spacing
+        def fantasise(idx, js, mean, var, rows, D2):
+            return shrink(mean, var, np.exp(-0.5 * D2), rows)  # D2: in units of the spacing
 
         return self._select(U, FC, mean, var, best, n, chosen, fantasise, lie,
                             1.0 / self._trees_width, FP)
