@@ -169,3 +169,27 @@ def test_the_forest_module_is_imported_in_the_background(monkeypatch):
     assert not opt._light()
     opt.ask(1)
     assert name in sys.modules and not _base._importing and opt._controller is not None
+
+
+def test_auto_kernel_proposes_what_product_does_while_the_ard_kernel_wins():
+    """The additive fit draws from its own stream: fitting it (and losing) changes
+    no candidate, so kernel auto is kernel product until the additive share wins."""
+    prob = Prob([f"x{i}" for i in range(4)], [Real(-2.0, 2.0)] * 4)
+
+    def bowl(p):
+        return math.sin(p["x0"] * p["x1"]) * math.cos(p["x2"] - p["x3"])
+
+    def run(kernel):
+        opt = make_optimizer(prob, "default", seed=5, kernel=kernel)
+        pts = prob.space.sample(30, np.random.default_rng(1))
+        opt.tell(pts, [bowl(p) for p in pts])
+        out = []
+        for _ in range(3):
+            batch = opt.ask(2)
+            opt.tell(batch, [bowl(p) for p in batch])
+            out += batch
+        return opt, out
+
+    auto, points = run("auto")
+    assert ("additive", auto._gp_warp) in auto._gps and not auto._gp_additive
+    assert points == run("product")[1]

@@ -216,6 +216,10 @@ class DefaultOptimizer(BaseOptimizer):
         self._gp_fit_n = 0
         self._gp_warp = "none"
         self._gp_additive = False  # kernel auto: the additive share is in use
+        # the additive fit's random starts have their own (seeded) stream, so that
+        # fitting it changes no candidate: while the ARD kernel wins, kernel auto
+        # proposes exactly what kernel product does
+        self._add_rng = np.random.default_rng(np.random.SeedSequence([abs(self.seed), 1]))
         self._trees: TreeModel | None = None
         self._trees_fit_n = 0
         self._trees_rows = 0      # told rows already in the trees' leaf statistics
@@ -484,8 +488,7 @@ class DefaultOptimizer(BaseOptimizer):
                 key = ("additive", self._gp_warp)
                 gp = self._gps.setdefault(key, self._new_gp(F.shape[1], additive=True))
                 yt = self._gp_targets(self._gp_warp, y)[1]
-                gp.fit(F, yt, np.random.default_rng(self.rng.integers(2**63 - 1)),
-                       restarts=restarts)
+                gp.fit(F, yt, self._add_rng, restarts=restarts)
                 margin = ADD_KEEP if self._gp_additive else ADD_MARGIN
                 gain = self._gps[self._gp_warp].objective - gp.objective
                 self._gp_additive = gain > margin * len(y)
