@@ -193,3 +193,25 @@ def test_auto_kernel_proposes_what_product_does_while_the_ard_kernel_wins():
     auto, points = run("auto")
     assert ("additive", auto._gp_warp) in auto._gps and not auto._gp_additive
     assert points == run("product")[1]
+
+
+def test_a_large_ask_has_a_bounded_candidate_pool(monkeypatch):
+    """Every pick updates the pool, so the pool stops growing with n at
+    CANDIDATES_MAX: a batch of thousands costs linear, not quadratic, in n."""
+    drawn = []
+    real = engine.DefaultOptimizer._candidates
+
+    def spy(self, X, y, n):
+        out = real(self, X, y, n)
+        drawn.append((n, len(out)))
+        return out
+
+    monkeypatch.setattr(engine.DefaultOptimizer, "_candidates", spy)
+    loaded(400).ask(300)
+    assert drawn[-1] == (300, 2000)   # n_candidates
+    loaded(1000).ask(700)
+    assert drawn[-1] == (700, 2800)   # 4 n
+    big = loaded(3000)
+    batch = big.ask(2500)
+    assert drawn[-1] == (2500, engine.CANDIDATES_MAX)
+    assert len(set(keys(batch))) == 2500

@@ -47,19 +47,22 @@ How a point is produced
    ``cl_max`` (the constant liar) at the min/mean/max of the observations; a
    fantasy also counts for the incumbent. The variance, hence EI, drops around
    them. ``ask(n)`` draws one candidate pool (``max(n_candidates, 4 n)``
-   candidates), predicts it once, and picks its points greedily from it: one per
-   round for the first ``EXACT_PICKS``, then in blocks of a quarter of the points
-   picked so far (the best candidates that keep ``min_separation`` from each
-   other), so a batch takes O(log n) rounds. After each round the GP conditions
-   every pool candidate exactly on the picks (low-rank updates, no refit) for the
-   first ``EXACT_FANTASIES`` picks; beyond them, and with trees, a pick shrinks the
+   candidates, at most ``CANDIDATES_MAX`` = 4096 when ``4 n`` is larger),
+   predicts it once, and picks its points greedily from it: one per round for
+   the first ``EXACT_PICKS``, then in blocks of a quarter of the points picked so
+   far (the best candidates that keep ``min_separation`` from each other), so a
+   batch takes O(log n) rounds. After each round the GP conditions every pool
+   candidate exactly on the picks (low-rank updates, no refit) for the first
+   ``EXACT_FANTASIES`` picks; beyond them, and with trees, a pick shrinks the
    spread of candidates near it by its prior correlation (for trees a Gaussian as
-   wide as the data's nearest-neighbour spacing). The cost per point of ``ask(n)``
-   thus falls as ``n`` grows. Candidates closer than ``min_separation`` (in
-   lengthscales, or in that spacing) to a pending or picked point are skipped,
-   which keeps batches from piling up on one spot.
-   A model of N observations places at most N points of one ``ask``; the rest
-   (and any a depleted pool leaves) continue the initial design.
+   wide as the data's nearest-neighbour spacing). The fit and the prediction are
+   shared by the whole batch, so the cost per point of ``ask(n)`` falls as ``n``
+   grows, down to the updates of the pool by each pick (the pool's cap keeps a
+   batch of thousands linear in ``n``). Candidates closer than ``min_separation``
+   (in lengthscales, or in that spacing) to a pending or picked point are
+   skipped, which keeps batches from piling up on one spot. A model of N
+   observations places at most N points of one ``ask``; the rest (and any a
+   depleted pool leaves) continue the initial design.
 5. **No duplicates.** A candidate whose decoded point was told, is pending, or is
    already in the batch is skipped; repeats happen only when a discrete space has
    no new point left.
@@ -121,6 +124,10 @@ MAX_FANTASIES = 256      # most recent pending points fantasised (bounds a big N
 POOL_MIN = 64            # candidates competing in ask(n): the best POOL_MIN + n *
 POOL_PER_POINT = 4       # POOL_PER_POINT by the first score, and half as many global ones
 CANDIDATES_PER_POINT = 4  # ask(n) draws max(n_candidates, CANDIDATES_PER_POINT * n)
+# at most this many candidates when 4 n exceeds n_candidates: every pick updates the
+# pool, so a pool growing with n made a large ask quadratic in n (5,000 workers: 2.5 s
+# turns)
+CANDIDATES_MAX = 4096
 EXACT_PICKS = 16         # points of ask(n) picked one per round; then blocks of a
 BLOCK_SHARE = 4          # 1 / BLOCK_SHARE of the points picked so far per round
 EXACT_FANTASIES = 64     # GP picks conditioned on exactly in one ask (then a local penalty)
@@ -334,7 +341,7 @@ class DefaultOptimizer(BaseOptimizer):
         return self.space.snap(np.clip(U, 0.0, 1.0))
 
     def _candidates(self, X: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
-        m = max(self.settings["n_candidates"], CANDIDATES_PER_POINT * n)
+        m = max(self.settings["n_candidates"], min(CANDIDATES_PER_POINT * n, CANDIDATES_MAX))
         self._n_global = m - m // 2
         glob = self.space.snap(self.space.sample_unit(m - m // 2, self.rng))
         return np.vstack([glob, self._local(self._centres(X, y), m // 2)])
