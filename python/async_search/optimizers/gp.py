@@ -109,9 +109,14 @@ class Kernel:
         out = (1.0 - self.mix) * matern52_r(np.sqrt(r2), 1.0)
         if self.mix > 0.0:
             add = np.zeros((len(A), len(B)))
-            if len(self.num):
-                r = np.abs(a[:, None, :] - b[None, :, :])
-                add += ((1.0 + SQRT5 * r + (5.0 / 3.0) * r * r) * np.exp(-SQRT5 * r)).sum(axis=2)
+            for j in range(a.shape[1]):  # one input at a time: no (A, B, inputs) array
+                s = np.abs(a[:, j, None] - b[None, :, j])
+                s *= SQRT5                   # s = sqrt(5) r
+                e = np.exp(-s)
+                s *= 1.0 + s / 3.0           # sqrt(5) r + 5/3 r^2
+                s += 1.0
+                s *= e
+                add += s
             for h, ls in zip(H, self.block_ls):
                 add += 1.0 + h * (matern52_r(1.0 / ls, 1.0) - 1.0)
             out += self.mix * add / self.n_inputs
