@@ -32,13 +32,18 @@ import importlib.util
 import json
 import math
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# ASYNC_SEARCH_PYTHON: another tree's python/ (the --baseline run of an earlier commit)
+sys.path.insert(0, os.environ.get("ASYNC_SEARCH_PYTHON") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 
 from async_search.optimizers import make_optimizer  # noqa: E402
 from async_search.space import Categorical, Integer, Real, Space  # noqa: E402
@@ -138,9 +143,16 @@ class BenchProblem:
 
 
 def simulate(function, optimizer, seed, evals, workers, settings=None):
-    """One run; returns (regret, seconds spent in ask+tell)."""
+    """One run of a function of FUNCTIONS; returns (regret, seconds spent in ask+tell)."""
     fn, space, fmin = FUNCTIONS[function]
-    opt = make_optimizer(BenchProblem(function, space), optimizer, seed=seed,
+    return run_async(function, fn, space, fmin, optimizer, seed, evals, workers, settings)
+
+
+def run_async(name, fn, space, fmin, optimizer, seed, evals, workers, settings=None):
+    """One asynchronous run of ``fn`` over ``space``; returns (regret, seconds in ask+tell).
+
+    ``settings``: {optimizer: {setting: value}} for the optimizer's constructor."""
+    opt = make_optimizer(BenchProblem(name, space), optimizer, seed=seed,
                          **(settings or {}).get(optimizer, {}))
     durations = np.random.default_rng(10_000 + seed)  # same for every optimizer
     clock, running, best, spent, issued = 0.0, [], math.inf, 0.0, 0
@@ -188,6 +200,32 @@ def fmt(x):
     return f"{x:.4f}"
 
 
+def run_tasks(task, tasks, jobs):
+    """``task`` over ``tasks``, in ``jobs`` processes when jobs > 1."""
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs) as pool:
+            return list(pool.map(task, tasks))
+    return [task(t) for t in tasks]
+
+
+def baseline(rev, script, args):
+    """Raw results of ``script args --raw`` run on the python/ tree of git revision ``rev``.
+
+    The tree is extracted with ``git archive`` into a temporary directory that the
+    child process imports async_search from (ASYNC_SEARCH_PYTHON), so "before" and
+    "after" run on the same machine in the same bench run. Returns (label, results)."""
+    short = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", rev], capture_output=True,
+                           text=True, check=True).stdout.strip()
+    with tempfile.TemporaryDirectory() as tmp:
+        tar = subprocess.run(["git", "-C", ROOT, "archive", rev, "python"], capture_output=True,
+                             check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=tar, check=True)
+        env = dict(os.environ, ASYNC_SEARCH_PYTHON=os.path.join(tmp, "python"))
+        out = subprocess.run([sys.executable, script, *args, "--raw"], env=env,
+                             capture_output=True, text=True, check=True).stdout
+    return f"default@{short}", json.loads(out)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true",
@@ -203,6 +241,9 @@ def main(argv=None):
                     help="exit 1 when default/optuna > 0.5 on some function")
     ap.add_argument("--settings", default="{}",
                     help='JSON {optimizer: {setting: value}}, e.g. \'{"default": {"acq": "lcb"}}\'')
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also run the default optimizer of git revision REV (before/after)")
+    ap.add_argument("--raw", action="store_true", help=argparse.SUPPRESS)  # JSON results out
     args = ap.parse_args(argv)
     functions = args.functions.split(",")
     optimizers = available(args.optimizers.split(","))
@@ -216,11 +257,21 @@ def main(argv=None):
     tasks = [(f, o, s, args.evals, args.workers, settings)
              for f in functions for o in optimizers for s in range(args.seeds)]
     t0 = time.time()
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            results = list(pool.map(_task, tasks))
-    else:
-        results = [_task(t) for t in tasks]
+    before = None
+    results = []
+    if args.baseline and not args.raw:
+        before, results = baseline(args.baseline, os.path.abspath(__file__), [
+            "--functions", ",".join(functions), "--optimizers", "default", "--seeds",
+            str(args.seeds), "--evals", str(args.evals), "--workers", str(args.workers),
+            "--jobs", str(args.jobs)])
+        results = [(f, before, s, r, sec) for f, _, s, r, sec in results]
+    results += run_tasks(_task, tasks, args.jobs)
+    if args.raw:
+        json.dump(results, sys.stdout)
+        return 0
+    if before:
+        optimizers.insert(optimizers.index("default") + 1 if "default" in optimizers else 0,
+                          before)
     regret = {}
     spent = {}
     for f, o, s, r, sec in results:
@@ -228,8 +279,11 @@ def main(argv=None):
         spent.setdefault(o, []).append(sec)
 
     head = ["function"] + optimizers
-    if "default" in optimizers and "optuna" in optimizers:
+    both = "default" in optimizers and "optuna" in optimizers
+    if both:
         head += ["default/optuna", "target <= 0.5"]
+    if before and "default" in optimizers:
+        head += [f"default/{before}"]
     print(f"Median regret after {args.evals} evaluations, {args.workers} asynchronous workers, "
           f"{args.seeds} seeds (lower is better)\n")
     print("| " + " | ".join(head) + " |")
@@ -238,22 +292,30 @@ def main(argv=None):
     for f in functions:
         med = {o: float(np.median(regret[(f, o)])) for o in optimizers}
         row = [f] + [fmt(med[o]) for o in optimizers]
-        if "default" in optimizers and "optuna" in optimizers:
-            ratio = med["default"] / med["optuna"] if med["optuna"] > 0 else (
-                0.0 if med["default"] == 0 else math.inf)
+        if both:
+            ratio = ratio_of(med["default"], med["optuna"])
             ok = ratio <= 0.5
             met &= ok
             row += [f"{ratio:.3g}", "yes" if ok else "**no**"]
+        if before and "default" in optimizers:
+            row += [f"{ratio_of(med['default'], med[before]):.3g}"]
         print("| " + " | ".join(row) + " |")
     print()
     print("Optimizer time per run (ask+tell, mean s): " + ", ".join(
         f"{o} {np.mean(spent[o]):.2f}" for o in optimizers))
     print(f"Total wall time {time.time() - t0:.0f} s; jobs={args.jobs}; load average at the end "
           f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
-    if "default" in optimizers and "optuna" in optimizers:
+    if both:
         print(f"Target (default <= half of Optuna's median regret on every function): "
               f"{'met' if met else 'MISSED'}")
     return 1 if args.strict and not met else 0
+
+
+def ratio_of(a, b):
+    """a / b for regrets, 0 when both are 0 and inf when only b is."""
+    if b > 0:
+        return a / b
+    return 0.0 if a == 0 else math.inf
 
 
 if __name__ == "__main__":

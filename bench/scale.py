@@ -5,7 +5,11 @@
    request policy, journal and optimizer thread against W virtual workers in
    one process, real time. Utilisation = busy worker-seconds / (W x wall);
    evaluations against the ideal W x wall / mean duration; the optimizer's
-   busy share and the workers' idle share tell where it breaks down.
+   busy share and the workers' idle share tell where it breaks down. The
+   "target" rows (issue 15) use CANDLE-like mixed spaces, bench/problem_mixed8.py
+   (8 dimensions, 4 categorical) and bench/problem_mixed12.py (12, 6 categorical):
+   1,000 workers with 1 s evaluations must reach utilisation >= 0.95 with the
+   optimizer busy <= 40% of the run.
 2. Real MPI on this machine: 16 worker ranks (oversubscribed on its cores), a
    1 s model, 160 evaluations; utilisation from results.csv timestamps, and
    the gap between a worker's result and its next task (median, p99).
@@ -27,30 +31,37 @@ BINARY = ROOT / "build/async-search"
 PROBLEM = ROOT / "problems/as_problem.py"
 ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 
-# (workers, mean duration s, time limit s, extra flags, label)
+MIXED8 = ROOT / "bench/problem_mixed8.py"    # 8 dimensions, 4 categorical
+MIXED12 = ROOT / "bench/problem_mixed12.py"  # 12 dimensions, 6 categorical
+SEED_5K = ["--init-size", "40000", "--num-buffer", "20000", "--max-threshold", "120",
+           "--max-evals", "60000"]
+
+# (workers, mean duration s, time limit s, extra flags, label, problem file)
 FULL = [
-    (10, 1.0, 30, [], ""),
-    (100, 1.0, 30, [], ""),
-    (1000, 1.0, 30, [], "target"),
-    (1000, 0.1, 30, [], ""),
-    (1000, 10.0, 60, [], ""),
-    (5000, 1.0, 30, [], ""),
-    (5000, 10.0, 60, [], ""),
-    (4999, 1.0, 30, ["--init-size", "40000", "--num-buffer", "20000", "--max-threshold", "120",
-                     "--max-evals", "60000"], "seed 5K cfg"),
+    (10, 1.0, 30, [], "", PROBLEM),
+    (100, 1.0, 30, [], "", PROBLEM),
+    (1000, 1.0, 30, [], "", PROBLEM),
+    (1000, 1.0, 30, [], "target", MIXED8),
+    (1000, 1.0, 30, [], "target", MIXED12),
+    (1000, 0.1, 30, [], "", PROBLEM),
+    (1000, 10.0, 60, [], "", PROBLEM),
+    (5000, 1.0, 30, [], "", PROBLEM),
+    (5000, 10.0, 60, [], "", PROBLEM),
+    (4999, 1.0, 30, SEED_5K, "seed 5K cfg", PROBLEM),
 ]
 QUICK = [
-    (10, 1.0, 10, [], ""),
-    (1000, 1.0, 15, [], "target (short)"),
-    (4999, 1.0, 15, ["--init-size", "40000", "--num-buffer", "20000", "--max-threshold", "120",
-                     "--max-evals", "60000"], "seed 5K cfg"),
+    (10, 1.0, 10, [], "", PROBLEM),
+    (1000, 1.0, 15, [], "target (short)", MIXED8),
+    (4999, 1.0, 15, SEED_5K, "seed 5K cfg", PROBLEM),
 ]
+TARGET_UTILISATION = 0.95   # issue 15: 1,000 workers, 1 s evaluations, mixed spaces
+TARGET_BUSY = 0.40
 
 
-def simulate(workers, duration, limit, extra, tmp, optimizer):
-    exp = Path(tmp) / f"sim-{workers}-{duration}-{len(extra)}"
+def simulate(workers, duration, limit, extra, tmp, optimizer, problem=PROBLEM):
+    exp = Path(tmp) / f"sim-{workers}-{duration}-{len(extra)}-{problem.stem}"
     cmd = [str(BINARY), "--simulate", str(workers), "--simulate-duration", str(duration),
-           "--time-limit", str(limit), "--problem", str(PROBLEM), "--optimizer", optimizer,
+           "--time-limit", str(limit), "--problem", str(problem), "--optimizer", optimizer,
            "--exp-dir", str(exp), "--quiet", *extra]
     proc = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=limit + 600)
     if proc.returncode != 0:
@@ -93,21 +104,41 @@ def diagnose(r):
 
 def sim_table(cases, optimizer):
     print(f"### Simulated workers (optimizer {optimizer}, default NUM_BUFFER unless given)\n")
-    print("| workers | evaluation | wall | utilisation | evaluations / ideal | optimizer busy "
-          "| s per optimizer turn | case | where it breaks down |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    print("| workers | space | evaluation | wall | utilisation | evaluations / ideal "
+          "| optimizer busy | s per optimizer turn | points per turn | case "
+          "| where it breaks down |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
+    targets = []
     with tempfile.TemporaryDirectory() as tmp:
-        for workers, duration, limit, extra, label in cases:
-            r = simulate(workers, duration, limit, extra, tmp, optimizer)
+        for workers, duration, limit, extra, label, problem in cases:
+            r = simulate(workers, duration, limit, extra, tmp, optimizer, problem)
+            space = f"{problem.stem} ({len(load_space(problem))}-d)"
             if "error" in r:
-                print(f"| {workers} | {duration:g} s | {limit} s | - | - | - | - | {label} | "
-                      f"{r['error']} |")
+                print(f"| {workers} | {space} | {duration:g} s | {limit} s | - | - | - | - | - | "
+                      f"{label} | {r['error']} |")
                 continue
-            print(f"| {workers} | {duration:g} s | {limit} s | {r['utilisation']:.3f} | "
+            per_turn = r["evals"] / max(r["turns"], 1)
+            print(f"| {workers} | {space} | {duration:g} s | {limit} s | {r['utilisation']:.3f} | "
                   f"{r['evals']} / {r['ideal']} ({r['evals'] / max(r['ideal'], 1):.1%}) | "
-                  f"{r['opt_busy']:.0%} | {r['turn']:.3f} | {label} | {diagnose(r)} |",
-                  flush=True)
+                  f"{r['opt_busy']:.0%} | {r['turn']:.3f} | {per_turn:.0f} | {label} | "
+                  f"{diagnose(r)} |", flush=True)
+            if label.startswith("target"):
+                targets.append((space, r))
     print()
+    for space, r in targets:
+        ok = r["utilisation"] >= TARGET_UTILISATION and r["opt_busy"] <= TARGET_BUSY
+        print(f"Target on {space} (utilisation >= {TARGET_UTILISATION}, optimizer busy <= "
+              f"{TARGET_BUSY:.0%}): {'met' if ok else 'MISSED'}")
+    if targets:
+        print()
+
+
+def load_space(problem):
+    """The dimensions of a problem file (for the table)."""
+    sys.path.insert(0, str(ROOT / "python"))
+    from async_search.problem import load_problem
+
+    return load_problem(str(problem)).space.dims
 
 
 def real_mpi(workers=16, evals=160, sleep=1.0, optimizer="default"):

@@ -55,6 +55,7 @@ __all__ = [
 ]
 
 PRIORS = ("uniform", "log-uniform")
+_SCALARS = (str, int, float, bool, type(None))  # values with fast paths (no conversion)
 
 
 class SpaceError(ValueError):
@@ -216,6 +217,7 @@ class Categorical:
     ordered: bool = field(init=False, default=False)
     _index: dict = field(init=False, repr=False, compare=False, default_factory=dict)
     _order: tuple = field(init=False, repr=False, compare=False, default=())
+    _fast: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         cats = self.categories
@@ -254,6 +256,20 @@ class Categorical:
         object.__setattr__(self, "_index", index)
         # _order[r] = index of the category at rank r (cell r of the unit interval)
         object.__setattr__(self, "_order", order)
+        # (type, value) -> index for scalar categories: index() without JSON text for the
+        # values points usually carry; values equal across entries (0.0 and -0.0) are left
+        # to the JSON path
+        fast: dict = {}
+        clash = set()
+        for i, c in enumerate(unique):
+            if type(c) in _SCALARS:
+                k = (type(c), c)
+                if k in fast:
+                    clash.add(k)
+                fast[k] = i
+        for k in clash:
+            del fast[k]
+        object.__setattr__(self, "_fast", fast)
 
     @property
     def size(self) -> int:
@@ -261,6 +277,10 @@ class Categorical:
 
     def index(self, value: Any) -> int:
         """Index of ``value`` in ``categories`` (JSON-equal match); SpaceError if absent."""
+        if type(value) in _SCALARS:
+            i = self._fast.get((type(value), value))
+            if i is not None:
+                return i
         try:
             i = self._index.get(_key(value))
         except (TypeError, ValueError):
@@ -477,7 +497,10 @@ class Space:
 
     def key(self, point: Mapping[str, Any]) -> str:
         """Canonical text of a point: equal for equal points, also after a JSON round trip."""
-        return json.dumps([plain(point[n]) for n in self.names], ensure_ascii=False)
+        values = [point[n] for n in self.names]
+        if not all(type(v) in _SCALARS for v in values):
+            values = [plain(v) for v in values]
+        return json.dumps(values, ensure_ascii=False)
 
     # -- surrogate features ---------------------------------------------------------------
     def feature_width(self) -> int:

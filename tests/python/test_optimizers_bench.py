@@ -44,3 +44,32 @@ def test_simulation_is_reproducible_and_counts_evaluations():
 def test_latency_measure_smoke():
     r = latency.measure("default", 30, 2)
     assert r["rounds"] >= 2 and r["median"] > 0 and r["ask64"] > 0
+
+
+def test_problem_classes_minima_are_lower_bounds_and_reached():
+    import itertools
+
+    import numpy as np
+
+    import problem_classes as pc
+
+    small = pc.CategoricalHeavy("small", [3, 4, 2], 3, seed=1, ordered=1)
+    best = min(small._g(list(idx)) for idx in itertools.product(*map(range, small.levels)))
+    assert small.fmin == pytest.approx(best)
+    for cls in pc.CLASSES:
+        evals, insts = pc.instances(cls)
+        assert 60 <= evals <= 100
+        for f in insts:
+            values = [f(p) for p in f.space.sample(300, np.random.default_rng(0))]
+            assert min(values) >= f.fmin - 1e-9, f.name
+    # the argmin of a shifted, rotated function is its shift
+    f = pc.Continuous("t", "ackley", 5, seed=3, shift=True, rotate=True)
+    assert f({f"x{i}": v for i, v in enumerate(f.shift)}) == pytest.approx(f.fmin, abs=1e-9)
+
+
+def test_quality_classes_smoke():
+    import quality_classes
+
+    assert quality_classes.main(["--classes", "lowd", "--instances", "styblinski5",
+                                 "--optimizers", "default,random", "--seeds", "1",
+                                 "--evals", "8"]) == 0

@@ -99,8 +99,9 @@ def test_auto_surrogate_choice():
     assert opt._kind(50) == "gp" and opt._kind(51) == "et"
     cats = Prob(("a", "b", "c"), (Categorical(("x", "y", "z")), Categorical(("p", "q", "r")),
                                   Real(0.0, 1.0)))
-    assert make_optimizer(cats, "default")._kind(10) == "et"  # mostly unordered categoricals
-    assert make_optimizer(cats, "default", surrogate="gp")._kind(10) == "gp"
+    # mostly unordered categoricals: the GP too (a Hamming term per categorical)
+    assert make_optimizer(cats, "default")._kind(10) == "gp"
+    assert make_optimizer(cats, "default", surrogate="et")._kind(10) == "et"
 
 
 @pytest.mark.parametrize("surrogate", ["gp", "et", "rf"])

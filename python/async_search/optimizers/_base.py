@@ -15,19 +15,58 @@ tell/ask sequence give the same proposals.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import itertools
 import math
 import numbers
 import os
+import sys
+import threading
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from async_search.space import Space, SpaceError
 
-__all__ = ["BaseOptimizer", "OptimizerError", "FAILED_MAGNITUDE"]
+__all__ = ["BaseOptimizer", "OptimizerError", "FAILED_MAGNITUDE", "import_in_background"]
 
 FAILED_MAGNITUDE = 1e300  # |value| at or above this is the original's NaN stand-in: failed
+IMPORT_THREAD = "async-search-import"
+_importing: list[threading.Thread] = []  # background imports (import_in_background)
+_importing_lock = threading.Lock()
+
+
+def import_in_background(module: str) -> None:
+    """Import ``module`` in a thread unless it is loaded or being loaded already.
+
+    An optimizer that will need a heavy module only later (scikit-learn for trees)
+    starts its import while the initial design is evaluated, so that no model turn
+    waits for it. The library scan of threadpoolctl (``BaseOptimizer._limits``) must
+    not overlap such an import: a thread loading an extension module holds the GIL
+    and waits for the dynamic loader's lock, the scan holds that lock and waits for
+    the GIL. ``_limits`` therefore waits for these imports before its first scan. A
+    plain thread: the interpreter joins it at exit."""
+    with _importing_lock:
+        if module in sys.modules or any(t.is_alive() for t in _importing):
+            return
+        t = threading.Thread(target=importlib.import_module, args=(module,),
+                             name=IMPORT_THREAD)
+        _importing.append(t)
+        t.start()
+
+
+def _imports_running() -> bool:
+    with _importing_lock:
+        _importing[:] = [t for t in _importing if t.is_alive()]
+        return bool(_importing)
+
+
+def _wait_for_imports() -> None:
+    with _importing_lock:
+        threads, _importing[:] = list(_importing), []
+    for t in threads:
+        t.join()
 
 
 class OptimizerError(ValueError):
@@ -275,14 +314,26 @@ class BaseOptimizer:
         self._y[self._n:need] = y
         self._n = need
 
+    def _light(self) -> bool:
+        """True when the next tell or ask computes no model (no BLAS to limit)."""
+        return False
+
     def _limits(self):
         """Context that keeps BLAS/OpenMP single-threaded while the optimizer computes.
 
         ``n_jobs`` is spent on the optimizers' own threads (forest fits, tree and GP
         prediction, GP fits); BLAS threads nested in those, or on the small matrices of
         a GP, only contend for the cores (measured: a 150-point GP refit ran 5x slower
-        with 2 BLAS threads on a busy 2-core machine)."""
+        with 2 BLAS threads on a busy 2-core machine).
+
+        The controller is made (its library scan) once no background import runs
+        (:func:`import_in_background`); while one runs and ``_light()`` says the next
+        computation needs no BLAS (an initial design), no limit is set."""
         if self._controller is None:
+            if _imports_running():
+                if self._light():
+                    return contextlib.nullcontext()
+                _wait_for_imports()
             from threadpoolctl import ThreadpoolController
 
             self._controller = ThreadpoolController()

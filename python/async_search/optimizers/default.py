@@ -11,11 +11,21 @@ How a point is produced
 2. **Surrogate** (setting ``surrogate``). ``gp``: an exact Gaussian process
    (Matérn 5/2, one lengthscale per input, fitted signal and noise, weak
    log-normal priors; ``gp.py``) on :meth:`Space.features` (unit coordinates,
-   one-hot unordered categoricals, ranks of numeric categoricals). ``et`` / ``rf``:
-   extra-trees / random forest whose per-tree leaf means and variances give a mean
-   and a spread (law of total variance; ``forest.py``). ``auto`` (default) uses the
-   GP while there are at most ``gp_max_obs`` observations and at most half of the
-   dimensions are unordered categoricals, extra-trees otherwise.
+   one-hot unordered categoricals, ranks of numeric categoricals). An unordered
+   categorical is one input whose distance is 0 or 1 (same level or not: a Hamming
+   term with one lengthscale, not one per level), so a space of mostly categorical
+   choices costs the GP a handful of hyperparameters. Setting ``kernel``:
+   ``product`` is the ARD kernel (every input interacts with every other);
+   ``additive`` mixes it with an additive kernel (a sum of one-input terms) at a
+   fitted share; ``auto`` (default) fits both and takes the additive mix when its
+   marginal likelihood is higher by ``ADD_MARGIN`` nats per observation (once
+   there are ``ADD_MIN_OBS * (d + 2)`` observations): objectives that are mostly
+   sums of per-parameter effects (main effects of categorical choices, separable
+   functions) are then learnt from far fewer points, others keep the ARD kernel.
+   ``et`` / ``rf``: extra-trees / random forest whose per-tree leaf means and
+   variances give a mean and a spread (law of total variance; ``forest.py``).
+   ``auto`` (default) uses the GP while there are at most ``gp_max_obs``
+   observations, extra-trees beyond.
    Values are standardised after a warp (setting ``warp``): ``auto`` fits the GP
    both to the values and to ``log(y - min + delta)`` and keeps the one with the
    larger marginal likelihood (Jacobian included): heavy-tailed objectives such as
@@ -36,14 +46,23 @@ How a point is produced
    conditions the GP on them at its own posterior mean, ``cl_min``/``cl_mean``/
    ``cl_max`` (the constant liar) at the min/mean/max of the observations; a
    fantasy also counts for the incumbent. The variance, hence EI, drops around
-   them. ``ask(n)`` picks its points greedily from one candidate pool with exact
-   rank-one updates of every pool candidate's mean and variance after each pick:
-   no refit per point, so ``ask(64)`` costs little more than ``ask(1)``. With trees
-   a pending or picked point shrinks the spread of candidates near it by a
-   Gaussian factor as wide as the data's nearest-neighbour spacing. Candidates
-   closer than ``min_separation`` (in lengthscales, or in that spacing) to a
-   pending or picked point are skipped, which keeps batches from piling up on one
-   spot.
+   them. ``ask(n)`` draws one candidate pool (``max(n_candidates, 4 n)``
+   candidates, at most ``CANDIDATES_MAX`` = 4096 when ``4 n`` is larger),
+   predicts it once, and picks its points greedily from it: one per round for
+   the first ``EXACT_PICKS``, then in blocks of a quarter of the points picked so
+   far (the best candidates that keep ``min_separation`` from each other), so a
+   batch takes O(log n) rounds. After each round the GP conditions every pool
+   candidate exactly on the picks (low-rank updates, no refit) for the first
+   ``EXACT_FANTASIES`` picks; beyond them, and with trees, a pick shrinks the
+   spread of candidates near it by its prior correlation (for trees a Gaussian as
+   wide as the data's nearest-neighbour spacing). The fit and the prediction are
+   shared by the whole batch, so the cost per point of ``ask(n)`` falls as ``n``
+   grows, down to the updates of the pool by each pick (the pool's cap keeps a
+   batch of thousands linear in ``n``). Candidates closer than ``min_separation``
+   (in lengthscales, or in that spacing) to a pending or picked point are
+   skipped, which keeps batches from piling up on one spot. A model of N
+   observations places at most N points of one ``ask``; the rest (and any a
+   depleted pool leaves) continue the initial design.
 5. **No duplicates.** A candidate whose decoded point was told, is pending, or is
    already in the batch is skipped; repeats happen only when a discrete space has
    no new point left.
@@ -69,7 +88,7 @@ Settings (defaults): surrogate (auto), acq (ei), kappa (1.96), batch (kb),
 design (sobol), n_init (auto), n_candidates (2000), gp_max_obs (200), n_trees (16),
 min_samples_leaf (2), max_fit (2000), warp (auto; none, log, rank), prior_quantile
 (1.0), min_separation (0.1), failures (worst), gp_refit_growth (0.05),
-tree_refit_growth (0.1).
+tree_refit_growth (0.1), kernel (auto; product, additive).
 """
 
 from __future__ import annotations
@@ -79,10 +98,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from async_search.optimizers._base import BaseOptimizer, check_choice, check_float, check_int
+from async_search.optimizers._base import (BaseOptimizer, check_choice, check_float, check_int,
+                                           import_in_background)
 from async_search.optimizers.acquisition import log_ei, neg_lcb
 from async_search.optimizers.forest import TreeModel
-from async_search.optimizers.gp import GP, matern52_r
+from async_search.optimizers.gp import GP, Fantasies, sqdist
 from async_search.space import Categorical
 
 __all__ = ["DefaultOptimizer", "Warp"]
@@ -96,10 +116,22 @@ CATEGORY_FLIP = 0.2      # chance a local candidate redraws a categorical value
 GP_RESTARTS = 1          # random restarts of the hyperparameter fit (besides 2 fixed starts)
 LOG_WARP_MARGIN = 0.8    # nats per observation the log warp must gain over none,
 LOG_WARP_KEEP = 0.3      # and, once chosen, must keep gaining to stay
+ADD_MARGIN = 0.1         # nats per observation the additive kernel must gain over ARD,
+ADD_KEEP = 0.05          # and, once chosen, must keep gaining to stay, once there are
+ADD_MIN_OBS = 2          # ADD_MIN_OBS * (dimensions + 2) observations
 GP_RESTART_MAX_OBS = 64  # above this many observations only the warm start is refined
 MAX_FANTASIES = 256      # most recent pending points fantasised (bounds a big NUM_BUFFER's cost)
 POOL_MIN = 64            # candidates competing in ask(n): the best POOL_MIN + n *
 POOL_PER_POINT = 4       # POOL_PER_POINT by the first score, and half as many global ones
+CANDIDATES_PER_POINT = 4  # ask(n) draws max(n_candidates, CANDIDATES_PER_POINT * n)
+# at most this many candidates when 4 n exceeds n_candidates: every pick updates the
+# pool, so a pool growing with n made a large ask quadratic in n (5,000 workers: 2.5 s
+# turns)
+CANDIDATES_MAX = 4096
+EXACT_PICKS = 16         # points of ask(n) picked one per round; then blocks of a
+BLOCK_SHARE = 4          # 1 / BLOCK_SHARE of the points picked so far per round
+EXACT_FANTASIES = 64     # GP picks conditioned on exactly in one ask (then a local penalty)
+FOREST_MODULE = "sklearn.ensemble"  # imported in the background by the constructor
 NN_SAMPLE = 512          # rows used to estimate the nearest-neighbour spacing for trees
 
 
@@ -153,6 +185,7 @@ class DefaultOptimizer(BaseOptimizer):
         "n_candidates": 2000, "gp_max_obs": 200, "n_trees": 16, "min_samples_leaf": 2,
         "max_fit": 2000, "warp": "auto", "failures": "worst", "gp_refit_growth": 0.05,
         "tree_refit_growth": 0.1, "n_init": None, "prior_quantile": 1.0, "min_separation": 0.1,
+        "kernel": "auto",
     }
 
     def __init__(self, problem, seed=0, **settings):
@@ -175,22 +208,33 @@ class DefaultOptimizer(BaseOptimizer):
         check_float(me, "tree_refit_growth", s["tree_refit_growth"], 0.0)
         check_float(me, "prior_quantile", s["prior_quantile"], 0.0, 1.0)
         check_float(me, "min_separation", s["min_separation"], 0.0)
+        check_choice(me, "kernel", s["kernel"], ("auto", "product", "additive"))
         d = len(self.space)
         auto = min(max(d + 2, 5), 12) if s["n_init"] is None else check_int(
             me, "n_init", s["n_init"], 1)
         self.n_init = max(auto, self.init_size or 0)
         self._design = self._make_design()
+        # with thousands of workers the first model turn already has thousands of
+        # observations (trees); importing scikit-learn then (0.3-0.5 s) would stall
+        # every worker, so it is imported now, while the design's evaluations run
+        import_in_background(FOREST_MODULE)
         self._gps: dict = {}      # warp kind -> GP (hyperparameters persist between fits)
         self._gp_p = -1
         self._gp_fit_n = 0
         self._gp_warp = "none"
+        self._gp_additive = False  # kernel auto: the additive share is in use
+        # the additive fit's random starts have their own (seeded) stream, so that
+        # fitting it changes no candidate: while the ARD kernel wins, kernel auto
+        # proposes exactly what kernel product does
+        self._add_rng = np.random.default_rng(np.random.SeedSequence([abs(self.seed), 1]))
         self._trees: TreeModel | None = None
         self._trees_fit_n = 0
         self._trees_rows = 0      # told rows already in the trees' leaf statistics
         self._trees_warp: Warp | None = None
         self._trees_width = 0.1   # nearest-neighbour spacing (feature units) at the last fit
-        self._unordered = sum(1 for dim in self.space.dims
-                              if isinstance(dim, Categorical) and not dim.ordered and dim.size > 2)
+
+    def _light(self) -> bool:
+        return self._n < 2  # fewer than 2 results: ask gives design or random points
 
     # -- initial design ----------------------------------------------------------------
     def _make_design(self):
@@ -242,7 +286,7 @@ class DefaultOptimizer(BaseOptimizer):
         s = self.settings["surrogate"]
         if s != "auto":
             return s
-        if n_rows <= self.settings["gp_max_obs"] and 2 * self._unordered <= len(self.space):
+        if n_rows <= self.settings["gp_max_obs"]:
             return "gp"
         return "et"
 
@@ -258,13 +302,16 @@ class DefaultOptimizer(BaseOptimizer):
         X, y, ok = self._data()
         if int(ok.sum()) < 2 or self.space_left(chosen) <= 0:
             return out + self._design_points(n - len(out), chosen)
+        # a model of N observations places at most N points of one ask (the first
+        # turn after a design for thousands of workers); the design goes on for the rest
+        k = min(n - len(out), len(y))
         kind = self._kind(len(y))
         if kind == "gp":
-            out += self._propose_gp(X, y, n - len(out), chosen, out)
+            out += self._propose_gp(X, y, k, chosen, out)
         else:
-            out += self._propose_trees(kind, X, y, n - len(out), chosen, out)
+            out += self._propose_trees(kind, X, y, k, chosen, out)
         if len(out) < n:
-            out += self.random_new(n - len(out), chosen)
+            out += self._design_points(n - len(out), chosen)
         return out
 
     def _centres(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -293,8 +340,9 @@ class DefaultOptimizer(BaseOptimizer):
                 U[flip, j] = rng.random(int(flip.sum()))
         return self.space.snap(np.clip(U, 0.0, 1.0))
 
-    def _candidates(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
-        m = self.settings["n_candidates"]
+    def _candidates(self, X: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
+        m = max(self.settings["n_candidates"], min(CANDIDATES_PER_POINT * n, CANDIDATES_MAX))
+        self._n_global = m - m // 2
         glob = self.space.snap(self.space.sample_unit(m - m // 2, self.rng))
         return np.vstack([glob, self._local(self._centres(X, y), m // 2)])
 
@@ -310,15 +358,20 @@ class DefaultOptimizer(BaseOptimizer):
 
         The pool is the ``k = POOL_MIN + POOL_PER_POINT * n`` best candidates by the first
         score, plus the ``k / 2`` best of the uniform (global) candidates so that a batch
-        can leave the incumbent's basin. After each pick ``fantasise(idx, j, mean, var,
-        d2) -> (mean, var)`` conditions on pool candidate ``j`` (``idx`` maps the pool to
-        the full candidate set; ``d2`` holds the pool's squared distances to ``j`` in
-        ``scale`` units) and the fantasy may become the incumbent. Candidates closer
-        than ``min_separation`` (in units of ``1 / scale`` per feature: lengthscales for
-        the GP, the data spacing for trees) to a pending or picked point are skipped."""
+        can leave the incumbent's basin. Points are picked in rounds: one per round for
+        the first ``EXACT_PICKS``, then blocks of a ``1 / BLOCK_SHARE`` of the points
+        picked so far (so a large batch takes O(log n) rounds, not n). A block takes the
+        best candidates in score order that keep ``min_separation`` from each other.
+        After a round ``fantasise(idx, js, mean, var, rows, D2) -> (mean, var)``
+        conditions on the picked pool candidates ``js`` (``idx`` maps the pool to the
+        full candidate set) at least the pool ``rows`` still in play (``D2``: their
+        squared distances to the picks in ``scale`` units), and the fantasies may
+        become the incumbent. Candidates closer than
+        ``min_separation`` (in units of ``1 / scale`` per feature: lengthscales for the
+        GP, the data spacing for trees) to a pending or picked point are skipped."""
         score = self._score(mean, var, best)
         k = POOL_MIN + POOL_PER_POINT * n
-        n_global = self.settings["n_candidates"] - self.settings["n_candidates"] // 2
+        n_global = self._n_global
         if k < len(U):
             top = np.argpartition(-score, k - 1)[:k]
             g = min(k // 2, n_global)
@@ -330,28 +383,47 @@ class DefaultOptimizer(BaseOptimizer):
         Z = FC * scale
         r2 = self.settings["min_separation"] ** 2
         used = np.zeros(len(U), dtype=bool)
-        for z in blocked * scale:
-            used |= np.sum((Z - z) ** 2, axis=1) < r2
-        points = self.space.from_unit(U)
+        if len(blocked):
+            used |= np.min(sqdist(Z, blocked * scale), axis=1) < r2
         out: list[dict] = []
         while len(out) < n:
             score[used] = -np.inf
-            j = int(np.argmax(score))
-            if used[j] or np.isnan(score[j]):
+            want = 1 if len(out) < EXACT_PICKS else min(
+                n - len(out), max(1, len(out) // BLOCK_SHARE))
+            m = min(len(score), 2 * want + 4)
+            top = np.argpartition(-score, m - 1)[:m] if m < len(score) else np.arange(m)
+            top = top[np.argsort(-score[top], kind="stable")]
+            top = top[score[top] > -np.inf]  # NaN and used candidates are out
+            if not len(top):
                 break  # pool exhausted: the caller fills up with random points
-            used[j] = True
-            p = points[j]
-            key = self.space.key(p)
-            if key in chosen or self.is_taken(key):
-                continue
-            chosen.add(key)
-            out.append(p)
-            if len(out) < n:
-                d2 = np.sum((Z - Z[j]) ** 2, axis=1)
-                used |= d2 < r2
-                best = min(best, mean[j] if lie is None else lie)
-                mean, var = fantasise(idx, j, mean, var, d2)
-                score = self._score(mean, var, best)
+            near = sqdist(Z[top], Z[top]) < r2 if want > 1 else None
+            picks: list[int] = []
+            taken: list[int] = []  # positions in top of the picks
+            decoded: list[dict] = []
+            for t, j in enumerate(top):
+                if taken and near[t, taken].any():
+                    continue
+                used[j] = True
+                if t >= len(decoded):  # decode as needed: most of top is never reached
+                    decoded += [None] * (t - len(decoded)) + self.space.from_unit(
+                        U[top[t:t + want + 4]])
+                p = decoded[t]
+                key = self.space.key(p)
+                if key in chosen or self.is_taken(key):
+                    continue
+                chosen.add(key)
+                out.append(p)
+                picks.append(int(j))
+                taken.append(t)
+                if len(picks) == want:
+                    break
+            if picks and len(out) < n:
+                rows = np.flatnonzero(~used)  # only candidates still in play are updated
+                D2 = sqdist(Z[rows], Z[picks])
+                used[rows[np.min(D2, axis=1) < r2]] = True
+                best = min(best, float(np.min(mean[picks])) if lie is None else lie)
+                mean, var = fantasise(idx, picks, mean, var, rows, D2)
+                score[rows] = self._score(mean[rows], var[rows], best)
         return out
 
     def _lie(self, yt: np.ndarray) -> float | None:
@@ -368,6 +440,20 @@ class DefaultOptimizer(BaseOptimizer):
         yt = warp(y)
         return warp, yt - np.quantile(yt, self.settings["prior_quantile"])
 
+    def _new_gp(self, p: int, additive: bool | None = None) -> GP:
+        """A GP for ``p`` feature columns: one Hamming block per unordered categorical
+        of more than two levels (two-level ones are a single 0/1 column)."""
+        if additive is None:
+            additive = self.settings["kernel"] == "additive"
+        blocks, col = [], 0
+        for dim in self.space.dims:  # the column layout of Space.features
+            if isinstance(dim, Categorical) and not dim.ordered and dim.size > 2:
+                blocks.append(list(range(col, col + dim.size)))
+                col += dim.size
+            else:
+                col += 1
+        return GP(p, blocks, additive=additive)
+
     def _fit_gp(self, F: np.ndarray, y: np.ndarray) -> tuple[GP, np.ndarray]:
         """The GP and its targets; hyperparameters (and the warp, when ``warp`` is auto:
         the one with the larger marginal likelihood, Jacobian included) refitted on the
@@ -382,13 +468,13 @@ class DefaultOptimizer(BaseOptimizer):
             seeds = self.rng.integers(2**63 - 1, size=len(kinds))  # one stream per fit
 
             def fit(i):
-                gp = self._gps.setdefault(kinds[i], GP(F.shape[1]))
+                gp = self._gps.setdefault(kinds[i], self._new_gp(F.shape[1]))
                 warp, yt = self._gp_targets(kinds[i], y)
                 gp.fit(F, yt, np.random.default_rng(seeds[i]), restarts=restarts)
                 return gp.objective - warp.log_jacobian(y)
 
             for kind in kinds:
-                self._gps.setdefault(kind, GP(F.shape[1]))
+                self._gps.setdefault(kind, self._new_gp(F.shape[1]))
             if self.n_jobs > 1 and len(kinds) > 1:
                 with ThreadPoolExecutor(max_workers=min(self.n_jobs, len(kinds))) as pool:
                     scores = list(pool.map(fit, range(len(kinds))))
@@ -403,7 +489,19 @@ class DefaultOptimizer(BaseOptimizer):
                 self._gp_warp = kinds[1] if better else kinds[0]
             else:
                 self._gp_warp = kinds[0]
+            if s["kernel"] == "auto" and len(y) >= ADD_MIN_OBS * (len(self.space) + 2):
+                # the additive share must win by ADD_MARGIN nats per observation over the
+                # plain ARD kernel on the chosen warp (and keeps its place by ADD_KEEP)
+                key = ("additive", self._gp_warp)
+                gp = self._gps.setdefault(key, self._new_gp(F.shape[1], additive=True))
+                yt = self._gp_targets(self._gp_warp, y)[1]
+                gp.fit(F, yt, self._add_rng, restarts=restarts)
+                margin = ADD_KEEP if self._gp_additive else ADD_MARGIN
+                gain = self._gps[self._gp_warp].objective - gp.objective
+                self._gp_additive = gain > margin * len(y)
             self._gp_fit_n = len(y)
+        if self._gp_additive:
+            return self._gps[("additive", self._gp_warp)], self._gp_targets(self._gp_warp, y)[1]
         return self._gps[self._gp_warp], self._gp_targets(self._gp_warp, y)[1]
 
     def _propose_gp(self, X, y, n, chosen, already) -> list[dict]:
@@ -421,35 +519,35 @@ class DefaultOptimizer(BaseOptimizer):
             post = gp.condition(np.vstack([F, FP]), np.r_[yt, fant])
             best = min(best, float(np.min(fant)))
 
-        U, mean, var, V = self._pool(lambda C: self._gp_predict(post, C), X, yt, best)
+        U, mean, var, V = self._pool(lambda C: self._gp_predict(post, C), X, yt, best, n)
         FC = self.space.features(U)
-        updates: list[np.ndarray] = []
-
         cache: dict = {}
 
-        def fantasise(idx, j, mean, var, d2):
-            # condition on an observation at pool candidate j: exact rank-one update
-            if "V" not in cache:  # the pool is fixed for one _select call
-                cache["V"] = np.ascontiguousarray(V[:, idx].T)
-            Vi = cache["V"]
-            cov = matern52_r(np.sqrt(d2), post.signal) - Vi @ Vi[j]
-            for u in updates:
-                cov -= u * u[j]
-            denom = math.sqrt(max(var[j] + post.noise, 1e-18))
-            u = cov / denom
-            updates.append(u)
+        def fantasise(idx, js, mean, var, rows, D2):
+            # condition on observations at pool candidates js: exact low-rank updates of
+            # every pool candidate's mean and variance for the first EXACT_FANTASIES
+            # picks; beyond them the picks' prior correlation shrinks the variance of
+            # the rows in play (a local penalty: large batches stay O(pool) per round)
+            if "f" not in cache:  # the pool is fixed for one _select call
+                cache["f"] = Fantasies(post, FC[idx], V[:, idx])
+            f = cache["f"]
+            if f.count + len(js) <= EXACT_FANTASIES:
+                return f.condition(js, mean, var, lie)
+            rho = post.kernel(f.C[rows], f.C[js]) / post.signal
+            keep = np.prod(1.0 - rho * rho, axis=1)
             if lie is not None:
-                mean = mean + u * (lie - mean[j]) / denom
-            return mean, np.maximum(var - u * u, 1e-12 * post.signal)
+                mean[rows] = lie + (mean[rows] - lie) * keep
+            var[rows] = np.maximum(var[rows] * keep, 1e-12 * post.signal)
+            return mean, var
 
         return self._select(U, FC, mean, var, best, n, chosen, fantasise, lie, 1.0 / post.ls, FP)
 
-    def _pool(self, predict, X, yt, best):
+    def _pool(self, predict, X, yt, best, n):
         """Candidates (global + local) plus refinement rounds around the best so far.
 
         ``predict(C)`` returns a tuple whose first two items are mean and variance;
         returns (U, *predict outputs) over the whole pool."""
-        U = self._candidates(X, yt)
+        U = self._candidates(X, yt, n)
         parts = [(U,) + tuple(predict(U))]
         for r in range(REFINE_ROUNDS):
             allU = np.vstack([p[0] for p in parts])
@@ -495,32 +593,30 @@ class DefaultOptimizer(BaseOptimizer):
             m, sd = model.predict_leaves(model.leaves(self.space.features(C)))
             return m, sd * sd
 
-        U, mean, var = self._pool(predict, X, yt, best)
+        U, mean, var = self._pool(predict, X, yt, best, n)
         FC = self.space.features(U)
         width2 = 2.0 * self._trees_width ** 2
         lie = self._lie(yt)
 
-        def near(F_at, F_points):
-            """Gaussian closeness (0..1) of rows F_at to the nearest of F_points."""
-            out = np.zeros(len(F_at))
-            for f in F_points:
-                np.maximum(out, np.exp(-np.sum((F_at - f) ** 2, axis=1) / width2), out=out)
-            return out
-
-        def shrink(mean, var, c):
+        def shrink(mean, var, c, rows=slice(None)):
+            """Condition ``rows`` on fantasies at closeness ``c`` (0..1, a column per
+            fantasy); updates mean and var in place."""
+            keep = np.prod(1.0 - c, axis=1)
             if lie is not None:
-                mean = mean + c * (lie - mean)
-            return mean, var * (1.0 - c)
+                mean[rows] = lie + (mean[rows] - lie) * keep
+            var[rows] *= keep
+            return mean, var
 
         P = self.pending_unit(MAX_FANTASIES)
         if already:
             P = np.vstack([P, self.space.to_unit(already)])
         FP = self.space.features(P)
-        if len(P):
-            mean, var = shrink(mean, var, near(FC, FP))
+        if len(P):  # Gaussian closeness to the nearest pending point
+            c = np.exp(-np.min(sqdist(FC, FP), axis=1) / width2)
+            mean, var = shrink(mean, var, c[:, None])
 
-        def fantasise(idx, j, mean, var, d2):
-            return shrink(mean, var, np.exp(-0.5 * d2))  # d2 is in units of the spacing
+        def fantasise(idx, js, mean, var, rows, D2):
+            return shrink(mean, var, np.exp(-0.5 * D2), rows)  # D2: in units of the spacing
 
         return self._select(U, FC, mean, var, best, n, chosen, fantasise, lie,
                             1.0 / self._trees_width, FP)
@@ -544,7 +640,7 @@ class DefaultOptimizer(BaseOptimizer):
         model.fit(F[pick], yt[pick])
         model.set_data(F, yt)
         sample = F[self.rng.choice(rows, min(rows, NN_SAMPLE), replace=False)]
-        d2 = np.sum((sample[:, None, :] - sample[None, :, :]) ** 2, axis=2)
+        d2 = sqdist(sample, sample)
         np.fill_diagonal(d2, np.inf)
         nn = np.sqrt(np.min(d2, axis=1))
         # the sample is sparser than the data: scale its spacing to the full density
