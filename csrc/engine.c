@@ -20,8 +20,32 @@
 #define ENGINE_PROGRAM_NAME BUILD_PYTHON
 #define ENGINE_MODULE "async_search.engine"
 #define ENGINE_CLASS "Engine"
+#define ENGINE_BASE_MODULE "async_search.optimizers._base"
 
 static const struct optimizer_ops engine_optimizer_ops;
+
+/* Background imports the optimizers started (async_search.optimizers._base)
+ * end before the interpreter does: one still running when finalization
+ * begins cannot register its modules' exit hooks and prints a traceback. The
+ * module is not imported here when nothing loaded it. GIL held. */
+static void engine_join_imports(void)
+{
+    PyObject *name = PyUnicode_FromString(ENGINE_BASE_MODULE);
+    PyObject *mod = name ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (mod != NULL) {
+        PyObject *r = PyObject_CallMethod(mod, "wait_for_imports", NULL);
+        Py_XDECREF(r);
+        Py_DECREF(mod);
+    }
+    PyErr_Clear();
+}
+
+static int engine_finalize(void)
+{
+    engine_join_imports();
+    return Py_FinalizeEx();
+}
 
 struct engine {
     struct optimizer opt; /* first: engine_optimizer's view of the engine */
@@ -201,7 +225,7 @@ done:
         en->saved = PyEval_SaveThread();
         *out = en;
     } else {
-        Py_FinalizeEx();
+        engine_finalize();
     }
     return status;
 }
@@ -540,5 +564,5 @@ int engine_stop(struct engine *en)
     PyEval_RestoreThread(en->saved);
     Py_XDECREF(en->obj);
     free(en);
-    return Py_FinalizeEx() < 0 ? -1 : 0;
+    return engine_finalize() < 0 ? -1 : 0;
 }

@@ -62,7 +62,10 @@ def _imports_running() -> bool:
         return bool(_importing)
 
 
-def _wait_for_imports() -> None:
+def wait_for_imports() -> None:
+    """Wait until every background import has ended. The engine calls it before
+    the interpreter finalizes: an import still running then fails (its modules can
+    no longer register their exit hooks) and prints a traceback."""
     with _importing_lock:
         threads, _importing[:] = list(_importing), []
     for t in threads:
@@ -333,7 +336,7 @@ class BaseOptimizer:
             if _imports_running():
                 if self._light():
                     return contextlib.nullcontext()
-                _wait_for_imports()
+                wait_for_imports()
             from threadpoolctl import ThreadpoolController
 
             self._controller = ThreadpoolController()
