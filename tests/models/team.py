@@ -38,9 +38,11 @@ def main(argv):
     with open(args.params, encoding="utf-8") as f:
         params = json.load(f)
     rank = int(os.environ.get("RANK", "0"))
-    with open("env.json", "w", encoding="utf-8") as f:
+    # written whole or not at all: a process ended while writing leaves no file
+    with open("env.json.tmp", "w", encoding="utf-8") as f:
         json.dump({"env": {k: os.environ.get(k) for k in ENV}, "cwd": os.getcwd(),
                    "pid": os.getpid(), "params": params}, f)
+    os.replace("env.json.tmp", "env.json")
     print(f"rank {rank} of {os.environ.get('WORLD_SIZE')}", flush=True)
     if rank == args.crash_rank:
         print("crashing on purpose", flush=True)
