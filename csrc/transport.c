@@ -276,29 +276,38 @@ nomem:
     return -1;
 }
 
-int transport_layout(const char *device, struct layout *out)
+/* Collective over MPI_COMM_WORLD: this rank's index among the worker ranks
+ * of its node (from 0; -1 for the manager) and the node's id (its lowest
+ * world rank), from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED). Ranks are
+ * ordered by world rank (the key), so the manager, if it shares the node,
+ * has local rank 0. Returns 0 or -1. */
+static int transport_node_place(int *index, int *node_id)
 {
     MPI_Comm node;
-    int world, size, local, manager_here = 0, is_manager, node_id;
-    struct layout_rank me;
-    memset(&me, 0, sizeof me);
-    memset(out, 0, sizeof *out);
+    int world, local, manager_here = 0, is_manager;
     MPI_Comm_rank(MPI_COMM_WORLD, &world);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
     if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world,
                             MPI_INFO_NULL, &node) != MPI_SUCCESS)
         return -1;
     MPI_Comm_rank(node, &local);
     is_manager = world == TRANSPORT_MANAGER;
-    /* Ranks are ordered by world rank (the key), so the manager, if it
-     * shares the node, has local rank 0; the node's id is its lowest world
-     * rank. */
     MPI_Allreduce(&is_manager, &manager_here, 1, MPI_INT, MPI_MAX, node);
-    MPI_Allreduce(&world, &node_id, 1, MPI_INT, MPI_MIN, node);
+    MPI_Allreduce(&world, node_id, 1, MPI_INT, MPI_MIN, node);
     MPI_Comm_free(&node);
+    *index = is_manager ? -1 : local - manager_here;
+    return 0;
+}
+
+int transport_layout(const char *device, struct layout *out)
+{
+    int size;
+    struct layout_rank me;
+    memset(&me, 0, sizeof me);
+    memset(out, 0, sizeof *out);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    if (transport_node_place(&me.node_index, &me.node) != 0)
+        return -1;
     gethostname(me.host, sizeof me.host - 1);
-    me.node = node_id;
-    me.node_index = is_manager ? -1 : local - manager_here;
     snprintf(me.device, sizeof me.device, "%s", device ? device : "");
     out->ranks = calloc((size_t)size, sizeof *out->ranks);
     if (out->ranks == NULL)
@@ -314,18 +323,8 @@ int transport_layout(const char *device, struct layout *out)
 
 int transport_node_worker_index(int *index)
 {
-    MPI_Comm node;
-    int world, local, manager_here = 0, is_manager;
-    MPI_Comm_rank(MPI_COMM_WORLD, &world);
-    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world,
-                            MPI_INFO_NULL, &node) != MPI_SUCCESS)
-        return -1;
-    MPI_Comm_rank(node, &local);
-    is_manager = world == TRANSPORT_MANAGER;
-    MPI_Allreduce(&is_manager, &manager_here, 1, MPI_INT, MPI_MAX, node);
-    MPI_Comm_free(&node);
-    *index = local - manager_here;
-    return 0;
+    int node_id;
+    return transport_node_place(index, &node_id);
 }
 
 /* ---- worker side ------------------------------------------------------- */

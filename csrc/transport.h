@@ -142,7 +142,7 @@ int transport_sim_create(struct transport **out, int workers, double mean,
 /*
  * Collective over MPI_COMM_WORLD (every rank calls it once, before the
  * search): the index of this rank among the worker ranks on its node (from
- * 0; the manager, world rank 0, is not counted), found with
+ * 0; -1 for the manager, world rank 0), found with
  * MPI_Comm_split_type(MPI_COMM_TYPE_SHARED). Returns 0 or -1.
  */
 int transport_node_worker_index(int *index);
