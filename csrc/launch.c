@@ -109,7 +109,8 @@ static void launch_line(void *arg, const struct modelout_line *line)
     if (w->s->on_intermediate) {
         w->s->on_intermediate(w->s->intermediate_arg, line->step, line->value,
                               line->last_step);
-        w->answer_until = util_now() + LAUNCH_ANSWER_S;
+        if (w->s->answers)
+            w->answer_until = util_now() + LAUNCH_ANSWER_S;
     }
 }
 

@@ -56,6 +56,9 @@ struct launch_spec {
     struct spawner *spawner; /* starts the child (borrowed) */
     launch_intermediate_fn on_intermediate; /* may be NULL */
     void *intermediate_arg;
+    /* A stopper answers intermediate values: after each, the cancel hook is
+     * polled quickly for LAUNCH_ANSWER_S (0: none will come). */
+    int answers;
     /* A team member's model (--ranks-per-eval): exit status 0 is success
      * and no result is looked for (objective NaN); the evaluation's result
      * is its leader's. */

@@ -356,6 +356,7 @@ static void worker_launch(struct worker *w, const struct task_msg *t,
             .spawner = w->spawner,
             .on_intermediate = member ? NULL : worker_intermediate,
             .intermediate_arg = w,
+            .answers = !member && w->o->stopper != OPTIONS_STOPPER_NONE,
             .exit_only = member,
             .cancel_why = w->cancel_why,
         };
