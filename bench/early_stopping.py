@@ -3,7 +3,7 @@
 
 Usage (from the project root, after ``make`` and ``make data``)::
 
-    nice /usr/bin/python3 bench/early_stopping.py            # full: ~40 min on 2 busy cores
+    nice /usr/bin/python3 bench/early_stopping.py            # full: ~45 min on 2 busy cores
     nice /usr/bin/python3 bench/early_stopping.py --quick    # ~6 minutes
     BENCH=early_stopping bin/run-bench                       # the same, into bench/results/
     /usr/bin/python3 bench/early_stopping.py --part synthetic --seeds 0,1 --evals 20
@@ -12,14 +12,14 @@ Two parts, each comparing, per seed,
 
 - the real binary (``mpiexec -n W+1 build/async-search``, W workers) with
   ``--stopper none``, ``asha`` and ``median`` (and, in the synthetic part,
-  ``asha`` with its first rung at step 1: ``asha-min1``);
+  ``asha`` with its first rung at step 3: ``asha-min3``);
 - Optuna's TPESampler (seeded like the search) with its HyperbandPruner,
   MedianPruner and SuccessiveHalvingPruner, and without a pruner
   (``optuna-none``: the optimizers compared without stopping), driven in this
   process on the same model and space.
 
 Stoppers and pruners share the settings: first rung / warm-up step
-``--min-steps`` (3), reduction factor ``--eta`` (3), median warm-up of 5
+``--min-steps`` (1, the binary's default), reduction factor ``--eta`` (3), median warm-up of 5
 trials, the last step known (``--stopper-max-step``, Optuna's
 ``max_resource``).  ``none`` and ``optuna-none`` run ``--evals`` evaluations
 (N); the others run ``--stopper-evals`` (M > N), so that what they find with a
@@ -90,7 +90,7 @@ TC1_DEFAULTS = ROOT / "python" / "async_search" / "benchmarks" / "tc1_default_mo
 TC1_SETTINGS = {"epochs": 27, "feature_subsample": 200, "conv": [64, 20, 1, 64, 10, 1]}
 
 OK, STOPPED, FAILED = "ok", "stopped", "failed"
-BINARY_METHODS = ("none", "asha", "median", "asha-min1")
+BINARY_METHODS = ("none", "asha", "median", "asha-min3")
 OPTUNA_METHODS = ("optuna-none", "optuna-hyperband", "optuna-median", "optuna-sha")
 #: run with none's number of evaluations (no stopping), the others with more
 UNSTOPPED = ("none", "optuna-none")
@@ -98,7 +98,7 @@ UNSTOPPED = ("none", "optuna-none")
 FULL = {
     "synthetic": {"seeds": list(range(10)), "evals": 24, "stopper_evals": 60,
                   "methods": BINARY_METHODS + OPTUNA_METHODS},
-    "tc1": {"seeds": [0, 1, 2], "evals": 18, "stopper_evals": 40,
+    "tc1": {"seeds": list(range(10)), "evals": 18, "stopper_evals": 60,
             "methods": ("none", "asha", "median", "optuna-none", "optuna-hyperband",
                         "optuna-median")},
 }
@@ -795,7 +795,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--stopper-evals", type=int, help="M: the others' evaluations")
     parser.add_argument("--methods", help="comma-separated, of: " + ", ".join(
         BINARY_METHODS + OPTUNA_METHODS))
-    parser.add_argument("--min-steps", type=int, default=3)
+    parser.add_argument("--min-steps", type=int, default=1)
     parser.add_argument("--eta", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--workers", type=int, default=3)

@@ -316,6 +316,37 @@ long stopper_last(const struct stopper *s, long trial, double *value)
     return t->curve[t->n - 1].step;
 }
 
+/* x beyond worst (the worst of a reference whose values span span), mapped
+ * beyond out_worst on a scale of out_span and compressed: the first part of
+ * the lag counts at the ratio of the two spans, and no lag, however large,
+ * goes past out_worst + out_span. A model that diverges early (a val_loss of
+ * 1e3 at epoch 3, back near the others' by its end) must not hand the
+ * optimizer a value a thousand times its others: one such value blows up
+ * the surrogate's scale and sends its proposals to the corners. */
+static double stopper_beyond(double x, double worst, double span,
+                             double out_worst, double out_span)
+{
+    if (!(span > 0) || !(out_span > 0))
+        return out_worst;
+    return out_worst + out_span * -expm1(-(x - worst) / span);
+}
+
+/* Fewer finished trials than the estimate needs: the last value, but one
+ * beyond the upper quartile of every value reported at its step comes back
+ * within their span (a few diverging trials cannot stretch the scale). */
+static double stopper_last_bounded(const struct stopper *s, long step,
+                                   double last)
+{
+    const struct stopper_sorted *at = step < s->nsteps ? &s->steps[step] : NULL;
+    if (at == NULL || at->n < STOPPER_MIN_FINISHED + 1)
+        return last;
+    double worst = stopper_percentile(at, 75.0);
+    if (!(last > worst))
+        return last;
+    return stopper_beyond(last, worst, worst - at->v[0], worst,
+                          worst - at->v[0]);
+}
+
 double stopper_estimate(const struct stopper *s, long trial)
 {
     double last;
@@ -331,13 +362,15 @@ double stopper_estimate(const struct stopper *s, long trial)
                           stopper_insert(&finals, t->final) != 0))
             break;
     }
-    double estimate = last;
+    double estimate = stopper_last_bounded(s, step, last);
     if (finals.n >= STOPPER_MIN_FINISHED && at.n == finals.n) {
         double worst = at.v[at.n - 1];
         if (last > worst) {
-            /* worse than every trial that ran to its end: beyond the worst
-             * final by as much as it was behind there */
-            estimate = finals.v[finals.n - 1] + (last - worst);
+            /* worse than every trial that ran to its end: beyond their
+             * worst final, by how far it was behind there */
+            estimate = stopper_beyond(last, worst, worst - at.v[0],
+                                      finals.v[finals.n - 1],
+                                      finals.v[finals.n - 1] - finals.v[0]);
         } else {
             /* its rank among them, interpolated between neighbours */
             long below = stopper_rank(&at, last); /* completed ones <= last */

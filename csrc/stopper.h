@@ -36,13 +36,19 @@
  * step where it stopped: within their range, by quantile matching (its rank
  * among their values at that step gives a quantile; the estimate is that
  * quantile of their finals); worse than all of them (the usual case: they
- * survived the same rungs), as their worst final plus its lag behind the
- * worst of them at that step, so stopped trials never look as good as the
- * survivors and stay ordered by how far behind they were. (Ranking among
+ * survived the same rungs), beyond their worst final by its lag behind the
+ * worst of them at that step, scaled by the ratio of their finals' span to
+ * their span at that step and compressed so that no lag reaches the worst
+ * final plus the finals' span: stopped trials never look as good as the
+ * survivors and stay ordered by how far behind they were, and a model that
+ * diverged early (TC1 with a high learning rate reports a val_loss of 1e3
+ * at epoch 3) cannot hand the surrogate a value that dwarfs every other
+ * and sends its proposals to the corners of the space. (Ranking among
  * every value at the step, stopped trials included, mapped stopped trials
  * onto the survivors' good finals and drew the optimizer back to regions
  * the stopper had rejected.) With fewer than STOPPER_MIN_FINISHED such
- * trials the last value stands in: for a loss that still falls it is
+ * trials the last value stands in, compressed the same way above the upper
+ * quartile of the values at its step: for a loss that still falls it is
  * pessimistic, which is the safe side for a trial judged unpromising.
  */
 #ifndef ASYNC_SEARCH_STOPPER_H

@@ -140,11 +140,16 @@ a_stopped_trial_is_told_the_final_value_of_its_quantile(void **state)
     long mid = stopper_trial(s), best = stopper_trial(s);
     stopper_report(s, worst, 2, 10.0, &(const char *){""});
     stopper_finished(s, worst, 0, NAN);
-    /* behind every completed trial at step 2 (by 6): beyond their worst
-     * final (0.4) by as much, not mapped onto the survivors' good finals */
-    assert_true(fabs(stopper_estimate(s, worst) - 6.4) < 1e-12);
+    /* behind every completed trial at step 2 (by 6, twice their span of
+     * 3): beyond their worst final (0.4), on the finals' scale (span 0.3),
+     * compressed below 0.4 + 0.3; not mapped onto the survivors' finals */
+    double e_worst = stopper_estimate(s, worst);
+    assert_true(fabs(e_worst - (0.4 + 0.3 * (1 - exp(-6.0 / 3.0)))) < 1e-12);
     stopper_report(s, worse, 2, 5.0, &(const char *){""});
-    assert_true(fabs(stopper_estimate(s, worse) - 1.4) < 1e-12);
+    double e_worse = stopper_estimate(s, worse);
+    assert_true(fabs(e_worse - (0.4 + 0.3 * (1 - exp(-1.0 / 3.0)))) < 1e-12);
+    /* ordered by how far behind, never as good as a survivor, bounded */
+    assert_true(0.4 < e_worse && e_worse < e_worst && e_worst < 0.7);
     /* 2.5 lies halfway between the completed 2 and 3: halfway between
      * their finals; stopped trials' values do not shift the ranks */
     stopper_report(s, mid, 2, 2.5, &(const char *){""});
@@ -235,6 +240,40 @@ static void with_few_finished_trials_the_last_value_stands_in(void **state)
     stopper_free(s);
 }
 
+static void a_diverged_trial_does_not_stretch_the_scale(void **state)
+{
+    (void)state;
+    struct stopper *s = make(STOPPER_ASHA, 1, 3, 1, 0);
+    /* three completed trials: 1.70, 1.72, 1.74 at step 3, finals 0.9-1.1 */
+    for (int i = 0; i < 3; i++) {
+        long t = stopper_trial(s);
+        stopper_report(s, t, 3, 1.70 + 0.02 * i, &(const char *){""});
+        stopper_finished(s, t, 1, 0.9 + 0.1 * i);
+    }
+    long a = stopper_trial(s), b = stopper_trial(s);
+    stopper_report(s, a, 3, 1093.0, &(const char *){""});
+    stopper_report(s, b, 3, 1.80, &(const char *){""});
+    double ea = stopper_estimate(s, a), eb = stopper_estimate(s, b);
+    assert_true(1.1 < eb && eb < ea && ea <= 1.1 + 0.2 + 1e-12);
+    stopper_free(s);
+    /* before three trials ran to their end: the last value, compressed
+     * above the upper quartile of every value at its step */
+    s = make(STOPPER_ASHA, 1, 3, 1, 0);
+    const double at3[] = {1.70, 1.72, 1.74, 1.76};
+    for (int i = 0; i < 4; i++)
+        stopper_report(s, stopper_trial(s), 3, at3[i], &(const char *){""});
+    a = stopper_trial(s);
+    b = stopper_trial(s);
+    stopper_report(s, a, 3, 1093.0, &(const char *){""});
+    stopper_report(s, b, 3, 1.71, &(const char *){""});
+    /* of 1.70 1.71 1.72 1.74 1.76 1093 */
+    double q3 = 1.74 + 0.75 * (1.76 - 1.74);
+    ea = stopper_estimate(s, a);
+    assert_true(q3 < ea && ea < q3 + (q3 - 1.70) + 1e-12);
+    assert_true(stopper_estimate(s, b) == 1.71); /* within: as reported */
+    stopper_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +287,7 @@ int main(void)
         cmocka_unit_test(
             a_stopped_trial_is_told_the_final_value_of_its_quantile),
         cmocka_unit_test(with_few_finished_trials_the_last_value_stands_in),
+        cmocka_unit_test(a_diverged_trial_does_not_stretch_the_scale),
     };
     return UNIT_RUN(tests);
 }
