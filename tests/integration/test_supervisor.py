@@ -375,6 +375,14 @@ def slow_search(tmp_path: Path, expid: str) -> dict:
                      PROCS="3", MAX_EVALS="6", INIT_SIZE="2")
 
 
+def default_signals() -> None:
+    """In a forked child: the terminal's signals at their defaults. A signal
+    ignored when a shell starts cannot be trapped there, and the suite may run
+    with SIGINT ignored (started in the background) or SIGHUP ignored (nohup)."""
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_DFL)
+
+
 def wait_running(exp: Path, check) -> None:
     """Until both workers run a model (their run directories exist)."""
     deadline = time.monotonic() + WAIT_S
@@ -416,6 +424,7 @@ def test_ctrl_c_in_a_terminal_keeps_the_summary_and_the_status(tmp_path):
     exp = tmp_path / "experiments" / "cc"
     pid, fd = pty.fork()
     if pid == 0:  # the child: the script on a terminal of its own
+        default_signals()
         os.execve(str(SCRIPT), [str(SCRIPT), "example", "local", "cc"],
                   slow_search(tmp_path, "cc"))
     seen = b""
@@ -455,6 +464,7 @@ def test_a_closed_terminal_stops_the_search_cleanly(tmp_path):
     exp = tmp_path / "experiments" / "hup"
     pid, fd = pty.fork()
     if pid == 0:
+        default_signals()
         os.execve(str(SCRIPT), [str(SCRIPT), "example", "local", "hup"],
                   slow_search(tmp_path, "hup"))
     try:
