@@ -362,8 +362,10 @@ double stopper_estimate(const struct stopper *s, long trial)
                           stopper_insert(&finals, t->final) != 0))
             break;
     }
-    double estimate = stopper_last_bounded(s, step, last);
-    if (finals.n >= STOPPER_MIN_FINISHED && at.n == finals.n) {
+    double estimate;
+    if (finals.n < STOPPER_MIN_FINISHED || at.n != finals.n) {
+        estimate = stopper_last_bounded(s, step, last);
+    } else {
         double worst = at.v[at.n - 1];
         if (last > worst) {
             /* worse than every trial that ran to its end: beyond their
