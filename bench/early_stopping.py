@@ -650,6 +650,23 @@ def tables(title: str, summary: Mapping[str, Mapping[str, Any]], n_evals: int,
     return "\n".join(lines)
 
 
+#: steps of the share of none's steps at which matching_share looks
+MATCH_GRID = 16
+
+
+def matching_share(runs: Mapping[int, List[Evaluation]], seeds: Sequence[int],
+                   steps: Mapping[int, float], target: float, max_step: int) -> Optional[float]:
+    """The least share k/MATCH_GRID (k = 1..MATCH_GRID) of ``steps[seed]`` (none's
+    steps, per seed) within which the median over seeds of the method's best
+    fully-trained value is at most ``target`` (None: not even with all of them)."""
+    traces = {seed: budget_trace(runs[seed], max_step) for seed in seeds}
+    for k in range(1, MATCH_GRID + 1):
+        if _median([best_within(traces[seed], k / MATCH_GRID * steps[seed])
+                    for seed in seeds]) <= target:
+            return k / MATCH_GRID
+    return None
+
+
 def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, max_step: int,
             objective: str) -> str:
     """The issue's targets, per seed and on the medians over seeds.
@@ -674,6 +691,12 @@ def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, ma
              f"- asha within E: median best {objective} {_f(a_med)} vs none's {_f(n_med)} with "
              f"all of its steps; as good or better in {wins}/{len(seeds)} seeds: "
              f"**{'met' if a_med <= n_med else 'not met'}** (on the medians)"]
+    share = matching_share(runs["asha"], seeds, {seed: 2 * half[seed] for seed in seeds},
+                           n_med, max_step)
+    lines.append("- the share of none's steps asha needed to match none's median best: "
+                 + (f"{share:.3g} (the least multiple of 1/{MATCH_GRID} at which asha's "
+                    f"median best within it is as good)" if share is not None
+                    else "more than asha spent"))
     for other in [m for m in runs if m.startswith("optuna-") and m not in UNSTOPPED]:
         both = [seed for seed in seeds if seed in runs[other]]
         theirs = {seed: within(other, seed) for seed in both}

@@ -252,8 +252,22 @@ def test_summary_and_targets_from_runs():
     # within E = 54 steps asha has 0.65 (18 + 27 = 45 steps): better than none's 0.7
     assert "0.6500 vs none's 0.7000" in text and "**met**" in text.splitlines()[2]
     assert "optuna-hyperband, both within E: 0.6500 vs 0.8000" in text
+    # 0.65 <= 0.7 once 45 steps are allowed: 7/16 of none's 108 (47.25), not 6/16 (40.5)
+    assert "asha needed to match none's median best: 0.438 " in text
     table = es.tables("t", summary, 4, 8, 27, [54, 108], [0], "val_loss", False)
     assert "| asha | 12 | 0.11 | 12 | inf |" in table
+
+
+def test_matching_share_is_the_least_grid_share_where_the_median_matches():
+    slow = [_ev("0", "stopped", 2.0, 40), _ev("1", "ok", 0.9, 27), _ev("2", "ok", 0.5, 27)]
+    fast = [_ev("0", "ok", 0.6, 27)]
+    runs = {0: slow, 1: fast, 2: fast}
+    steps = {0: 160.0, 1: 160.0, 2: 160.0}
+    # seeds 1 and 2 have 0.6 from 27 steps (3/16 of 160 = 30): the median is 0.6
+    assert es.matching_share(runs, [0, 1, 2], steps, 0.6, 27) == pytest.approx(3 / 16)
+    # 0.55 needs seed 0's 0.5, at 94 steps: but the median of (0.5, 0.6, 0.6) stays 0.6
+    assert es.matching_share(runs, [0, 1, 2], steps, 0.55, 27) is None
+    assert es.matching_share({0: slow}, [0], {0: 160.0}, 0.55, 27) == pytest.approx(10 / 16)
 
 
 # --------------------------------------------------------------------- Optuna
