@@ -677,7 +677,8 @@ def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, ma
     if "none" not in runs or "asha" not in runs:
         return ""
     seeds = [seed for seed in runs["none"] if seed in runs["asha"]]
-    half = {seed: steps_spent(first_issued(runs["none"][seed], n_evals)) / 2 for seed in seeds}
+    full = {seed: steps_spent(first_issued(runs["none"][seed], n_evals)) for seed in seeds}
+    half = {seed: full[seed] / 2 for seed in seeds}
     none_best = {seed: best_fully_trained(first_issued(runs["none"][seed], n_evals), max_step)
                  for seed in seeds}
 
@@ -691,12 +692,11 @@ def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, ma
              f"- asha within E: median best {objective} {_f(a_med)} vs none's {_f(n_med)} with "
              f"all of its steps; as good or better in {wins}/{len(seeds)} seeds: "
              f"**{'met' if a_med <= n_med else 'not met'}** (on the medians)"]
-    share = matching_share(runs["asha"], seeds, {seed: 2 * half[seed] for seed in seeds},
-                           n_med, max_step)
+    share = matching_share(runs["asha"], seeds, full, n_med, max_step)
     lines.append("- the share of none's steps asha needed to match none's median best: "
                  + (f"{share:.3g} (the least multiple of 1/{MATCH_GRID} at which asha's "
                     f"median best within it is as good)" if share is not None
-                    else "more than asha spent"))
+                    else "more than all of none's steps"))
     for other in [m for m in runs if m.startswith("optuna-") and m not in UNSTOPPED]:
         both = [seed for seed in seeds if seed in runs[other]]
         theirs = {seed: within(other, seed) for seed in both}
