@@ -65,6 +65,7 @@ import io
 import json
 import math
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -667,6 +668,49 @@ def matching_share(runs: Mapping[int, List[Evaluation]], seeds: Sequence[int],
     return None
 
 
+#: resamples and level of median_gap_interval, and the seeds it needs
+GAP_RESAMPLES = 2000
+GAP_LEVEL = 0.90
+GAP_MIN_SEEDS = 5
+
+
+def median_gap_interval(ours: Mapping[int, float], theirs: Mapping[int, float],
+                        resamples: int = GAP_RESAMPLES, level: float = GAP_LEVEL,
+                        seed: int = 0) -> Tuple[float, float]:
+    """A paired bootstrap interval over seeds for median(ours) - median(theirs).
+
+    Each resample draws as many seeds as there are, with replacement, and takes
+    both methods' values of the same seeds (a seed is one search: its own random
+    initial design and its own order of results, which is where the two medians'
+    noise comes from). Returns the (1 - level) / 2 and (1 + level) / 2 quantiles
+    of the resampled differences (nearest rank); NaN, NaN with fewer than
+    GAP_MIN_SEEDS common seeds (too few to resample)."""
+    seeds = sorted(set(ours) & set(theirs))
+    if len(seeds) < GAP_MIN_SEEDS:
+        return math.nan, math.nan
+    rng = random.Random(seed)
+    gaps = []
+    for _ in range(resamples):
+        pick = rng.choices(seeds, k=len(seeds))
+        gaps.append(_median([ours[s] for s in pick]) - _median([theirs[s] for s in pick]))
+    gaps.sort(key=lambda g: (math.isnan(g), g))
+
+    def quantile(q: float) -> float:
+        return gaps[min(len(gaps) - 1, max(0, math.ceil(q * len(gaps)) - 1))]
+
+    return quantile((1 - level) / 2), quantile((1 + level) / 2)
+
+
+def _gap_words(lo: float, hi: float) -> str:
+    if math.isnan(lo) or math.isnan(hi):
+        return f"too few seeds for it: fewer than {GAP_MIN_SEEDS}"
+    if hi < 0:
+        return "ahead beyond the seeds' spread"
+    if lo > 0:
+        return "behind beyond the seeds' spread"
+    return "within the seeds' spread"
+
+
 def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, max_step: int,
             objective: str) -> str:
     """The issue's targets, per seed and on the medians over seeds.
@@ -692,6 +736,10 @@ def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, ma
              f"- asha within E: median best {objective} {_f(a_med)} vs none's {_f(n_med)} with "
              f"all of its steps; as good or better in {wins}/{len(seeds)} seeds: "
              f"**{'met' if a_med <= n_med else 'not met'}** (on the medians)"]
+    lo, hi = median_gap_interval(asha, none_best)
+    lines.append(f"- asha's median within E minus none's with all: {_f(a_med - n_med)}, "
+                 f"{GAP_LEVEL:.0%} bootstrap interval over the seeds [{_f(lo)}, {_f(hi)}] "
+                 f"({_gap_words(lo, hi)})")
     share = matching_share(runs["asha"], seeds, full, n_med, max_step)
     lines.append("- the share of none's steps asha needed to match none's median best: "
                  + (f"{share:.3g} (the least multiple of 1/{MATCH_GRID} at which asha's "
@@ -703,9 +751,12 @@ def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, ma
         better = sum(asha[seed] < theirs[seed] for seed in both)
         o_med = _median(list(theirs.values()))
         a_both = _median([asha[seed] for seed in both])
+        lo, hi = median_gap_interval({seed: asha[seed] for seed in both}, theirs)
         lines.append(f"- asha vs {other}, both within E: {_f(a_both)} vs {_f(o_med)}; asha "
                      f"better in {better}/{len(both)} seeds: "
-                     f"**{'met' if a_both < o_med else 'not met'}** (on the medians)")
+                     f"**{'met' if a_both < o_med else 'not met'}** (on the medians; "
+                     f"the gap's {GAP_LEVEL:.0%} interval [{_f(lo)}, {_f(hi)}], "
+                     f"{_gap_words(lo, hi)})")
     lines.append("")
     return "\n".join(lines)
 

@@ -254,6 +254,8 @@ def test_summary_and_targets_from_runs():
     assert "optuna-hyperband, both within E: 0.6500 vs 0.8000" in text
     # 0.65 <= 0.7 once 45 steps are allowed: 7/16 of none's 108 (47.25), not 6/16 (40.5)
     assert "asha needed to match none's median best: 0.438 " in text
+    assert "minus none's with all: -0.0500, 90% bootstrap interval over the seeds [-, -] " \
+        "(too few seeds for it: fewer than 5)" in text
     table = es.tables("t", summary, 4, 8, 27, [54, 108], [0], "val_loss", False)
     assert "| asha | 12 | 0.11 | 12 | inf |" in table
 
@@ -268,6 +270,30 @@ def test_matching_share_is_the_least_grid_share_where_the_median_matches():
     # 0.55 needs seed 0's 0.5, at 94 steps: but the median of (0.5, 0.6, 0.6) stays 0.6
     assert es.matching_share(runs, [0, 1, 2], steps, 0.55, 27) is None
     assert es.matching_share({0: slow}, [0], {0: 160.0}, 0.55, 27) == pytest.approx(10 / 16)
+
+
+def test_median_gap_interval_pairs_seeds_and_tells_noise_from_a_gap():
+    # seed-to-seed spread far larger than the gap, each seed's pair equal but for 0.01
+    theirs = {seed: 1.0 + 0.1 * seed for seed in range(20)}
+    ours = {seed: v + 0.01 for seed, v in theirs.items()}
+    lo, hi = es.median_gap_interval(ours, theirs)
+    # paired: every resample takes both values of the same seeds, so the medians
+    # move together and the gap stays at 0.01 however the seeds are drawn
+    assert lo == pytest.approx(0.01) and hi == pytest.approx(0.01)
+    assert es._gap_words(lo, hi) == "behind beyond the seeds' spread"
+    # half the seeds a bit better, half a lot worse: the median gap's sign is unsure
+    mixed = {seed: v + (0.3 if seed % 2 else -0.05) for seed, v in theirs.items()}
+    lo, hi = es.median_gap_interval(mixed, theirs)
+    assert lo < 0 < hi and es._gap_words(lo, hi) == "within the seeds' spread"
+    better = {seed: v - 0.2 for seed, v in theirs.items()}
+    assert es._gap_words(*es.median_gap_interval(better, theirs)) == \
+        "ahead beyond the seeds' spread"
+    # reproducible, only common seeds count, and too few of them give no interval
+    assert es.median_gap_interval(mixed, theirs) == es.median_gap_interval(mixed, theirs)
+    assert es.median_gap_interval({**mixed, 99: 50.0}, theirs) == \
+        es.median_gap_interval(mixed, theirs)
+    few = {seed: theirs[seed] for seed in range(4)}
+    assert all(math.isnan(x) for x in es.median_gap_interval(few, theirs))
 
 
 # --------------------------------------------------------------------- Optuna
