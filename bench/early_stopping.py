@@ -8,7 +8,7 @@ Usage (from the project root, after ``make`` and ``make data``)::
     BENCH=early_stopping bin/run-bench                       # the same, into bench/results/
     /usr/bin/python3 bench/early_stopping.py --part synthetic --seeds 0,1 --evals 20
 
-Two parts, each comparing, per seed,
+Parts, each comparing, per seed,
 
 - the real binary (``mpiexec -n W+1 build/async-search``, W workers) with
   ``--stopper none``, ``asha`` and ``median`` (and, in the synthetic part,
@@ -39,6 +39,18 @@ fork server, each model reporting val_loss per epoch; Optuna runs
 ``study.optimize`` (one trial at a time) on the same network and data in this
 process, reporting val_loss each epoch and pruning from inside the training
 loop.
+
+Part c, ``replay`` (not in ``both``; ``--part replay``): TC1's measured
+curves replayed by ``bench/tc1_replay.py`` (each point gets the curve of the
+nearest point of ``--curves``, by default bench/tc1_curves.csv, 621 full
+curves of a 20-seed TC1 run), as a ``--model-cmd`` with ``--sleep`` per step
+for the binary and asynchronously simulated for Optuna as in part a.  The
+same comparison as part b with 40 seeds in ~20 minutes: what a real run's
+medians cannot show for their noise.
+
+Each median gap of the targets comes with a paired bootstrap interval over
+the seeds (``median_gap_interval``), so that a gap within the seeds' spread
+is not read as a result.
 
 Accounting (the functions below, tested by
 ``tests/python/test_early_stopping_bench.py``): the steps an evaluation
@@ -81,6 +93,7 @@ sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import lc_model  # noqa: E402
+import tc1_replay  # noqa: E402
 
 BINARY = ROOT / "build" / "async-search"
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -102,12 +115,16 @@ FULL = {
     "tc1": {"seeds": list(range(10)), "evals": 18, "stopper_evals": 60,
             "methods": ("none", "asha", "median", "optuna-none", "optuna-hyperband",
                         "optuna-median")},
+    "replay": {"seeds": list(range(40)), "evals": 18, "stopper_evals": 60,
+               "methods": ("none", "asha", "median", "optuna-hyperband", "optuna-median")},
 }
 QUICK = {
     "synthetic": {"seeds": [0, 1], "evals": 12, "stopper_evals": 30,
                   "methods": ("none", "asha", "median") + OPTUNA_METHODS},
     "tc1": {"seeds": [0], "evals": 6, "stopper_evals": 15,
             "methods": ("none", "asha", "median", "optuna-hyperband", "optuna-median")},
+    "replay": {"seeds": [0, 1], "evals": 12, "stopper_evals": 30,
+               "methods": ("none", "asha", "median", "optuna-hyperband", "optuna-median")},
 }
 #: fractions of none's steps (with N evaluations) at which methods are compared
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)
@@ -765,7 +782,9 @@ def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, ma
 
 def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
              methods: Sequence[str], s: Settings, sleep: float, launch: str,
-             workdir: Path, stoppers: bool, optimizer: str = "") -> Dict[str, Any]:
+             workdir: Path, stoppers: bool, optimizer: str = "",
+             replay: Optional[tc1_replay.Replay] = None,
+             curves: Path = tc1_replay.CURVES) -> Dict[str, Any]:
     from async_search import load_problem
     runs: Dict[str, Dict[int, List[Evaluation]]] = {}
     walls: Dict[str, Dict[int, float]] = {}
@@ -789,6 +808,8 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
                     result = optuna_async(
                         problem, lambda p, t, seed=seed: lc_model.curve_value(p, t, seed),
                         method, seed, evals, s)
+                elif part == "replay":
+                    result = optuna_async(problem, replay.value_at, method, seed, evals, s)
                 else:
                     if tc1 is None:
                         tc1 = TC1InProcess(defaults)
@@ -800,6 +821,9 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
                 if part == "synthetic":
                     model = ["--model-cmd", f"{sys.executable} {ROOT / 'bench' / 'lc_model.py'} "
                              f"--sleep {sleep} --noise-seed {seed}"]
+                elif part == "replay":
+                    model = ["--model-cmd", f"{sys.executable} {ROOT / 'bench' / 'tc1_replay.py'} "
+                             f"--curves {Path(curves).resolve()} --sleep {sleep}"]
                 else:
                     model = ["--model", "tc1", "--launch", launch]
                 exp = workdir / f"{part}-{method}-{seed}"
@@ -818,7 +842,7 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
 
 
 def report_part(part: str, result: Mapping[str, Any], seeds: Sequence[int], n_evals: int,
-                m_evals: int, s: Settings) -> Tuple[str, Dict[str, Any]]:
+                m_evals: int, s: Settings, curves_name: str = "") -> Tuple[str, Dict[str, Any]]:
     runs = result["runs"]
     if "none" in runs:
         base = _median([steps_spent(first_issued(e, n_evals)) for e in runs["none"].values()])
@@ -834,6 +858,10 @@ def report_part(part: str, result: Mapping[str, Any], seeds: Sequence[int], n_ev
         title = (f"Synthetic learning curves (bench/lc_model.py, {s.max_step} steps, "
                  f"{s.workers} workers)")
         objective = "value"
+    elif part == "replay":
+        title = (f"TC1 replayed (bench/tc1_replay.py: the measured curve of the nearest point "
+                 f"of {curves_name}; {s.workers} workers)")
+        objective = "val_loss"
     else:
         title = (f"TC1, real data, {s.max_step} epochs on {TC1_SETTINGS['feature_subsample']} "
                  f"genes ({s.workers} workers; Optuna one trial at a time)")
@@ -863,7 +891,10 @@ def report_part(part: str, result: Mapping[str, Any], seeds: Sequence[int], n_ev
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few seeds, few evaluations")
-    parser.add_argument("--part", choices=("synthetic", "tc1", "both"), default="both")
+    parser.add_argument("--part", choices=("synthetic", "tc1", "both", "replay"), default="both",
+                        help="both: synthetic and tc1; replay: measured TC1 curves (--curves)")
+    parser.add_argument("--curves", type=Path, default=tc1_replay.CURVES,
+                        help="replay: the curves CSV (bench/tc1_replay.py build)")
     parser.add_argument("--seeds", help="comma-separated seeds (both parts)")
     parser.add_argument("--evals", type=int, help="N: none's evaluations")
     parser.add_argument("--stopper-evals", type=int, help="M: the others' evaluations")
@@ -874,7 +905,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--sleep", type=float, default=0.05,
-                        help="synthetic model: seconds per step")
+                        help="synthetic and replay models: seconds per step")
     parser.add_argument("--launch", default="fork-server", help="TC1's --launch")
     parser.add_argument("--optimizer", default="",
                         help="the binary's --optimizer (default: its default)")
@@ -889,6 +920,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not stoppers:
         say("early_stopping.py: note: build/async-search has no --stopper: "
             "only none and Optuna run")
+    replay = None
+    if args.part == "replay":
+        from async_search import load_problem
+        problem = load_problem(str(TC1_PROBLEM))
+        try:
+            replay = tc1_replay.Replay(
+                tc1_replay.read_curves(args.curves, problem.space.names), problem)
+        except (OSError, ValueError) as e:
+            say(f"early_stopping.py: --curves: {e}")
+            return 2
     base = QUICK if args.quick else FULL
     parts = ("synthetic", "tc1") if args.part == "both" else (args.part,)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
@@ -908,17 +949,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             n_evals = args.evals or cfg["evals"]
             m_evals = args.stopper_evals or max(cfg["stopper_evals"], n_evals)
             methods = args.methods.split(",") if args.methods else list(cfg["methods"])
-            max_step = lc_model.MAX_STEP if part == "synthetic" else TC1_SETTINGS["epochs"]
+            max_step = {"synthetic": lc_model.MAX_STEP, "tc1": TC1_SETTINGS["epochs"],
+                        "replay": len(replay.curves[0][1]) if replay else 0}[part]
             s = Settings(max_step, args.min_steps, args.eta, args.warmup, args.workers)
             say(f"part {part}: {len(seeds)} seeds, methods {', '.join(methods)}; "
                 f"none {n_evals} evaluations, the others {m_evals}")
             result = run_part(part, seeds, n_evals, m_evals, methods, s, args.sleep,
-                              args.launch, workdir, stoppers, args.optimizer)
-            part_text, raw[part] = report_part(part, result, seeds, n_evals, m_evals, s)
+                              args.launch, workdir, stoppers, args.optimizer, replay,
+                              args.curves)
+            part_text, raw[part] = report_part(part, result, seeds, n_evals, m_evals, s,
+                                               str(args.curves))
             raw[part]["settings"] = {**asdict(s), "seeds": seeds, "evals": n_evals,
                                      "stopper_evals": m_evals, "methods": methods,
                                      "sleep": args.sleep, "launch": args.launch,
-                                     "optimizer": args.optimizer or "default"}
+                                     "optimizer": args.optimizer or "default",
+                                     **({"curves": str(args.curves)} if replay else {})}
             print(part_text, flush=True)
             text += part_text + "\n"
     out = Path(args.out)
