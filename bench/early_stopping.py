@@ -913,13 +913,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--out", default=str(RESULTS_DIR / "early_stopping.json"))
     args = parser.parse_args(argv)
 
-    if not BINARY.exists():
-        say("early_stopping.py: build/async-search is not built: run make")
-        return 2
-    stoppers = binary_has_stoppers()
-    if not stoppers:
-        say("early_stopping.py: note: build/async-search has no --stopper: "
-            "only none and Optuna run")
     replay = None
     if args.part == "replay":
         from async_search import load_problem
@@ -930,6 +923,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except (OSError, ValueError) as e:
             say(f"early_stopping.py: --curves: {e}")
             return 2
+    if not BINARY.exists():
+        say("early_stopping.py: build/async-search is not built: run make")
+        return 2
+    stoppers = binary_has_stoppers()
+    if not stoppers:
+        say("early_stopping.py: note: build/async-search has no --stopper: "
+            "only none and Optuna run")
     base = QUICK if args.quick else FULL
     parts = ("synthetic", "tc1") if args.part == "both" else (args.part,)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],

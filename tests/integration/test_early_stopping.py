@@ -14,6 +14,7 @@ import os
 import signal
 import statistics
 import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import (BINARY, mpi_env, mpiexec, model_cmd, read_results,
+from conftest import (BINARY, PYTHON, ROOT, mpi_env, mpiexec, model_cmd, read_results,
                       run_search)
 
 CURVE_STEPS = 9
@@ -289,3 +290,37 @@ def test_no_evaluation_starts_that_cannot_end_before_the_time_limit(tmp_path):
         if len(before) >= 3:
             assert submit + statistics.median(before[-101:]) <= LIMIT + 0.01, r
     assert all(r["status"] == "ok" for r in rows)
+
+
+def test_replayed_tc1_curves_under_asha(tmp_path):
+    """bench/tc1_replay.py as a --model-cmd (the bench's replay part): every
+    evaluation gets the measured curve of its nearest point, asha stops some of
+    them before the last epoch, and what finished is the curve's last value."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import tc1_replay
+    from async_search import load_problem
+
+    problem = load_problem(str(tc1_replay.PROBLEM))
+    replay = tc1_replay.Replay(tc1_replay.read_curves(tc1_replay.CURVES, problem.space.names),
+                               problem)
+    exp_dir = tmp_path / "exp"
+    search = run_search(exp_dir, "--problem", str(tc1_replay.PROBLEM), "--model-cmd",
+                        f"{PYTHON} {ROOT / 'bench' / 'tc1_replay.py'} --sleep 0.02",
+                        "--max-evals", "15", "--seed", "3", "--stopper", "asha",
+                        "--stopper-max-step", "27", nprocs=4)
+    assert search.proc.returncode == 0, search.proc.stderr
+    rows = read_results(exp_dir)
+    assert len(rows) == 15
+    assert any(r["status"] == "stopped" for r in rows), "nothing was stopped"
+    for r in rows:
+        point = {n: r[f"p:{n}"] for n in problem.space.names}
+        point = {"drop": float(point["drop"]), "learning_rate": float(point["learning_rate"]),
+                 "optimizer": point["optimizer"], "batch_size": int(point["batch_size"])}
+        curve = replay.curve(point)
+        steps = int(r["steps"])
+        if r["status"] == "ok":
+            assert steps == 27 and math.isclose(float(r["objective"]), curve[-1],
+                                                rel_tol=1e-5), r
+        else:
+            assert r["status"] == "stopped" and steps < 27, r
+            assert math.isclose(float(r["objective"]), curve[steps - 1], rel_tol=1e-5), r

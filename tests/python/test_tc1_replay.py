@@ -1,0 +1,150 @@
+"""bench/tc1_replay.py: measured TC1 curves collected from kept experiments and
+replayed by nearest point; early_stopping.py --part replay's checks of --curves."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import early_stopping as es  # noqa: E402
+import tc1_replay  # noqa: E402
+
+from async_search import load_problem  # noqa: E402
+
+NAMES = ["drop", "learning_rate", "optimizer", "batch_size"]
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return load_problem(str(tc1_replay.PROBLEM))
+
+
+def _point(drop=0.1, lr=1e-3, opt="adam", bs=32):
+    return {"drop": drop, "learning_rate": lr, "optimizer": opt, "batch_size": bs}
+
+
+def _experiment(path: Path, jobs):
+    """A kept experiment: jobs is [(job_id, point or None: not in points.log,
+    {step: value})]."""
+    path.mkdir(parents=True)
+    with open(path / "points.log", "w") as fh:
+        for job, point, _ in jobs:
+            if point is not None:
+                fh.write(f"{job}\t{json.dumps(point)}\n")
+    with open(path / "intermediate.csv", "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["job_id", "step", "value"])
+        for job, _, steps in jobs:
+            for step, value in steps.items():
+                w.writerow([job, step, value])
+
+
+def test_build_keeps_full_gapless_curves_of_every_experiment(tmp_path, problem):
+    _experiment(tmp_path / "keep" / "tc1-none-0", [
+        ("1_1_0", _point(), {1: 1.7, 2: 1.5, 3: 1.2}),
+        ("1_1_1", _point(drop=0.5), {1: 1.8, 2: 1.79}),           # stopped at 2
+        ("1_1_2", _point(lr=1e-2), {1: 1.9, 3: 1.4, 2: 1.6}),     # out of order: fine
+    ])
+    _experiment(tmp_path / "keep" / "tc1-asha-0", [
+        ("1_1_0", _point(opt="sgd"), {1: 1.75, 3: 1.74}),          # a gap at 2
+        ("1_1_1", _point(bs=128), {1: 1.72, 2: 1.71, 3: 1.70}),
+        ("1_1_9", None, {1: 1.0, 2: 1.0, 3: 1.0}),        # not in points.log
+    ])
+    curves = tc1_replay.build([tmp_path / "keep"], NAMES)
+    assert [c for _, c in curves] == [[1.72, 1.71, 1.70], [1.7, 1.5, 1.2], [1.9, 1.6, 1.4]]
+    assert curves[0][0] == _point(bs=128)
+    out = tmp_path / "curves.csv"
+    tc1_replay.write_curves(out, curves, NAMES)
+    back = tc1_replay.read_curves(out, NAMES)
+    assert back == curves
+    assert isinstance(back[0][0]["batch_size"], int) and back[0][0]["optimizer"] == "adam"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "empty"),
+    ("drop,learning_rate,optimizer,batch_size\n", "expected drop, learning_rate"),
+    ("drop,learning_rate,optimizer,batch_size,1,3\n0.1,0.001,adam,32,1.7,1.6\n",
+     "then steps 1, 2"),
+    ("drop,lr,optimizer,batch_size,1\n0.1,0.001,adam,32,1.7\n", "header"),
+    ("drop,learning_rate,optimizer,batch_size,1,2\n", "no curves"),
+    ("drop,learning_rate,optimizer,batch_size,1,2\n0.1,0.001,adam,32,1.7\n", ":2: 5 fields"),
+])
+def test_read_curves_names_the_file_and_what_is_wrong(tmp_path, text, words):
+    path = tmp_path / "c.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError) as e:
+        tc1_replay.read_curves(path, NAMES)
+    assert str(e.value).startswith(str(path)) and words in str(e.value)
+
+
+def test_nearest_curve_by_the_problems_space(problem):
+    curves = [(_point(lr=1e-3, opt="adam"), [1.0]),
+              (_point(lr=1e-4, opt="adam"), [2.0]),
+              (_point(lr=1e-3, opt="sgd"), [3.0]),
+              (_point(lr=1e-3, opt="adam", bs=128), [4.0])]
+    replay = tc1_replay.Replay(curves, problem)
+    # the learning rate counts on its log scale: 3e-4 is nearer 1e-4 than 1e-3
+    assert replay.curve(_point(lr=2e-4)) == [2.0]
+    assert replay.curve(_point(lr=5e-4)) == [1.0]
+    # a categorical mismatch outweighs any numeric distance within the space
+    assert replay.curve(_point(lr=1e-3, opt="sgd", drop=0.9)) == [3.0]
+    assert replay.curve(_point(bs=128, lr=1e-5)) == [4.0]
+    assert replay.value_at(_point(), 1) == 1.0 and replay.value_at(_point(), 9) == 1.0
+    # ties go to the first curve
+    twice = tc1_replay.Replay([(_point(), [5.0]), (_point(), [6.0])], problem)
+    assert twice.curve(_point()) == [5.0]
+
+
+def test_model_prints_the_nearest_curve(tmp_path, capsys):
+    table = tmp_path / "c.csv"
+    tc1_replay.write_curves(table, [(_point(), [1.7, 1.5, 1.25]),
+                                    (_point(opt="sgd"), [1.8, 1.79, 1.78])], NAMES)
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps(_point(lr=1.1e-3)))
+    assert tc1_replay.main(["--curves", str(table), str(params)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "IMPROVE_INTERMEDIATE 1 1.7", "IMPROVE_INTERMEDIATE 2 1.5",
+        "IMPROVE_INTERMEDIATE 3 1.25", "IMPROVE_RESULT 1.25"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x\n")
+    assert tc1_replay.main(["--curves", str(bad), str(params)]) == 2
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_build_refuses_to_overwrite_and_an_empty_keep(tmp_path, capsys):
+    _experiment(tmp_path / "keep" / "e", [("1_1_0", _point(), {1: 1.7, 2: 1.5})])
+    out = tmp_path / "curves.csv"
+    assert tc1_replay.main(["build", str(tmp_path / "keep"), str(out)]) == 0
+    first = out.read_text()
+    assert "1 curves of 2 steps" in capsys.readouterr().out
+    assert tc1_replay.main(["build", str(tmp_path / "keep"), str(out)]) == 2
+    assert "exists: not overwritten" in capsys.readouterr().err and out.read_text() == first
+    (tmp_path / "empty").mkdir()
+    assert tc1_replay.main(["build", str(tmp_path / "empty"), str(tmp_path / "o.csv")]) == 2
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_the_shipped_curves_are_full_tc1_curves(problem):
+    curves = tc1_replay.read_curves(tc1_replay.CURVES, NAMES)
+    assert len(curves) == 621 and {len(c) for _, c in curves} == {es.TC1_SETTINGS["epochs"]}
+    for point, _ in curves:
+        problem.space.check_point(point)
+
+
+def test_bench_replay_refuses_bad_curves(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("drop,learning_rate\n")
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        rc = es.main(["--part", "replay", "--curves", str(bad), "--out", str(tmp_path / "o")])
+    assert rc == 2 and f"--curves: {bad}: header" in err.getvalue()
+    assert not (tmp_path / "o").exists()
