@@ -823,7 +823,8 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
                              f"--sleep {sleep} --noise-seed {seed}"]
                 elif part == "replay":
                     model = ["--model-cmd", f"{sys.executable} {ROOT / 'bench' / 'tc1_replay.py'} "
-                             f"--curves {Path(curves).resolve()} --sleep {sleep}"]
+                             f"--curves {Path(curves).resolve()} --sleep {sleep}"
+                             + (" --flat" if replay is not None and replay.flat else "")]
                 else:
                     model = ["--model", "tc1", "--launch", launch]
                 exp = workdir / f"{part}-{method}-{seed}"
@@ -895,6 +896,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="both: synthetic and tc1; replay: measured TC1 curves (--curves)")
     parser.add_argument("--curves", type=Path, default=tc1_replay.CURVES,
                         help="replay: the curves CSV (bench/tc1_replay.py build)")
+    parser.add_argument("--replay-flat", action="store_true",
+                        help="replay: every step reports the last value (tc1_replay.py --flat)")
     parser.add_argument("--seeds", help="comma-separated seeds (both parts)")
     parser.add_argument("--evals", type=int, help="N: none's evaluations")
     parser.add_argument("--stopper-evals", type=int, help="M: the others' evaluations")
@@ -919,7 +922,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         problem = load_problem(str(TC1_PROBLEM))
         try:
             replay = tc1_replay.Replay(
-                tc1_replay.read_curves(args.curves, problem.space.names), problem)
+                tc1_replay.read_curves(args.curves, problem.space.names), problem,
+                args.replay_flat)
         except (OSError, ValueError) as e:
             say(f"early_stopping.py: --curves: {e}")
             return 2
@@ -958,12 +962,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                               args.launch, workdir, stoppers, args.optimizer, replay,
                               args.curves)
             part_text, raw[part] = report_part(part, result, seeds, n_evals, m_evals, s,
-                                               str(args.curves))
+                                               str(args.curves)
+                                               + (", --flat" if args.replay_flat else ""))
             raw[part]["settings"] = {**asdict(s), "seeds": seeds, "evals": n_evals,
                                      "stopper_evals": m_evals, "methods": methods,
                                      "sleep": args.sleep, "launch": args.launch,
                                      "optimizer": args.optimizer or "default",
-                                     **({"curves": str(args.curves)} if replay else {})}
+                                     **({"curves": str(args.curves), "flat": args.replay_flat}
+                                        if replay else {})}
             print(part_text, flush=True)
             text += part_text + "\n"
     out = Path(args.out)

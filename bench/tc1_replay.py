@@ -29,9 +29,14 @@ it prints ``IMPROVE_INTERMEDIATE <step> <value>`` for each step (after a
 Nearest is by the problem's own space: each numeric parameter on its unit
 scale (log scale for a log-uniform one), a categorical one counting 1 when it
 differs, distances summed in squares; ties go to the first curve in the file.
-What this cannot show: curves between measured points (a replay is a step
-function of the point), nor seed-to-seed noise of TC1 itself (a point always
-gets the same curve).
+With ``--flat`` every step reports the curve's last value: curves that rank
+configurations perfectly from the first step, the most any stopper could
+learn from them, for telling what a rule loses to uninformative early epochs
+from what it loses by itself.
+
+What a replay cannot show: curves between measured points (it is a step
+function of the point), nor the seed-to-seed noise of TC1 itself (a point
+always gets the same curve).
 """
 
 from __future__ import annotations
@@ -135,8 +140,9 @@ def read_curves(path: Path, names: Sequence[str]) -> List[Curve]:
 class Replay:
     """The nearest measured curve of a point, by the problem's space."""
 
-    def __init__(self, curves: Sequence[Curve], problem: Any) -> None:
+    def __init__(self, curves: Sequence[Curve], problem: Any, flat: bool = False) -> None:
         self.curves = list(curves)
+        self.flat = flat
         self.names = list(problem.space.names)
         self.dims = list(problem.space.dims)
         self._memo: Dict[str, List[float]] = {}
@@ -154,7 +160,8 @@ class Replay:
     def curve(self, point: Mapping[str, Any]) -> List[float]:
         key = json.dumps({n: point[n] for n in self.names}, sort_keys=True)
         if key not in self._memo:
-            self._memo[key] = min(self.curves, key=lambda c: self._distance(point, c[0]))[1]
+            c = min(self.curves, key=lambda c: self._distance(point, c[0]))[1]
+            self._memo[key] = [c[-1]] * len(c) if self.flat else c
         return self._memo[key]
 
     def value_at(self, point: Mapping[str, Any], step: int) -> float:
@@ -185,10 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--curves", type=Path, default=CURVES)
     ap.add_argument("--sleep", type=float, default=0.0, help="seconds before each step")
+    ap.add_argument("--flat", action="store_true",
+                    help="report the last value at every step (see the module's text)")
     ap.add_argument("params", type=Path, help="the point, as params.json")
     a = ap.parse_args(argv)
     try:
-        replay = Replay(read_curves(a.curves, names), problem)
+        replay = Replay(read_curves(a.curves, names), problem, a.flat)
     except (OSError, ValueError) as e:
         print(f"tc1_replay.py: {e}", file=sys.stderr)
         return 2

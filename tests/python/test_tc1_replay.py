@@ -99,6 +99,9 @@ def test_nearest_curve_by_the_problems_space(problem):
     assert replay.curve(_point(lr=1e-3, opt="sgd", drop=0.9)) == [3.0]
     assert replay.curve(_point(bs=128, lr=1e-5)) == [4.0]
     assert replay.value_at(_point(), 1) == 1.0 and replay.value_at(_point(), 9) == 1.0
+    # --flat: the last value at every step
+    flat = tc1_replay.Replay([(_point(), [1.7, 1.5, 1.2])], problem, flat=True)
+    assert flat.curve(_point()) == [1.2, 1.2, 1.2] and flat.value_at(_point(), 1) == 1.2
     # ties go to the first curve
     twice = tc1_replay.Replay([(_point(), [5.0]), (_point(), [6.0])], problem)
     assert twice.curve(_point()) == [5.0]
@@ -114,6 +117,8 @@ def test_model_prints_the_nearest_curve(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines() == [
         "IMPROVE_INTERMEDIATE 1 1.7", "IMPROVE_INTERMEDIATE 2 1.5",
         "IMPROVE_INTERMEDIATE 3 1.25", "IMPROVE_RESULT 1.25"]
+    assert tc1_replay.main(["--flat", "--curves", str(table), str(params)]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "IMPROVE_INTERMEDIATE 1 1.25"
     bad = tmp_path / "bad.csv"
     bad.write_text("x\n")
     assert tc1_replay.main(["--curves", str(bad), str(params)]) == 2
