@@ -94,6 +94,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import lc_model  # noqa: E402
 import tc1_replay  # noqa: E402
+from async_search import expfiles  # noqa: E402
 
 BINARY = ROOT / "build" / "async-search"
 RESULTS_DIR = ROOT / "bench" / "results"
@@ -260,16 +261,9 @@ def overrun(evaluations: Iterable[Evaluation]) -> float:
 def read_experiment(exp_dir: Path) -> List[Evaluation]:
     """results.csv (finishing order) with the issue order from points.log."""
     exp_dir = Path(exp_dir)
-    order: Dict[str, int] = {}
-    points: Dict[str, Dict[str, Any]] = {}
-    with contextlib.suppress(FileNotFoundError), open(exp_dir / "points.log") as fh:
-        for line in fh:
-            if not line.endswith("\n"):
-                break
-            job, tab, text = line[:-1].partition("\t")
-            if tab:
-                order.setdefault(job, len(order))
-                points[job] = json.loads(text)
+    texts = expfiles.read_points(exp_dir / expfiles.POINTS)  # issue order
+    order = {job: i for i, job in enumerate(texts)}
+    points = {job: json.loads(text) for job, text in texts.items()}
     decided = stop_decisions(exp_dir / "manager.log")
     out = []
     with open(exp_dir / "results.csv", newline="") as fh:

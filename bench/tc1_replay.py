@@ -52,7 +52,7 @@ from typing import Any, Dict, List, Mapping, Sequence, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "python"))
 
-from async_search import load_problem  # noqa: E402
+from async_search import expfiles, load_problem  # noqa: E402
 from async_search.space import Categorical  # noqa: E402
 
 PROBLEM = ROOT / "bench" / "problem_tc1_bench.py"
@@ -72,22 +72,18 @@ def _value(text: str) -> Any:
 
 def read_experiment_curves(exp_dir: Path) -> List[Curve]:
     """(point, values at steps 1..n) of every evaluation of a kept experiment that
-    reported each of steps 1..n without a gap (n its own last step)."""
-    points: Dict[str, Dict[str, Any]] = {}
-    with open(exp_dir / "points.log") as fh:
-        for line in fh:
-            job, tab, text = line.rstrip("\n").partition("\t")
-            if tab:
-                points[job] = json.loads(text)
+    reported each of steps 1..n without a gap (n its own last step).  The files
+    are read as a restart reads them (async_search.expfiles): a torn last line is
+    left out, a malformed one is an error naming the file."""
+    points = expfiles.read_points(exp_dir / expfiles.POINTS)
     steps: Dict[str, Dict[int, float]] = {}
-    with open(exp_dir / "intermediate.csv", newline="") as fh:
-        for row in csv.DictReader(fh):
-            steps.setdefault(row["job_id"], {})[int(row["step"])] = float(row["value"])
+    for c in expfiles.read_curves(exp_dir / expfiles.CURVES):
+        steps.setdefault(c.job_id, {})[c.step] = c.value
     out = []
     for job, by_step in steps.items():
         n = max(by_step)
         if job in points and sorted(by_step) == list(range(1, n + 1)):
-            out.append((points[job], [by_step[s] for s in range(1, n + 1)]))
+            out.append((json.loads(points[job]), [by_step[s] for s in range(1, n + 1)]))
     return out
 
 
@@ -96,8 +92,8 @@ def build(keep_dirs: Sequence[Path], names: Sequence[str]) -> List[Curve]:
     length seen (the full training), in the order of the sorted paths."""
     curves: List[Curve] = []
     for keep in keep_dirs:
-        for exp in sorted(p.parent for p in Path(keep).glob("*/intermediate.csv")):
-            if (exp / "points.log").exists():
+        for exp in sorted(p.parent for p in Path(keep).glob("*/" + expfiles.CURVES)):
+            if (exp / expfiles.POINTS).exists():
                 curves += read_experiment_curves(exp)
     full = max((len(c) for _, c in curves), default=0)
     return [({n: p[n] for n in names}, c) for p, c in curves
@@ -181,7 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if a.out.exists():
             print(f"tc1_replay.py: {a.out} exists: not overwritten", file=sys.stderr)
             return 2
-        curves = build(a.keep, names)
+        try:
+            curves = build(a.keep, names)
+        except (ValueError, json.JSONDecodeError) as e:  # a malformed kept file
+            print(f"tc1_replay.py: {e}", file=sys.stderr)
+            return 2
         if not curves:
             print(f"tc1_replay.py: no full curves under {', '.join(map(str, a.keep))}",
                   file=sys.stderr)

@@ -9,6 +9,7 @@ journalling it, so the journal is exactly what the stopper saw.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -298,7 +299,7 @@ def test_replayed_tc1_curves_under_asha(tmp_path):
     them before the last epoch, and what finished is the curve's last value."""
     sys.path.insert(0, str(ROOT / "bench"))
     import tc1_replay
-    from async_search import load_problem
+    from async_search import expfiles, load_problem
 
     problem = load_problem(str(tc1_replay.PROBLEM))
     replay = tc1_replay.Replay(tc1_replay.read_curves(tc1_replay.CURVES, problem.space.names),
@@ -312,11 +313,9 @@ def test_replayed_tc1_curves_under_asha(tmp_path):
     rows = read_results(exp_dir)
     assert len(rows) == 15
     assert any(r["status"] == "stopped" for r in rows), "nothing was stopped"
+    issued = expfiles.read_points(exp_dir / expfiles.POINTS)  # the points as sent
     for r in rows:
-        point = {n: r[f"p:{n}"] for n in problem.space.names}
-        point = {"drop": float(point["drop"]), "learning_rate": float(point["learning_rate"]),
-                 "optimizer": point["optimizer"], "batch_size": int(point["batch_size"])}
-        curve = replay.curve(point)
+        curve = replay.curve(json.loads(issued[r["job_id"]]))
         steps = int(r["steps"])
         if r["status"] == "ok":
             assert steps == 27 and math.isclose(float(r["objective"]), curve[-1],

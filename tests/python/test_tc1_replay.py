@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import early_stopping as es  # noqa: E402
 import tc1_replay  # noqa: E402
 
-from async_search import load_problem  # noqa: E402
+from async_search import expfiles, load_problem  # noqa: E402
 
 NAMES = ["drop", "learning_rate", "optimizer", "batch_size"]
 
@@ -40,12 +40,12 @@ def _experiment(path: Path, jobs):
         for job, point, _ in jobs:
             if point is not None:
                 fh.write(f"{job}\t{json.dumps(point)}\n")
-    with open(path / "intermediate.csv", "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["job_id", "step", "value"])
+    with open(path / expfiles.CURVES, "w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(expfiles.CURVE_COLUMNS)
         for job, _, steps in jobs:
             for step, value in steps.items():
-                w.writerow([job, step, value])
+                w.writerow([job, step, value, 1.0e9 + step])
 
 
 def test_build_keeps_full_gapless_curves_of_every_experiment(tmp_path, problem):
@@ -136,6 +136,26 @@ def test_build_refuses_to_overwrite_and_an_empty_keep(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert tc1_replay.main(["build", str(tmp_path / "empty"), str(tmp_path / "o.csv")]) == 2
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_build_reads_kept_files_as_a_restart_does(tmp_path, capsys):
+    """A search killed while writing leaves a torn last line: left out, as
+    --restart leaves it out. A malformed row is a one-line error naming the file."""
+    exp = tmp_path / "keep" / "killed"
+    _experiment(exp, [("1_1_0", _point(), {1: 1.7, 2: 1.5}),
+                      ("1_1_1", _point(drop=0.4), {1: 1.8, 2: 1.6})])
+    with open(exp / expfiles.CURVES, "a") as fh:
+        fh.write("1_1_1,3,1.")                        # torn: no newline
+    with open(exp / expfiles.POINTS, "a") as fh:
+        fh.write('1_1_2\t{"drop": 0.2')                # torn point of a new job
+    curves = sorted(c for _, c in tc1_replay.read_experiment_curves(exp))
+    assert curves == [[1.7, 1.5], [1.8, 1.6]]
+    with open(exp / expfiles.CURVES, "w") as fh:
+        fh.write(",".join(expfiles.CURVE_COLUMNS) + "\n1_1_0,one,1.7,0\n")
+    out = tmp_path / "o.csv"
+    assert tc1_replay.main(["build", str(tmp_path / "keep"), str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(exp / expfiles.CURVES) in err and not out.exists()
 
 
 def test_the_shipped_curves_are_full_tc1_curves(problem):
