@@ -545,10 +545,10 @@ def optuna_tc1(problem, model: TC1InProcess, method: str, seed: int, n_trials: i
     return out
 
 
-def tc1_defaults_file(directory: Path) -> Path:
-    """tc1_default_model.txt with the bench's settings (TC1_SETTINGS)."""
+def tc1_defaults_file(directory: Path, epochs: int = TC1_SETTINGS["epochs"]) -> Path:
+    """tc1_default_model.txt with the bench's settings (TC1_SETTINGS, ``epochs`` epochs)."""
     text = TC1_DEFAULTS.read_text()
-    for key, value in TC1_SETTINGS.items():
+    for key, value in {**TC1_SETTINGS, "epochs": epochs}.items():
         text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value!r}", text)
         if n != 1:
             raise RuntimeError(f"{TC1_DEFAULTS}: no single line '{key} = ...'")
@@ -788,7 +788,7 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
     env: Dict[str, str] = {}
     tc1 = None
     if part == "tc1":
-        defaults = tc1_defaults_file(workdir)
+        defaults = tc1_defaults_file(workdir, s.max_step)
         env["CANDLE_DEFAULT_MODEL_FILE"] = str(defaults)
     t_part = time.monotonic()
     for seed in seeds:
@@ -897,6 +897,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--stopper-evals", type=int, help="M: the others' evaluations")
     parser.add_argument("--methods", help="comma-separated, of: " + ", ".join(
         BINARY_METHODS + OPTUNA_METHODS))
+    parser.add_argument("--epochs", type=int, default=TC1_SETTINGS["epochs"],
+                        help="tc1: epochs of a full training (the last step)")
     parser.add_argument("--min-steps", type=int, default=1)
     parser.add_argument("--eta", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=5)
@@ -909,6 +911,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--keep", help="keep the experiments in this directory")
     parser.add_argument("--out", default=str(RESULTS_DIR / "early_stopping.json"))
     args = parser.parse_args(argv)
+    if args.epochs < 2:
+        say(f"early_stopping.py: --epochs: {args.epochs}: a full training needs at least 2")
+        return 2
 
     replay = None
     if args.part == "replay":
@@ -947,7 +952,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             n_evals = args.evals or cfg["evals"]
             m_evals = args.stopper_evals or max(cfg["stopper_evals"], n_evals)
             methods = args.methods.split(",") if args.methods else list(cfg["methods"])
-            max_step = {"synthetic": lc_model.MAX_STEP, "tc1": TC1_SETTINGS["epochs"],
+            max_step = {"synthetic": lc_model.MAX_STEP, "tc1": args.epochs,
                         "replay": len(replay.curves[0][1]) if replay else 0}[part]
             s = Settings(max_step, args.min_steps, args.eta, args.warmup, args.workers)
             say(f"part {part}: {len(seeds)} seeds, methods {', '.join(methods)}; "

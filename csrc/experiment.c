@@ -155,6 +155,8 @@ char *experiment_settings_json(const struct experiment *x,
                   "\"max_evals\": %ld, \"num_buffer\": %ld, \"workers\": %d",
                   o->seed, o->n_jobs, o->init_size, o->max_evals, o->num_buffer,
                   workers);
+    strbuf_puts(&sb, ", \"stopper\": ");
+    strbuf_json_string(&sb, options_stopper_name(o->stopper));
     if (o->simulate > 0) {
         strbuf_puts(&sb, ", \"simulate_objective\": ");
         strbuf_json_string(&sb, o->sim_objective);

@@ -504,6 +504,12 @@ static const char *options_choice_name(const struct option_choices *c,
     return NULL;
 }
 
+const char *options_stopper_name(enum options_stopper stopper)
+{
+    const char *name = options_choice_name(&options_stopper, (int)stopper);
+    return name ? name : "none";
+}
+
 /* Writes the names of c joined by sep into buf. */
 static void options_choice_names(const struct option_choices *c,
                                  const char *sep, char *buf, size_t len)

@@ -127,6 +127,9 @@ void options_cfg_variables(FILE *f);
  * first flag that differs. */
 const char *options_diff(const struct options *a, const struct options *b);
 
+/* The --stopper name of a stopper ("none", "asha", "median"). */
+const char *options_stopper_name(enum options_stopper stopper);
+
 struct strbuf;
 /* Appends every setting that has a cfg variable, except --problem (the
  * experiment records its resolved path) and --restart-number (one start's,

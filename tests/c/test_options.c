@@ -425,6 +425,20 @@ static void settings_json_names_each_setting_as_its_flag(void **state)
     strbuf_free(&sb);
 }
 
+static void stopper_names_are_the_flags_values(void **state)
+{
+    (void)state;
+    assert_string_equal(options_stopper_name(OPTIONS_STOPPER_NONE), "none");
+    assert_string_equal(options_stopper_name(OPTIONS_STOPPER_ASHA), "asha");
+    assert_string_equal(options_stopper_name(OPTIONS_STOPPER_MEDIAN), "median");
+    struct options o;
+    char err[OPTIONS_ERR_LEN];
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--stopper", "asha", NULL),
+                     OPTIONS_OK);
+    assert_string_equal(options_stopper_name(o.stopper), "asha");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -441,6 +455,7 @@ int main(void)
         cmocka_unit_test(cfg_variables_name_their_flags_and_defaults),
         cmocka_unit_test(diff_names_the_first_changed_flag),
         cmocka_unit_test(settings_json_names_each_setting_as_its_flag),
+        cmocka_unit_test(stopper_names_are_the_flags_values),
     };
     return UNIT_RUN(tests);
 }

@@ -174,6 +174,27 @@ def test_without_a_stopper_everything_trains_to_the_end(tmp_path):
     assert len(read_curves(exp_dir)) == 8 * CURVE_STEPS
 
 
+def issued_points(exp_dir: Path) -> list[str]:
+    """The points of points.log in the order they were issued (their JSON text)."""
+    return [line.split("\t", 1)[1] for line in (exp_dir / "points.log").read_text().splitlines()]
+
+
+def test_a_stopper_widens_the_initial_design(tmp_path):
+    """Under a stopper the engine starts from 2(d + 2) design points, at least
+    10 (async_search.engine.stopper_design_size): a 1-d space gets the first
+    10 points a search given --init-size 10 issues, where the default
+    optimizer's own design is 5 points."""
+    problem = write_problem(tmp_path)
+    common = ["--problem", problem, "--model-cmd", curve_model(0.0), "--seed", "5"]
+    stopped = run_search(tmp_path / "asha", *common, "--max-evals", "12", "--stopper", "asha",
+                         "--stopper-max-step", str(CURVE_STEPS), nprocs=3)
+    assert stopped.proc.returncode == 0, stopped.proc.stderr
+    wide = run_search(tmp_path / "wide", *common, "--max-evals", "10", "--init-size", "10",
+                      nprocs=3)
+    assert wide.proc.returncode == 0, wide.proc.stderr
+    assert issued_points(tmp_path / "asha")[:10] == issued_points(tmp_path / "wide")
+
+
 def test_fork_server_children_are_stopped_too(tmp_path):
     # a CANDLE-style module run by the fork server: the forked evaluations end
     models = tmp_path / "models"

@@ -350,6 +350,16 @@ def test_tc1_defaults_file(tmp_path):
     defaults = runner.read_default_model(es.tc1_defaults_file(tmp_path))
     for key, value in es.TC1_SETTINGS.items():
         assert defaults[key] == value
+    longer = runner.read_default_model(es.tc1_defaults_file(tmp_path, 81))
+    assert longer["epochs"] == 81
+    assert {k: v for k, v in longer.items() if k != "epochs"} == {
+        k: v for k, v in defaults.items() if k != "epochs"}
+
+
+def test_epochs_below_two_are_refused(capsys):
+    assert es.main(["--part", "tc1", "--epochs", "1", "--out", "/nonexistent/x.json"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("early_stopping.py: --epochs: 1:") and "\n" not in err
 
 
 @pytest.fixture(scope="module")

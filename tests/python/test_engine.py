@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from async_search.engine import SETTINGS, Engine
+from async_search.engine import SETTINGS, Engine, stopper_design_size
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_PROBLEM = str(ROOT / "problems" / "as_problem.py")
@@ -102,3 +102,42 @@ def test_a_simulated_restart_gives_reissued_points_their_objective(tmp_path):
     _write_experiment(tmp_path, engine, [(t, f) for t, f, _ in issued], finished=2)
     _, inflight, _, _, _ = Engine(json.dumps(settings)).replay(str(tmp_path))
     assert [v for *_, v in inflight] == [v for *_, v in issued[2:]]
+
+
+def test_the_manager_sends_its_stopper():
+    source = (ROOT / "csrc" / "experiment.c").read_text(encoding="utf-8")
+    body = source[source.index("char *experiment_settings_json("):]
+    body = body[:body.index("\n}\n")]
+    assert '\\"stopper\\": ' in body and "options_stopper_name(o->stopper)" in body
+
+
+@pytest.mark.parametrize("dims, size", [(1, 10), (4, 12), (6, 16), (11, 24), (30, 24)])
+def test_the_design_under_a_stopper(dims, size):
+    assert stopper_design_size(dims) == size
+
+
+def _sequence(settings: dict, told: int, more: int) -> list:
+    """`told` points asked and told (objective: their index), then `more` asked."""
+    engine = Engine(json.dumps(settings))
+    first = engine.ask(told)
+    engine.tell([text for text, _ in first], [float(i) for i in range(told)])
+    return [text for text, _ in first + engine.ask(more)]
+
+
+@pytest.mark.parametrize("stopper", ["asha", "median"])
+def test_a_stopper_widens_the_initial_design(stopper):
+    # as_problem has 6 parameters: the default optimizer's own design is 8
+    # points, under a stopper 16. After 8 points told, a search without a
+    # stopper asks its model; one with a stopper goes on with the design, as
+    # a search given --init-size 16 does.
+    base = dict(FULL, optimizer="default", init_size=4)
+    stopped = _sequence(dict(base, stopper=stopper), 8, 4)
+    assert stopped == _sequence(dict(base, init_size=16), 8, 4)
+    assert stopped[8:] != _sequence(dict(base, stopper="none"), 8, 4)[8:]
+    assert _sequence(dict(base, stopper="none"), 8, 4) == _sequence(base, 8, 4)
+
+
+def test_a_larger_init_size_is_kept_under_a_stopper():
+    base = dict(FULL, optimizer="default")
+    assert (_sequence(dict(base, stopper="asha", init_size=20), 17, 3)
+            == _sequence(dict(base, init_size=20), 17, 3))

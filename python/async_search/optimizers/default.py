@@ -6,8 +6,9 @@ How a point is produced
    a scrambled Sobol sequence (or Latin hypercube / random: setting ``design``) in
    the unit cube, where every dimension follows its prior (``space.py``); ``auto``
    is ``d + 2`` for ``d`` dimensions, at least 5 and at most 12 (setting ``n_init``
-   overrides it). Pending and told points count towards the design, so a restart
-   that replays earlier results goes straight to the model.
+   overrides it; under a stopper the engine raises ``init_size`` to
+   ``engine.stopper_design_size``). Pending and told points count towards the
+   design, so a restart that replays earlier results goes straight to the model.
 2. **Surrogate** (setting ``surrogate``). ``gp``: an exact Gaussian process
    (Matérn 5/2, one lengthscale per input, fitted signal and noise, weak
    log-normal priors; ``gp.py``) on :meth:`Space.features` (unit coordinates,
