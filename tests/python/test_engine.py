@@ -19,10 +19,15 @@ FULL = {"problem": AS_PROBLEM, "optimizer": "random", "seed": 3, "n_jobs": 1, "i
         "max_evals": 10, "num_buffer": 1, "workers": 2}
 
 
-def test_the_manager_sends_every_required_setting():
+def _settings_json_source() -> str:
+    """The body of csrc/experiment.c's experiment_settings_json."""
     source = (ROOT / "csrc" / "experiment.c").read_text(encoding="utf-8")
     body = source[source.index("char *experiment_settings_json("):]
-    body = body[:body.index("\n}\n")]
+    return body[:body.index("\n}\n")]
+
+
+def test_the_manager_sends_every_required_setting():
+    body = _settings_json_source()
     sent = set(re.findall(r'\\"(\w+)\\":', body))
     assert set(SETTINGS) <= sent, sorted(set(SETTINGS) - sent)
 
@@ -105,9 +110,7 @@ def test_a_simulated_restart_gives_reissued_points_their_objective(tmp_path):
 
 
 def test_the_manager_sends_its_stopper():
-    source = (ROOT / "csrc" / "experiment.c").read_text(encoding="utf-8")
-    body = source[source.index("char *experiment_settings_json("):]
-    body = body[:body.index("\n}\n")]
+    body = _settings_json_source()
     assert '\\"stopper\\": ' in body and "options_stopper_name(o->stopper)" in body
 
 
