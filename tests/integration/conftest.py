@@ -9,8 +9,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -35,6 +38,59 @@ def mpiexec(nprocs: int) -> list:
 
 def model_cmd(name: str, *args: str) -> str:
     return " ".join([PYTHON, str(MODELS / name), *args])
+
+
+def experiment_processes(exp_dir: Path, launcher: int) -> dict:
+    """The live processes of the experiment at exp_dir, by kind: "ranks"
+    (async-search with exp_dir on its command line, the launcher's own pid
+    aside) and "models" (running in a run directory of exp_dir). Each is
+    listed as "pid state wchan command"; zombies have already ended."""
+    found: dict = {"ranks": [], "models": []}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == launcher:
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            wchan = Path(f"/proc/{pid}/wchan").read_text()
+            cwd = os.readlink(f"/proc/{pid}/cwd")
+        except (OSError, IndexError):
+            continue
+        if state == "Z":
+            continue
+        line = f"{pid} {state} {wchan} {cmd.replace(bytes(1), b' ').decode(errors='replace')}"
+        if b"build/async-search" in cmd and str(exp_dir).encode() in cmd:
+            found["ranks"].append(line)
+        elif cwd.startswith(str(exp_dir / "run") + "/"):
+            found["models"].append(line)
+    return found
+
+
+def signal_mpiexec(proc: subprocess.Popen, exp_dir: Path, sig: int,
+                   timeout: float = 60, rank_grace: float = 30) -> tuple:
+    """Sends sig to mpiexec and waits for the job's end; returns (stdout,
+    stderr). mpiexec ends the ranks (SIGTERM, SIGKILL a second later) and
+    exits, in about 2 s here. Once in CI it did not exit: the summary was
+    printed, and mpiexec was still running 120 s later. Such a stall of the
+    launcher is not the search's to mend, so it is killed then, as a user
+    kills a hung mpiexec, with a warning; but by then no model of the
+    experiment may still run, and no rank once mpiexec is gone."""
+    proc.send_signal(sig)
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    left = experiment_processes(exp_dir, proc.pid)
+    assert not left["models"], f"models still running {timeout} s after {sig}: {left}"
+    warnings.warn(f"mpiexec still running {timeout} s after signal {sig}; killed; "
+                  f"what was left of the job: {left}")
+    os.killpg(proc.pid, signal.SIGKILL)
+    out, err = proc.communicate(timeout=30)
+    deadline = time.monotonic() + rank_grace
+    while (left := experiment_processes(exp_dir, proc.pid))["ranks"]:
+        assert time.monotonic() < deadline, f"ranks outlived mpiexec: {left}"
+        time.sleep(0.2)
+    return out, err
 
 
 class Search:
