@@ -68,21 +68,28 @@ def experiment_processes(exp_dir: Path, launcher: int) -> dict:
 
 def signal_mpiexec(proc: subprocess.Popen, exp_dir: Path, sig: int,
                    timeout: float = 60, rank_grace: float = 30) -> tuple:
-    """Sends sig to mpiexec and waits for the job's end; returns (stdout,
-    stderr). mpiexec ends the ranks (SIGTERM, SIGKILL a second later) and
-    exits, in about 2 s here. Once in CI it did not exit: the summary was
-    printed, and mpiexec was still running 120 s later. Such a stall of the
-    launcher is not the search's to mend, so it is killed then, as a user
-    kills a hung mpiexec, with a warning; but by then no model of the
-    experiment may still run, and no rank once mpiexec is gone."""
+    """Sends sig to mpiexec and waits for the job's end (wait_job_end)."""
     proc.send_signal(sig)
+    return wait_job_end(proc, exp_dir, timeout, rank_grace)
+
+
+def wait_job_end(proc: subprocess.Popen, exp_dir: Path, timeout: float = 60,
+                 rank_grace: float = 30) -> tuple:
+    """Waits for the end of a job being torn down (a signal to mpiexec, a
+    killed rank); returns (stdout, stderr). mpiexec ends the ranks (SIGTERM,
+    SIGKILL a second later) and exits, in about 2 s here. Once in CI it did
+    not exit: the summary was printed, and mpiexec was still running 120 s
+    later, hung in its own PMIx shutdown with every rank <defunct> under it.
+    Such a stall of the launcher is not the search's to mend, so it is killed
+    then, as a user kills a hung mpiexec, with a warning; but by then no
+    model of the experiment may still run, and no rank once mpiexec is gone."""
     try:
         return proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         pass
     left = experiment_processes(exp_dir, proc.pid)
-    assert not left["models"], f"models still running {timeout} s after {sig}: {left}"
-    warnings.warn(f"mpiexec still running {timeout} s after signal {sig}; killed; "
+    assert not left["models"], f"models still running {timeout} s on: {left}"
+    warnings.warn(f"mpiexec still running {timeout} s on; killed; "
                   f"what was left of the job: {left}")
     os.killpg(proc.pid, signal.SIGKILL)
     out, err = proc.communicate(timeout=30)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import (BINARY, PROBLEMS, mpi_env, mpiexec, model_cmd, read_results,
-                      run_search, experiment_processes, signal_mpiexec)
+                      run_search, experiment_processes, signal_mpiexec, wait_job_end)
 
 HERE = Path(__file__).parent
 FAULTS = str(PROBLEMS / "problem_faults.py")
@@ -367,7 +367,7 @@ def test_a_dead_worker_rank_ends_the_job_and_restart_loses_nothing(tmp_path):
     assert len(ranks) == 1
     before = (exp_dir / "results.csv").read_bytes()
     os.kill(ranks[0], signal.SIGKILL)
-    out, err = proc.communicate(timeout=60)
+    out, err = wait_job_end(proc, exp_dir)
     assert proc.returncode != 0  # Open MPI ends the whole job
     assert wait_gone(str(exp_dir / "run"))
     final = run_search(exp_dir, *common, "--restart", str(exp_dir))
