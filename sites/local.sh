@@ -24,9 +24,11 @@
 # (odls_base_sigkill_timeout) and exit status 1 whatever the ranks return.
 # The manager stops issuing work, ends the running evaluations, prints its
 # summary and exits with 128+signal, which mpiexec then returns. A second
-# Ctrl-C goes to mpiexec (it ends the job), a third makes mpiexec end it at
-# once. The output keeps flowing to output.txt throughout: tee ignores these
-# signals and ends when the search's output does.
+# Ctrl-C goes to mpiexec (it ends the job); a third kills mpiexec (SIGKILL to
+# its session), which ends the ranks with it: Open MPI's mpiexec can hang in
+# its own shutdown after every rank has ended, and then hears no signal but
+# that one. The output keeps flowing to output.txt throughout: tee ignores
+# these signals and ends when the search's output does.
 
 MPIEXEC=${MPIEXEC:-mpiexec}
 MPIEXEC_ARGS=${MPIEXEC_ARGS:-}
@@ -68,8 +70,14 @@ local_interrupt() {
     echo "async-search-run: SIG$name: stopping the search (it ends the running evaluations and prints its summary; again to end it at once)" >&2 ||
       true # the terminal may be gone (SIGHUP)
     kill -s "$send" "$pid" 2>/dev/null || true
-  else
+  elif [ "$local_interrupts" -lt 3 ]; then
     kill -s "$send" "$local_mpiexec" 2>/dev/null || true
+  else
+    echo "async-search-run: SIG$name again: killing mpiexec (pid $local_mpiexec); every finished result is in results.csv" >&2 ||
+      true
+    # its session when setsid made it one (its pid is the group's), else it
+    kill -s KILL -- "-$local_mpiexec" 2>/dev/null ||
+      kill -s KILL "$local_mpiexec" 2>/dev/null || true
   fi
 }
 
@@ -106,7 +114,8 @@ local_run() {
   trap - INT TERM HUP
   wait "$tee_pid" || true
   rm -rf -- "$tmp"
-  if [ "$local_signal" != 0 ] && [ "$status" -eq 1 ]; then
+  # mpiexec's own status 1, or killed by the third interrupt
+  if [ "$local_signal" != 0 ] && { [ "$status" -eq 1 ] || [ "$status" -eq 137 ]; }; then
     status=$((128 + local_signal))
   fi
   if [ "$local_signal" != 0 ] && [ "$status" -ne 0 ]; then

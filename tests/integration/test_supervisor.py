@@ -514,6 +514,51 @@ def test_sigterm_to_the_script_stops_the_search_cleanly(tmp_path):
         assert "async-search-run: interrupted (exit status 143); continue it with: " in text
 
 
+HUNG_MPIEXEC = """#!/bin/bash
+# an mpiexec hung in its own shutdown: it hears signals and ends on none
+[ "$1" = --version ] && exit 0
+trap 'echo heard >> "$(dirname "$0")/signals.log"' INT TERM HUP
+echo "mpiexec running"
+while :; do sleep 0.1; done
+"""
+
+
+def test_a_third_interrupt_kills_an_mpiexec_that_does_not_end(tmp_path):
+    fake = tmp_path / "mpiexec"
+    fake.write_text(HUNG_MPIEXEC)
+    fake.chmod(0o755)
+    log = tmp_path / "signals.log"
+    exp = tmp_path / "experiments" / "hung"
+    env = slow_search(tmp_path, "hung")
+    env["MPIEXEC"] = str(fake)
+    proc = subprocess.Popen([str(SCRIPT), "example", "local", "hung"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        def wait_for(done):
+            deadline = time.monotonic() + WAIT_S
+            while not done():
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        output = exp / "output.txt"
+        wait_for(lambda: output.exists() and "mpiexec running" in output.read_text())
+        for heard in (1, 2):  # each reaches mpiexec, which goes on
+            proc.send_signal(signal.SIGTERM)
+            wait_for(lambda: log.exists() and len(log.read_text().split()) == heard)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=WAIT_S)
+    finally:
+        end_leftovers(tmp_path)  # the stand-in too (it holds tee's input)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 143, out + err
+    assert "SIGTERM again: killing mpiexec (pid " in err
+    assert "async-search-run: interrupted (exit status 143); continue it with: " in out
+    assert len(log.read_text().split()) == 2  # the third was SIGKILL
+    assert "mpiexec running" in output.read_text()
+
+
 @pytest.mark.parametrize("target,status,seen", [
     # Open MPI's mpiexec signalled: SIGTERM to the ranks, its own status 1
     ("mpiexec", 1, "interrupted by SIGTERM"),
