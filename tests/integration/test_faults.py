@@ -283,15 +283,17 @@ def test_a_stalled_mpiexec_is_killed_only_once_the_job_has_ended(tmp_path):
         mask = int(status.split("SigIgn:")[1].split()[0], 16)
         return mask & (1 << (signal.SIGTERM - 1))
 
-    def ready(proc, kind=None):  # the trap is set, or the stand-in is listed
+    def wait_until(done):
         deadline = time.monotonic() + 30
-        while not (experiment_processes(exp_dir, -1)[kind] if kind
-                   else ignores_sigterm(proc)):
+        while not done():
             assert time.monotonic() < deadline
             time.sleep(0.05)
 
+    def listed(kind):
+        return experiment_processes(exp_dir, -1)[kind]
+
     launcher = stalled()
-    ready(launcher)
+    wait_until(lambda: ignores_sigterm(launcher))
     with pytest.warns(UserWarning, match="mpiexec still running"):
         signal_mpiexec(launcher, exp_dir, signal.SIGTERM, timeout=1)
     assert launcher.returncode == -signal.SIGKILL
@@ -302,9 +304,7 @@ def test_a_stalled_mpiexec_is_killed_only_once_the_job_has_ended(tmp_path):
                              start_new_session=True)
     try:
         launcher = stalled()
-        ready(launcher)
-        ready(rank, "ranks")
-        ready(model, "models")
+        wait_until(lambda: ignores_sigterm(launcher) and listed("ranks") and listed("models"))
         with pytest.raises(AssertionError, match="models still running"):
             signal_mpiexec(launcher, exp_dir, signal.SIGTERM, timeout=1)
         model.kill()
