@@ -34,6 +34,11 @@ configurations perfectly from the first step, the most any stopper could
 learn from them, for telling what a rule loses to uninformative early epochs
 from what it loses by itself.
 
+``ranks`` prints how well each epoch's value ranks the curves by their last
+value (:func:`rank_table`), the information a stopper's early rungs have::
+
+    /usr/bin/python3 bench/tc1_replay.py ranks [--curves CSV] [--steps 1,3,9]
+
 What a replay cannot show: curves between measured points (it is a step
 function of the point), nor the seed-to-seed noise of TC1 itself (a point
 always gets the same curve).
@@ -165,10 +170,97 @@ class Replay:
         return c[min(step, len(c)) - 1]
 
 
+def _ranks(values: Sequence[float]) -> List[float]:
+    """Ranks 1..n of values, ties sharing their mean rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return out
+
+
+def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+    """Spearman's rank correlation of a and b (NaN when either is constant)."""
+    ra, rb = _ranks(a), _ranks(b)
+    n = len(ra)
+    ma, mb = sum(ra) / n, sum(rb) / n
+    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
+    va = sum((x - ma) ** 2 for x in ra)
+    vb = sum((y - mb) ** 2 for y in rb)
+    return cov / (va * vb) ** 0.5 if va > 0 and vb > 0 else float("nan")
+
+
+def rank_table(curves: Sequence[Curve], steps: Sequence[int],
+               top: float = 0.10) -> List[Dict[str, float]]:
+    """How well the value at each step ranks the curves by their last value.
+
+    For each step t: ``kept``, the share of the best ``top`` by last value
+    that are among the best third at t (what a cut to the best third at t,
+    as ASHA's with eta 3, would keep of them); ``rho``, Spearman's
+    correlation of the values at t with the last values over all curves;
+    ``rho_learning``, the same over the curves whose last value is below the
+    median of the last values (those that learn, where a search spends most
+    of its evaluations once it has found where to look)."""
+    finals = [c[-1] for _, c in curves]
+    n = len(finals)
+    ordered = sorted(finals)
+    best = [f <= ordered[max(0, int(top * n) - 1)] for f in finals]
+    median = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    learning = [i for i, f in enumerate(finals) if f < median]
+    out = []
+    for t in steps:
+        at = [c[t - 1] for _, c in curves]
+        third = sorted(at)[max(0, n // 3 - 1)]
+        kept = [at[i] <= third for i in range(n) if best[i]]
+        out.append({"step": t, "kept": sum(kept) / len(kept), "rho": spearman(at, finals),
+                    "rho_learning": spearman([at[i] for i in learning],
+                                             [finals[i] for i in learning])})
+    return out
+
+
+def _ranks_main(argv: Sequence[str], names: Sequence[str]) -> int:
+    ap = argparse.ArgumentParser(prog="tc1_replay.py ranks",
+                                 description="how well each step's value ranks the curves "
+                                 "by their last value (rank_table)")
+    ap.add_argument("--curves", type=Path, default=CURVES)
+    ap.add_argument("--steps", default="1,2,3,5,9,13,18",
+                    help="comma-separated steps (1 .. the curves' last)")
+    a = ap.parse_args(argv)
+    try:
+        curves = read_curves(a.curves, names)
+    except (OSError, ValueError) as e:
+        print(f"tc1_replay.py: {e}", file=sys.stderr)
+        return 2
+    last = len(curves[0][1])
+    try:
+        steps = [int(t) for t in a.steps.split(",")]
+    except ValueError:
+        steps = [0]
+    if any(not 1 <= t <= last for t in steps):
+        print(f"tc1_replay.py: --steps {a.steps}: each step must be 1 to {last}",
+              file=sys.stderr)
+        return 2
+    print(f"{len(curves)} curves of {last} steps ({a.curves})\n")
+    print("| step | best 10% by last value kept by a cut to the best third | "
+          "Spearman, all | Spearman, last value below the median |")
+    print("|---:|---:|---:|---:|")
+    for r in rank_table(curves, steps):
+        print(f"| {r['step']} | {r['kept']:.2f} | {r['rho']:.2f} | {r['rho_learning']:.2f} |")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     problem = load_problem(str(PROBLEM))
     names = list(problem.space.names)
+    if argv[:1] == ["ranks"]:
+        return _ranks_main(argv[1:], names)
     if argv[:1] == ["build"]:
         ap = argparse.ArgumentParser(prog="tc1_replay.py build")
         ap.add_argument("keep", nargs="+", type=Path, help="directories of --keep")

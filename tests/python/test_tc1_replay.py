@@ -173,3 +173,54 @@ def test_bench_replay_refuses_bad_curves(tmp_path):
         rc = es.main(["--part", "replay", "--curves", str(bad), "--out", str(tmp_path / "o")])
     assert rc == 2 and f"--curves: {bad}: header" in err.getvalue()
     assert not (tmp_path / "o").exists()
+
+
+def test_spearman_agrees_with_scipy_ties_included():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    a = [1.7, 1.5, 1.5, 1.2, 1.9, 1.7, 1.1, 1.5]
+    b = [0.9, 1.0, 0.8, 0.7, 1.2, 1.2, 0.7, 1.0]
+    assert tc1_replay.spearman(a, b) == pytest.approx(scipy_stats.spearmanr(a, b).correlation)
+    assert tc1_replay.spearman(a, a) == pytest.approx(1.0)
+    assert tc1_replay.spearman(a, [-x for x in a]) == pytest.approx(-1.0)
+    assert tc1_replay.spearman(a, [1.0] * len(a)) != tc1_replay.spearman(a, [1.0] * len(a))
+
+
+def _ranked_curves(n=30):
+    """Curves of 3 steps, last values 0..n-1: step 1 ranks them backwards,
+    step 2 ranks only the worse half right (the better half backwards), step 3
+    is the last value."""
+    out = []
+    for i in range(n):
+        second = i if i >= n // 2 else n // 2 - 1 - i
+        out.append((_point(drop=i / n), [float(n - i), float(second), float(i)]))
+    return out
+
+
+def test_rank_table_tells_an_informative_step_from_a_misleading_one():
+    rows = tc1_replay.rank_table(_ranked_curves(), [1, 2, 3])
+    one, two, three = rows
+    # step 1 ranks backwards: no best curve is in its best third
+    assert one["kept"] == 0.0 and one["rho"] == pytest.approx(-1.0)
+    assert one["rho_learning"] == pytest.approx(-1.0)
+    # step 2: the best 10% (last values 0, 1, 2) sit at 14, 13, 12 of 0..29,
+    # outside the best third (0..9), though the step ranks all curves well
+    assert two["kept"] == 0.0 and two["rho"] > 0.5
+    # among the better half (last value below the median) it ranks backwards
+    assert two["rho_learning"] == pytest.approx(-1.0)
+    assert three == {"step": 3, "kept": 1.0, "rho": pytest.approx(1.0),
+                     "rho_learning": pytest.approx(1.0)}
+
+
+def test_ranks_prints_the_table_and_refuses_bad_steps(tmp_path, capsys):
+    table = tmp_path / "c.csv"
+    tc1_replay.write_curves(table, _ranked_curves(), NAMES)
+    assert tc1_replay.main(["ranks", "--curves", str(table), "--steps", "1,3"]) == 0
+    out = capsys.readouterr().out
+    assert "30 curves of 3 steps" in out
+    assert "| 1 | 0.00 | -1.00 | -1.00 |" in out and "| 3 | 1.00 | 1.00 | 1.00 |" in out
+    for steps in ("0", "4", "1,x"):
+        assert tc1_replay.main(["ranks", "--curves", str(table), "--steps", steps]) == 2
+        err = capsys.readouterr().err
+        assert err == f"tc1_replay.py: --steps {steps}: each step must be 1 to 3\n"
+    assert tc1_replay.main(["ranks", "--curves", str(tmp_path / "none.csv")]) == 2
+    assert str(tmp_path / "none.csv") in capsys.readouterr().err
