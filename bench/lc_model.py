@@ -152,7 +152,15 @@ def rank_check(n: int = 2000, seed: int = 0, steps: Sequence[int] = (1, 3, 5, 9)
     each of ``steps`` (``n`` random points, noise included): how much the early
     values tell, step by step."""
     rng = random.Random(seed)
-    curves = [curve(random_point(rng), seed) for _ in range(n)]
+    return best_kept([curve(random_point(rng), seed) for _ in range(n)], steps, top)
+
+
+def best_kept(curves: Sequence[Sequence[float]], steps: Sequence[int],
+              top: float) -> Dict[int, float]:
+    """For each of ``steps``: the share of the best ``top`` of ``curves`` by
+    their last value that are in the best third at that step (what a cut to
+    the best third there, as ASHA's with eta 3, would keep of them)."""
+    n = len(curves)
     best = sorted(range(n), key=lambda i: curves[i][-1])[:max(1, int(top * n))]
     out = {}
     for step in steps:

@@ -49,8 +49,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
@@ -170,30 +172,12 @@ class Replay:
         return c[min(step, len(c)) - 1]
 
 
-def _ranks(values: Sequence[float]) -> List[float]:
-    """Ranks 1..n of values, ties sharing their mean rank."""
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    out = [0.0] * len(values)
-    i = 0
-    while i < len(order):
-        j = i
-        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
-            j += 1
-        for k in range(i, j + 1):
-            out[order[k]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return out
-
-
 def spearman(a: Sequence[float], b: Sequence[float]) -> float:
     """Spearman's rank correlation of a and b (NaN when either is constant)."""
-    ra, rb = _ranks(a), _ranks(b)
-    n = len(ra)
-    ma, mb = sum(ra) / n, sum(rb) / n
-    cov = sum((x - ma) * (y - mb) for x, y in zip(ra, rb))
-    va = sum((x - ma) ** 2 for x in ra)
-    vb = sum((y - mb) ** 2 for y in rb)
-    return cov / (va * vb) ** 0.5 if va > 0 and vb > 0 else float("nan")
+    from scipy.stats import spearmanr
+    with warnings.catch_warnings():  # constant input: NaN, said once by the caller
+        warnings.simplefilter("ignore")
+        return float(spearmanr(a, b).correlation)
 
 
 def rank_table(curves: Sequence[Curve], steps: Sequence[int],
@@ -201,24 +185,21 @@ def rank_table(curves: Sequence[Curve], steps: Sequence[int],
     """How well the value at each step ranks the curves by their last value.
 
     For each step t: ``kept``, the share of the best ``top`` by last value
-    that are among the best third at t (what a cut to the best third at t,
-    as ASHA's with eta 3, would keep of them); ``rho``, Spearman's
+    that are among the best third at t (:func:`lc_model.best_kept`, as
+    ``lc_model.rank_check`` for the synthetic curves); ``rho``, Spearman's
     correlation of the values at t with the last values over all curves;
     ``rho_learning``, the same over the curves whose last value is below the
     median of the last values (those that learn, where a search spends most
     of its evaluations once it has found where to look)."""
+    import lc_model  # the bench's other model: not needed to replay a curve
     finals = [c[-1] for _, c in curves]
-    n = len(finals)
-    ordered = sorted(finals)
-    best = [f <= ordered[max(0, int(top * n) - 1)] for f in finals]
-    median = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    median = statistics.median(finals)
     learning = [i for i, f in enumerate(finals) if f < median]
+    kept = lc_model.best_kept([c for _, c in curves], steps, top)
     out = []
     for t in steps:
         at = [c[t - 1] for _, c in curves]
-        third = sorted(at)[max(0, n // 3 - 1)]
-        kept = [at[i] <= third for i in range(n) if best[i]]
-        out.append({"step": t, "kept": sum(kept) / len(kept), "rho": spearman(at, finals),
+        out.append({"step": t, "kept": kept[t], "rho": spearman(at, finals),
                     "rho_learning": spearman([at[i] for i in learning],
                                              [finals[i] for i in learning])})
     return out

@@ -66,6 +66,14 @@ def experiment_processes(exp_dir: Path, launcher: int) -> dict:
     return found
 
 
+def wait_until(done, timeout: float, why=lambda: "") -> None:
+    """Polls done() until it is true; fails with why() after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, why()
+        time.sleep(0.05)
+
+
 def signal_mpiexec(proc: subprocess.Popen, exp_dir: Path, sig: int,
                    timeout: float = 60, rank_grace: float = 30) -> tuple:
     """Sends sig to mpiexec and waits for the job's end (wait_job_end)."""
@@ -93,10 +101,8 @@ def wait_job_end(proc: subprocess.Popen, exp_dir: Path, timeout: float = 60,
                   f"what was left of the job: {left}")
     os.killpg(proc.pid, signal.SIGKILL)
     out, err = proc.communicate(timeout=30)
-    deadline = time.monotonic() + rank_grace
-    while (left := experiment_processes(exp_dir, proc.pid))["ranks"]:
-        assert time.monotonic() < deadline, f"ranks outlived mpiexec: {left}"
-        time.sleep(0.2)
+    wait_until(lambda: not experiment_processes(exp_dir, proc.pid)["ranks"], rank_grace,
+               lambda: f"ranks outlived mpiexec: {experiment_processes(exp_dir, proc.pid)}")
     return out, err
 
 

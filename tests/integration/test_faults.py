@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from conftest import (BINARY, PROBLEMS, mpi_env, mpiexec, model_cmd, read_results,
-                      run_search, experiment_processes, signal_mpiexec, wait_job_end)
+                      run_search, experiment_processes, signal_mpiexec, wait_job_end,
+                      wait_until)
 
 HERE = Path(__file__).parent
 FAULTS = str(PROBLEMS / "problem_faults.py")
@@ -283,17 +284,11 @@ def test_a_stalled_mpiexec_is_killed_only_once_the_job_has_ended(tmp_path):
         mask = int(status.split("SigIgn:")[1].split()[0], 16)
         return mask & (1 << (signal.SIGTERM - 1))
 
-    def wait_until(done):
-        deadline = time.monotonic() + 30
-        while not done():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-
     def listed(kind):
         return experiment_processes(exp_dir, -1)[kind]
 
     launcher = stalled()
-    wait_until(lambda: ignores_sigterm(launcher))
+    wait_until(lambda: ignores_sigterm(launcher), 30)
     with pytest.warns(UserWarning, match="mpiexec still running"):
         signal_mpiexec(launcher, exp_dir, signal.SIGTERM, timeout=1)
     assert launcher.returncode == -signal.SIGKILL
@@ -304,7 +299,7 @@ def test_a_stalled_mpiexec_is_killed_only_once_the_job_has_ended(tmp_path):
                              start_new_session=True)
     try:
         launcher = stalled()
-        wait_until(lambda: ignores_sigterm(launcher) and listed("ranks") and listed("models"))
+        wait_until(lambda: ignores_sigterm(launcher) and listed("ranks") and listed("models"), 30)
         with pytest.raises(AssertionError, match="models still running"):
             signal_mpiexec(launcher, exp_dir, signal.SIGTERM, timeout=1)
         model.kill()
