@@ -3,9 +3,10 @@
 #   make          build/async-search
 #   make deps     install the missing Debian packages (idempotent)
 #   make run      deps + build + data, then the default TC1 search (local site)
-#   make test     deps + build, then C unit tests, pytest, whole-program tests
+#   make test     deps + build, then C unit tests, pytest, whole-program tests,
+#                 the benchmarks' own tests
 #   make lint     flake8 over python/, tests/ and bench/ (settings in setup.cfg)
-#   make bench    the benchmarks under bench/
+#   make bench    the benchmarks of bench/asbench/runners/ (output: build/bench/)
 #   make sanitize ASan+UBSan build: C unit tests and one short search
 
 PYTHON        ?= /usr/bin/python3
@@ -42,7 +43,7 @@ export OMPI_ALLOW_RUN_AS_ROOT = 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM = 1
 export OMPI_MCA_rmaps_base_oversubscribe = 1
 
-.PHONY: all deps test-deps data run test test-c test-python test-integration \
+.PHONY: all deps test-deps data run test test-c test-python test-integration test-bench \
         lint bench sanitize format format-check clean FORCE
 
 all: $(BUILD)/async-search
@@ -86,7 +87,7 @@ $(BUILD)/tests/%: tests/c/%.c $(wildcard tests/c/*.h) $(PURE_OBJS) $(PYTHON_STAM
 	@echo "  TEST  $@"
 	$(Q)$(MPICC) $(ALL_CFLAGS) -Icsrc -o $@ $< $(PURE_OBJS) -lcmocka -lpthread -lm
 
-test: test-deps format-check lint all data test-c test-python test-integration
+test: test-deps format-check lint all data test-c test-python test-integration test-bench
 
 test-c: $(CTESTS)
 	@set -e; for t in $(CTESTS); do echo "== $$t"; $$t; done
@@ -100,6 +101,11 @@ lint:
 
 test-integration: all
 	PYTHON='$(PYTHON)' bin/pytest-strict tests/integration
+
+# The benchmarks' own tests (bench/asbench/tests; asbench is on pytest's
+# path from setup.cfg).
+test-bench:
+	PYTHON='$(PYTHON)' bin/pytest-strict bench/asbench/tests
 
 bench: deps all
 	PYTHON='$(PYTHON)' bin/run-bench

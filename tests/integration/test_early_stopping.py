@@ -15,7 +15,6 @@ import os
 import signal
 import statistics
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import (BINARY, PYTHON, ROOT, mpi_env, mpiexec, model_cmd, read_results,
+from conftest import (BINARY, PYTHON, mpi_env, mpiexec, model_cmd, read_results,
                       run_search)
 
 CURVE_STEPS = 9
@@ -316,11 +315,11 @@ def test_no_evaluation_starts_that_cannot_end_before_the_time_limit(tmp_path):
 
 
 def test_replayed_tc1_curves_under_asha(tmp_path):
-    """bench/tc1_replay.py as a --model-cmd (the bench's replay part): every
+    """asbench.runners.tc1_replay as a --model-cmd (the bench's replay part): every
     evaluation gets the measured curve of its nearest point, asha stops some of
     them before the last epoch, and what finished is the curve's last value."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    import tc1_replay
+    from asbench import bench_env
+    from asbench.runners import tc1_replay
     from async_search import expfiles, load_problem
 
     problem = load_problem(str(tc1_replay.PROBLEM))
@@ -328,9 +327,9 @@ def test_replayed_tc1_curves_under_asha(tmp_path):
                                problem)
     exp_dir = tmp_path / "exp"
     search = run_search(exp_dir, "--problem", str(tc1_replay.PROBLEM), "--model-cmd",
-                        f"{PYTHON} {ROOT / 'bench' / 'tc1_replay.py'} --sleep 0.02",
+                        f"{PYTHON} -m asbench.runners.tc1_replay --sleep 0.02",
                         "--max-evals", "15", "--seed", "3", "--stopper", "asha",
-                        "--stopper-max-step", "27", nprocs=4)
+                        "--stopper-max-step", "27", nprocs=4, env=bench_env(base=mpi_env()))
     assert search.proc.returncode == 0, search.proc.stderr
     rows = read_results(exp_dir)
     assert len(rows) == 15

@@ -313,9 +313,10 @@ def test_waiting_ranks_use_almost_no_cpu():
     # They must not spin (MPI_Test/Iprobe plus sleeps, poll() on the model).
     import subprocess
     import sys
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "idle_cpu.py"), "--workers", "4",
+    from asbench import bench_env
+    proc = subprocess.run([sys.executable, "-m", "asbench.runners.idle_cpu", "--workers", "4",
                            "--sleep", "6", "--max-percent", "5"],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, env=bench_env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("| worker |") == 4
 

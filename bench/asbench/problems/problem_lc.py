@@ -1,4 +1,4 @@
-"""Search space of the synthetic learning-curve model (bench/lc_model.py).
+"""Search space of the synthetic learning-curve model (asbench/problems/lc_model.py).
 
 Five parameters, mixed: a log-uniform learning rate, dropout, an integer
 width, a categorical optimizer and a categorical batch size.  The model's

@@ -1,4 +1,4 @@
-"""bench/lc_model.py and bench/early_stopping.py: the synthetic curves and the accounting."""
+"""asbench.problems.lc_model and the early-stopping bench: synthetic curves, accounting."""
 
 from __future__ import annotations
 
@@ -8,18 +8,15 @@ import json
 import math
 import os
 import random
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))
-
-import early_stopping as es  # noqa: E402
-import lc_model  # noqa: E402
-
-from async_search import load_problem  # noqa: E402
+from asbench import PROBLEMS, reporting
+from asbench.problems import lc_model
+from asbench.runners import early_stopping as es
+from asbench.stopping import binary, evaluations, optuna_side, tables, tc1
+from async_search import load_problem
 
 FAST = {"learning_rate": 0.01, "dropout": 0.05, "units": 220, "optimizer": "rmsprop",
         "batch_size": 16}
@@ -105,7 +102,7 @@ def test_model_script_prints_the_curve(tmp_path):
 
 
 def test_problem_file_matches_the_model():
-    problem = load_problem(str(ROOT / "bench" / "problem_lc.py"))
+    problem = load_problem(str(PROBLEMS / "problem_lc.py"))
     dims = dict(zip(problem.space.names, problem.space.dims))
     assert tuple(dims["optimizer"].categories) == lc_model.OPTIMIZERS
     assert tuple(dims["batch_size"].categories) == lc_model.BATCH_SIZES
@@ -116,7 +113,8 @@ def test_problem_file_matches_the_model():
 # ------------------------------------------------------------------- accounting
 
 def _ev(job, status, objective, steps, issue=None):
-    return es.Evaluation(job, status, objective, steps, int(job) if issue is None else issue)
+    return evaluations.Evaluation(job, status, objective, steps,
+                                  int(job) if issue is None else issue)
 
 
 EVALS = [  # finishing order
@@ -131,44 +129,44 @@ EVALS = [  # finishing order
 
 
 def test_steps_are_the_last_reported_step_summed():
-    assert es.steps_trained(EVALS[5]) == 0
-    assert es.steps_spent(EVALS) == 3 + 27 + 5 + 27 + 20 + 0 + 27
-    assert es.steps_spent([]) == 0
+    assert evaluations.steps_trained(EVALS[5]) == 0
+    assert evaluations.steps_spent(EVALS) == 3 + 27 + 5 + 27 + 20 + 0 + 27
+    assert evaluations.steps_spent([]) == 0
 
 
 def test_best_fully_trained_ignores_stopped_failed_and_short_evaluations():
-    assert [es.fully_trained(e, 27) for e in EVALS] == [False, True, False, True, False,
-                                                        False, True]
-    assert es.best_fully_trained(EVALS, 27) == 0.35
-    assert es.best_evaluation(EVALS, 27).job_id == "6"
-    assert es.best_fully_trained(EVALS[:1], 27) == math.inf
-    assert es.best_evaluation(EVALS[:1], 27) is None
-    assert es.best_fully_trained(EVALS, 20) == 0.30  # with a shorter last step
+    assert [evaluations.fully_trained(e, 27) for e in EVALS] == [False, True, False, True,
+                                                                 False, False, True]
+    assert evaluations.best_fully_trained(EVALS, 27) == 0.35
+    assert evaluations.best_evaluation(EVALS, 27).job_id == "6"
+    assert evaluations.best_fully_trained(EVALS[:1], 27) == math.inf
+    assert evaluations.best_evaluation(EVALS[:1], 27) is None
+    assert evaluations.best_fully_trained(EVALS, 20) == 0.30  # with a shorter last step
 
 
 def test_an_evaluation_stopped_at_its_last_step_was_fully_trained():
     late = [_ev("0", "ok", 0.5, 27), _ev("1", "stopped", 0.4, 27), _ev("2", "stopped", 0.3, 26)]
-    assert [es.fully_trained(e, 27) for e in late] == [True, True, False]
-    assert es.best_fully_trained(late, 27) == 0.4
-    assert es.stopped_at_end(late, 27) == 1 and es.stopped_at_end(EVALS, 27) == 0
+    assert [evaluations.fully_trained(e, 27) for e in late] == [True, True, False]
+    assert evaluations.best_fully_trained(late, 27) == 0.4
+    assert evaluations.stopped_at_end(late, 27) == 1 and evaluations.stopped_at_end(EVALS, 27) == 0
 
 
 def test_first_issued_counts_points_in_issue_order():
-    first = es.first_issued(EVALS, 3)
+    first = evaluations.first_issued(EVALS, 3)
     assert [e.job_id for e in first] == ["1", "0", "2"]   # finishing order kept
-    assert es.steps_spent(first) == 57
-    assert es.best_fully_trained(first, 27) == 0.40
+    assert evaluations.steps_spent(first) == 57
+    assert evaluations.best_fully_trained(first, 27) == 0.40
 
 
 def test_budget_trace_and_best_within():
-    trace = es.budget_trace(EVALS, 27)
+    trace = evaluations.budget_trace(EVALS, 27)
     assert [t[0] for t in trace] == [3, 30, 35, 62, 82, 82, 109]
     assert trace[0][1] == math.inf and trace[1][1] == 0.5 and trace[3][1] == 0.4
-    assert es.best_within(trace, 29) == math.inf
-    assert es.best_within(trace, 30) == 0.5
-    assert es.best_within(trace, 100) == 0.4
-    assert es.best_within(trace, 109) == 0.35
-    assert es.best_within(trace, 10 ** 6) == 0.35
+    assert evaluations.best_within(trace, 29) == math.inf
+    assert evaluations.best_within(trace, 30) == 0.5
+    assert evaluations.best_within(trace, 100) == 0.4
+    assert evaluations.best_within(trace, 109) == 0.35
+    assert evaluations.best_within(trace, 10 ** 6) == 0.35
 
 
 def _write_experiment(path: Path, with_steps: bool):
@@ -200,38 +198,38 @@ def _write_experiment(path: Path, with_steps: bool):
 def test_read_experiment(tmp_path, with_steps):
     exp = tmp_path / "exp"
     _write_experiment(exp, with_steps)
-    evals = es.read_experiment(exp)
+    evals = evaluations.read_experiment(exp)
     assert [e.job_id for e in evals] == ["1_1_1", "1_2_0", "1_1_0"]
     assert [e.issue for e in evals] == [1, 2, 0]
     assert [e.steps for e in evals] == [3, 27, None]
     assert [e.status for e in evals] == ["stopped", "ok", "failed"]
     assert evals[0].objective == 0.7 and math.isnan(evals[2].objective)
     assert evals[1].point == {"x": 2}
-    assert es.best_fully_trained(evals, 27) == 0.2
+    assert evaluations.best_fully_trained(evals, 27) == 0.2
     assert [e.decided for e in evals] == [2, None, None]
-    assert es.overrun(evals) == 1.0
-    assert es.steps_to_decision(evals) == 2 + 27 + 0
-    assert math.isnan(es.overrun(evals[1:]))
+    assert evaluations.overrun(evals) == 1.0
+    assert evaluations.steps_to_decision(evals) == 2 + 27 + 0
+    assert math.isnan(evaluations.overrun(evals[1:]))
 
 
 def test_last_step_in_log(tmp_path):
     log = tmp_path / "model.log"
     log.write_text("IMPROVE_INTERMEDIATE 1 0.5\nnoise\nIMPROVE_INTERMEDIATE 2 0.4\n"
                    "IMPROVE_INTERMEDIATE x 0.3\nIMPROVE_RESULT 0.4\n")
-    assert es.last_step_in_log(log) == 2
-    assert es.last_step_in_log(tmp_path / "missing.log") is None
+    assert evaluations.last_step_in_log(log) == 2
+    assert evaluations.last_step_in_log(tmp_path / "missing.log") is None
 
 
 def test_stopper_flags():
-    s = es.Settings(max_step=27, min_steps=3, eta=3, warmup=5)
-    assert es.stopper_flags("asha", s) == ["--stopper", "asha", "--stopper-min-steps", "3",
-                                           "--stopper-eta", "3", "--stopper-warmup", "5",
-                                           "--stopper-max-step", "27"]
-    flags = es.stopper_flags("asha-min1", s)
+    s = evaluations.Settings(max_step=27, min_steps=3, eta=3, warmup=5)
+    assert binary.stopper_flags("asha", s) == ["--stopper", "asha", "--stopper-min-steps", "3",
+                                               "--stopper-eta", "3", "--stopper-warmup", "5",
+                                               "--stopper-max-step", "27"]
+    flags = binary.stopper_flags("asha-min1", s)
     assert flags[:4] == ["--stopper", "asha", "--stopper-min-steps", "1"]
-    assert es.stopper_flags("none", s)[1] == "none"
+    assert binary.stopper_flags("none", s)[1] == "none"
     with pytest.raises(ValueError):
-        es.stopper_flags("hyperband", s)
+        binary.stopper_flags("hyperband", s)
 
 
 def test_summary_and_targets_from_runs():
@@ -240,7 +238,7 @@ def test_summary_and_targets_from_runs():
             + [_ev("6", "ok", 0.65, 27), _ev("7", "ok", 0.6, 27)])      # 72 steps
     optuna = [_ev("0", "stopped", 0.9, 3), _ev("1", "ok", 0.8, 27), _ev("2", "ok", 0.5, 27)]
     runs = {"none": {0: none}, "asha": {0: asha}, "optuna-hyperband": {0: optuna}}
-    summary = es.summarize(runs, 4, 27, [44, 54, 108])
+    summary = tables.summarize(runs, 4, 27, [44, 54, 108])
     assert summary["none"]["steps_n"] == 108 and summary["none"]["best_n"] == pytest.approx(0.7)
     assert summary["asha"]["steps_n"] == 12 and summary["asha"]["best_n"] == math.inf
     assert summary["asha"]["within"][44] == math.inf
@@ -248,7 +246,7 @@ def test_summary_and_targets_from_runs():
     assert summary["asha"]["within"][108] == pytest.approx(0.6)
     assert summary["asha"]["ended_before"] == {44: 0, 54: 0, 108: 1}
     assert summary["optuna-hyperband"]["within"][54] == pytest.approx(0.8)
-    text = es.targets(runs, 4, 27, "val_loss")
+    text = tables.targets(runs, 4, 27, "val_loss")
     # within E = 54 steps asha has 0.65 (18 + 27 = 45 steps): better than none's 0.7
     assert "0.6500 vs none's 0.7000" in text and "**met**" in text.splitlines()[2]
     assert "optuna-hyperband, both within E: 0.6500 vs 0.8000" in text
@@ -256,7 +254,7 @@ def test_summary_and_targets_from_runs():
     assert "asha needed to match none's median best: 0.438 " in text
     assert "minus none's with all: -0.0500, 90% bootstrap interval over the seeds [-, -] " \
         "(too few seeds for it: fewer than 5)" in text
-    table = es.tables("t", summary, 4, 8, 27, [54, 108], [0], "val_loss", False)
+    table = tables.tables("t", summary, 4, 8, 27, [54, 108], [0], "val_loss", False)
     assert "| asha | 12 | 0.11 | 12 | inf |" in table
 
 
@@ -266,34 +264,35 @@ def test_matching_share_is_the_least_grid_share_where_the_median_matches():
     runs = {0: slow, 1: fast, 2: fast}
     steps = {0: 160.0, 1: 160.0, 2: 160.0}
     # seeds 1 and 2 have 0.6 from 27 steps (3/16 of 160 = 30): the median is 0.6
-    assert es.matching_share(runs, [0, 1, 2], steps, 0.6, 27) == pytest.approx(3 / 16)
+    assert tables.matching_share(runs, [0, 1, 2], steps, 0.6, 27) == pytest.approx(3 / 16)
     # 0.55 needs seed 0's 0.5, at 94 steps: but the median of (0.5, 0.6, 0.6) stays 0.6
-    assert es.matching_share(runs, [0, 1, 2], steps, 0.55, 27) is None
-    assert es.matching_share({0: slow}, [0], {0: 160.0}, 0.55, 27) == pytest.approx(10 / 16)
+    assert tables.matching_share(runs, [0, 1, 2], steps, 0.55, 27) is None
+    assert tables.matching_share({0: slow}, [0], {0: 160.0}, 0.55, 27) == pytest.approx(10 / 16)
 
 
 def test_median_gap_interval_pairs_seeds_and_tells_noise_from_a_gap():
     # seed-to-seed spread far larger than the gap, each seed's pair equal but for 0.01
     theirs = {seed: 1.0 + 0.1 * seed for seed in range(20)}
     ours = {seed: v + 0.01 for seed, v in theirs.items()}
-    lo, hi = es.median_gap_interval(ours, theirs)
+    lo, hi = reporting.median_gap_interval(ours, theirs)
     # paired: every resample takes both values of the same seeds, so the medians
     # move together and the gap stays at 0.01 however the seeds are drawn
     assert lo == pytest.approx(0.01) and hi == pytest.approx(0.01)
-    assert es._gap_words(lo, hi) == "behind beyond the seeds' spread"
+    assert reporting.gap_words(lo, hi) == "behind beyond the seeds' spread"
     # half the seeds a bit better, half a lot worse: the median gap's sign is unsure
     mixed = {seed: v + (0.3 if seed % 2 else -0.05) for seed, v in theirs.items()}
-    lo, hi = es.median_gap_interval(mixed, theirs)
-    assert lo < 0 < hi and es._gap_words(lo, hi) == "within the seeds' spread"
+    lo, hi = reporting.median_gap_interval(mixed, theirs)
+    assert lo < 0 < hi and reporting.gap_words(lo, hi) == "within the seeds' spread"
     better = {seed: v - 0.2 for seed, v in theirs.items()}
-    assert es._gap_words(*es.median_gap_interval(better, theirs)) == \
+    assert reporting.gap_words(*reporting.median_gap_interval(better, theirs)) == \
         "ahead beyond the seeds' spread"
     # reproducible, only common seeds count, and too few of them give no interval
-    assert es.median_gap_interval(mixed, theirs) == es.median_gap_interval(mixed, theirs)
-    assert es.median_gap_interval({**mixed, 99: 50.0}, theirs) == \
-        es.median_gap_interval(mixed, theirs)
+    assert (reporting.median_gap_interval(mixed, theirs)
+            == reporting.median_gap_interval(mixed, theirs))
+    assert reporting.median_gap_interval({**mixed, 99: 50.0}, theirs) == \
+        reporting.median_gap_interval(mixed, theirs)
     few = {seed: theirs[seed] for seed in range(4)}
-    assert all(math.isnan(x) for x in es.median_gap_interval(few, theirs))
+    assert all(math.isnan(x) for x in reporting.median_gap_interval(few, theirs))
 
 
 # --------------------------------------------------------------------- Optuna
@@ -301,13 +300,13 @@ def test_median_gap_interval_pairs_seeds_and_tells_noise_from_a_gap():
 @pytest.fixture(scope="module")
 def lc_problem():
     pytest.importorskip("optuna")
-    return load_problem(str(ROOT / "bench" / "problem_lc.py"))
+    return load_problem(str(PROBLEMS / "problem_lc.py"))
 
 
 def test_optuna_async_without_pruner_trains_everything(lc_problem):
-    s = es.Settings(max_step=5, workers=3)
-    evals = es.optuna_async(lc_problem, lambda p, t: lc_model.curve_value(p, t), "optuna-none",
-                            0, 7, s)
+    s = evaluations.Settings(max_step=5, workers=3)
+    evals = optuna_side.optuna_async(lc_problem, lambda p, t: lc_model.curve_value(p, t),
+                                     "optuna-none", 0, 7, s)
     assert len(evals) == 7
     assert all(e.status == "ok" and e.steps == 5 for e in evals)
     assert sorted(e.issue for e in evals) == list(range(7))
@@ -317,13 +316,13 @@ def test_optuna_async_without_pruner_trains_everything(lc_problem):
 
 @pytest.mark.parametrize("method", ["optuna-hyperband", "optuna-median", "optuna-sha"])
 def test_optuna_async_prunes_and_is_reproducible(lc_problem, method):
-    s = es.Settings(max_step=9, min_steps=1, eta=3, warmup=2, workers=3)
+    s = evaluations.Settings(max_step=9, min_steps=1, eta=3, warmup=2, workers=3)
 
     def value(p, t):
         return lc_model.curve_value(p, t)
 
-    a = es.optuna_async(lc_problem, value, method, 3, 24, s)
-    b = es.optuna_async(lc_problem, value, method, 3, 24, s)
+    a = optuna_side.optuna_async(lc_problem, value, method, 3, 24, s)
+    b = optuna_side.optuna_async(lc_problem, value, method, 3, 24, s)
     assert [(e.job_id, e.status, e.steps) for e in a] == [(e.job_id, e.status, e.steps)
                                                           for e in b]
     assert len(a) == 24
@@ -336,10 +335,10 @@ def test_optuna_async_prunes_and_is_reproducible(lc_problem, method):
 
 def test_optuna_async_counts_a_failed_trial():
     pytest.importorskip("optuna")
-    problem = load_problem(str(ROOT / "bench" / "problem_lc.py"))
-    s = es.Settings(max_step=4, workers=2)
-    evals = es.optuna_async(problem, lambda p, t: math.nan if t == 2 else 1.0, "optuna-none",
-                            0, 3, s)
+    problem = load_problem(str(PROBLEMS / "problem_lc.py"))
+    s = evaluations.Settings(max_step=4, workers=2)
+    evals = optuna_side.optuna_async(problem, lambda p, t: math.nan if t == 2 else 1.0,
+                                     "optuna-none", 0, 3, s)
     assert [(e.status, e.steps) for e in evals] == [("failed", 2)] * 3
 
 
@@ -347,10 +346,10 @@ def test_optuna_async_counts_a_failed_trial():
 
 def test_tc1_defaults_file(tmp_path):
     from async_search import runner
-    defaults = runner.read_default_model(es.tc1_defaults_file(tmp_path))
-    for key, value in es.TC1_SETTINGS.items():
+    defaults = runner.read_default_model(tc1.tc1_defaults_file(tmp_path))
+    for key, value in tc1.TC1_SETTINGS.items():
         assert defaults[key] == value
-    longer = runner.read_default_model(es.tc1_defaults_file(tmp_path, 81))
+    longer = runner.read_default_model(tc1.tc1_defaults_file(tmp_path, 81))
     assert longer["epochs"] == 81
     assert {k: v for k, v in longer.items() if k != "epochs"} == {
         k: v for k, v in defaults.items() if k != "epochs"}
@@ -385,7 +384,7 @@ def tiny_tc1(tmp_path_factory):
                         "pool = [2]\ndense = [8]\noptimizer = 'adam'\nrng_seed = 1\n")
     old = os.environ.get("TORCH_NUM_THREADS")
     os.environ["TORCH_NUM_THREADS"] = "1"
-    yield es.TC1InProcess(defaults, dataset=dataset)
+    yield tc1.TC1InProcess(defaults, dataset=dataset)
     if old is None:
         os.environ.pop("TORCH_NUM_THREADS", None)
     else:
@@ -416,9 +415,9 @@ def test_tc1_in_process_hook_can_stop_training(tiny_tc1):
 
 
 def test_optuna_tc1_records_epochs_and_statuses(tiny_tc1):
-    problem = load_problem(str(ROOT / "bench" / "problem_tc1_bench.py"))
-    s = es.Settings(max_step=4, min_steps=1, eta=2, warmup=1)
-    evals = es.optuna_tc1(problem, tiny_tc1, "optuna-median", 0, 6, s)
+    problem = load_problem(str(PROBLEMS / "problem_tc1_bench.py"))
+    s = evaluations.Settings(max_step=4, min_steps=1, eta=2, warmup=1)
+    evals = optuna_side.optuna_tc1(problem, tiny_tc1, "optuna-median", 0, 6, s)
     assert len(evals) == 6 and [e.issue for e in evals] == list(range(6))
     for e in evals:
         assert e.status in ("ok", "stopped", "failed")

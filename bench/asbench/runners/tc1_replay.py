@@ -1,29 +1,28 @@
-#!/usr/bin/python3
 """Measured TC1 learning curves, replayed: many-seed early-stopping statistics in minutes.
 
 A real TC1 search of the bench trains each point for minutes; twenty seeds of
 ``none`` and ``asha`` take over half an hour, and one such run's medians move
-by about 0.1 from run to run (bench/results/early_stopping.md).  This model
-answers a point of bench/problem_tc1_bench.py with the curve TC1 actually
+by about 0.1 from run to run (bench/findings/early_stopping.md).  This model
+answers a point of asbench/problems/problem_tc1_bench.py with the curve TC1 actually
 produced for the nearest point it has been measured on, so a search of the
 real binary (its optimizer, stoppers and manager unchanged) takes seconds.
 
 The curves come from kept bench experiments::
 
-    /usr/bin/python3 bench/early_stopping.py --part tc1 --keep DIR ...
-    /usr/bin/python3 bench/tc1_replay.py build DIR CURVES.csv
+    python -m asbench.runners.early_stopping --part tc1 --keep DIR ...
+    python -m asbench.runners.tc1_replay build DIR CURVES.csv
 
 ``build`` keeps every evaluation that reported all epochs (a value at every
 step 1..E, E the longest curve), with its point; the CSV has the problem's
 parameters, then the value at each step (columns ``1`` .. ``E``).
-bench/tc1_curves.csv holds the 621 full curves of the 20-seed TC1 run of
+asbench/problems/tc1_curves.csv holds the 621 full curves of the 20-seed TC1 run of
 2026-12-02 (none and asha, commit 3579a23).  As a model under the binary
-(the params.json path comes last)::
+(the params.json path comes last; ``bench/`` on the model's PYTHONPATH)::
 
-    --model-cmd "/usr/bin/python3 $PWD/bench/tc1_replay.py --curves bench/tc1_curves.csv"
+    --model-cmd "/usr/bin/python3 -m asbench.runners.tc1_replay --curves CURVES.csv"
 
 it prints ``IMPROVE_INTERMEDIATE <step> <value>`` for each step (after a
-``--sleep`` pause) and ``IMPROVE_RESULT <last value>``.  ``early_stopping.py
+``--sleep`` pause) and ``IMPROVE_RESULT <last value>``.  ``early_stopping
 --part replay`` runs the whole comparison on it, Optuna's pruners included.
 
 Nearest is by the problem's own space: each numeric parameter on its unit
@@ -37,7 +36,7 @@ from what it loses by itself.
 ``ranks`` prints how well each epoch's value ranks the curves by their last
 value (:func:`rank_table`), the information a stopper's early rungs have::
 
-    /usr/bin/python3 bench/tc1_replay.py ranks [--curves CSV] [--steps 1,3,9]
+    python -m asbench.runners.tc1_replay ranks [--curves CSV] [--steps 1,3,9]
 
 What a replay cannot show: curves between measured points (it is a step
 function of the point), nor the seed-to-seed noise of TC1 itself (a point
@@ -56,14 +55,13 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "python"))
+from asbench import PROBLEMS
+from asbench.problems import lc_model
+from async_search import expfiles, load_problem
+from async_search.space import Categorical
 
-from async_search import expfiles, load_problem  # noqa: E402
-from async_search.space import Categorical  # noqa: E402
-
-PROBLEM = ROOT / "bench" / "problem_tc1_bench.py"
-CURVES = ROOT / "bench" / "tc1_curves.csv"
+PROBLEM = PROBLEMS / "problem_tc1_bench.py"
+CURVES = PROBLEMS / "tc1_curves.csv"
 
 Curve = Tuple[Dict[str, Any], List[float]]
 
@@ -191,7 +189,6 @@ def rank_table(curves: Sequence[Curve], steps: Sequence[int],
     ``rho_learning``, the same over the curves whose last value is below the
     median of the last values (those that learn, where a search spends most
     of its evaluations once it has found where to look)."""
-    import lc_model  # the bench's other model: not needed to replay a curve
     finals = [c[-1] for _, c in curves]
     median = statistics.median(finals)
     learning = [i for i, f in enumerate(finals) if f < median]

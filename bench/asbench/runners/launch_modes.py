@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Per-evaluation start-up: --launch subprocess vs --launch fork-server on TC1.
 
 Runs the same small TC1 search (2 workers, N evaluations, 1 epoch so the
@@ -9,11 +8,10 @@ the overhead of starting the evaluation (interpreter, imports, reading the
 defaults, writing the result, exit). Target: overhead <= 50 ms in fork-server
 mode.
 
-usage: /usr/bin/python3 bench/launch_modes.py [--evals 10] [--epochs 1]
+usage: python -m asbench.runners.launch_modes [--evals 10] [--epochs 1]
 """
 import argparse
 import csv
-import os
 import re
 import statistics
 import subprocess
@@ -21,17 +19,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from asbench import BINARY, ROOT, bench_env
+
 DEFAULTS = ROOT / "python/async_search/benchmarks/tc1_default_model.txt"
 PROBLEM = ROOT / "problems/problem_tc1.py"
 
 
 def run_mode(mode: str, evals: int, defaults: Path, tmp: Path) -> dict:
     exp = tmp / f"exp-{mode}"
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               CANDLE_DEFAULT_MODEL_FILE=str(defaults))
+    env = bench_env({"CANDLE_DEFAULT_MODEL_FILE": str(defaults)})
     cmd = ["mpiexec", "-n", "3", "--oversubscribe", "--bind-to", "none",
-           str(ROOT / "build/async-search"), "--problem", str(PROBLEM), "--model", "tc1",
+           str(BINARY), "--problem", str(PROBLEM), "--model", "tc1",
            "--launch", mode, "--max-evals", str(evals), "--optimizer", "random",
            "--exp-dir", str(exp), "--quiet"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
@@ -54,11 +52,11 @@ def run_mode(mode: str, evals: int, defaults: Path, tmp: Path) -> dict:
             "p90": overhead[int(0.9 * (len(overhead) - 1))]}
 
 
-def main() -> int:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--evals", type=int, default=10)
     ap.add_argument("--epochs", type=int, default=1)
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         defaults = tmp / "tc1_default_model.txt"

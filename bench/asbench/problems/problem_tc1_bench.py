@@ -1,4 +1,4 @@
-"""Search space of bench/tc1_search.py: TC1's optimiser settings and dropout.
+"""Search space of asbench/runners/tc1_search.py: TC1's optimiser settings and dropout.
 
 Four parameters that change what TC1 learns within the bench's 15 epochs on
 200 genes (about 2 s an evaluation on one CPU thread), so the optimizers'

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Restart exactness: points evaluated twice across restarts.
 
 Each experiment runs an 8-dimension mixed problem (real, log-real, integer,
@@ -11,8 +10,8 @@ was evaluated twice.
 
 Usage (from the project root, after ``make``)::
 
-    /usr/bin/python3 bench/restart_repeats.py                   # 3 experiments
-    /usr/bin/python3 bench/restart_repeats.py --anchor /tmp/a/build/async-search
+    python -m asbench.runners.restart_repeats # 3 experiments
+    python -m asbench.runners.restart_repeats --anchor /tmp/a/build/async-search
 
 ``--anchor BINARY`` runs the same experiments with another build in the same
 run (build one of an earlier commit in a worktree of its own, e.g.
@@ -24,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import signal
 import subprocess
 import sys
@@ -32,11 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BINARY = ROOT / "build" / "async-search"
+from asbench import BINARY, ROOT, bench_env
+
 PROBLEM = ROOT / "tests" / "integration" / "problems" / "problem_mixed8.py"
 MODEL = ROOT / "tests" / "models" / "quadratic.py"
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+ENV = bench_env()
 MPIEXEC = ["mpiexec", "-n", "4", "--oversubscribe", "--bind-to", "none"]
 EVALS, STOPS, ROWS_PER_RUN = 24, 3, 2
 WAIT_S = 120
@@ -74,12 +72,12 @@ def experiment(binary: str, exp: Path, python: str) -> tuple:
     return len(found), len(points) - len(set(points))
 
 
-def main() -> int:
+def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--experiments", type=int, default=3)
     ap.add_argument("--anchor", help="another build's async-search, run in the same run")
     ap.add_argument("--quick", action="store_true", help="one experiment")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     n = 1 if args.quick else args.experiments
     builds = [("this build", str(BINARY))]
     if args.anchor:

@@ -1,11 +1,10 @@
-#!/usr/bin/python3
 """TC1 on its real offline data: search quality of the optimizers, and the cost of one evaluation.
 
 Usage (from the project root, after ``make data``)::
 
-    nice /usr/bin/python3 bench/tc1_search.py            # 3 seeds, 40 evaluations, 3 optimizers
-    nice /usr/bin/python3 bench/tc1_search.py --quick    # smoke run: 1 seed, 10 evaluations
-    /usr/bin/python3 bench/tc1_search.py --problem problems/as_problem.py --features 0 --epochs 0
+    nice python -m asbench.runners.tc1_search          # 3 seeds, 40 evaluations, 3 optimizers
+    nice python -m asbench.runners.tc1_search --quick  # smoke run: 1 seed, 10 evaluations
+    python -m asbench.runners.tc1_search --problem problems/as_problem.py --features 0 --epochs 0
 
 Part 1, the time split of one evaluation: ``--split-runs`` TC1 evaluations with
 the demo defaults (``tc1_default_model.txt``), each a real process
@@ -28,14 +27,14 @@ a failure (None).
 TC1's weights are seeded by its ``rng_seed`` (fixed), so an evaluation is a
 deterministic function of its parameters: a point asked again (by another
 optimizer or seed) is taken from a cache instead of trained again.  The
-default search space is the seed's ``problems/as_problem.py`` (dropout,
+default search space is ``problems/as_problem.py`` (dropout,
 epochs 2-3, learning rate, conv layout, optimizer, batch size) on all 12,625
 genes (``--features 0``): its strided conv layouts were written for CANDLE's
 60,483 features, and 2-3 epochs keep one evaluation around a second.
 
 Prints markdown tables (best val_loss after each budget: mean, std, per seed;
 failures; optimizer time) and writes them with the raw numbers to
-``bench/results/tc1_search.{md,json}``.  Run it with ``nice`` on a shared
+``build/bench/raw/tc1_search.{md,json}``.  Run it with ``nice`` on a shared
 machine: the full run takes about 15-25 minutes on one core.
 """
 
@@ -56,14 +55,12 @@ import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "python"))
-
-from async_search import load_problem, make_optimizer  # noqa: E402
-from async_search import runner  # noqa: E402
+from asbench import OUT_DIR, PROBLEMS, ROOT
+from asbench.reporting import fmt_fixed
+from async_search import load_problem, make_optimizer, runner
 
 TC1_DEFAULTS = ROOT / "python" / "async_search" / "benchmarks" / "tc1_default_model.txt"
-RESULTS_DIR = ROOT / "bench" / "results"
+RESULTS_DIR = OUT_DIR / "raw"
 FULL = {"seeds": [0, 1, 2], "budgets": [20, 40], "split_runs": 3}
 QUICK = {"seeds": [0], "budgets": [5, 10], "split_runs": 1}
 OPTIMIZERS = ("default", "optuna", "random")
@@ -206,7 +203,7 @@ def search(problem, name: str, seed: int, budget: int, workers: int,
 # ------------------------------------------------------------------ report
 
 def _fmt(x: float) -> str:
-    return "-" if not math.isfinite(x) else f"{x:.4f}"
+    return fmt_fixed(x, inf="-")
 
 
 def report(split: Optional[Dict[str, Any]], results: Dict[str, Dict[int, Dict[str, Any]]],
@@ -260,7 +257,7 @@ def report(split: Optional[Dict[str, Any]], results: Dict[str, Dict[int, Dict[st
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 seed, budgets 5 and 10")
-    parser.add_argument("--problem", default=str(ROOT / "bench" / "problem_tc1_bench.py"),
+    parser.add_argument("--problem", default=str(PROBLEMS / "problem_tc1_bench.py"),
                         help="search space file (e.g. problems/as_problem.py)")
     parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
     parser.add_argument("--seeds", help="comma-separated optimizer seeds")

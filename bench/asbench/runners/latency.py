@@ -1,14 +1,13 @@
-#!/usr/bin/python3
 """Optimizer latency: tell(1) + ask(1) at 100 ... 60,000 observations, default vs Optuna TPE.
 
 Usage::
 
-    /usr/bin/python3 bench/latency.py                  # the issue's table (a few minutes)
-    /usr/bin/python3 bench/latency.py --quick          # CI smoke run: 100 and 1,000 only
-    /usr/bin/python3 bench/latency.py --sizes 1000,5000 --optimizers default
+    python -m asbench.runners.latency # the issue's table (a few minutes)
+    python -m asbench.runners.latency --quick # CI smoke run: 100 and 1,000 only
+    python -m asbench.runners.latency --sizes 1000,5000 --optimizers default
 
 For each size N an optimizer is told N random points of a 6-dimensional mixed
-space (the TC1-like space of bench/quality.py: log-uniform learning rate, dropout,
+space (the TC1-like space of asbench/problems/functions.py: log-uniform learning rate, dropout,
 integer epochs, categorical optimizer, conv layout and batch size) in one batch, as a
 restart replay would; then one untimed warm-up round (its time is shown as
 "first": it includes the full model fit after the bulk tell); then timed rounds of
@@ -27,19 +26,17 @@ Times depend on the machine's load: run it with ``nice`` on an idle machine.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "python"))
-sys.path.insert(0, HERE)
-
-from async_search.optimizers import make_optimizer  # noqa: E402
-from quality import FUNCTIONS, BenchProblem  # noqa: E402
+from asbench.harness import BenchProblem
+from asbench.problems.functions import FUNCTIONS
+from asbench.reporting import fmt_seconds as ms
+from asbench.reporting import machine_line, md_row, md_rule
+from async_search.optimizers import make_optimizer
 
 FUNCTION = "mixed"
 BUDGET_S = 20.0  # timed rounds per (optimizer, N) stop after this long (at least MIN_ROUNDS)
@@ -93,10 +90,6 @@ def measure(name, n, rounds, batch=True, **settings):
             "ask64": statistics.median(many) if many else None}
 
 
-def ms(x):
-    return f"{1000 * x:.1f} ms" if x < 1 else f"{x:.2f} s"
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="CI smoke run: N = 100, 1000; 5 rounds")
@@ -121,19 +114,19 @@ def main(argv=None):
     if "default" in names and "optuna" in names:
         head += ["default/optuna"]
     head += [f"{o} first ask" for o in names]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "|".join(["---:"] * len(head)) + "|")
+    print(md_row(head))
+    print(md_rule(len(head), left=0))
     for n in sizes:
         row = [f"{n:,}"] + [f"{ms(res[(o, n)]['median'])} ({ms(res[(o, n)]['mean'])})"
                             for o in names]
         if "default" in names and "optuna" in names:
             row.append(f"{res[('default', n)]['median'] / res[('optuna', n)]['median']:.3f}")
         row += [ms(res[(o, n)]["first"]) for o in names]
-        print("| " + " | ".join(row) + " |")
+        print(md_row(row))
 
     print("\nask(64) vs ask(1) at the same N (median of 3 pairs, no tell between them)\n")
     print("| N | " + " | ".join(f"{o} ask(1) | {o} ask(64) | {o} ratio" for o in names) + " |")
-    print("|" + "|".join(["---:"] * (1 + 3 * len(names))) + "|")
+    print(md_rule(1 + 3 * len(names), left=0))
     for n in sizes:
         row = [f"{n:,}"]
         for o in names:
@@ -142,7 +135,7 @@ def main(argv=None):
                 row += ["—", "—", "—"]
             else:
                 row += [ms(r["ask1"]), ms(r["ask64"]), f"{r['ask64'] / r['ask1']:.2f}"]
-        print("| " + " | ".join(row) + " |")
+        print(md_row(row))
 
     if "default" in names and not args.no_jobs_table:
         print("\nn_jobs (default optimizer): first ask after the bulk tell (full fit) and a "
@@ -176,8 +169,7 @@ def main(argv=None):
         for what, ok in checks:
             print(f"- {what}: {'met' if ok else 'MISSED'}")
             met &= ok
-    print(f"\nTotal wall time {time.time() - t0:.0f} s; load average at the end "
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print("\n" + machine_line(t0))
     return 1 if args.strict and not met else 0
 
 

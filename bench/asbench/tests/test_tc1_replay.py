@@ -1,4 +1,4 @@
-"""bench/tc1_replay.py: measured TC1 curves collected from kept experiments and
+"""asbench.runners.tc1_replay: measured TC1 curves collected from kept experiments and
 replayed by nearest point; early_stopping.py --part replay's checks of --curves."""
 
 from __future__ import annotations
@@ -7,18 +7,14 @@ import contextlib
 import csv
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "bench"))
-
-import early_stopping as es  # noqa: E402
-import tc1_replay  # noqa: E402
-
-from async_search import expfiles, load_problem  # noqa: E402
+from asbench.runners import early_stopping as es
+from asbench.runners import tc1_replay
+from asbench.stopping import tc1
+from async_search import expfiles, load_problem
 
 NAMES = ["drop", "learning_rate", "optimizer", "batch_size"]
 
@@ -160,7 +156,7 @@ def test_build_reads_kept_files_as_a_restart_does(tmp_path, capsys):
 
 def test_the_shipped_curves_are_full_tc1_curves(problem):
     curves = tc1_replay.read_curves(tc1_replay.CURVES, NAMES)
-    assert len(curves) == 621 and {len(c) for _, c in curves} == {es.TC1_SETTINGS["epochs"]}
+    assert len(curves) == 621 and {len(c) for _, c in curves} == {tc1.TC1_SETTINGS["epochs"]}
     for point, _ in curves:
         problem.space.check_point(point)
 

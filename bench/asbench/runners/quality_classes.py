@@ -1,15 +1,14 @@
-#!/usr/bin/python3
 """Search quality on harder classes: categorical-heavy, wide multimodal, low-d multimodal.
 
 Usage::
 
-    /usr/bin/python3 bench/quality_classes.py --jobs 2          # every class, 10 seeds
-    /usr/bin/python3 bench/quality_classes.py --quick           # CI smoke run
-    /usr/bin/python3 bench/quality_classes.py --classes categorical --baseline f73c0ca
+    python -m asbench.runners.quality_classes --jobs 2          # every class, 10 seeds
+    python -m asbench.runners.quality_classes --quick           # CI smoke run
+    python -m asbench.runners.quality_classes --classes categorical --baseline f73c0ca
 
-The instances are in bench/problem_classes.py (several per class, generated from
+The instances are in asbench/problems/problem_classes.py (several per class, generated from
 fixed seeds: interaction graphs, level counts, shifts, rotations). Each run is the
-asynchronous simulation of bench/quality.py (``ask(W)`` to fill W workers, then one
+asynchronous simulation of asbench/harness.py (``ask(W)`` to fill W workers, then one
 tell + ask(1) per result, random durations) with the class's budget: 80 evaluations
 (categorical), 100 (wide), 60 (low-d). Regret = best value found - known minimum.
 
@@ -28,17 +27,14 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-import problem_classes  # noqa: E402
-from quality import available, baseline, fmt, ratio_of, run_async, run_tasks  # noqa: E402
+from asbench.harness import available, baseline, run_async, run_tasks
+from asbench.problems import problem_classes
+from asbench.reporting import fmt_value, machine_line, md_row, md_rule, ratio_of
 
 TARGETS = {"categorical": 0.25, "wide": 0.5, "lowd": 0.5}
 SCALE_DRAWS = 201
@@ -108,7 +104,7 @@ def main(argv=None):
                  "--instances", ",".join(p[2] for p in plan)]
         if args.evals:
             child += ["--evals", str(args.evals)]
-        before, results = baseline(args.baseline, os.path.abspath(__file__), child)
+        before, results = baseline(args.baseline, "asbench.runners.quality_classes", child)
         results = [(c, n, before, s, r, sec) for c, n, _, s, r, sec in results]
     tasks = [(cls, i, o, s, evals, args.workers, settings)
              for cls, i, _, evals in plan for o in optimizers for s in range(args.seeds)]
@@ -136,8 +132,8 @@ def main(argv=None):
             head += ["default/optuna"]
         if before and "default" in optimizers:
             head += [f"default/{before}"]
-        print("| " + " | ".join(head) + " |")
-        print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+        print(md_row(head))
+        print(md_rule(len(head)))
         pooled = {o: [] for o in optimizers}
         for _, i, name, evals in rows:
             f = _instance(cls, i)
@@ -145,20 +141,20 @@ def main(argv=None):
             med = {o: float(np.median(regret[(name, o)])) for o in optimizers}
             for o in optimizers:
                 pooled[o] += [r / sc for r in regret[(name, o)]]
-            row = [name, str(len(f.space)), str(evals)] + [fmt(med[o]) for o in optimizers]
+            row = [name, str(len(f.space)), str(evals)] + [fmt_value(med[o]) for o in optimizers]
             if both:
                 row += [f"{ratio_of(med['default'], med['optuna']):.3g}"]
             if before and "default" in optimizers:
                 row += [f"{ratio_of(med['default'], med[before]):.3g}"]
-            print("| " + " | ".join(row) + " |")
+            print(md_row(row))
         med = {o: float(np.median(pooled[o])) for o in optimizers}
-        row = [f"**class {cls}** (normalised)", "", ""] + [fmt(med[o]) for o in optimizers]
+        row = [f"**class {cls}** (normalised)", "", ""] + [fmt_value(med[o]) for o in optimizers]
         if both:
             ratio = ratio_of(med["default"], med["optuna"])
             row += [f"**{ratio:.3g}**"]
         if before and "default" in optimizers:
             row += [f"{ratio_of(med['default'], med[before]):.3g}"]
-        print("| " + " | ".join(row) + " |")
+        print(md_row(row))
         if both:
             ok = ratio <= TARGETS[cls]
             met &= ok
@@ -169,8 +165,7 @@ def main(argv=None):
           "uniform random points.")
     print("Optimizer time per run (ask+tell, mean s): " + ", ".join(
         f"{o} {np.mean(spent[o]):.2f}" for o in optimizers))
-    print(f"Total wall time {time.time() - t0:.0f} s; jobs={args.jobs}; load average at the end "
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(machine_line(t0, args.jobs))
     return 1 if args.strict and both and not met else 0
 
 

@@ -1,17 +1,17 @@
-#!/usr/bin/python3
 """A synthetic learning-curve model: cheap, realistic curves for early-stopping benches.
 
 As a model under the real binary (the params.json path is appended last)::
 
-    mpiexec -n 4 build/async-search --problem bench/problem_lc.py \\
-        --model-cmd "/usr/bin/python3 $PWD/bench/lc_model.py --sleep 0.02 --noise-seed 1" ...
+    PYTHONPATH=$PWD/bench mpiexec -n 4 build/async-search \\
+        --problem bench/asbench/problems/problem_lc.py \\
+        --model-cmd "/usr/bin/python3 -m asbench.problems.lc_model --sleep 0.02 --noise-seed 1" ...
 
 it prints ``IMPROVE_INTERMEDIATE <step> <value>`` for steps 1..MAX_STEP (a
 ``--sleep`` pause before each, standing for an epoch's training), then
 ``IMPROVE_RESULT <value at MAX_STEP>``.  In-process, :func:`curve_value` and
 :func:`curve` give the same numbers.
 
-The space (``bench/problem_lc.py``, 5-d, mixed): ``learning_rate`` (1e-4 ..
+The space (``problem_lc.py`` beside it, 5-d, mixed): ``learning_rate`` (1e-4 ..
 1e-1, log-uniform), ``dropout`` (0 .. 0.8), ``units`` (integer 16 .. 256),
 ``optimizer`` (adam, rmsprop, sgd), ``batch_size`` (16, 32, 64, 128).
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Scale: keep every worker busy.
 
 1. Simulated workers (`async-search --simulate W`): the real manager loop,
@@ -6,15 +5,15 @@
    one process, real time. Utilisation = busy worker-seconds / (W x wall);
    evaluations against the ideal W x wall / mean duration; the optimizer's
    busy share and the workers' idle share tell where it breaks down. The
-   "target" rows (issue 15) use CANDLE-like mixed spaces, bench/problem_mixed8.py
-   (8 dimensions, 4 categorical) and bench/problem_mixed12.py (12, 6 categorical):
+   "target" rows (issue 15) use CANDLE-like mixed spaces, asbench/problems/problem_mixed8.py
+   (8 dimensions, 4 categorical) and problem_mixed12.py (12, 6 categorical):
    1,000 workers with 1 s evaluations must reach utilisation >= 0.95 with the
    optimizer busy <= 40% of the run.
 2. Real MPI on this machine: 16 worker ranks (oversubscribed on its cores), a
    1 s model, 160 evaluations; utilisation from results.csv timestamps, and
    the gap between a worker's result and its next task (median, p99).
 
-usage: /usr/bin/python3 bench/scale.py [--quick] [--only sim|mpi]
+usage: python -m asbench.runners.scale [--quick] [--only sim|mpi]
 """
 import argparse
 import csv
@@ -26,13 +25,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BINARY = ROOT / "build/async-search"
-PROBLEM = ROOT / "problems/as_problem.py"
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+from asbench import BINARY, PROBLEMS, ROOT, bench_env
+from async_search.problem import load_problem
 
-MIXED8 = ROOT / "bench/problem_mixed8.py"    # 8 dimensions, 4 categorical
-MIXED12 = ROOT / "bench/problem_mixed12.py"  # 12 dimensions, 6 categorical
+PROBLEM = ROOT / "problems/as_problem.py"
+ENV = bench_env()
+
+MIXED8 = PROBLEMS / "problem_mixed8.py"    # 8 dimensions, 4 categorical
+MIXED12 = PROBLEMS / "problem_mixed12.py"  # 12 dimensions, 6 categorical
 SEED_5K = ["--init-size", "40000", "--num-buffer", "20000", "--max-threshold", "120",
            "--max-evals", "60000"]
 
@@ -135,9 +135,6 @@ def sim_table(cases, optimizer):
 
 def load_space(problem):
     """The dimensions of a problem file (for the table)."""
-    sys.path.insert(0, str(ROOT / "python"))
-    from async_search.problem import load_problem
-
     return load_problem(str(problem)).space.dims
 
 
@@ -182,12 +179,12 @@ def real_mpi(workers=16, evals=160, sleep=1.0, optimizer="default"):
     return 0
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=["sim", "mpi"])
     ap.add_argument("--optimizer", default="default")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if a.only != "mpi":
         sim_table(QUICK if a.quick else FULL, a.optimizer)
     if a.only != "sim":

@@ -1,17 +1,12 @@
-"""bench/quality.py and bench/latency.py: the test functions and the harness, at toy sizes."""
+"""The search-quality and latency benches: the test functions and the harness, at toy sizes."""
 
 import math
-import os
-import sys
 
 import pytest
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                     "bench")
-sys.path.insert(0, BENCH)
-
-import latency  # noqa: E402
-import quality  # noqa: E402
+from asbench import harness
+from asbench.problems.functions import FUNCTIONS
+from asbench.runners import latency, quality
 
 
 @pytest.mark.parametrize("name, argmin", [
@@ -25,7 +20,7 @@ import quality  # noqa: E402
                "conv": "64 32 16 32 64 1", "epochs": 12}),
 ])
 def test_known_minima(name, argmin):
-    fn, space, fmin = quality.FUNCTIONS[name]
+    fn, space, fmin = FUNCTIONS[name]
     assert fn(argmin) == pytest.approx(fmin, abs=1e-5)
     import numpy as np
 
@@ -34,8 +29,8 @@ def test_known_minima(name, argmin):
 
 
 def test_simulation_is_reproducible_and_counts_evaluations():
-    a = quality.simulate("branin", "random", 3, 12, 4)
-    b = quality.simulate("branin", "random", 3, 12, 4)
+    a = harness.simulate("branin", "random", 3, 12, 4)
+    b = harness.simulate("branin", "random", 3, 12, 4)
     assert a[0] == b[0] and a[0] >= 0
     assert quality.main(["--functions", "branin", "--optimizers", "default,random",
                          "--seeds", "1", "--evals", "8"]) == 0
@@ -51,7 +46,7 @@ def test_problem_classes_minima_are_lower_bounds_and_reached():
 
     import numpy as np
 
-    import problem_classes as pc
+    from asbench.problems import problem_classes as pc
 
     small = pc.CategoricalHeavy("small", [3, 4, 2], 3, seed=1, ordered=1)
     best = min(small._g(list(idx)) for idx in itertools.product(*map(range, small.levels)))
@@ -68,7 +63,7 @@ def test_problem_classes_minima_are_lower_bounds_and_reached():
 
 
 def test_quality_classes_smoke():
-    import quality_classes
+    from asbench.runners import quality_classes
 
     assert quality_classes.main(["--classes", "lowd", "--instances", "styblinski5",
                                  "--optimizers", "default,random", "--seeds", "1",

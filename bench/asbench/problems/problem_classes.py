@@ -1,4 +1,4 @@
-"""Bench problems of three harder classes, generated from a seed (bench/quality_classes.py).
+"""Bench problems of three harder classes, generated from a seed (asbench.runners.quality_classes).
 
 Each instance is a picklable callable ``f(point) -> float`` with ``name``, ``space``
 (an async_search Space) and ``fmin`` (its known minimum), so regret is exact.
@@ -23,15 +23,10 @@ tables, shifts, rotations) comes from the seeds written there.
 from __future__ import annotations
 
 import math
-import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.environ.get("ASYNC_SEARCH_PYTHON") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-
-from async_search.space import Categorical, Integer, Real, Space  # noqa: E402
+from async_search.space import Categorical, Integer, Real, Space
 
 __all__ = ["CLASSES", "CategoricalHeavy", "Continuous", "instances"]
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """CPU used by waiting ranks: the manager and idle workers while one model runs.
 
 Runs MAX_EVALS=1 with one slow model (SLEEP seconds) on W workers, so W-1
@@ -7,7 +6,7 @@ process from /proc over a window in the middle of the run. Prints a table
 (CPU seconds per wall second, in percent) and exits non-zero if --max-percent
 is exceeded by an idle rank.
 
-usage: /usr/bin/python3 bench/idle_cpu.py [--workers 4] [--sleep 6] [--max-percent 2]
+usage: python -m asbench.runners.idle_cpu [--workers 4] [--sleep 6] [--max-percent 2]
 """
 import argparse
 import os
@@ -17,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BINARY = ROOT / "build" / "async-search"
+from asbench import BINARY, ROOT, bench_env
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -66,13 +65,13 @@ def ranks(root):
     return out
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=4)
     ap.add_argument("--sleep", type=float, default=6.0)
     ap.add_argument("--max-percent", type=float, default=None)
-    a = ap.parse_args()
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    a = ap.parse_args(argv)
+    env = bench_env()
     with tempfile.TemporaryDirectory() as tmp:
         cmd = ["mpiexec", "-n", str(a.workers + 1), "--oversubscribe", "--bind-to", "none",
                str(BINARY), "--problem", str(ROOT / "problems/as_problem.py"),

@@ -1,23 +1,22 @@
-#!/usr/bin/python3
 """Batches: what ask(n) costs per point as n grows, and the quality of batch search.
 
 Usage::
 
-    /usr/bin/python3 bench/batch.py                    # both tables
-    /usr/bin/python3 bench/batch.py --quick            # CI smoke run
-    /usr/bin/python3 bench/batch.py --baseline f73c0ca # with an earlier commit's default
+    python -m asbench.runners.batch                    # both tables
+    python -m asbench.runners.batch --quick            # CI smoke run
+    python -m asbench.runners.batch --baseline f73c0ca # with an earlier commit's default
 
-1. Cost. The 8-dimension mixed space of bench/problem_mixed8.py (4 categorical
+1. Cost. The 8-dimension mixed space of asbench/problems/problem_mixed8.py (4 categorical
    dimensions). An optimizer is told N random points (N = 150: the GP; N = 5000:
    trees) and asked one point (untimed: it fits the model); then ``ask(n)`` is timed
    three times in a row, each batch left pending (as the manager's buffer leaves
    them), and the median is shown with its cost per point.
 2. Quality. Batch search: rounds of ``ask(n)`` then ``tell`` of all n results, on
-   Hartmann6 and the TC1-like ``mixed`` function of bench/quality.py; median regret
+   Hartmann6 and the TC1-like ``mixed`` function of asbench/problems/functions.py; median regret
    over the seeds after the given rounds, with the time the optimizer took.
 
 With ``--baseline REV`` the default optimizer of git revision REV runs the same
-measurements in the same bench run (bench/quality.py's mechanism), so both tables
+measurements in the same bench run (asbench.harness.baseline), so both tables
 show before and after side by side.
 """
 
@@ -26,23 +25,21 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import sys
 import time
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+from asbench import PROBLEMS
+from asbench.harness import BenchProblem, baseline
+from asbench.problems.functions import FUNCTIONS
+from asbench.reporting import fmt_value, machine_line, md_row, md_rule
+from async_search.optimizers import make_optimizer
+from async_search.problem import load_problem
+from async_search.simulate import default_objective
 
-from quality import FUNCTIONS, BenchProblem, baseline, fmt  # noqa: E402
-
-from async_search.optimizers import make_optimizer  # noqa: E402
-from async_search.problem import load_problem  # noqa: E402
-from async_search.simulate import default_objective  # noqa: E402
-
-SPACE_FILE = os.path.join(HERE, "problem_mixed8.py")
+SPACE_FILE = str(PROBLEMS / "problem_mixed8.py")
 COST = {150: (1, 4, 16, 64, 256), 5000: (1, 16, 64, 256, 1024)}
 QUICK_COST = {150: (1, 16, 64), 2000: (1, 64, 256)}
 QUALITY = (("hartmann6", 16, 8), ("hartmann6", 64, 5), ("mixed", 16, 5), ("mixed", 64, 4),
@@ -114,7 +111,7 @@ def main(argv=None):
     before = None
     if args.baseline and not args.raw:
         child = ["--seeds", str(args.seeds)] + (["--quick"] if args.quick else [])
-        before, old = baseline(args.baseline, os.path.abspath(__file__), child)
+        before, old = baseline(args.baseline, "asbench.runners.batch", child)
     new = measure({k: v for k, v in cost_plan.items()}, quality_plan, args.seeds)
     if args.raw:
         json.dump(new, sys.stdout)
@@ -124,30 +121,29 @@ def main(argv=None):
     head = ["told N", "model", "n"]
     for c in cols:
         head += [f"{c}: ask(n) s", f"{c}: ms per point"]
-    print("| " + " | ".join(head) + " |")
-    print("|" + "|".join(["---:"] * len(head)) + "|")
+    print(md_row(head))
+    print(md_rule(len(head), left=0))
     for i, (n_told, n, sec) in enumerate(new["cost"]):
         row = [str(n_told), "GP" if n_told <= 200 else "trees", str(n), f"{sec:.3f}",
                f"{1000 * sec / n:.2f}"]
         if before:
             _, _, old_sec = old["cost"][i]
             row += [f"{old_sec:.3f}", f"{1000 * old_sec / n:.2f}"]
-        print("| " + " | ".join(row) + " |")
+        print(md_row(row))
     print(f"\n### Batch search: median regret over {args.seeds} seeds after rounds of ask(n) "
           f"+ tell(n)\n")
     head = ["function", "n", "rounds"]
     for c in cols:
         head += [f"{c}: regret", f"{c}: optimizer s"]
-    print("| " + " | ".join(head) + " |")
-    print("|---|" + "|".join(["---:"] * (len(head) - 1)) + "|")
+    print(md_row(head))
+    print(md_rule(len(head)))
     for i, (function, n, rounds, regrets, spent) in enumerate(new["quality"]):
-        row = [function, str(n), str(rounds), fmt(float(np.median(regrets))), f"{spent:.2f}"]
+        row = [function, str(n), str(rounds), fmt_value(float(np.median(regrets))), f"{spent:.2f}"]
         if before:
             old_regrets, old_spent = old["quality"][i][3], old["quality"][i][4]
-            row += [fmt(float(np.median(old_regrets))), f"{old_spent:.2f}"]
-        print("| " + " | ".join(row) + " |")
-    print(f"\nTotal wall time {time.time() - t0:.0f} s; load average at the end "
-          f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+            row += [fmt_value(float(np.median(old_regrets))), f"{old_spent:.2f}"]
+        print(md_row(row))
+    print("\n" + machine_line(t0))
     return 0
 
 

@@ -1,0 +1,171 @@
+"""The early-stopping benchmark's summaries over seeds, its tables and its targets."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+
+from asbench.reporting import GAP_LEVEL, gap_words, median_gap_interval
+from asbench.reporting import fmt_fixed as _f
+from asbench.reporting import nan_median as _median
+from asbench.stopping.evaluations import (STOPPED, UNSTOPPED, Evaluation, best_evaluation,
+                                          best_fully_trained, best_within, budget_trace,
+                                          first_issued, fully_trained, overrun, stopped_at_end,
+                                          steps_spent, steps_to_decision)
+
+
+def summarize(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, max_step: int,
+              budgets: Sequence[float], regret: Optional[Callable[[Evaluation], float]] = None
+              ) -> Dict[str, Dict[str, Any]]:
+    """Per method: medians over seeds of steps and best with N evaluations, with all of
+    them, and the best within each step budget (with the seeds that ended before it)."""
+    out: Dict[str, Dict[str, Any]] = {}
+    for method, by_seed in runs.items():
+        rows = {"steps_n": [], "decided_n": [], "best_n": [], "regret_n": [], "steps_all": [],
+                "best_all": [], "evals_all": [], "fully_all": [], "stopped_all": [],
+                "stopped_end": [],
+                "overrun": [], "within": {b: [] for b in budgets},
+                "ended_before": {b: 0 for b in budgets}}
+        for evals in by_seed.values():
+            first = first_issued(evals, n_evals)
+            rows["steps_n"].append(steps_spent(first))
+            rows["decided_n"].append(steps_to_decision(first))
+            rows["best_n"].append(best_fully_trained(first, max_step))
+            if regret is not None:
+                best = best_evaluation(first, max_step)
+                rows["regret_n"].append(regret(best) if best else math.inf)
+            rows["steps_all"].append(steps_spent(evals))
+            rows["best_all"].append(best_fully_trained(evals, max_step))
+            rows["evals_all"].append(len(evals))
+            rows["fully_all"].append(sum(fully_trained(e, max_step) for e in evals))
+            rows["stopped_all"].append(sum(e.status == STOPPED for e in evals))
+            rows["stopped_end"].append(stopped_at_end(evals, max_step))
+            rows["overrun"].append(overrun(evals))
+            trace = budget_trace(evals, max_step)
+            for b in budgets:
+                rows["within"][b].append(best_within(trace, b))
+                if steps_spent(evals) < b:
+                    rows["ended_before"][b] += 1
+        med = {k: _median(v) for k, v in rows.items() if isinstance(v, list)}
+        med["within"] = {b: _median(v) for b, v in rows["within"].items()}
+        med["ended_before"] = rows["ended_before"]
+        med["per_seed"] = rows
+        out[method] = med
+    return out
+
+
+def tables(title: str, summary: Mapping[str, Mapping[str, Any]], n_evals: int,
+           m_evals: int, max_step: int, budgets: Sequence[float], seeds: Sequence[int],
+           objective: str, regret: bool) -> str:
+    n_seeds = len(seeds)
+    lines = [f"### {title}: with the same {n_evals} evaluations", "",
+             f"Medians over {n_seeds} seeds ({', '.join(map(str, seeds))}): steps trained by the "
+             f"first {n_evals} points issued, and the best {objective} among those that trained "
+             f"all {max_step} steps" + ("; regret = its noise-free final value minus the known "
+                                        "optimum" if regret else "") + ".", "",
+             "| method | steps trained | vs none | to the stop decisions | best fully-trained "
+             + objective + (" | regret |" if regret else " |"),
+             "|---|---:|---:|---:|---:|" + ("---:|" if regret else "")]
+    base = summary.get("none", {}).get("steps_n", math.nan)
+    for method, s in summary.items():
+        ratio = s["steps_n"] / base if base and not math.isnan(base) else math.nan
+        lines.append(f"| {method} | {s['steps_n']:.0f} | {_f(ratio, 2)} | {s['decided_n']:.0f} | "
+                     f"{_f(s['best_n'])} |" + (f" {_f(s['regret_n'])} |" if regret else ""))
+    lines += ["", "\"To the stop decisions\": the same, a stopped evaluation counted up to the "
+              "step at which the stopper decided (the binary's stops take ~0.1 s to act; "
+              "Optuna's act at once)."]
+    lines += ["", f"### {title}: best fully-trained {objective} with at most E steps", "",
+              f"Stoppers and pruners ran {m_evals} evaluations, none and optuna-none {n_evals}; "
+              "each cell is the "
+              f"median over seeds of the best {objective} of the evaluations that finished "
+              "while the steps spent stayed within E († some seeds had ended, spending less, "
+              "before E; inf: nothing fully trained yet).", "",
+              "| method | " + " | ".join(f"E = {b:.0f}" for b in budgets)
+              + " | all: evaluations | stopped | at last step | steps | fully trained | best |",
+              "|---|" + "---:|" * (len(budgets) + 6)]
+    for method, s in summary.items():
+        cells = []
+        for b in budgets:
+            mark = " †" if s["ended_before"][b] else ""
+            cells.append(_f(s["within"][b]) + mark)
+        lines.append(f"| {method} | " + " | ".join(cells)
+                     + f" | {s['evals_all']:.0f} | {s['stopped_all']:.0f} | "
+                     f"{s['stopped_end']:.0f} | {s['steps_all']:.0f} | {s['fully_all']:.0f} | "
+                     f"{_f(s['best_all'])} |")
+    lines += ["", "\"stopped\", \"at last step\" (stopped having reached the last step: "
+              "counted as fully trained, with its last value), \"steps\", \"fully trained\": "
+              "medians over seeds of each run's counts."]
+    late = {m: s["overrun"] for m, s in summary.items() if not math.isnan(s["overrun"])}
+    if late:
+        lines.append("Steps a stopped evaluation trained past the stopper's decision (the "
+                     "time to end it; mean per run, median over seeds): "
+                     + ", ".join(f"{m} {v:.2f}" for m, v in late.items()) + ".")
+    lines.append("")
+    return "\n".join(lines)
+
+
+#: steps of the share of none's steps at which matching_share looks
+MATCH_GRID = 16
+
+
+def matching_share(runs: Mapping[int, List[Evaluation]], seeds: Sequence[int],
+                   steps: Mapping[int, float], target: float, max_step: int) -> Optional[float]:
+    """The least share k/MATCH_GRID (k = 1..MATCH_GRID) of ``steps[seed]`` (none's
+    steps, per seed) within which the median over seeds of the method's best
+    fully-trained value is at most ``target`` (None: not even with all of them)."""
+    traces = {seed: budget_trace(runs[seed], max_step) for seed in seeds}
+    for k in range(1, MATCH_GRID + 1):
+        if _median([best_within(traces[seed], k / MATCH_GRID * steps[seed])
+                    for seed in seeds]) <= target:
+            return k / MATCH_GRID
+    return None
+
+
+def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, max_step: int,
+            objective: str) -> str:
+    """The issue's targets, per seed and on the medians over seeds.
+
+    E is half of the steps none trained with its N evaluations (per seed):
+    asha's best within E against none's best with all N, and against each
+    Optuna pruner's best within the same E."""
+    if "none" not in runs or "asha" not in runs:
+        return ""
+    seeds = [seed for seed in runs["none"] if seed in runs["asha"]]
+    full = {seed: steps_spent(first_issued(runs["none"][seed], n_evals)) for seed in seeds}
+    half = {seed: full[seed] / 2 for seed in seeds}
+    none_best = {seed: best_fully_trained(first_issued(runs["none"][seed], n_evals), max_step)
+                 for seed in seeds}
+
+    def within(method: str, seed: int) -> float:
+        return best_within(budget_trace(runs[method][seed], max_step), half[seed])
+
+    asha = {seed: within("asha", seed) for seed in seeds}
+    wins = sum(asha[seed] <= none_best[seed] for seed in seeds)
+    a_med, n_med = _median(list(asha.values())), _median(list(none_best.values()))
+    lines = ["Targets (E = half of the steps none trained with its evaluations, per seed):", "",
+             f"- asha within E: median best {objective} {_f(a_med)} vs none's {_f(n_med)} with "
+             f"all of its steps; as good or better in {wins}/{len(seeds)} seeds: "
+             f"**{'met' if a_med <= n_med else 'not met'}** (on the medians)"]
+    lo, hi = median_gap_interval(asha, none_best)
+    lines.append(f"- asha's median within E minus none's with all: {_f(a_med - n_med)}, "
+                 f"{GAP_LEVEL:.0%} bootstrap interval over the seeds [{_f(lo)}, {_f(hi)}] "
+                 f"({gap_words(lo, hi)})")
+    share = matching_share(runs["asha"], seeds, full, n_med, max_step)
+    lines.append("- the share of none's steps asha needed to match none's median best: "
+                 + (f"{share:.3g} (the least multiple of 1/{MATCH_GRID} at which asha's "
+                    f"median best within it is as good)" if share is not None
+                    else "more than all of none's steps"))
+    for other in [m for m in runs if m.startswith("optuna-") and m not in UNSTOPPED]:
+        both = [seed for seed in seeds if seed in runs[other]]
+        theirs = {seed: within(other, seed) for seed in both}
+        better = sum(asha[seed] < theirs[seed] for seed in both)
+        o_med = _median(list(theirs.values()))
+        a_both = _median([asha[seed] for seed in both])
+        lo, hi = median_gap_interval({seed: asha[seed] for seed in both}, theirs)
+        lines.append(f"- asha vs {other}, both within E: {_f(a_both)} vs {_f(o_med)}; asha "
+                     f"better in {better}/{len(both)} seeds: "
+                     f"**{'met' if a_both < o_med else 'not met'}** (on the medians; "
+                     f"the gap's {GAP_LEVEL:.0%} interval [{_f(lo)}, {_f(hi)}], "
+                     f"{gap_words(lo, hi)})")
+    lines.append("")
+    return "\n".join(lines)
