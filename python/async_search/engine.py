@@ -47,7 +47,7 @@ def stopper_design_size(dims: int) -> int:
     most design points are ended at a first rung for a few steps, and a
     narrow good region (TC1: adam or rmsprop, a learning rate near 1e-3,
     little dropout) is found more often when the model starts from twice as
-    many points: on the replayed TC1 curves (bench/results/early_stopping.md,
+    many points: on the replayed TC1 curves (bench/findings/early_stopping.md,
     four 40-seed runs) asha needed 0.44-0.56 of none's epochs to match none's
     median best with this design, against 0.625 with the optimizer's own; on
     real TC1 (20 seeds) its gain was within the spread between runs.

@@ -39,7 +39,7 @@ def test_simulation_writes_a_real_journal(tmp_path):
     assert all(float(r["m:timestamp_gather"]) <= 4.5 for r in rows)
     f = figures(proc.stdout)
     # the figure is what it says: busy worker-seconds over workers x wall
-    # (its level is measured by bench/scale.py, not here)
+    # (its level is measured by bench/asbench/runners/scale.py, not here)
     m = re.search(r"(\d+) busy worker-seconds", proc.stdout)
     assert f["workers"] == 40
     assert abs(f["utilisation"] - 100 * int(m.group(1)) / (40 * f["wall"])) < 2.5

@@ -18,7 +18,7 @@ class Prob:
         self.path = "<test>"
 
 
-# 8 dimensions, 4 categorical (bench/problem_mixed8.py's layout, smaller)
+# 8 dimensions, 4 categorical (bench/asbench/problems/problem_mixed8.py's layout, smaller)
 MIXED8 = Prob(("lr", "drop", "mom", "epochs", "opt", "act", "conv", "bs"), (
     Real(1e-5, 1e-1, "log-uniform"), Real(0.0, 0.9), Real(0.0, 0.99), Integer(2, 50),
     Categorical(("adam", "sgd", "rmsprop", "adagrad", "adadelta")),

@@ -309,7 +309,7 @@ def test_large_history_stays_responsive(monkeypatch):
     """20,000 observations (the trees' regime): the tree structures are fitted
     once, on at most max_fit rows, and the next tells update their leaf
     statistics without a refit; what keeps a tell+ask cheap, counted rather
-    than timed (bench/latency.py measures the time)."""
+    than timed (bench/asbench/runners/latency.py measures the time)."""
     from async_search.optimizers import forest
     fitted = []
     real_fit = forest.TreeModel.fit

@@ -82,7 +82,7 @@ by ``tree_refit_growth`` (10%), on at most ``max_fit`` rows (the best half and a
 random half), and their leaf statistics are recomputed from every observation; in
 between each new result updates the leaf statistics of every tree directly, so
 predictions use it at once. A tell+ask thus takes milliseconds at 60,000
-observations (bench/latency.py). ``n_jobs`` caps the BLAS/OpenMP threads and sets
+observations (bench/asbench/runners/latency.py). ``n_jobs`` caps the BLAS/OpenMP threads and sets
 the threads of the forest fit, tree prediction and large GP predictions.
 
 Settings (defaults): surrogate (auto), acq (ei), kappa (1.96), batch (kb),
