@@ -5,7 +5,9 @@
 #   make run      deps + build + data, then the default TC1 search (local site)
 #   make test     deps + build, then C unit tests, pytest, whole-program tests,
 #                 the benchmarks' own tests
-#   make lint     flake8 over python/, tests/ and bench/ (settings in setup.cfg)
+#   make lint     flake8 over python/, tests/ and bench/ (settings in setup.cfg), then
+#                 tests/lint/structure.py: function length (C and Python), include
+#                 cycles, ARCHITECTURE.md's module table against the includes
 #   make bench    the benchmarks of bench/asbench/runners/ (output: build/bench/)
 #   make sanitize ASan+UBSan build: C unit tests and one short search
 

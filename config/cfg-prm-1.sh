@@ -31,4 +31,5 @@
 #                   config.json) apply where neither this file nor the
 #                   environment sets one; MAX_EVALS at or below the rows done:
 #                   nothing is left to do
-# EXP_SUFFIX        appended to automatic experiment ids (EXP000_SUFFIX)
+# EXP_SUFFIX        appended as it is to automatic experiment ids, which count
+#                   among the ids with that suffix (EXP_SUFFIX=_big: EXP000_big)

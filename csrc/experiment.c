@@ -325,7 +325,7 @@ void experiment_close(struct experiment *x)
     if (x->log)
         fclose(x->log);
     if (x->lock_fd >= 0)
-        close(x->lock_fd);
+        journal_unlock(x->dir, x->lock_fd);
     free(x->dir);
     free(x->id);
     free(x->problem);

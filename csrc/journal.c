@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "strbuf.h"
@@ -18,6 +19,8 @@
     "m:timestamp_gather,duration,steps"
 /* The last column, which experiments from before early stopping lack. */
 #define JOURNAL_STEPS_COLUMN ",steps"
+/* Attempts to lock the current EXPDIR/.lock while ending searches remove it. */
+#define JOURNAL_LOCK_TRIES 8
 #define JOURNAL_CURVE_HEADER "job_id,step,value,m:timestamp\n"
 
 struct journal {
@@ -300,6 +303,15 @@ int journal_repair(const char *exp_dir, char *note, size_t notelen, char *err,
     return rc;
 }
 
+/* 1 if descriptor f is the file at path now (not one removed since). */
+static int journal_lock_current(int f, const char *path)
+{
+    struct stat a, b;
+    if (fstat(f, &a) != 0 || stat(path, &b) != 0)
+        return 0;
+    return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 int journal_lock(const char *exp_dir, int *fd, char *err, size_t errlen)
 {
     char *path = journal_path(exp_dir, JOURNAL_LOCK);
@@ -309,17 +321,28 @@ int journal_lock(const char *exp_dir, int *fd, char *err, size_t errlen)
         snprintf(err, errlen, "journal: out of memory");
         return -1;
     }
-    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (f < 0) {
-        snprintf(err, errlen, "open %s: %s", path, strerror(errno));
-        free(path);
-        return -1;
-    }
+    int f, locked;
     struct flock fl;
     memset(&fl, 0, sizeof fl);
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
-    if (fcntl(f, F_SETLK, &fl) != 0) {
+    for (int tries = 1;; tries++) {
+        f = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        if (f < 0) {
+            snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+            free(path);
+            return -1;
+        }
+        locked = fcntl(f, F_SETLK, &fl) == 0;
+        /* An ending search removes .lock while holding it (journal_unlock):
+         * a lock won on that removed file would guard nothing, so take the
+         * lock again on the file the path names now. */
+        if (!locked || tries == JOURNAL_LOCK_TRIES ||
+            journal_lock_current(f, path))
+            break;
+        close(f);
+    }
+    if (!locked) {
         int e = errno;
         if (e == EACCES || e == EAGAIN) {
             char owner[128] = "";
@@ -349,6 +372,17 @@ int journal_lock(const char *exp_dir, int *fd, char *err, size_t errlen)
     free(path);
     *fd = f;
     return 0;
+}
+
+void journal_unlock(const char *exp_dir, int fd)
+{
+    if (fd < 0)
+        return;
+    char *path = journal_path(exp_dir, JOURNAL_LOCK);
+    if (path != NULL)
+        unlink(path); /* best effort: a .lock left behind is taken over */
+    free(path);
+    close(fd);
 }
 
 void journal_close(struct journal *j)

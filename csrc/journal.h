@@ -34,8 +34,9 @@
 struct journal_row {
     const char *job_id;
     const char *csv_fields; /* parameter values, CSV-quoted, ',' joined */
-    double objective;       /* NaN unless status is "ok" */
-    const char *status;     /* ok | failed | timeout */
+    double objective;       /* NaN unless status is "ok" or "stopped" (its
+                               last intermediate value) */
+    const char *status;     /* ok | failed | timeout | stopped */
     int worker;
     double t_submit, t_start, t_gather; /* seconds since the start */
     double duration;
@@ -93,8 +94,15 @@ void journal_close(struct journal *j);
  * or another job) is writing. Returns a descriptor to keep open (>= 0), -2
  * when another live process holds the lock (err says which), -1 on other
  * errors. File systems without locks only get a warning in err and 0 back
- * with *fd = -1.
+ * with *fd = -1. The lock is taken on the file that EXPDIR/.lock names when
+ * it is held (not on one journal_unlock removed meanwhile).
  */
 int journal_lock(const char *exp_dir, int *fd, char *err, size_t errlen);
+
+/* Ends a search's hold on its experiment: removes EXPDIR/.lock while still
+ * holding it, then closes fd (the lock goes with it), so that an ended search
+ * leaves no pid behind. fd < 0 (no lock held) does nothing. A killed search
+ * leaves its .lock, which the next journal_lock takes over. */
+void journal_unlock(const char *exp_dir, int fd);
 
 #endif

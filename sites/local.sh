@@ -139,6 +139,7 @@ site_launch() {
   local cmd=("$MPIEXEC" -n "$PROCS" "${flags[@]}" $MPIEXEC_ARGS "$@")
   if [ "${DRY_RUN:-0}" = 1 ]; then
     # As with the scheduler sites: show what would run, run nothing.
+    echo "async-search-run: DRY_RUN=1, nothing created or run; the command it would run:"
     printf '%q ' "${cmd[@]}"
     echo
     return 0

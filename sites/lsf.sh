@@ -130,40 +130,33 @@ sched_launch_cmd() {
   printf '%s\n' "${words[@]}"
 }
 
-sched_submit_cmd() {
-  # shellcheck disable=SC2206 # a list of words
-  local words=(bsub $LSF_BSUB_ARGS)
-  printf '%s\n' "${words[@]}"
-}
+SCHED_SUBMIT="bsub $LSF_BSUB_ARGS"
 
 # bsub prints "Job <123456> is submitted to queue <batch>."
 sched_job_id() {
   sed -n 's/^Job <\([0-9][0-9]*\)> is submitted.*/\1/p' | tail -n 1
 }
 
-# bjobs: DONE (exit 0) or EXIT (with its exit code) once finished.
-sched_job_state() {
-  local id=$1 out words
-  if ! out=$(bjobs -noheader -o "stat exit_code" "$id" 2>&1) || [[ "$out" == *"not found"* ]]; then
-    if [[ "$out" == *"not found"* ]]; then
-      echo "done UNKNOWN -"
-      return 0
-    fi
-    echo "$out"
-    return 1
-  fi
-  read -r -a words <<<"$out"
+# bjobs: DONE (exit 0) or EXIT (with its exit code) once finished. Its
+# "Job <ID> is not found" may come with status 0: a failed query too.
+sched_query_job() {
+  local out status=0
+  out=$(bjobs -noheader -o "stat exit_code" "$1" 2>&1) || status=$?
+  echo "$out"
+  [ "$status" -eq 0 ] && [[ "$out" != *"not found"* ]]
+}
+SCHED_JOB_GONE='not found'
+sched_parse_state() {
+  local words code
+  read -r -a words
   case "${words[0]:-}" in
     DONE) echo "done DONE 0" ;;
     EXIT)
-      local code=${words[1]:--}
+      code=${words[1]:--}
       [[ "$code" =~ ^[0-9]+$ ]] || code=-
       echo "done EXIT $code"
       ;;
-    "")
-      echo "no job state in: $out"
-      return 1
-      ;;
+    "") ;;
     *) echo active ;;
   esac
 }

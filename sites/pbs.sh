@@ -124,11 +124,7 @@ sched_launch_cmd() {
   printf '%s\n' "${words[@]}"
 }
 
-sched_submit_cmd() {
-  # shellcheck disable=SC2206 # a list of words
-  local words=(qsub $PBS_QSUB_ARGS)
-  printf '%s\n' "${words[@]}"
-}
+SCHED_SUBMIT="qsub $PBS_QSUB_ARGS"
 
 # qsub prints the job id (e.g. 123456.polaris-pbs-01.hsn.cm.polaris.alcf.anl.gov).
 sched_job_id() {
@@ -136,16 +132,11 @@ sched_job_id() {
 }
 
 # qstat -x -f ID (PBS Pro): job_state F (finished) and Exit_status once done.
-sched_job_state() {
-  local id=$1 out state code
-  if ! out=$(qstat -x -f "$id" 2>&1); then
-    if [[ "$out" == *"Unknown Job Id"* ]] || [[ "$out" == *"Job has finished"* ]]; then
-      echo "done UNKNOWN -"
-      return 0
-    fi
-    echo "$out"
-    return 1
-  fi
+sched_query_job() { qstat -x -f "$1"; }
+SCHED_JOB_GONE='Unknown Job Id|Job has finished'
+sched_parse_state() {
+  local out state code
+  out=$(cat)
   state=$(sed -n 's/^[[:space:]]*job_state = \([A-Z]\).*/\1/p' <<<"$out" | head -n 1)
   code=$(sed -n 's/^[[:space:]]*Exit_status = \(-\{0,1\}[0-9]*\).*/\1/p' <<<"$out" | head -n 1)
   case "$state" in
@@ -154,10 +145,7 @@ sched_job_state() {
       if [[ "$code" =~ ^[0-9]+$ ]] && [ "$code" -gt 256 ]; then code=$((128 + code - 256)); fi
       echo "done $state ${code:--}"
       ;;
-    "")
-      echo "no job_state in: $out"
-      return 1
-      ;;
+    "") ;;
     *) echo active ;;
   esac
 }

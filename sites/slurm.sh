@@ -139,33 +139,28 @@ sched_launch_cmd() {
   printf '%s\n' "${words[@]}"
 }
 
-sched_submit_cmd() {
-  # shellcheck disable=SC2206 # a list of words
-  local words=(sbatch --parsable $SLURM_SBATCH_ARGS)
-  printf '%s\n' "${words[@]}"
-}
+SCHED_SUBMIT="sbatch --parsable $SLURM_SBATCH_ARGS"
 
 # sbatch --parsable prints "ID" or "ID;CLUSTER" (after any warnings).
 sched_job_id() {
   grep -E '^[0-9]+(;.*)?$' | tail -n 1 | cut -d';' -f1
 }
 
-sched_job_state() {
-  local id=$1 out state code
-  if ! out=$(scontrol show job -o "$id" 2>&1); then
-    if [[ "$out" == *"Invalid job id"* ]]; then
-      # Purged from slurmctld's memory (MinJobAge): ask the accounting.
-      if out=$(sacct -n -X -P -j "$id" -o State,ExitCode 2>/dev/null) && [ -n "$out" ]; then
-        state=${out%%|*}
-        echo "done ${state%% *} ${out##*|}"
-      else
-        echo "done UNKNOWN -"
-      fi
-      return 0
-    fi
-    echo "$out"
-    return 1
+sched_query_job() { scontrol show job -o "$1"; }
+SCHED_JOB_GONE='Invalid job id'
+# Purged from slurmctld's memory (MinJobAge): ask the accounting.
+sched_job_gone() {
+  local out state
+  if out=$(sacct -n -X -P -j "$1" -o State,ExitCode 2>/dev/null) && [ -n "$out" ]; then
+    state=${out%%|*}
+    echo "done ${state%% *} ${out##*|}"
+  else
+    echo "done UNKNOWN -"
   fi
+}
+sched_parse_state() {
+  local out state code
+  out=$(cat)
   state=$(grep -o 'JobState=[A-Z_]*' <<<"$out" | head -n 1)
   state=${state#JobState=}
   code=$(grep -o 'ExitCode=[0-9]*:[0-9]*' <<<"$out" | head -n 1)
@@ -175,10 +170,7 @@ sched_job_state() {
       BOOT_FAIL | DEADLINE)
       echo "done $state ${code:--}"
       ;;
-    "")
-      echo "no JobState in: $out"
-      return 1
-      ;;
+    "") ;;
     *) echo active ;;
   esac
 }

@@ -13,6 +13,10 @@ An experiment directory::
                          results arrived (append-only, header written once)
     EXPDIR/points.log    one line JOB_ID<TAB>POINT_JSON per point, written before
                          the point is dispatched
+    EXPDIR/intermediate.csv  job_id,step,value,m:timestamp: one line per
+                         intermediate value a model reported (its learning
+                         curve), written before a stopper acts on it; created
+                         at the first one
     EXPDIR/config.json   the run's settings, with "restart" (R) and "start_time"
                          (Unix seconds of the experiment's first start)
     EXPDIR/report.png    the end-of-run report (async_search.report)
@@ -21,11 +25,14 @@ An experiment directory::
 results.csv columns, in this order: ``job_id`` (``R_I_J``: restart R, batch I,
 point J); ``p:<name>`` for each parameter in the problem's order, the values
 as the engine wrote them (Python's csv dialect, RFC 4180 quoting);
-``objective`` (a float, lower is better, ``nan`` unless the status is ok);
-``status`` (``ok``, ``failed`` or ``timeout``); ``worker`` (the MPI rank that
-ran it, from 1); ``m:timestamp_submit``, ``m:timestamp_start``,
-``m:timestamp_gather`` (seconds since the experiment's first start) and
-``duration`` (seconds the evaluation ran).
+``objective`` (a float, lower is better, ``nan`` unless the status is ok or
+stopped); ``status`` (``ok``, ``failed``, ``timeout`` or ``stopped``: ended
+early by a stopper, its objective its last intermediate value); ``worker``
+(the MPI rank that ran it, from 1); ``m:timestamp_submit``,
+``m:timestamp_start``, ``m:timestamp_gather`` (seconds since the experiment's
+first start); ``duration`` (seconds the evaluation ran) and ``steps`` (the
+last intermediate step it reported, empty when none; an experiment from
+before early stopping has no such column).
 
 A last line without its newline in results.csv or points.log is a write cut
 by a crash: every reader here ignores it (and the manager cuts it off before a

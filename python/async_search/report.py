@@ -543,10 +543,10 @@ def _table(
     return [line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]
 
 
-def format_summary(results: Results, summary: Summary, png: Path | None = None) -> str:
-    """The text report (what the CLI prints); ``png`` is mentioned when given."""
-    cfg = results.config
+def _summary_head(results: Results, summary: Summary) -> list[str]:
+    """The title, the run's settings, how far it got, notes."""
     lines: list[str] = []
+    cfg = results.config
     head = f"async-search report: {results.expdir}"
     lines += [head, "=" * min(len(head), 78)]
     settings = [
@@ -564,8 +564,12 @@ def format_summary(results: Results, summary: Summary, png: Path | None = None) 
     lines.append(done + f"; workers: {summary.workers}")
     for note in results.notes:
         lines.append(f"note: {note}")
+    return lines
 
-    lines += ["", f"Top {len(summary.top)} results (status ok, lowest objective first)"]
+
+def _summary_top(results: Results, summary: Summary) -> list[str]:
+    """The best results, one row each."""
+    lines: list[str] = ["", f"Top {len(summary.top)} results (status ok, lowest objective first)"]
     if summary.n_usable == 0:
         lines.append("  no successful evaluations: no objective to rank")
     elif summary.top.empty:
@@ -579,7 +583,12 @@ def format_summary(results: Results, summary: Summary, png: Path | None = None) 
             cells += [_fmt_cell(row[param_column(n)]) for n in results.params]
             rows.append(cells)
         lines += _table(header, rows, right)
+    return lines
 
+
+def _summary_statuses(results: Results, summary: Summary) -> list[str]:
+    """Early stopping's savings and the count of each status."""
+    lines: list[str] = []
     early = summary.early
     if early is not None:
         saved = early.saved_share
@@ -599,8 +608,12 @@ def format_summary(results: Results, summary: Summary, png: Path | None = None) 
         lines.append(
             f"  ({summary.n_ok_nonfinite} ok row(s) have a non-finite objective: not ranked)"
         )
+    return lines
 
-    lines += ["", "Throughput and utilisation"]
+
+def _summary_throughput(results: Results, summary: Summary) -> list[str]:
+    """Wall time, busy worker time, utilisation, evaluations per minute."""
+    lines: list[str] = ["", "Throughput and utilisation"]
     lines.append(f"  wall (first submit to last gather): {_fmt_seconds(summary.wall_s)}")
     lines.append(f"  busy worker-seconds (sum of duration): {summary.busy_s:.1f}")
     util = "n/a" if not math.isfinite(summary.utilisation) else f"{100 * summary.utilisation:.1f}%"
@@ -609,8 +622,12 @@ def format_summary(results: Results, summary: Summary, png: Path | None = None) 
         "  evaluations per minute (all statuses, over the wall): "
         + _fmt_num(summary.evals_per_min, 4)
     )
+    return lines
 
-    lines += ["", "Evaluation time, seconds (duration; p90 by linear interpolation)"]
+
+def _summary_times(results: Results, summary: Summary) -> list[str]:
+    """Evaluation time statistics, all rows and ok rows."""
+    lines: list[str] = ["", "Evaluation time, seconds (duration; p90 by linear interpolation)"]
     stat_rows = []
     for label, stats in (("all", summary.durations_all), ("ok", summary.durations_ok)):
         if stats is None:
@@ -623,8 +640,12 @@ def format_summary(results: Results, summary: Summary, png: Path | None = None) 
     lines += _table(
         ["rows", "n", "min", "median", "mean", "p90", "max"], stat_rows, [False] + [True] * 6
     )
+    return lines
 
-    lines += ["", "Best so far (each improvement, gather order)"]
+
+def _summary_best(results: Results, summary: Summary) -> list[str]:
+    """Each improvement of the best objective."""
+    lines: list[str] = ["", "Best so far (each improvement, gather order)"]
     if not summary.improvements:
         lines.append("  no successful evaluations yet")
     else:
@@ -649,8 +670,12 @@ def format_summary(results: Results, summary: Summary, png: Path | None = None) 
             f"  best: {_fmt_num(best.objective)} (job {best.job_id}, "
             f"evaluation {best.index} of {summary.n_rows})"
         )
+    return lines
 
-    lines += [
+
+def _summary_influence(results: Results, summary: Summary) -> list[str]:
+    """Each parameter's influence on the objective."""
+    lines: list[str] = [
         "",
         "Parameter influence (over ok rows: share of the objective's rank variance between the",
         "  parameter's categories, or between ~equal-count bins of a numeric one, adjusted for the",
@@ -675,7 +700,15 @@ def format_summary(results: Results, summary: Summary, png: Path | None = None) 
         lines += _table(
             ["parameter", "kind", "influence", "rho", "n"], rows, [False, False, True, True, True]
         )
+    return lines
 
+
+def format_summary(results: Results, summary: Summary, png: Path | None = None) -> str:
+    """The text report (what the CLI prints); ``png`` is mentioned when given."""
+    lines: list[str] = []
+    for section in (_summary_head, _summary_top, _summary_statuses, _summary_throughput,
+                    _summary_times, _summary_best, _summary_influence):
+        lines += section(results, summary)
     if png is not None:
         lines += ["", f"report: {png}"]
     return "\n".join(lines) + "\n"

@@ -13,13 +13,20 @@
 #   sched_redirect     0 if the scheduler writes the job's output straight into
 #                      EXPDIR/output.txt (Slurm), 1 if the script must (PBS, LSF:
 #                      they copy their own output file back only at the end)
-#   sched_submit_cmd   prints the submit command's words, one per line (the
-#                      script is added by site_launch)
+#   SCHED_SUBMIT       the submit command and its words (split at spaces; the
+#                      script is added by site_launch), e.g. "qsub $PBS_QSUB_ARGS"
 #   SCHED_SUBMIT_STDIN 1: the script goes to the submit command's stdin, not
 #                      as its last word (LSF's `bsub < job.lsf`)
 #   sched_job_id       reads the submit command's stdout, prints the job id
-#   sched_job_state ID prints "active", or "done STATE CODE" (CODE: the job's
-#                      exit code, or - if unknown); non-zero if the query failed
+#   sched_query_job ID asks the scheduler about the job (its answer on stdout
+#                      and stderr); non-zero if the query failed
+#   SCHED_JOB_GONE     a regular expression that a failed query's answer matches
+#                      when the scheduler no longer knows the job (it has ended)
+#   sched_job_gone ID  (optional) prints "done STATE CODE" for such a job, if
+#                      the site can learn it elsewhere; else "done UNKNOWN -"
+#   sched_parse_state  reads the query's answer on stdin, prints "active", or
+#                      "done STATE CODE" (CODE: the job's exit code, or - if
+#                      unknown), or nothing if it holds no job state
 #   sched_cancel ID    cancels the job
 # and gets site_check (called by bin/async-search-run before anything is
 # created) and site_launch (writes EXPDIR/job.NAME, submits it, saves the job
@@ -59,7 +66,8 @@ SEARCH_TIME_LIMIT=${SEARCH_TIME_LIMIT:-auto}
 SCHED_STATUS_FILE=exit_status
 
 sched_die() {
-  echo "async-search-run: error: SITE $SCHED_NAME: $*" >&2
+  # the site the user named (polaris, crusher), not the scheduler behind it
+  echo "async-search-run: error: SITE ${SITE:-$SCHED_NAME}: $*" >&2
   exit 2
 }
 
@@ -360,6 +368,37 @@ sched_write_script() {
 }
 
 SCHED_SUBMIT_STDIN=${SCHED_SUBMIT_STDIN:-0}
+
+# sched_submit_cmd FILE: the submit command's words, one per line.
+sched_submit_cmd() {
+  # shellcheck disable=SC2206 # a list of words
+  local words=($SCHED_SUBMIT)
+  printf '%s\n' "${words[@]}"
+}
+
+# sched_job_state ID: "active", or "done STATE CODE"; non-zero, with the
+# query's answer, if the query failed or its answer holds no job state.
+sched_job_state() {
+  local id=$1 out state
+  if ! out=$(sched_query_job "$id" 2>&1); then
+    if [[ "$out" =~ $SCHED_JOB_GONE ]]; then
+      sched_job_gone "$id"
+      return 0
+    fi
+    echo "$out"
+    return 1
+  fi
+  state=$(sched_parse_state <<<"$out")
+  if [ -z "$state" ]; then
+    echo "no job state in: $out"
+    return 1
+  fi
+  echo "$state"
+}
+
+if ! declare -F sched_job_gone >/dev/null; then
+  sched_job_gone() { echo "done UNKNOWN -"; }
+fi
 
 # sched_submit_cmd_line FILE: the submit command as one line.
 sched_submit_cmd_line() {

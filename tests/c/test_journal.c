@@ -143,6 +143,41 @@ static void unwritable_directory_is_an_error(void **state)
     assert_non_null(strstr(err, "/nonexistent/dir/results.csv"));
 }
 
+/* A killed search's .lock (a dead pid, no lock held) is taken over and
+ * rewritten; an ended search removes its .lock; the next one makes a new one.
+ */
+static void
+stale_lock_is_taken_over_and_an_ended_search_removes_it(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/async-search-lock-XXXXXX", err[256], path[128], want[64];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/" JOURNAL_LOCK, dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("pid 999999999 on a-node-long-gone\n", f);
+    fclose(f);
+
+    int fd = -1;
+    assert_int_equal(journal_lock(dir, &fd, err, sizeof err), 0);
+    assert_true(fd >= 0);
+    assert_string_equal(err, "");
+    char *text = slurp(path);
+    snprintf(want, sizeof want, "pid %ld on ", (long)getpid());
+    assert_true(strncmp(text, want, strlen(want)) == 0);
+    free(text);
+    journal_unlock(dir, fd);
+    assert_int_equal(access(path, F_OK), -1);
+
+    assert_int_equal(journal_lock(dir, &fd, err, sizeof err), 0);
+    assert_true(fd >= 0);
+    assert_int_equal(access(path, F_OK), 0);
+    journal_unlock(dir, fd);
+    assert_int_equal(access(path, F_OK), -1);
+    journal_unlock(dir, -1); /* no lock held: nothing to do */
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,6 +185,8 @@ int main(void)
         cmocka_unit_test(json_strings_are_escaped),
         cmocka_unit_test(rows_are_appended_under_one_header),
         cmocka_unit_test(unwritable_directory_is_an_error),
+        cmocka_unit_test(
+            stale_lock_is_taken_over_and_an_ended_search_removes_it),
     };
     return UNIT_RUN(tests);
 }

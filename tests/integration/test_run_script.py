@@ -253,6 +253,55 @@ def test_existing_results_need_restart_file(tmp_path):
     assert (exp / "results.csv").read_bytes().startswith(before)
 
 
+def test_the_smoke_test_example_local(tmp_path):
+    """`bin/async-search-run example local` as a new user runs it: the
+    defaults (3 workers, 20 evaluations), problems/problem_example.py and the
+    built-in example model; it ends cleanly and leaves no lock behind."""
+    proc = run_script(tmp_path, "example", "local", PROBLEM="", MODEL_CMD="", MAX_EVALS="",
+                      PROCS="")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    exp = tmp_path / "experiments" / "EXP000"
+    rows = read_results(exp)
+    assert len(rows) == 20
+    assert {r["status"] for r in rows} == {"ok"}
+    assert [k for k in rows[0] if k.startswith("p:")] == [
+        "p:drop", "p:learning_rate", "p:optimizer", "p:batch_size"]
+    assert (exp / "problem_example.py").is_file()
+    assert not (exp / ".lock").exists()
+
+
+def test_a_missing_problem_file_names_problem(tmp_path):
+    missing = tmp_path / "missing.py"
+    proc = run_script(tmp_path, "example", "local", PROBLEM=str(missing))
+    assert proc.returncode == 2
+    assert proc.stderr == (f"async-search-run: error: environment: PROBLEM={missing}: no such "
+                           f"file (set PROBLEM to a problem file, or leave it empty for "
+                           f"problems/problem_example.py)\n")
+    assert not (tmp_path / "experiments").exists()
+
+
+def test_an_ended_search_removes_its_lock_and_a_stale_one_is_taken_over(tmp_path):
+    assert run_script(tmp_path, "as", "local", "e1").returncode == 0
+    exp = tmp_path / "experiments" / "e1"
+    assert not (exp / ".lock").exists()
+    # what a killed job leaves: its pid, dead, in the file; nothing holds the lock
+    (exp / ".lock").write_text("pid 999999999 on a-node-long-gone\n")
+    more = run_script(tmp_path, "as", "local", RESTART_FILE=str(exp), MAX_EVALS="8")
+    assert more.returncode == 0, more.stderr
+    assert len(read_results(exp)) == 8
+    assert not (exp / ".lock").exists()
+
+
+def test_local_dry_run_says_nothing_was_created(tmp_path):
+    proc = run_script(tmp_path, "as", "local", DRY_RUN="1")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-2] == ("async-search-run: DRY_RUN=1, nothing created or run; the command it "
+                         "would run:")
+    assert lines[-1].startswith("mpiexec -n 3 ")
+    assert not (tmp_path / "experiments").exists()
+
+
 def test_local_dry_run_prints_the_launch_and_runs_nothing(tmp_path):
     proc = run_script(tmp_path, "as", "local", "dry", DRY_RUN="1")
     assert proc.returncode == 0, proc.stderr

@@ -478,7 +478,7 @@ def test_lsf_without_gpus_or_queue(tmp_path, no_submit):
     ("slurm", {"PROCS": "64", "PPN": "8", "GPUS_PER_NODE": "4"},
      "PPN=8 workers per node is more than GPUS_PER_NODE=4"),
     ("frontier", {"PROJECT": "p", "PROCS": "17", "PPN": "16"},
-     "SITE slurm: PPN=16 workers per node is more than GPUS_PER_NODE=8"),
+     "SITE frontier: PPN=16 workers per node is more than GPUS_PER_NODE=8"),
     ("pbs", {"PROCS": "10", "PPN": "4", "RANKS_PER_EVAL": "2"},
      "PROCS=10 leaves 9 worker ranks (PROCS-1), not a multiple of RANKS_PER_EVAL=2: some "
      "would stay idle (set PROCS to 1 + a multiple of 2, e.g. PROCS=9 or 11)"),
@@ -513,6 +513,20 @@ def test_bad_values_are_one_line_errors(tmp_path, no_submit, site, env, message)
     assert proc.stderr.startswith("async-search-run: error: SITE ")
     assert not (tmp_path / "experiments").exists()
     assert not (tmp_path / "with space").exists()
+    assert not (tmp_path / "submitted.log").exists()
+
+
+@pytest.mark.parametrize("site,scheduler", [
+    ("polaris", "pbs"), ("summit", "lsf"), ("frontier", "slurm"), ("crusher", "slurm")])
+def test_errors_name_the_machine_the_user_named(tmp_path, no_submit, site, scheduler):
+    """A machine's file runs its scheduler's (polaris: pbs.sh; crusher, an alias,
+    frontier.sh then slurm.sh), but the message names the SITE as given."""
+    proc = run_site(tmp_path, site, path_dir=no_submit, DRY_RUN="1", QUEUE="debug", PROJECT="")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr == (f"async-search-run: error: SITE {site}: PROJECT is empty, and this "
+                           f"site needs it (set PROJECT in cfg-sys or the environment)\n")
+    assert f"SITE {scheduler}" not in proc.stderr
+    assert not (tmp_path / "experiments").exists()
     assert not (tmp_path / "submitted.log").exists()
 
 

@@ -197,15 +197,7 @@ class BaseOptimizer:
         if len(points) != n:
             raise RuntimeError(f"optimizer {self.name!r} proposed {len(points)} points, not {n}")
         out = [{k: p[k] for k in self.params} for p in points]
-        U = self.space.to_unit(out)
-        for p, u in zip(out, U):
-            k = self.space.key(p)
-            entry = self._pending.get(k)
-            if entry is None:
-                self._pending[k] = [1, u]
-            else:
-                entry[0] += 1
-            self._n_pending += 1
+        self._add_pending(out)
         return out
 
     def pending(self, points: Sequence[Mapping[str, Any]]) -> None:
@@ -218,7 +210,11 @@ class BaseOptimizer:
             raise OptimizerError(f"pending: {e}") from None
         if not checked:
             return
-        for p, u in zip(checked, self.space.to_unit(checked)):
+        self._add_pending(checked)
+
+    def _add_pending(self, points: list[dict]) -> None:
+        """Counts each point (checked, params order) as pending once more."""
+        for p, u in zip(points, self.space.to_unit(points)):
             k = self.space.key(p)
             entry = self._pending.get(k)
             if entry is None:
