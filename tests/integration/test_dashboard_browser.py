@@ -75,8 +75,10 @@ def serve():
 
 
 def text(driver, element_id: str) -> str:
-    found = driver.find_elements(By.ID, element_id)
-    return found[0].text if found else ""
+    # read in one script: the page replaces its elements on every update
+    return driver.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.innerText : '';",
+        element_id).strip()
 
 
 def wait_text(driver, element_id: str, wanted: str, timeout: float = PAGE_TIMEOUT_S) -> None:
@@ -103,12 +105,12 @@ def csv_best(exp: Path) -> tuple[str, float, int]:
 def traces(driver, panel: str) -> list:
     return driver.execute_script(
         "const d = document.querySelector('#plot-' + arguments[0]);"
-        "return d && d.data ? d.data.map(t => [t.type || 'scatter', (t.x || t.dimensions || []).length,"
-        " t.name || '']) : null;", panel)
+        "return d && d.data ? d.data.map(t => [t.type || 'scatter',"
+        " (t.x || []).length, t.name || '']) : null;", panel)
 
 
-def test_panels_match_results_csv_and_a_new_best_appears_live(tmp_path: Path, browser,
-                                                               serve) -> None:
+def test_panels_match_results_csv_and_a_new_best_appears_live(
+        tmp_path: Path, browser, serve) -> None:
     exp = SyntheticExperiment(tmp_path / "EXP001", workers=4, max_evals=200)
     exp.append(40)
     exp.append(2, status="timeout")
@@ -135,8 +137,9 @@ def test_panels_match_results_csv_and_a_new_best_appears_live(tmp_path: Path, br
     assert traces(browser, "best-evals") == [["scatter", ok, "ok evaluations"],
                                              ["scatter", n, "best so far"]]
     assert traces(browser, "slices") == [["scatter", ok, "lr"], ["scatter", ok, "act"]]
-    wait_until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#failures pre")) == \
-               statuses.count("failed") + 2 and "ValueError: diverged" in text(browser, "failures"),
+    logs = statuses.count("failed") + 2
+    wait_until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#failures pre")) == logs
+               and "ValueError: diverged" in text(browser, "failures"),
                PAGE_TIMEOUT_S, lambda: text(browser, "failures"))
     bars = sum(t[1] for t in traces(browser, "timeline"))
     assert bars == n
@@ -170,8 +173,10 @@ def test_comparison_view(tmp_path: Path, browser, serve) -> None:
     browser.get(dash.url)
     wait_until(lambda: len(browser.find_elements(By.CSS_SELECTOR, "#compare .best-job")) == 2,
                PAGE_TIMEOUT_S)
-    wait_until(lambda: [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#compare .best-job")]
-               == [csv_best(a.root)[0], csv_best(b.root)[0]], PAGE_TIMEOUT_S)
+    wanted = [csv_best(a.root)[0], csv_best(b.root)[0]]
+    wait_until(lambda: browser.execute_script(
+        "return [...document.querySelectorAll('#compare .best-job')].map(e => e.textContent)")
+        == wanted, PAGE_TIMEOUT_S)
     assert [t[1:] for t in traces(browser, "compare-best")] == [[30, "EXP001"], [50, "EXP002"]]
     shot(browser, "compare")
     browser.find_element(By.LINK_TEXT, "EXP002").click()
@@ -217,8 +222,8 @@ def get(url: str, method: str = "GET") -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def test_token_on_a_non_loopback_host_traversal_and_writes(tmp_path: Path, browser,
-                                                          serve) -> None:
+def test_token_on_a_non_loopback_host_traversal_and_writes(
+        tmp_path: Path, browser, serve) -> None:
     exp = SyntheticExperiment(tmp_path / "EXP004")
     exp.append(5)
     outside = tmp_path / "secret.txt"

@@ -309,8 +309,8 @@ def make_server(experiments: Sequence[Experiment], host: str, port: int,
                 token: str | None) -> tuple[ThreadingHTTPServer, str]:
     """A bound server and its URL. Raises OSError when the address cannot be bound."""
     hosts = {"127.0.0.1", "localhost", "::1", host}
-    handler = type("BoundHandler", (Handler,), {"dashboard": Dashboard(experiments, token,
-                                                                          hosts)})
+    shared = Dashboard(experiments, token, hosts)
+    handler = type("BoundHandler", (Handler,), {"dashboard": shared})
     server_class = _Server
     if ":" in host:
         server_class = type("_Server6", (_Server,), {"address_family": socket.AF_INET6})
