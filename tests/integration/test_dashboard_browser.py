@@ -143,7 +143,9 @@ def test_panels_match_results_csv_and_a_new_best_appears_live(
                PAGE_TIMEOUT_S, lambda: text(browser, "failures"))
     bars = sum(t[1] for t in traces(browser, "timeline"))
     assert bars == n
-    assert [t[0] for t in traces(browser, "importance")][0] == "bar"
+    wait_until(lambda: traces(browser, "importance") is not None, PAGE_TIMEOUT_S)
+    importance = traces(browser, "importance")  # a bar and a marker per parameter
+    assert [t[:2] for t in importance] == [["bar", 2], ["scatter", 2]]
     shot(browser, "experiment")
 
     # the table filters and sorts

@@ -140,8 +140,17 @@ class Experiment {
     }
     this.cgen = cur.generation; this.cnext = cur.next;
     const changed = res.rows.length > 0 || cur.rows.length > 0 || res.reset || cur.reset;
-    if (changed || !this.importance) this.importance = await api(base + "importance");
+    this.importanceDue = this.importanceDue || changed;
     return changed || stateChanged;
+  }
+
+  /* The importance (a forest fit on the server): fetched after the other
+   * panels are drawn, so that it never delays them. Returns whether it is new. */
+  async updateImportance() {
+    if (!this.importanceDue && this.importance) return false;
+    this.importanceDue = false;
+    this.importance = await api("/api/exp/" + this.index + "/importance");
+    return true;
   }
 
   best() {
@@ -397,10 +406,11 @@ async function experimentPage(index) {
         document.title = exp.info.name + " - async-search";
         renderSummary(p.summary, exp); renderCounts(p.counts, exp); renderBest(p.best, exp);
         renderBestPlot(p.bestTime, exp, true); renderBestPlot(p.bestEvals, exp, false);
-        renderSlices(p.slices, exp); renderImportance(p.importance, exp);
+        renderSlices(p.slices, exp);
         renderCurves(p.curves, exp); renderTimeline(p.timeline, exp);
         renderFailures(p.failures, exp); renderTable(p.table, exp);
       }
+      if (await exp.updateImportance()) renderImportance(p.importance, exp);
       document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString() +
         " (" + exp.rows.length + " rows)";
     } catch (err) {
