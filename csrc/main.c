@@ -4,8 +4,8 @@
  * main parses the flags (identically on every rank, so that a bad flag stops
  * every rank the same way without any message passing), handles the modes
  * that need no MPI (--help, --check, --simulate and the subcommands report,
- * cfg-variables and next-exp-id), then starts MPI and runs the manager on
- * rank 0 and a worker on every other rank.
+ * dashboard, cfg-variables and next-exp-id), then starts MPI and runs the
+ * manager on rank 0 and a worker on every other rank.
  */
 #include <errno.h>
 #include <limits.h>
@@ -64,9 +64,11 @@ static char *main_home(void)
     return strdup(exe[0] ? exe : "/");
 }
 
-/* `async-search report EXPDIR ...`: runs the Python report with
- * $ASYNC_SEARCH_PYTHON, else the build's Python. */
-static int main_report(int argc, char **argv, const char *home)
+/* `async-search SUBCOMMAND ARGS...`: runs `python -m MODULE ARGS...` with
+ * $ASYNC_SEARCH_PYTHON, else the build's Python, and the project's package
+ * first on PYTHONPATH. Returns only when the exec failed. */
+static int main_python_module(int argc, char **argv, const char *home,
+                              const char *module)
 {
     struct strbuf pp = STRBUF_INIT;
     const char *python = getenv("ASYNC_SEARCH_PYTHON");
@@ -81,7 +83,7 @@ static int main_report(int argc, char **argv, const char *home)
         return 1;
     args[0] = (char *)python;
     args[1] = "-m";
-    args[2] = "async_search.report";
+    args[2] = (char *)module;
     for (int i = 2; i < argc; i++)
         args[i + 1] = argv[i];
     execv(python, args);
@@ -89,6 +91,18 @@ static int main_report(int argc, char **argv, const char *home)
             strerror(errno));
     free(args);
     return 1;
+}
+
+/* `async-search report EXPDIR ...`: the text report and report.png. */
+static int main_report(int argc, char **argv, const char *home)
+{
+    return main_python_module(argc, argv, home, "async_search.report");
+}
+
+/* `async-search dashboard EXPDIR... [--port N] [--host H]`: the live page. */
+static int main_dashboard(int argc, char **argv, const char *home)
+{
+    return main_python_module(argc, argv, home, "async_search.dashboard");
 }
 
 /* `async-search cfg-variables`: the cfg mapping, for bin/async-search-run. */
@@ -136,6 +150,7 @@ struct main_command {
 
 static const struct main_command main_commands[] = {
     {"report", main_report},
+    {"dashboard", main_dashboard},
     {"cfg-variables", main_cfg_variables},
     {"next-exp-id", main_next_exp_id},
 };

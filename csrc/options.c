@@ -806,6 +806,8 @@ void options_usage(FILE *f)
             "--model-cmd \"CMD ARGS\") [flags]\n"
             "       async-search --check --problem FILE [flags]\n"
             "       async-search report EXPDIR [--top N] [--no-plot]\n"
+            "       async-search dashboard EXPDIR... [--port N] [--host H]    "
+            "(a live web page)\n"
             "       async-search cfg-variables    (VAR --flag DEFAULT lines "
             "for bin/async-search-run)\n"
             "       async-search next-exp-id [ROOT [SUFFIX]]    (the first "

@@ -26,14 +26,11 @@ Definitions used throughout (also stated in the printed report):
 - usable row: status ``ok`` and a finite objective; lower objective is better;
 - wall: first ``m:timestamp_submit`` to last ``m:timestamp_gather``;
 - utilisation: sum of ``duration`` over all rows / (workers x wall);
-- influence of a parameter: a one-way variance decomposition of the objective's
-  ranks over the usable rows -- the share of rank variance between the
-  parameter's groups (its categories; for a numeric parameter its distinct
-  values when few, else up to ``MAX_INFLUENCE_BINS`` equal-count bins), adjusted
-  for the number of rows and groups (like adjusted R^2) and clipped at 0. For a
-  numeric parameter the score is the larger of that and the adjusted Spearman
-  rho^2, so both an interior optimum (a learning rate) and a monotone trend count;
-  rho, printed next to it, gives the direction of a monotone trend.
+- influence of a parameter: its share of the objective's variance, alone or in
+  interactions, under a random forest fitted to the usable rows
+  (:mod:`async_search.importance`: total-order Sobol indices normalised to sum
+  to 1), so an interior optimum (a learning rate) and an interaction count;
+  rho, printed next to it (Spearman), gives the direction of a monotone trend.
 
 matplotlib is imported only by :func:`render_png`, through the Agg canvas
 (never pyplot), so it neither needs a display nor changes a caller's backend.
@@ -55,7 +52,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from async_search import expfiles
+from async_search import expfiles, importance
 from async_search._compat import FROZEN
 from async_search.expfiles import (
     DURATION,
@@ -104,8 +101,6 @@ TOP_BAND_SHARE = 0.08  # axes fraction at the top of a panel that holds failure 
 TOP_BAND_DATA_SHARE = 0.88  # data is kept below this axes fraction when there is a band
 LOG_MIN_SPAN = 10.0  # a log axis needs positive values spanning at least this factor ...
 LOG_SHORT_SPAN = 30.0  # ... and below this factor its ticks are labelled 1-2-5
-MAX_INFLUENCE_BINS = 6  # a numeric parameter is cut into at most this many bins ...
-MIN_ROWS_PER_BIN = 5  # ... of about this many usable rows or more
 TIME_UNIT_MINUTES_ABOVE_S = 600.0  # timeline axis in minutes above 10 min wall ...
 TIME_UNIT_HOURS_ABOVE_S = 3 * 3600.0  # ... and in hours above 3 h
 # scatter markers: (up to this many points, marker area, alpha)
@@ -194,7 +189,7 @@ class Influence:
 
     name: str
     kind: str  # "numeric" or "categorical"
-    score: float  # adjusted between-group share of rank variance; NaN if too few rows
+    score: float  # importance.Importance.importance; NaN if too few rows
     rho: float  # Spearman rho for numeric parameters, NaN otherwise (or if undefined)
     n: int  # usable rows with a value for this parameter
 
@@ -439,61 +434,21 @@ def _improvements(f: pd.DataFrame) -> tuple[Improvement, ...]:
     return tuple(out)
 
 
-def _eta2_adjusted(groups: np.ndarray, ranks: np.ndarray) -> float:
-    """Adjusted share of rank variance between groups, clipped at 0; NaN if undefined."""
-    n = ranks.size
-    keys, codes = np.unique(groups, return_inverse=True)
-    k = keys.size
-    if k < 2 or n <= k:
-        return float("nan")
-    centred = ranks - ranks.mean()
-    ss_total = float((centred**2).sum())
-    if ss_total == 0.0:
-        return 0.0
-    sums = np.bincount(codes, weights=centred)
-    sizes = np.bincount(codes)
-    eta2 = float((sums**2 / sizes).sum()) / ss_total
-    return max(0.0, 1.0 - (1.0 - eta2) * (n - 1) / (n - k))
-
-
-def _numeric_groups(x: np.ndarray) -> np.ndarray:
-    """Each distinct value if there are few, else about equal-count bins of the ranks."""
-    bins = int(min(MAX_INFLUENCE_BINS, max(2, x.size // MIN_ROWS_PER_BIN)))
-    if np.unique(x).size <= bins:
-        return x
-    ranks = pd.Series(x).rank(method="average")
-    return pd.qcut(ranks, bins, labels=False, duplicates="drop").to_numpy()
-
-
 def _influence(results: Results) -> tuple[Influence, ...]:
+    """Each parameter's importance (async_search.importance), most influential first,
+    with Spearman's rho of a numeric parameter for the direction of a trend."""
     f = results.frame[results.frame["usable"]]
+    y = f[OBJECTIVE].to_numpy(dtype=float)
     out: list[Influence] = []
-    for name in results.params:
-        column = f[param_column(name)]
-        present = column.notna().to_numpy()
-        y = f[OBJECTIVE].to_numpy(dtype=float)[present]
-        n = int(present.sum())
-        ranks_y = pd.Series(y).rank(method="average").to_numpy()
-        if name in results.categorical:
-            groups = column[present].astype(str).to_numpy()
-            score = _eta2_adjusted(groups, ranks_y)
-            out.append(Influence(name, "categorical", score, float("nan"), n))
-            continue
-        x = column[present].to_numpy(dtype=float)
-        rho = score = float("nan")
-        if n >= 3 and np.unique(x).size >= 2:
-            score = _eta2_adjusted(_numeric_groups(x), ranks_y)
-            ranks_x = pd.Series(x).rank(method="average").to_numpy()
-            if np.ptp(ranks_y) > 0:
-                rho = float(np.corrcoef(ranks_x, ranks_y)[0, 1])
-                monotone = max(0.0, 1.0 - (1.0 - rho * rho) * (n - 1) / (n - 2))
-                score = max(score, monotone) if math.isfinite(score) else monotone
-        out.append(Influence(name, "numeric", score, rho, n))
-    order = sorted(
-        range(len(out)),
-        key=lambda i: (-(out[i].score if math.isfinite(out[i].score) else -1.0), i),
-    )
-    return tuple(out[i] for i in order)
+    for imp in importance.importances(f, results.params, results.categorical):
+        rho = float("nan")
+        if imp.kind == "numeric":
+            x = f[param_column(imp.name)].to_numpy(dtype=float)
+            ok = np.isfinite(x)
+            if ok.sum() >= 3 and np.ptp(x[ok]) > 0 and np.ptp(y[ok]) > 0:
+                rho = float(pd.Series(x[ok]).corr(pd.Series(y[ok]), method="spearman"))
+        out.append(Influence(imp.name, imp.kind, imp.importance, rho, imp.n))
+    return tuple(out)
 
 
 # --------------------------------------------------------------------------- text
@@ -677,10 +632,9 @@ def _summary_influence(results: Results, summary: Summary) -> list[str]:
     """Each parameter's influence on the objective."""
     lines: list[str] = [
         "",
-        "Parameter influence (over ok rows: share of the objective's rank variance between the",
-        "  parameter's categories, or between ~equal-count bins of a numeric one, adjusted for the",
-        "  number of groups, 0 = none; numeric: at least the adjusted rho^2. rho: Spearman",
-        "  correlation, the sign of a monotone trend. One parameter at a time: no interactions)",
+        "Parameter influence (over ok rows: each parameter's share of the objective's variance,",
+        "  alone or in interactions, under a random forest fitted to them; the shares sum to 1.",
+        "  rho: Spearman correlation, the sign of a monotone trend)",
     ]
     if not results.params:
         lines.append("  no parameter columns")

@@ -1,0 +1,5 @@
+import sys
+
+from async_search.dashboard.server import main
+
+sys.exit(main())
