@@ -143,25 +143,17 @@ int experiment_resolve(struct experiment *x, const struct options *o, char *err,
 }
 
 char *experiment_settings_json(const struct experiment *x,
-                               const struct options *o, int workers)
+                               const struct settings *s)
 {
     struct strbuf sb = STRBUF_INIT;
-    strbuf_puts(&sb, "{\"problem\": ");
+    strbuf_puts(&sb, "{\n  \"problem\": ");
     strbuf_json_string(&sb, x->problem);
-    strbuf_puts(&sb, ", \"optimizer\": ");
-    strbuf_json_string(&sb, o->optimizer);
-    strbuf_printf(&sb,
-                  ", \"seed\": %ld, \"n_jobs\": %ld, \"init_size\": %ld, "
-                  "\"max_evals\": %ld, \"num_buffer\": %ld, \"workers\": %d",
-                  o->seed, o->n_jobs, o->init_size, o->max_evals, o->num_buffer,
-                  workers);
-    strbuf_puts(&sb, ", \"stopper\": ");
-    strbuf_json_string(&sb, options_stopper_name(o->stopper));
-    if (o->simulate > 0) {
-        strbuf_puts(&sb, ", \"simulate_objective\": ");
-        strbuf_json_string(&sb, o->sim_objective);
+    strbuf_printf(&sb, ",\n  \"workers\": %d", s->workers);
+    options_settings_json(&s->o, &sb);
+    if (strbuf_puts(&sb, "\n}") != 0) {
+        strbuf_free(&sb);
+        return NULL;
     }
-    strbuf_puts(&sb, "}");
     return strbuf_detach(&sb);
 }
 
@@ -244,7 +236,7 @@ static void experiment_json_field(struct strbuf *sb, const char *key,
 }
 
 static int experiment_write_config(const struct experiment *x,
-                                   const struct options *o, int workers,
+                                   const struct settings *s,
                                    const char *layout_json, char *err,
                                    size_t errlen)
 {
@@ -255,13 +247,14 @@ static int experiment_write_config(const struct experiment *x,
     strbuf_json_string(&sb, x->id);
     experiment_json_field(&sb, "exp_dir", x->dir);
     experiment_json_field(&sb, "problem", x->problem);
-    experiment_json_field(&sb, "model", o->model);
     experiment_json_field(&sb, "host", host);
-    options_settings_json(o, &sb);
+    options_settings_json(&s->o, &sb);
     strbuf_printf(&sb,
-                  ",\n  \"workers\": %d,\n  \"procs\": %d,\n"
-                  "  \"restart\": %d,\n  \"start_time\": %.3f",
-                  workers, workers + 1, x->restart, x->t0_wall);
+                  ",\n  \"initial_design\": %ld,\n  \"workers\": %d,\n"
+                  "  \"procs\": %d,\n  \"restart\": %d,\n"
+                  "  \"start_time\": %.3f",
+                  s->init_size, s->workers, s->workers + 1, x->restart,
+                  x->t0_wall);
     if (layout_json)
         strbuf_printf(&sb, ",\n  \"ranks\": %s", layout_json);
     strbuf_puts(&sb, "\n}\n");
@@ -294,9 +287,8 @@ static int experiment_keep_old_config(const struct experiment *x, char *err,
     return rc;
 }
 
-int experiment_prepare(struct experiment *x, const struct options *o,
-                       int workers, const char *layout_json, char *err,
-                       size_t errlen)
+int experiment_prepare(struct experiment *x, const struct settings *s,
+                       const char *layout_json, char *err, size_t errlen)
 {
     char *run = experiment_path(x, "run");
     int rc = run ? util_mkdir_p(run, err, errlen) : -1;
@@ -306,11 +298,9 @@ int experiment_prepare(struct experiment *x, const struct options *o,
     rc = experiment_lock(x, err, errlen);
     if (rc != 0)
         return rc;
-    if (o->restart && experiment_keep_old_config(x, err, errlen) != 0)
+    if (s->o.restart && experiment_keep_old_config(x, err, errlen) != 0)
         return 1;
-    return experiment_write_config(x, o, workers, layout_json, err, errlen) != 0
-               ? 1
-               : 0;
+    return experiment_write_config(x, s, layout_json, err, errlen) != 0 ? 1 : 0;
 }
 
 void experiment_open_log(struct experiment *x)

@@ -50,9 +50,13 @@ char *experiment_absolute(const char *path);
  */
 int experiment_resolve(struct experiment *x, const struct options *o, char *err,
                        size_t errlen);
-/* The settings the engine is built with, as JSON (owned), or NULL. */
+/* The settings the engine is built with, as a JSON object (owned), or NULL:
+ * the problem's absolute path, the workers and every setting of the option
+ * table as it applies (options_settings_json over s->o), named as the
+ * flags are (async_search.engine reads "problem", "optimizer", "seed",
+ * "n_jobs", "init_size", "stopper" and "simulate_objective"). */
 char *experiment_settings_json(const struct experiment *x,
-                               const struct options *o, int workers);
+                               const struct settings *s);
 /*
  * A restart: takes the lock, cuts a torn last journal line, replays the
  * journal through the optimizer into *out (free with replay_free), and
@@ -66,13 +70,14 @@ int experiment_replay(struct experiment *x, const struct options *o,
  * Creates EXPDIR/run, takes the lock (a new experiment), keeps the previous
  * config.json as config.R.json (a restart) and writes config.json, which
  * marks the directory as an experiment that --restart can continue however
- * early the job is killed. Returns 0, 2 (the directory cannot be made, or
+ * early the job is killed: every setting (options_settings_json over s->o),
+ * the derived "initial_design" (s->init_size), the workers and the job's.
+ * Returns 0, 2 (the directory cannot be made, or
  * is in use) or 1. layout_json, when not NULL, is the job's rank -> host ->
  * GPU table (layout_json), kept as "ranks".
  */
-int experiment_prepare(struct experiment *x, const struct options *o,
-                       int workers, const char *layout_json, char *err,
-                       size_t errlen);
+int experiment_prepare(struct experiment *x, const struct settings *s,
+                       const char *layout_json, char *err, size_t errlen);
 /* Opens EXPDIR/manager.log for appending into x->log (NULL if it cannot
  * be opened: the search goes on without it). */
 void experiment_open_log(struct experiment *x);

@@ -14,20 +14,82 @@
 #include "strbuf.h"
 #include "util.h"
 
-#define JOURNAL_FIXED_HEADER                                                   \
-    "objective,status,worker,m:timestamp_submit,m:timestamp_start,"            \
-    "m:timestamp_gather,duration,steps"
-/* The last column, which experiments from before early stopping lack. */
-#define JOURNAL_STEPS_COLUMN ",steps"
 /* Attempts to lock the current EXPDIR/.lock while ending searches remove it. */
 #define JOURNAL_LOCK_TRIES 8
 #define JOURNAL_CURVE_HEADER "job_id,step,value,m:timestamp\n"
+
+/* One column of results.csv after the parameters: its name in the header
+ * and how a row writes its value (without the separator). */
+struct journal_column {
+    const char *name;
+    int (*write)(struct strbuf *sb, const struct journal_row *row);
+};
+
+static int journal_objective(struct strbuf *sb, const struct journal_row *row)
+{
+    char obj[40];
+    util_format_double(obj, sizeof obj, row->objective);
+    return strbuf_puts(sb, obj);
+}
+
+static int journal_status(struct strbuf *sb, const struct journal_row *row)
+{
+    return strbuf_puts(sb, row->status);
+}
+
+static int journal_worker(struct strbuf *sb, const struct journal_row *row)
+{
+    return strbuf_printf(sb, "%d", row->worker);
+}
+
+static int journal_submit(struct strbuf *sb, const struct journal_row *row)
+{
+    return strbuf_printf(sb, "%.3f", row->t_submit);
+}
+
+static int journal_start(struct strbuf *sb, const struct journal_row *row)
+{
+    return strbuf_printf(sb, "%.3f", row->t_start);
+}
+
+static int journal_gather(struct strbuf *sb, const struct journal_row *row)
+{
+    return strbuf_printf(sb, "%.3f", row->t_gather);
+}
+
+static int journal_duration(struct strbuf *sb, const struct journal_row *row)
+{
+    return strbuf_printf(sb, "%.3f", row->duration);
+}
+
+static int journal_steps(struct strbuf *sb, const struct journal_row *row)
+{
+    return row->steps > 0 ? strbuf_printf(sb, "%ld", row->steps) : 0;
+}
+
+/* results.csv's columns after job_id and the parameters, in the order of
+ * the header (async_search.expfiles owns their meaning). A new column is
+ * one entry at the end: an experiment from before it continues in its own
+ * form, the columns its header has. */
+static const struct journal_column journal_columns[] = {
+    {"objective", journal_objective},
+    {"status", journal_status},
+    {"worker", journal_worker},
+    {"m:timestamp_submit", journal_submit},
+    {"m:timestamp_start", journal_start},
+    {"m:timestamp_gather", journal_gather},
+    {"duration", journal_duration},
+    {"steps", journal_steps}, /* from early stopping on */
+};
+#define JOURNAL_COLUMNS (sizeof journal_columns / sizeof journal_columns[0])
+/* The columns of the oldest form of results.csv (before steps). */
+#define JOURNAL_OLDEST_COLUMNS 7
 
 struct journal {
     int results_fd;
     int points_fd;
     int curves_fd;  /* intermediate.csv, opened at its first value */
-    int with_steps; /* results.csv has the steps column */
+    size_t columns; /* results.csv has journal_columns[0..columns) */
     char *results_path;
     char *points_path;
     char *curves_path;
@@ -61,6 +123,33 @@ static int journal_write_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
+/* Appends the names of journal_columns[0..n) to sb, ',' joined. */
+static int journal_column_names(struct strbuf *sb, size_t n)
+{
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        rc |= strbuf_printf(sb, "%s%s", i ? "," : "", journal_columns[i].name);
+    return rc;
+}
+
+/* The columns an existing results.csv continues in: the most of
+ * journal_columns whose names end its header (the engine checked the
+ * header against the problem); else the oldest form. */
+static size_t journal_existing_columns(const char *header)
+{
+    size_t len = strlen(header);
+    for (size_t n = JOURNAL_COLUMNS; n > 0; n--) {
+        struct strbuf tail = STRBUF_INIT;
+        int match = strbuf_puts(&tail, ",") == 0 &&
+                    journal_column_names(&tail, n) == 0 && len >= tail.len &&
+                    strcmp(header + len - tail.len, strbuf_str(&tail)) == 0;
+        strbuf_free(&tail);
+        if (match)
+            return n;
+    }
+    return JOURNAL_OLDEST_COLUMNS;
+}
+
 /* Reads the first line of path into sb (without the newline). */
 static int journal_first_line(const char *path, struct strbuf *sb)
 {
@@ -88,14 +177,15 @@ int journal_open(const char *exp_dir, const char *param_header,
         return -1;
     }
     j->results_fd = j->points_fd = j->curves_fd = -1;
-    j->with_steps = 1;
+    j->columns = JOURNAL_COLUMNS;
     j->results_path = journal_path(exp_dir, JOURNAL_RESULTS);
     j->points_path = journal_path(exp_dir, JOURNAL_POINTS);
     j->curves_path = journal_path(exp_dir, JOURNAL_CURVES);
     if (j->results_path == NULL || j->points_path == NULL ||
         j->curves_path == NULL ||
-        strbuf_printf(&header, "job_id,%s%s" JOURNAL_FIXED_HEADER, param_header,
-                      param_header[0] ? "," : "") != 0) {
+        strbuf_printf(&header, "job_id,%s%s", param_header,
+                      param_header[0] ? "," : "") != 0 ||
+        journal_column_names(&header, JOURNAL_COLUMNS) != 0) {
         snprintf(err, errlen, "journal: out of memory");
         goto fail;
     }
@@ -117,15 +207,13 @@ int journal_open(const char *exp_dir, const char *param_header,
     } else {
         /* A restart: the engine checked the header against the problem
          * (async_search.expfiles owns the format); here only which of its
-         * two forms the rows continue in. */
+         * forms the rows continue in. */
         if (journal_first_line(j->results_path, &existing) != 0) {
             snprintf(err, errlen, "read %s: %s", j->results_path,
                      strerror(errno));
             goto fail;
         }
-        size_t n = existing.len, tail = strlen(JOURNAL_STEPS_COLUMN);
-        j->with_steps = n >= tail && strcmp(strbuf_str(&existing) + n - tail,
-                                            JOURNAL_STEPS_COLUMN) == 0;
+        j->columns = journal_existing_columns(strbuf_str(&existing));
     }
     j->points_fd =
         open(j->points_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
@@ -166,16 +254,14 @@ static int journal_put(struct journal *j, int fd, const char *path, char *err,
 int journal_append(struct journal *j, const struct journal_row *row, char *err,
                    size_t errlen)
 {
-    char obj[40], steps[32] = "";
-    util_format_double(obj, sizeof obj, row->objective);
-    if (row->steps > 0)
-        snprintf(steps, sizeof steps, "%ld", row->steps);
     strbuf_reset(&j->row);
-    int rc = strbuf_printf(
-        &j->row, "%s,%s%s%s,%s,%d,%.3f,%.3f,%.3f,%.3f%s%s\n", row->job_id,
-        row->csv_fields, row->csv_fields[0] ? "," : "", obj, row->status,
-        row->worker, row->t_submit, row->t_start, row->t_gather, row->duration,
-        j->with_steps ? "," : "", j->with_steps ? steps : "");
+    int rc = strbuf_printf(&j->row, "%s,%s", row->job_id, row->csv_fields);
+    for (size_t i = 0; i < j->columns; i++) {
+        if (i > 0 || row->csv_fields[0])
+            rc |= strbuf_puts(&j->row, ",");
+        rc |= journal_columns[i].write(&j->row, row);
+    }
+    rc |= strbuf_puts(&j->row, "\n");
     if (rc != 0) {
         snprintf(err, errlen, "journal: out of memory");
         return JOURNAL_ERROR;

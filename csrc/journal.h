@@ -16,10 +16,12 @@
  *    Created at the first such value.
  *
  * The columns and their meaning belong to async_search.expfiles (Python),
- * which also checks a restarted experiment's header; rows here are written
- * in its order. results.csv's last column, steps, is the last intermediate
- * step of the evaluation (empty when it reported none); an experiment
- * from before that column continues without it.
+ * which also checks a restarted experiment's header. Here one list in
+ * journal.c (journal_columns: a name and a writer per column) makes both
+ * the header and every row, so a new result column is one entry at its
+ * end. results.csv's last column, steps, is the last intermediate step of
+ * the evaluation (empty when it reported none); an experiment from before
+ * a column continues in its own form, with the columns its header has.
  */
 #ifndef ASYNC_SEARCH_JOURNAL_H
 #define ASYNC_SEARCH_JOURNAL_H
@@ -49,7 +51,7 @@ struct journal;
  * Opens the journal in exp_dir. param_header is the "p:<name>,..." part of
  * the CSV header. A new results.csv gets its header; an existing one (a
  * restart, whose header the engine checked) is continued in its own form
- * (with or without the steps column). Returns 0 or -1 with err.
+ * (the columns its header has, e.g. without steps). Returns 0 or -1 with err.
  */
 int journal_open(const char *exp_dir, const char *param_header,
                  struct journal **out, char *err, size_t errlen);

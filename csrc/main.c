@@ -200,6 +200,22 @@ static int main_layout(const struct options *o, int rank, struct layout *l,
     return 0;
 }
 
+/* What a worker needs of the flags: the one place its config is filled. */
+static struct worker_config main_worker_config(const struct options *o)
+{
+    struct worker_config c = {
+        .model = o->model,
+        .model_cmd = o->model_cmd,
+        .python = o->python,
+        .fork_server = o->launch == OPTIONS_LAUNCH_FORK_SERVER,
+        .sh_timeout = o->sh_timeout,
+        .benchmark_timeout = o->benchmark_timeout,
+        .gpus_per_node = o->gpus_per_node,
+        .stopper_answers = o->stopper != OPTIONS_STOPPER_NONE,
+    };
+    return c;
+}
+
 /* An MPI job: rank 0 searches, the other ranks work (alone or in teams). */
 static int main_job(const struct options *o, const char *home, int rank)
 {
@@ -227,7 +243,8 @@ static int main_job(const struct options *o, const char *home, int rank)
         status = search_run(o, home, t, &job);
         t->ops->destroy(t);
     } else {
-        status = worker_run(o, home, rank, &l, &plan);
+        struct worker_config c = main_worker_config(o);
+        status = worker_run(&c, home, rank, &l, &plan);
     }
     team_plan_free(&plan);
     layout_free(&l);

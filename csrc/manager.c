@@ -534,7 +534,9 @@ enum manager_end manager_loop(struct manager *m, char *err, size_t errlen)
         return MANAGER_ERROR;
     m->loop_start = util_now();
     pool_start_clock(m->pool, m->loop_start);
-    queue_request(m->queue, policy_initial(&m->policy));
+    long initial = policy_initial(&m->policy);
+    queue_request(m->queue, initial);
+    log_debug("requested %ld points (the initial design)", initial);
     while (!policy_done(&m->policy)) {
         double now = util_now();
         enum manager_end stop = manager_should_stop(m, now);

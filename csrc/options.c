@@ -62,12 +62,15 @@ struct option_spec {
     const char *special_help; /* its meaning, for messages; NULL: none */
     const char *cfg; /* the cfg variable of bin/async-search-run; NULL: none */
     const char *help;
+    /* Why the flag is not one of the experiment's settings (left out of
+     * config.json and the engine's settings); NULL: it is one. */
+    const char *unrecorded;
 };
 
 #define OPT_FIELD(f) offsetof(struct options, f)
 /* Integer flags stop well below LONG_MAX so that sums of counters cannot
  * overflow. */
-#define OPT_COUNT_MAX 1000000000.0
+#define OPT_COUNT_MAX ((double)OPTIONS_COUNT_MAX)
 #define OPT_SECONDS_MAX 31536000.0 /* one year */
 /* Room for "--flag METAVAR" in the --help column, and for one value as
  * text. */
@@ -133,7 +136,8 @@ static const struct option_spec options_table[] = {
      .metavar = "FILE",
      .cfg = "PROBLEM",
      .help = "problem*.py file defining class Problem (space, params) "
-             "(required)"},
+             "(required)",
+     .unrecorded = "the experiment records its absolute path"},
     {.name = "model",
      .kind = OPT_STRING,
      .offset = OPT_FIELD(model),
@@ -151,20 +155,24 @@ static const struct option_spec options_table[] = {
      .kind = OPT_STRING,
      .offset = OPT_FIELD(exp_dir),
      .metavar = "DIR",
-     .help = "experiment directory (created; must not hold results already)"},
+     .help = "experiment directory (created; must not hold results already)",
+     .unrecorded = "the experiment records the directory it resolved to"},
     {.name = "exp-id",
      .kind = OPT_STRING,
      .offset = OPT_FIELD(exp_id),
      .metavar = "ID",
      .help = "experiment id: the directory is " EXPID_ROOT "/ID (without "
              "--exp-dir, --exp-id and --restart: the first free " EXPID_ROOT
-             "/EXPnnn)"},
+             "/EXPnnn)",
+     .unrecorded = "the experiment records the id it resolved to"},
     {.name = "restart",
      .kind = OPT_STRING,
      .offset = OPT_FIELD(restart),
      .metavar = "EXPDIR",
      .help = "continue a killed or finished experiment up to --max-evals "
-             "rows"},
+             "rows",
+     .unrecorded =
+         "the experiment records its restart number R as \"restart\""},
     {.name = "restart-number",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(restart_number),
@@ -174,7 +182,8 @@ static const struct option_spec options_table[] = {
      .def.l = 0,
      .cfg = "RESTART_NUMBER",
      .help = "R of the new job ids R_I_J with --restart (0: one more than "
-             "used)"},
+             "used)",
+     .unrecorded = "one start's, not the experiment's"},
     {.name = "max-failures",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(max_failures),
@@ -460,11 +469,13 @@ static const struct option_spec options_table[] = {
      .kind = OPT_FLAG,
      .offset = OPT_FIELD(check),
      .help = "validate the flags and the problem file, print the space, "
-             "exit"},
+             "exit",
+     .unrecorded = "a mode, not a setting"},
     {.name = "help",
      .kind = OPT_FLAG,
      .offset = OPT_FIELD(help),
-     .help = "print this help and exit"},
+     .help = "print this help and exit",
+     .unrecorded = "a mode, not a setting"},
 };
 
 #define OPTIONS_COUNT (sizeof options_table / sizeof options_table[0])
@@ -679,6 +690,12 @@ static enum options_status options_set(struct options *o,
     return OPTIONS_ERROR;
 }
 
+/* A simulation without --max-evals: only --time-limit ends it. */
+static int options_open_ended(const struct options *o)
+{
+    return o->simulate > 0 && !o->max_evals_given;
+}
+
 static enum options_status options_validate(const struct options *o, char *err,
                                             size_t errlen)
 {
@@ -700,7 +717,7 @@ static enum options_status options_validate(const struct options *o, char *err,
                      "--model-cmd");
             return OPTIONS_ERROR;
         }
-        if (!o->max_evals_given && o->time_limit <= 0) {
+        if (options_open_ended(o) && o->time_limit <= 0) {
             snprintf(err, errlen,
                      "--simulate needs --time-limit S or "
                      "--max-evals N to end");
@@ -742,8 +759,6 @@ static enum options_status options_finish(struct options *o, char *err,
                                           size_t errlen)
 {
     enum options_status st = options_validate(o, err, errlen);
-    if (o->simulate > 0 && !o->max_evals_given)
-        o->max_evals = (long)OPT_COUNT_MAX; /* until the time limit */
     o->verbosity = o->quiet ? -1 : o->verbose ? 1 : 0;
     return st;
 }
@@ -894,8 +909,7 @@ void options_settings_json(const struct options *o, struct strbuf *sb)
     for (size_t i = 0; i < OPTIONS_COUNT; i++) {
         const struct option_spec *s = &options_table[i];
         char value[OPT_VALUE_LEN];
-        if (s->cfg == NULL || strcmp(s->name, "problem") == 0 ||
-            strcmp(s->name, "restart-number") == 0)
+        if (s->unrecorded)
             continue;
         strbuf_puts(sb, ",\n  \"");
         for (const char *c = s->name; *c; c++) {
@@ -919,4 +933,27 @@ void options_settings_json(const struct options *o, struct strbuf *sb)
             strbuf_json_string(sb, text);
         }
     }
+}
+
+void options_derive(const struct options *o, int workers, struct settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->o = *o;
+    s->workers = workers;
+    s->open_ended = options_open_ended(o);
+    if (s->open_ended)
+        s->o.max_evals = OPTIONS_COUNT_MAX; /* until the time limit */
+    if (o->simulate == 0)
+        s->o.sim_objective = NULL; /* no simulated objective to compute */
+    s->init_size = o->init_size;
+    /* the first max(N, workers) results decide, so that a wave of quick
+     * crashes among many workers does not stop a search that works for
+     * most points */
+    s->fail_fast =
+        o->fail_fast > 0 && o->fail_fast < workers ? workers : o->fail_fast;
+}
+
+void options_set_design(struct settings *s, long design)
+{
+    s->init_size = design > s->o.init_size ? design : s->o.init_size;
 }

@@ -130,14 +130,48 @@ const char *options_diff(const struct options *a, const struct options *b);
 /* The --stopper name of a stopper ("none", "asha", "median"). */
 const char *options_stopper_name(enum options_stopper stopper);
 
+/*
+ * The settings every part of a search reads, worked out once from the flags
+ * and the job by options_derive, so that no part works one out again and
+ * all get the same answer: the policy, the manager, the engine (its
+ * settings JSON), config.json and the messages.
+ */
+struct settings {
+    /* The flags as they apply: max_evals is the number of evaluations the
+     * search may finish (OPTIONS_COUNT_MAX when open-ended), sim_objective
+     * is NULL outside a simulation. */
+    struct options o;
+    int workers;    /* workers (teams) the manager dispatches to */
+    int open_ended; /* a simulation without --max-evals: --time-limit ends it */
+    /* The initial design: what the optimizer was built with and what the
+     * policy requests first. --init-size until options_set_design records
+     * the engine's (larger under a stopper: async_search.engine
+     * stopper_design_size, which needs the problem's dimensions). */
+    long init_size;
+    long fail_fast; /* --fail-fast N as max(N, workers); 0: off */
+};
+
+/* --max-evals of an open-ended simulation: no bound below the time limit. */
+#define OPTIONS_COUNT_MAX 1000000000L
+
+/* Fills s from the flags o (options_parse's) and the number of workers. */
+void options_derive(const struct options *o, int workers, struct settings *s);
+/* Records the initial design the engine built its optimizer with (at least
+ * --init-size); the policy requests that many points first. */
+void options_set_design(struct settings *s, long design);
+
 struct strbuf;
-/* Appends every setting that has a cfg variable, except --problem (the
- * experiment records its resolved path) and --restart-number (one start's,
- * not the experiment's), to sb as JSON members
- * ",\n  \"name\": value": named as the flag is with '-' as '_'
- * (--max-evals: "max_evals"), numbers as numbers, names of choices and
- * strings as strings, a string not given as null. A restart by
- * bin/async-search-run reads them back by those names. */
+/* Appends every setting of the option table to sb as JSON members
+ * ",\n  \"name\": value", in the table's order: named as the flag is with
+ * '-' as '_' (--max-evals: "max_evals"), numbers as numbers, flags as
+ * true/false, names of choices and strings as strings, a string not given
+ * as null. Left out are the rows that are not the experiment's settings
+ * (their reason is in the table): --problem, --exp-dir, --exp-id and
+ * --restart (the experiment records what they resolved to), --restart-number
+ * (one start's), --check and --help. config.json and the engine's settings
+ * are both written by it; a restart by bin/async-search-run reads them
+ * back by those names. Pass a derived struct settings' o to record the
+ * values that apply. */
 void options_settings_json(const struct options *o, struct strbuf *sb);
 
 #endif

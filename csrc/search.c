@@ -31,6 +31,7 @@ extern char **environ;
 
 struct search {
     const struct options *o;
+    struct settings set;          /* worked out once from o (options_derive) */
     const struct search_job *job; /* NULL in a simulation */
     const char *home;
     struct transport *tp;
@@ -65,18 +66,41 @@ static int search_check_model(const struct options *o, const char *home,
     return modelcheck_run(&c, info, infolen, err, errlen);
 }
 
-/* Loads the problem and the optimizer (*out) with python_dir = HOME/python
- * and logs the problem file's warnings. Returns 0, 2 (bad problem or
- * setting: one line in err) or 1 (internal: the traceback goes to
- * stderr). */
-static int search_open_engine(const struct options *o, const char *home,
-                              const struct experiment *x, int workers,
-                              struct engine **out, char *err, size_t errlen)
+/* The initial design the engine built its optimizer with, recorded in set.
+ * Returns 0 or 1 with err. */
+static int search_design(struct engine *engine, struct settings *set, char *err,
+                         size_t errlen)
+{
+    struct engine_error e;
+    char *text = NULL, *end = NULL;
+    memset(&e, 0, sizeof e);
+    if (engine_text(engine, "design_size", &text, &e) != ENGINE_OK) {
+        snprintf(err, errlen, "%s", e.message);
+        engine_error_clear(&e);
+        return 1;
+    }
+    long design = strtol(text, &end, 10);
+    int rc = end == text || *end != '\0' || design < 1;
+    if (rc)
+        snprintf(err, errlen, "Engine.design_size returned '%s'", text);
+    else
+        options_set_design(set, design);
+    free(text);
+    return rc;
+}
+
+/* Loads the problem and the optimizer (*out) with python_dir = HOME/python,
+ * records the initial design in set and logs the problem file's warnings.
+ * Returns 0, 2 (bad problem or setting: one line in err) or 1 (internal:
+ * the traceback goes to stderr). */
+static int search_open_engine(struct settings *set, const char *home,
+                              const struct experiment *x, struct engine **out,
+                              char *err, size_t errlen)
 {
     struct engine_error e;
     struct strbuf dir = STRBUF_INIT;
     char *text = NULL;
-    char *settings = experiment_settings_json(x, o, workers);
+    char *settings = experiment_settings_json(x, set);
     memset(&e, 0, sizeof e);
     strbuf_printf(&dir, "%s/python", home);
     enum engine_status es =
@@ -91,6 +115,8 @@ static int search_open_engine(const struct options *o, const char *home,
         engine_error_clear(&e);
         return es == ENGINE_USER_ERROR ? 2 : 1;
     }
+    if (search_design(*out, set, err, errlen) != 0)
+        return 1;
     if (engine_text(*out, "warnings", &text, &e) == ENGINE_OK && text[0]) {
         for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
             log_warn("%s", line);
@@ -119,15 +145,6 @@ static int search_open_journal(struct search *s, char *err, size_t errlen)
     return 0;
 }
 
-/* --fail-fast N: the first max(N, workers) results decide (0: off), so that
- * a wave of quick crashes among many workers does not stop a search that
- * works for most points. */
-static long search_fail_fast(const struct search *s)
-{
-    long n = s->o->fail_fast;
-    return n > 0 && n < s->tp->workers ? s->tp->workers : n;
-}
-
 static struct stopper_config search_stopper(const struct options *o)
 {
     struct stopper_config c = {
@@ -144,15 +161,16 @@ static struct stopper_config search_stopper(const struct options *o)
 
 static struct manager_config search_manager_config(const struct search *s)
 {
-    const struct options *o = s->o;
+    const struct settings *set = &s->set;
+    const struct options *o = &set->o;
     struct manager_config c = {
         .policy =
             {
                 .max_evals = o->max_evals,
-                .init_size = o->init_size,
+                .init_size = set->init_size,
                 .num_buffer = o->num_buffer,
                 .max_threshold = o->max_threshold,
-                .workers = s->tp->workers,
+                .workers = set->workers,
                 .window_s = o->threshold_window,
                 .fixed_buffer = o->fixed_buffer,
             },
@@ -161,10 +179,10 @@ static struct manager_config search_manager_config(const struct search *s)
         .t0_wall = s->x.t0_wall,
         .run_start = s->started,
         .max_failures = o->max_failures,
-        .fail_fast = search_fail_fast(s),
+        .fail_fast = set->fail_fast,
         .time_limit = o->time_limit,
         .fit_time_limit = o->simulate == 0,
-        .open_ended = o->simulate > 0 && !o->max_evals_given,
+        .open_ended = set->open_ended,
         .sim_duration = o->simulate > 0 ? o->sim_duration : 0,
         .exp_dir = s->x.dir,
         .progress_out = stdout,
@@ -252,15 +270,14 @@ static int search_setup(struct search *s, char *err, size_t errlen)
     if (status == 0)
         status = experiment_resolve(&s->x, s->o, err, errlen);
     if (status == 0)
-        status = search_open_engine(s->o, s->home, &s->x, s->tp->workers,
-                                    &s->engine, err, errlen);
+        status = search_open_engine(&s->set, s->home, &s->x, &s->engine, err,
+                                    errlen);
     if (status == 0 && s->o->restart)
         status = experiment_replay(&s->x, s->o, engine_optimizer(s->engine),
                                    &s->replay, err, errlen);
     if (status == 0) {
         char *ranks = s->job ? layout_json(s->job->layout) : NULL;
-        status =
-            experiment_prepare(&s->x, s->o, s->tp->workers, ranks, err, errlen);
+        status = experiment_prepare(&s->x, &s->set, ranks, err, errlen);
         free(ranks);
     }
     if (status != 0)
@@ -279,7 +296,7 @@ static int search_setup(struct search *s, char *err, size_t errlen)
 /* Tells the workers where the experiment is and says what runs. */
 static int search_announce(struct search *s, char *err, size_t errlen)
 {
-    const struct options *o = s->o;
+    const struct settings *set = &s->set;
     struct start_msg sm;
     memset(&sm, 0, sizeof sm);
     sm.restart = s->x.restart;
@@ -291,15 +308,15 @@ static int search_announce(struct search *s, char *err, size_t errlen)
         return 1;
     }
     log_info("experiment %s: %d workers, max_evals %ld, optimizer %s", s->x.dir,
-             s->tp->workers, o->max_evals, o->optimizer);
-    if (o->simulate > 0 && !o->max_evals_given)
+             set->workers, set->o.max_evals, set->o.optimizer);
+    if (set->open_ended)
         printf("async-search: experiment %s, %d virtual workers, until the "
                "time limit of %g s\n",
-               s->x.dir, s->tp->workers, o->time_limit);
+               s->x.dir, set->workers, set->o.time_limit);
     else
         printf("async-search: experiment %s, %d %sworkers, %ld evaluations\n",
-               s->x.dir, s->tp->workers, o->simulate > 0 ? "virtual " : "",
-               o->max_evals);
+               s->x.dir, set->workers, set->o.simulate > 0 ? "virtual " : "",
+               set->o.max_evals);
     fflush(stdout);
     return 0;
 }
@@ -334,7 +351,7 @@ static int search_stop_message(const struct search *s, enum manager_end end)
         log_error("stopping: the first %ld evaluations all failed, so the "
                   "model looks mis-wired (--fail-fast %ld); the last, %s: %s "
                   "(see %s/run/%s/model.log)",
-                  search_fail_fast(s), o->fail_fast, job ? job : "?",
+                  s->set.fail_fast, o->fail_fast, job ? job : "?",
                   job ? why : "", s->x.dir, job ? job : "");
         return SEARCH_EXIT_NO_SUCCESS;
     } else if (end == MANAGER_STORAGE) {
@@ -418,6 +435,7 @@ int search_run(const struct options *o, const char *home, struct transport *t,
     s.job = job;
     s.home = home;
     s.tp = t;
+    options_derive(o, t->workers, &s.set);
     s.x.lock_fd = -1;
     s.started = util_now();
 
@@ -453,11 +471,13 @@ int search_check(const struct options *o, const char *home)
     struct engine_error e;
     struct engine *engine = NULL;
     struct experiment x;
+    struct settings set;
     char *text = NULL;
     char err[SEARCH_ERR_LEN], info[SEARCH_ERR_LEN];
 
     memset(&e, 0, sizeof e);
     memset(&x, 0, sizeof x);
+    options_derive(o, 1, &set);
     x.lock_fd = -1;
     x.problem = experiment_absolute(o->problem);
     int status =
@@ -467,7 +487,7 @@ int search_check(const struct options *o, const char *home)
         status = 1;
     }
     if (status == 0)
-        status = search_open_engine(o, home, &x, 1, &engine, err, sizeof err);
+        status = search_open_engine(&set, home, &x, &engine, err, sizeof err);
     experiment_close(&x);
     if (status != 0) {
         log_error("%s", err);

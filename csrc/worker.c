@@ -25,7 +25,7 @@
 extern char **environ;
 
 struct worker {
-    const struct options *o;
+    const struct worker_config *c;
     struct start_msg start;
     /* What the spawner runs, before the params path (owned): the command
      * words, or with a fork server the runner's first argument, MODEL. */
@@ -133,17 +133,12 @@ static void worker_intermediate(void *arg, long step, double value,
         log_warn("cannot send an intermediate value to the manager");
 }
 
-static int worker_uses_forkserver(const struct options *o)
-{
-    return o->launch == OPTIONS_LAUNCH_FORK_SERVER;
-}
-
 /* Fills words with the command that runs the CANDLE runner as a process
  * (MODEL and the params path follow), NULL-terminated. */
-static void worker_runner(const struct options *o,
+static void worker_runner(const struct worker_config *c,
                           const char *words[WORKER_RUNNER_WORDS + 1])
 {
-    words[0] = o->python;
+    words[0] = c->python;
     words[1] = "-m";
     words[2] = WORKER_RUNNER_MODULE;
     words[WORKER_RUNNER_WORDS] = NULL;
@@ -154,16 +149,16 @@ static void worker_runner(const struct options *o,
  * -1 with err. */
 static int worker_command(struct worker *w, char *err, size_t errlen)
 {
-    const struct options *o = w->o;
+    const struct worker_config *c = w->c;
     const char *runner[WORKER_RUNNER_WORDS + 1];
     int rc = 0;
-    if (o->model_cmd)
-        return cmdline_split(o->model_cmd, &w->words, &w->nwords, err, errlen);
-    worker_runner(o, runner);
-    if (!worker_uses_forkserver(o))
+    if (c->model_cmd)
+        return cmdline_split(c->model_cmd, &w->words, &w->nwords, err, errlen);
+    worker_runner(c, runner);
+    if (!c->fork_server)
         for (size_t i = 0; runner[i]; i++)
             rc |= cmdline_append(&w->words, &w->nwords, runner[i]);
-    rc |= cmdline_append(&w->words, &w->nwords, o->model);
+    rc |= cmdline_append(&w->words, &w->nwords, c->model);
     if (rc)
         snprintf(err, errlen, "out of memory");
     return rc ? -1 : 0;
@@ -180,11 +175,11 @@ static int worker_original_environment(struct worker *w)
     char buf[64];
     int rc = childenv_set(env, "EXPID", w->start.exp_id, 1);
     rc |= childenv_set(env, "TURBINE_OUTPUT", w->start.exp_dir, 1);
-    const char *name = w->o->model ? w->o->model : childenv_get(env, "MODEL");
+    const char *name = w->c->model ? w->c->model : childenv_get(env, "MODEL");
     if (name && *name)
         rc |= childenv_set(env, "MODEL_NAME", name, 1);
-    if (w->o->sh_timeout > 0)
-        snprintf(buf, sizeof buf, "%g", w->o->sh_timeout);
+    if (w->c->sh_timeout > 0)
+        snprintf(buf, sizeof buf, "%g", w->c->sh_timeout);
     else
         snprintf(buf, sizeof buf, "-1"); /* the original's "none" */
     rc |= childenv_set(env, "SH_TIMEOUT", buf, 1);
@@ -214,15 +209,15 @@ static int worker_environment(struct worker *w, const char *home, int rank,
     rc |= childenv_set(env, "ASYNC_SEARCH_WORKER", buf, 1);
     snprintf(buf, sizeof buf, "%d", node_index);
     rc |= childenv_set(env, "ASYNC_SEARCH_NODE_WORKER", buf, 1);
-    if (w->o->gpus_per_node > 0) {
+    if (w->c->gpus_per_node > 0) {
         char dev[64];
-        rc |= childenv_bind_gpu(env, node_index, w->o->gpus_per_node, dev,
+        rc |= childenv_bind_gpu(env, node_index, w->c->gpus_per_node, dev,
                                 sizeof dev);
         log_info("worker %d (node index %d) uses GPU %s", rank, node_index,
                  dev);
     }
-    if (w->o->benchmark_timeout > 0) {
-        snprintf(buf, sizeof buf, "%g", w->o->benchmark_timeout);
+    if (w->c->benchmark_timeout > 0) {
+        snprintf(buf, sizeof buf, "%g", w->c->benchmark_timeout);
         rc |= childenv_set(env, "BENCHMARK_TIMEOUT", buf, 1);
     }
     rc |= worker_original_environment(w);
@@ -276,8 +271,8 @@ static void worker_notice(void *arg, const char *msg)
  * the benchmark while the manager starts. Returns 0, or -1 with err. */
 static int worker_spawner(struct worker *w, char *err, size_t errlen)
 {
-    const struct options *o = w->o;
-    if (!worker_uses_forkserver(o)) {
+    const struct worker_config *c = w->c;
+    if (!c->fork_server) {
         w->spawner = spawn_exec_new();
         if (w->spawner == NULL)
             snprintf(err, errlen, "out of memory");
@@ -285,7 +280,7 @@ static int worker_spawner(struct worker *w, char *err, size_t errlen)
     }
     struct strbuf log = STRBUF_INIT;
     const char *fallback[WORKER_RUNNER_WORDS + 1];
-    worker_runner(o, fallback);
+    worker_runner(c, fallback);
     if (strbuf_printf(&log, "%s/forkserver-%d.log", w->start.exp_dir,
                       w->rank) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -293,8 +288,8 @@ static int worker_spawner(struct worker *w, char *err, size_t errlen)
         return -1;
     }
     struct spawn_server_config cfg = {
-        .python = o->python,
-        .model = o->model,
+        .python = c->python,
+        .model = c->model,
         .log_path = strbuf_str(&log),
         .envp = w->env.vars,
         .fallback = fallback,
@@ -350,13 +345,13 @@ static void worker_launch(struct worker *w, const struct task_msg *t,
             .argv = argv,
             .envp = w->env.vars,
             .run_dir = strbuf_str(&run_dir),
-            .sh_timeout = w->o->sh_timeout,
+            .sh_timeout = w->c->sh_timeout,
             .kill_grace = LAUNCH_KILL_GRACE_S,
             .log_cap = LAUNCH_LOG_CAP_BYTES,
             .spawner = w->spawner,
             .on_intermediate = member ? NULL : worker_intermediate,
             .intermediate_arg = w,
-            .answers = !member && w->o->stopper != OPTIONS_STOPPER_NONE,
+            .answers = !member && w->c->stopper_answers,
             .exit_only = member,
             .cancel_why = w->cancel_why,
         };
@@ -549,14 +544,14 @@ static int worker_loop(struct worker *w)
     return 0;
 }
 
-int worker_run(const struct options *o, const char *home, int rank,
+int worker_run(const struct worker_config *c, const char *home, int rank,
                const struct layout *l, const struct team_plan *plan)
 {
     struct worker w;
     char err[512];
     int status = 0;
     memset(&w, 0, sizeof w);
-    w.o = o;
+    w.c = c;
     w.rank = rank;
     w.layout = l;
     w.plan = plan;

@@ -33,8 +33,9 @@ from async_search.space import Categorical, Integer, plain
 
 __all__ = ["Engine", "SETTINGS"]
 
-# Keys the manager always sends (csrc/experiment.c experiment_settings_json); their
-# defaults are the command line's (csrc/options.c) and are not restated here.
+# Keys the manager always sends (csrc/experiment.c experiment_settings_json writes every
+# setting of the option table in csrc/options.c, named as its flag with '-' as '_'); their
+# defaults are the command line's and are not restated here.
 SETTINGS = ("problem", "optimizer", "seed", "n_jobs", "init_size")
 
 
@@ -62,8 +63,10 @@ class Engine:
     ``optimizer`` (name), ``seed``, ``n_jobs``, ``init_size``; optional:
     ``simulate_objective`` (set in a simulation: "default" or
     "module:function"), ``stopper`` (``--stopper``'s name: other than
-    "none", init_size is raised to :func:`stopper_design_size`); others
-    (``max_evals``, ``workers``, ``num_buffer``) are informative. A missing key
+    "none", init_size is raised to :func:`stopper_design_size`: the manager
+    reads the result back once, :meth:`design_size`, so that its request
+    policy and config.json use the same initial design); the others (every
+    setting of the command line, ``workers``) are informative. A missing key
     is a ValueError naming it.
     """
 
@@ -80,6 +83,7 @@ class Engine:
         init_size = int(settings["init_size"])
         if settings.get("stopper", "none") != "none":
             init_size = max(init_size, stopper_design_size(len(self._names)))
+        self._init_size = init_size
         self._optimizer = make_optimizer(
             self._problem,
             settings["optimizer"],
@@ -92,6 +96,12 @@ class Engine:
             from async_search.simulate import load_objective
 
             self._objective = load_objective(settings["simulate_objective"], self._problem)
+
+    def design_size(self) -> str:
+        """The initial design the optimizer was built with (``init_size``, raised
+        under a stopper), as text: the manager's policy requests as many points
+        first (csrc/options.h ``struct settings``)."""
+        return str(self._init_size)
 
     def describe(self) -> str:
         """The typed space, for ``async-search --check``."""

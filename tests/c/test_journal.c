@@ -133,6 +133,41 @@ static void rows_are_appended_under_one_header(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The row follows the header's column list: without parameters the result
+ * columns come right after job_id, in the header's order. */
+static void rows_follow_the_header_without_parameters(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/async-search-journal-XXXXXX", err[256], path[128];
+    assert_non_null(mkdtemp(dir));
+    struct journal *j;
+    assert_int_equal(journal_open(dir, "", &j, err, sizeof err), 0);
+    struct journal_row row = {
+        .job_id = "2_1_0",
+        .csv_fields = "",
+        .objective = -0.5,
+        .status = "stopped",
+        .worker = 7,
+        .t_submit = 1,
+        .t_start = 2.25,
+        .t_gather = 3.5,
+        .duration = 1.25,
+        .steps = 3,
+    };
+    assert_int_equal(journal_append(j, &row, err, sizeof err), 0);
+    journal_close(j);
+    snprintf(path, sizeof path, "%s/results.csv", dir);
+    char *text = slurp(path);
+    assert_string_equal(text,
+                        "job_id,objective,status,worker,m:timestamp_submit,"
+                        "m:timestamp_start,m:timestamp_gather,duration,steps\n"
+                        "2_1_0,-0.5,stopped,7,1.000,2.250,3.500,1.250,3\n");
+    free(text);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void unwritable_directory_is_an_error(void **state)
 {
     (void)state;
@@ -184,6 +219,7 @@ int main(void)
         cmocka_unit_test(doubles_round_trip_shortest),
         cmocka_unit_test(json_strings_are_escaped),
         cmocka_unit_test(rows_are_appended_under_one_header),
+        cmocka_unit_test(rows_follow_the_header_without_parameters),
         cmocka_unit_test(unwritable_directory_is_an_error),
         cmocka_unit_test(
             stale_lock_is_taken_over_and_an_ended_search_removes_it),

@@ -425,6 +425,117 @@ static void settings_json_names_each_setting_as_its_flag(void **state)
     strbuf_free(&sb);
 }
 
+/* The settings every part reads are worked out once, by options_derive. */
+static void derived_settings_are_worked_out_once(void **state)
+{
+    (void)state;
+    struct options o;
+    struct settings s;
+    char err[OPTIONS_ERR_LEN];
+    /* a simulation without --max-evals runs until the time limit */
+    assert_int_equal(parse(&o, err, "--problem", "p", "--simulate", "4",
+                           "--time-limit", "5", NULL),
+                     OPTIONS_OK);
+    options_derive(&o, 4, &s);
+    assert_true(s.open_ended);
+    assert_int_equal(s.o.max_evals, OPTIONS_COUNT_MAX);
+    assert_int_equal(o.max_evals, 20); /* the flags stay as given */
+    assert_string_equal(s.o.sim_objective, "default");
+    assert_int_equal(s.workers, 4);
+    /* with --max-evals it ends there */
+    assert_int_equal(parse(&o, err, "--problem", "p", "--simulate", "4",
+                           "--max-evals", "7", NULL),
+                     OPTIONS_OK);
+    options_derive(&o, 4, &s);
+    assert_false(s.open_ended);
+    assert_int_equal(s.o.max_evals, 7);
+    /* a real run: no simulated objective; --fail-fast covers every worker */
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--fail-fast", "3", "--init-size", "5", NULL),
+                     OPTIONS_OK);
+    options_derive(&o, 8, &s);
+    assert_false(s.open_ended);
+    assert_int_equal(s.o.max_evals, 20);
+    assert_null(s.o.sim_objective);
+    assert_int_equal(s.fail_fast, 8);
+    options_derive(&o, 2, &s);
+    assert_int_equal(s.fail_fast, 3);
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--fail-fast", "0", NULL),
+                     OPTIONS_OK);
+    options_derive(&o, 8, &s);
+    assert_int_equal(s.fail_fast, 0);
+}
+
+/* The initial design: --init-size until the engine says what it built its
+ * optimizer with (larger under a stopper), never below --init-size; the
+ * settings recorded keep --init-size as given, so a restart takes it. */
+static void the_initial_design_is_one_number(void **state)
+{
+    (void)state;
+    struct options o;
+    struct settings s;
+    struct strbuf sb = STRBUF_INIT;
+    char err[OPTIONS_ERR_LEN];
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--stopper", "asha", "--init-size", "4", NULL),
+                     OPTIONS_OK);
+    options_derive(&o, 2, &s);
+    assert_int_equal(s.init_size, 4);
+    options_set_design(&s, 16);
+    assert_int_equal(s.init_size, 16);
+    options_set_design(&s, 2);
+    assert_int_equal(s.init_size, 4);
+    options_settings_json(&s.o, &sb);
+    const char *j = strbuf_str(&sb);
+    assert_non_null(strstr(j, ",\n  \"init_size\": 4,"));
+    assert_non_null(strstr(j, ",\n  \"stopper\": \"asha\""));
+    assert_non_null(strstr(j, ",\n  \"simulate_objective\": null"));
+    strbuf_free(&sb);
+}
+
+/* Every row of the table reaches the settings JSON except those marked
+ * unrecorded: each flag of --help is either in it or one of those. */
+static void settings_json_has_every_recorded_flag(void **state)
+{
+    (void)state;
+    static const char *const unrecorded[] = {
+        "problem",        "exp-dir", "exp-id", "restart",
+        "restart-number", "check",   "help",   NULL};
+    struct options o;
+    struct strbuf sb = STRBUF_INIT;
+    char err[OPTIONS_ERR_LEN], *help = NULL, line[LINE_MAX_LEN];
+    size_t len = 0;
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m", NULL),
+                     OPTIONS_OK);
+    options_settings_json(&o, &sb);
+    FILE *f = open_memstream(&help, &len);
+    options_usage(f);
+    fclose(f);
+    f = fmemopen(help, len, "r");
+    int flags = 0;
+    while (fgets(line, sizeof line, f)) {
+        char name[LINE_MAX_LEN], key[LINE_MAX_LEN + 8];
+        if (sscanf(line, "  --%511[a-z-]", name) != 1)
+            continue;
+        flags++;
+        int skip = 0;
+        for (const char *const *u = unrecorded; *u; u++)
+            skip |= strcmp(*u, name) == 0;
+        for (char *c = name; *c; c++)
+            *c = *c == '-' ? '_' : *c;
+        snprintf(key, sizeof key, "\n  \"%s\": ", name);
+        if (skip)
+            assert_null(strstr(strbuf_str(&sb), key));
+        else
+            assert_non_null(strstr(strbuf_str(&sb), key));
+    }
+    fclose(f);
+    free(help);
+    assert_true(flags > 30);
+    strbuf_free(&sb);
+}
+
 static void stopper_names_are_the_flags_values(void **state)
 {
     (void)state;
@@ -456,6 +567,9 @@ int main(void)
         cmocka_unit_test(diff_names_the_first_changed_flag),
         cmocka_unit_test(settings_json_names_each_setting_as_its_flag),
         cmocka_unit_test(stopper_names_are_the_flags_values),
+        cmocka_unit_test(derived_settings_are_worked_out_once),
+        cmocka_unit_test(the_initial_design_is_one_number),
+        cmocka_unit_test(settings_json_has_every_recorded_flag),
     };
     return UNIT_RUN(tests);
 }

@@ -3,6 +3,7 @@ against virtual workers in one process."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -83,3 +84,24 @@ def test_simulation_flags_are_checked(tmp_path):
         assert message in proc.stderr, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1
     assert BINARY.exists()
+
+
+def test_the_policy_requests_the_engines_initial_design(tmp_path):
+    """Under a stopper the engine widens the initial design (stopper_design_size:
+    16 points for as_problem's 6 parameters); the manager's policy requests that
+    design first and config.json records it, the same number everywhere."""
+    first = {}
+    for stopper, design in (("none", 4), ("asha", 16)):
+        exp = tmp_path / stopper
+        proc = run_binary("--simulate", "2", "--simulate-duration", "0.01", "--max-evals", "20",
+                          "--init-size", "4", "--stopper", stopper, "--verbose", "--no-report",
+                          "--problem", str(ROOT / "problems" / "as_problem.py"),
+                          "--optimizer", "random", "--exp-dir", str(exp))
+        assert proc.returncode == 0, proc.stderr
+        config = json.loads((exp / "config.json").read_text())
+        assert (config["init_size"], config["initial_design"], config["stopper"]) == (
+            4, design, stopper)
+        log = (exp / "manager.log").read_text()
+        initial = re.search(r"requested (\d+) points \(the initial design\)", log)
+        first[stopper] = int(initial.group(1))
+    assert first == {"none": 4, "asha": 16}

@@ -26,9 +26,24 @@ def _settings_json_source() -> str:
     return body[:body.index("\n}\n")]
 
 
-def test_the_manager_sends_every_required_setting():
+def _sent_settings() -> set:
+    """The keys of the engine's settings: what experiment_settings_json writes
+    itself, and every row of csrc/options.c's option table that is not marked
+    .unrecorded (options_settings_json), named as its flag with '-' as '_'."""
     body = _settings_json_source()
+    assert "options_settings_json(&s->o, &sb);" in body
     sent = set(re.findall(r'\\"(\w+)\\":', body))
+    source = (ROOT / "csrc" / "options.c").read_text(encoding="utf-8")
+    table = source[source.index("options_table[] = {"):]
+    table = table[:table.index("\n};\n")]
+    for row in table.split("{.name = ")[1:]:
+        if ".unrecorded = " not in row:
+            sent.add(row[1:row.index('"', 1)].replace("-", "_"))
+    return sent
+
+
+def test_the_manager_sends_every_required_setting():
+    sent = _sent_settings()
     assert set(SETTINGS) <= sent, sorted(set(SETTINGS) - sent)
 
 
@@ -110,8 +125,18 @@ def test_a_simulated_restart_gives_reissued_points_their_objective(tmp_path):
 
 
 def test_the_manager_sends_its_stopper():
-    body = _settings_json_source()
-    assert '\\"stopper\\": ' in body and "options_stopper_name(o->stopper)" in body
+    assert {"stopper", "simulate_objective", "workers"} <= _sent_settings()
+
+
+def test_the_design_size_is_the_one_the_optimizer_was_built_with():
+    # the manager reads it back once (csrc/search.c search_design): its policy's
+    # first request and config.json's "initial_design" are this number
+    base = dict(FULL, optimizer="default", init_size=4)
+    assert Engine(json.dumps(base)).design_size() == "4"
+    assert Engine(json.dumps(dict(base, stopper="none"))).design_size() == "4"
+    assert Engine(json.dumps(dict(base, stopper="asha"))).design_size() == str(
+        stopper_design_size(6))
+    assert Engine(json.dumps(dict(base, stopper="median", init_size=20))).design_size() == "20"
 
 
 @pytest.mark.parametrize("dims, size", [(1, 10), (4, 12), (6, 16), (11, 24), (30, 24)])
