@@ -449,8 +449,7 @@ static void stopper_names_are_the_flags_values(void **state)
     assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
                            "--stopper-tell", "estimate", NULL),
                      OPTIONS_OK);
-    assert_string_equal(options_stopper_tell_name(o.stopper_tell),
-                        "estimate");
+    assert_string_equal(options_stopper_tell_name(o.stopper_tell), "estimate");
     BAD("--stopper-tell: 'last' is not a way to tell (allowed: rank, "
         "estimate)",
         "--problem", "p", "--model", "m", "--stopper-tell", "last");
