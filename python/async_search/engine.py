@@ -193,8 +193,8 @@ class Engine:
         and what a torn last line means, is async_search.expfiles.read_restart's
         business.
 
-        The optimizer is told the finished rows (not those stopped early: what
-        it hears of them is the manager's stopper's estimate, csrc/stopper.h),
+        The optimizer is told the finished rows (not those stopped early: the
+        manager tells those, with what was seen, as it did when they stopped),
         and the points to be issued again
         are registered as pending (as if it had just asked for them), so that it
         never proposes them a second time: its new proposals, its initial design
