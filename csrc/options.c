@@ -115,8 +115,8 @@ static const struct option_choices options_sim_distribution = {
     "a distribution", options_sim_distribution_list, NULL};
 
 static const struct option_choice options_stopper_tell_list[] = {
-    {"rank", OPTIONS_STOPPER_TELL_RANK},
     {"estimate", OPTIONS_STOPPER_TELL_ESTIMATE},
+    {"rank", OPTIONS_STOPPER_TELL_RANK},
     {NULL, 0},
 };
 static const struct option_choices options_stopper_tell = {
@@ -419,12 +419,12 @@ static const struct option_spec options_table[] = {
      .kind = OPT_CHOICE,
      .offset = OPT_FIELD(stopper_tell),
      .choices = &options_stopper_tell,
-     .def.c = OPTIONS_STOPPER_TELL_RANK,
+     .def.c = OPTIONS_STOPPER_TELL_ESTIMATE,
      .cfg = "STOPPER_TELL",
-     .help = "what the optimizer models for a stopped evaluation: rank (its "
-             "last step and value: worse than every completed one, deeper "
-             "steps better, then lower values) or estimate (the stopper's "
-             "estimate of its final value)"},
+     .help = "what the optimizer models for a stopped evaluation: estimate "
+             "(the stopper's estimate of its final value) or rank (its last "
+             "step and value: worse than every completed one, deeper steps "
+             "better, then lower values)"},
     {.name = "time-limit",
      .kind = OPT_DOUBLE,
      .offset = OPT_FIELD(time_limit),
@@ -546,7 +546,7 @@ const char *options_stopper_name(int stopper)
 const char *options_stopper_tell_name(enum options_stopper_tell tell)
 {
     const char *name = options_choice_name(&options_stopper_tell, (int)tell);
-    return name ? name : "rank";
+    return name ? name : "estimate";
 }
 
 /* Writes the names of c joined by sep into buf. */

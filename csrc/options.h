@@ -54,9 +54,9 @@ enum options_sim_distribution {
 
 /* --stopper-tell: what the optimizer is told of a stopped evaluation. */
 enum options_stopper_tell {
-    OPTIONS_STOPPER_TELL_RANK,    /* its step and last value, ordered below
-                                     the completed by depth, then value */
-    OPTIONS_STOPPER_TELL_ESTIMATE /* the stopper's estimate of its final */
+    OPTIONS_STOPPER_TELL_ESTIMATE, /* the stopper's estimate of its final */
+    OPTIONS_STOPPER_TELL_RANK      /* its step and last value, ordered below
+                                      the completed by depth, then value */
 };
 
 /* --share-gpus: whether workers of one node may share a GPU. */
@@ -128,7 +128,7 @@ void options_cfg_variables(FILE *f);
  * first flag that differs. */
 const char *options_diff(const struct options *a, const struct options *b);
 
-/* The --stopper-tell name of a choice ("rank", "estimate"). */
+/* The --stopper-tell name of a choice ("estimate", "rank"). */
 const char *options_stopper_tell_name(enum options_stopper_tell tell);
 
 /* The --stopper name of a stopper rule index (stopper_rule_name; "none"

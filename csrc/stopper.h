@@ -42,7 +42,7 @@
  * training, and its own final value is worth more than any estimate.
  *
  * What the optimizer hears of a stopped trial under --stopper-tell estimate
- * (under rank, the default, its last step and value: engine.py): neither
+ * (the default; under rank, its last step and value: engine.py): neither
  * its last value as if it were final (a loss after 2 of 25 epochs is no
  * final loss) nor nothing (it was measured worse than its peers). Its final
  * value is estimated from the trials that ran to their end and reported the

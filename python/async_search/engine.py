@@ -14,10 +14,11 @@ them, or a float64 ndarray:
   evaluation: the optimizer decides how failures count, never as 1.8e308); for
   one a stopper ended early, the stopper's estimate of its final and what was
   seen: ``(last step, last value, full step)``. The ``stopper_tell`` setting
-  (``--stopper-tell``) says what the optimizer models: ``rank`` (what was seen,
-  ordered below the completed ones by depth then value,
+  (``--stopper-tell``) says what the optimizer models: ``estimate`` (the
+  stopper's estimate, csrc/stopper.h) or ``rank`` (what was seen, ordered
+  below the completed ones by depth then value,
   ``optimizers._base.stopped_fill``; optimizers without ``tells_stopped`` get
-  the estimate) or ``estimate`` (the stopper's estimate, csrc/stopper.h).
+  the estimate).
 
 Bad input (problem file, optimizer name or setting) raises a ``ValueError``
 whose text is one line; C prints it and exits 2. Any other exception is an
@@ -42,7 +43,7 @@ __all__ = ["Engine", "SETTINGS"]
 # Keys the manager always sends (csrc/experiment.c experiment_settings_json); their
 # defaults are the command line's (csrc/options.c) and are not restated here.
 SETTINGS = ("problem", "optimizer", "seed", "n_jobs", "init_size")
-STOPPER_TELL = ("rank", "estimate")  # --stopper-tell's choices (csrc/options.c)
+STOPPER_TELL = ("estimate", "rank")  # --stopper-tell's choices (csrc/options.c)
 
 
 def stopper_design_size(dims: int) -> int:
@@ -70,7 +71,7 @@ class Engine:
     ``simulate_objective`` (set in a simulation: "default" or
     "module:function"), ``stopper`` (``--stopper``'s name: other than
     "none", init_size is raised to :func:`stopper_design_size`),
-    ``stopper_tell`` (one of ``STOPPER_TELL``, default "rank"); others
+    ``stopper_tell`` (one of ``STOPPER_TELL``, default "estimate"); others
     (``max_evals``, ``workers``, ``num_buffer``) are informative. A missing key
     is a ValueError naming it.
     """
@@ -83,7 +84,7 @@ class Engine:
         if missing:
             raise ValueError(f"engine settings: missing {', '.join(map(repr, missing))} "
                              f"(required: {', '.join(SETTINGS)})")
-        self._stopper_tell = settings.get("stopper_tell", "rank")
+        self._stopper_tell = settings.get("stopper_tell", "estimate")
         if self._stopper_tell not in STOPPER_TELL:
             raise ValueError(f"engine settings: stopper_tell {self._stopper_tell!r} is not "
                              f"one of {', '.join(STOPPER_TELL)}")

@@ -445,13 +445,13 @@ static void stopper_names_are_the_flags_values(void **state)
     assert_string_equal(options_stopper_name(o.stopper), "asha");
     /* the registry is the list: every rule is accepted, named in the error
      * and shown with its help line in --help */
-    assert_int_equal(o.stopper_tell, OPTIONS_STOPPER_TELL_RANK);
+    assert_int_equal(o.stopper_tell, OPTIONS_STOPPER_TELL_ESTIMATE);
     assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
-                           "--stopper-tell", "estimate", NULL),
+                           "--stopper-tell", "rank", NULL),
                      OPTIONS_OK);
-    assert_string_equal(options_stopper_tell_name(o.stopper_tell), "estimate");
-    BAD("--stopper-tell: 'last' is not a way to tell (allowed: rank, "
-        "estimate)",
+    assert_string_equal(options_stopper_tell_name(o.stopper_tell), "rank");
+    BAD("--stopper-tell: 'last' is not a way to tell (allowed: estimate, "
+        "rank)",
         "--problem", "p", "--model", "m", "--stopper-tell", "last");
     BAD("--stopper: 'hyperband' is not a stopper (allowed: none, asha, "
         "median, lce)",

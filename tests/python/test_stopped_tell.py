@@ -87,9 +87,16 @@ def test_an_optimizer_without_it_gets_the_estimate():
 
 
 def test_a_bad_choice_is_a_one_line_error():
-    with pytest.raises(ValueError, match="stopper_tell 'last' is not one of rank, estimate"):
+    with pytest.raises(ValueError, match="stopper_tell 'last' is not one of estimate, rank"):
         Engine(json.dumps(dict(SETTINGS, stopper_tell="last")))
-    assert STOPPER_TELL == ("rank", "estimate")
+    assert STOPPER_TELL == ("estimate", "rank")
+
+
+def test_the_default_is_the_estimate():
+    engine = Engine(json.dumps(SETTINGS))
+    points = [text for text, _ in engine.ask(3)]
+    engine.tell(points, np.array([0.2, 0.4, 0.3]), [None, None, (1, 2.0, 9)])
+    assert list(engine._optimizer.y) == [0.2, 0.4, 0.3]
 
 
 def test_the_manager_sends_its_choice():
@@ -97,5 +104,5 @@ def test_the_manager_sends_its_choice():
     assert '\\"stopper_tell\\": ' in source
     assert "options_stopper_tell_name(o->stopper_tell)" in source
     options = (ROOT / "csrc" / "options.c").read_text(encoding="utf-8")
-    assert '{"rank", OPTIONS_STOPPER_TELL_RANK}' in options
     assert '{"estimate", OPTIONS_STOPPER_TELL_ESTIMATE}' in options
+    assert '{"rank", OPTIONS_STOPPER_TELL_RANK}' in options
