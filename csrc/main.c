@@ -21,6 +21,7 @@
 #include "log.h"
 #include "search.h"
 #include "options.h"
+#include "stopper.h"
 #include "strbuf.h"
 #include "transport.h"
 #include "worker.h"
@@ -211,7 +212,7 @@ static struct worker_config main_worker_config(const struct options *o)
         .sh_timeout = o->sh_timeout,
         .benchmark_timeout = o->benchmark_timeout,
         .gpus_per_node = o->gpus_per_node,
-        .stopper_answers = o->stopper != OPTIONS_STOPPER_NONE,
+        .stopper_answers = stopper_rule_acts(o->stopper),
     };
     return c;
 }
@@ -265,6 +266,9 @@ static int main_simulate(const struct options *o, const char *home)
         log_error("%s", err);
         return 1;
     }
+    if (stopper_rule_acts(o->stopper)) /* a stopper needs curves */
+        transport_sim_curves(t, o->stopper_max_step > 0 ? o->stopper_max_step
+                                                        : SIM_CURVE_STEPS);
     log_init(-1, o->quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
     int status = search_run(o, home, t, NULL);
     t->ops->destroy(t);

@@ -52,11 +52,11 @@ enum options_sim_distribution {
     OPTIONS_SIM_LOGNORMAL /* lognormal with that mean */
 };
 
-/* --stopper: early stopping from learning curves (stopper.h). */
-enum options_stopper {
-    OPTIONS_STOPPER_NONE,  /* every evaluation runs to its end */
-    OPTIONS_STOPPER_ASHA,  /* asynchronous successive halving */
-    OPTIONS_STOPPER_MEDIAN /* the median stopping rule */
+/* --stopper-tell: what the optimizer is told of a stopped evaluation. */
+enum options_stopper_tell {
+    OPTIONS_STOPPER_TELL_ESTIMATE, /* the stopper's estimate of its final */
+    OPTIONS_STOPPER_TELL_RANK      /* its step and last value, ordered below
+                                      the completed by depth, then value */
 };
 
 /* --share-gpus: whether workers of one node may share a GPU. */
@@ -101,11 +101,12 @@ struct options {
     long simulate;       /* virtual workers; 0: a real run under MPI */
     double sim_duration; /* mean seconds of a virtual evaluation */
     enum options_sim_distribution sim_distribution;
-    enum options_stopper stopper;
-    long stopper_min_steps;    /* no stop before this step; ASHA's first rung */
-    double stopper_eta;        /* ASHA's reduction factor */
-    long stopper_warmup;       /* median: other trials needed at a step */
-    long stopper_max_step;     /* ASHA: no rung at or above it; 0 unknown */
+    int stopper; /* --stopper: the index of a rule in stopper.h's registry */
+    long stopper_min_steps; /* no stop before this step; ASHA's first rung */
+    double stopper_eta;     /* ASHA's reduction factor */
+    long stopper_warmup;    /* median: other trials needed at a step */
+    long stopper_max_step;  /* ASHA: no rung at or above it; 0 unknown */
+    enum options_stopper_tell stopper_tell;
     const char *sim_objective; /* default | module:function */
     int max_evals_given;
 };
@@ -127,8 +128,12 @@ void options_cfg_variables(FILE *f);
  * first flag that differs. */
 const char *options_diff(const struct options *a, const struct options *b);
 
-/* The --stopper name of a stopper ("none", "asha", "median"). */
-const char *options_stopper_name(enum options_stopper stopper);
+/* The --stopper-tell name of a choice ("estimate", "rank"). */
+const char *options_stopper_tell_name(enum options_stopper_tell tell);
+
+/* The --stopper name of a stopper rule index (stopper_rule_name; "none"
+ * for an index the registry lacks). */
+const char *options_stopper_name(int stopper);
 
 /*
  * The settings every part of a search reads, worked out once from the flags

@@ -11,7 +11,14 @@ them, or a float64 ndarray:
   or non-ASCII text reach the model exactly), and next to it as the CSV fields
   of results.csv (RFC 4180 quoting, Python's ``csv`` dialect);
 - a result is the point's JSON text back, with its objective (NaN for a failed
-  evaluation: the optimizer decides how failures count, never as 1.8e308).
+  evaluation: the optimizer decides how failures count, never as 1.8e308); for
+  one a stopper ended early, the stopper's estimate of its final and what was
+  seen: ``(last step, last value, full step)``. The ``stopper_tell`` setting
+  (``--stopper-tell``) says what the optimizer models: ``estimate`` (the
+  stopper's estimate, csrc/stopper.h) or ``rank`` (what was seen, ordered
+  below the completed ones by depth then value,
+  ``optimizers._base.stopped_fill``; optimizers without ``tells_stopped`` get
+  the estimate).
 
 Bad input (problem file, optimizer name or setting) raises a ``ValueError``
 whose text is one line; C prints it and exits 2. Any other exception is an
@@ -37,6 +44,7 @@ __all__ = ["Engine", "SETTINGS"]
 # setting of the option table in csrc/options.c, named as its flag with '-' as '_'); their
 # defaults are the command line's and are not restated here.
 SETTINGS = ("problem", "optimizer", "seed", "n_jobs", "init_size")
+STOPPER_TELL = ("estimate", "rank")  # --stopper-tell's choices (csrc/options.c)
 
 
 def stopper_design_size(dims: int) -> int:
@@ -65,7 +73,8 @@ class Engine:
     "module:function"), ``stopper`` (``--stopper``'s name: other than
     "none", init_size is raised to :func:`stopper_design_size`: the manager
     reads the result back once, :meth:`design_size`, so that its request
-    policy and config.json use the same initial design); the others (every
+    policy and config.json use the same initial design), ``stopper_tell``
+    (one of ``STOPPER_TELL``, default "estimate"); the others (every
     setting of the command line, ``workers``) are informative. A missing key
     is a ValueError naming it.
     """
@@ -78,6 +87,10 @@ class Engine:
         if missing:
             raise ValueError(f"engine settings: missing {', '.join(map(repr, missing))} "
                              f"(required: {', '.join(SETTINGS)})")
+        self._stopper_tell = settings.get("stopper_tell", "estimate")
+        if self._stopper_tell not in STOPPER_TELL:
+            raise ValueError(f"engine settings: stopper_tell {self._stopper_tell!r} is not "
+                             f"one of {', '.join(STOPPER_TELL)}")
         self._problem = load_problem(settings["problem"])
         self._names = tuple(self._problem.params)
         init_size = int(settings["init_size"])
@@ -133,11 +146,18 @@ class Engine:
             out = [(j, c, float(v)) for (j, c), v in zip(out, values)]
         return out
 
-    def tell(self, points: Sequence[str], values: Any) -> None:
-        """Results of one turn: point JSON texts and objectives (NaN = failed)."""
+    def tell(self, points: Sequence[str], values: Any,
+             stopped: Sequence[Any] | None = None) -> None:
+        """Results of one turn: point JSON texts and objectives (NaN = failed); per
+        point None, or (step, last value, full step) for one stopped early."""
         decoded = [json.loads(p) for p in points]
         told = [None if v is None or math.isnan(v) else float(v) for v in values]
-        self._optimizer.tell(decoded, told)
+        if (stopped is not None and any(s is not None for s in stopped)
+                and self._stopper_tell == "rank"
+                and getattr(self._optimizer, "tells_stopped", False)):
+            self._optimizer.tell(decoded, told, stopped=list(stopped))
+        else:
+            self._optimizer.tell(decoded, told)
 
     # -- end of run --------------------------------------------------------------------------
     def report(self, exp_dir: str) -> str:
@@ -184,8 +204,8 @@ class Engine:
         and what a torn last line means, is async_search.expfiles.read_restart's
         business.
 
-        The optimizer is told the finished rows (not those stopped early: what
-        it hears of them is the manager's stopper's estimate, csrc/stopper.h),
+        The optimizer is told the finished rows (not those stopped early: the
+        manager tells those, with what was seen, as it did when they stopped),
         and the points to be issued again
         are registered as pending (as if it had just asked for them), so that it
         never proposes them a second time: its new proposals, its initial design

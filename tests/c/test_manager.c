@@ -43,6 +43,7 @@ struct fake {
     long told_unjournalled; /* told before results.csv had their row */
     long told_x[ASKS_MAX];  /* each told point's x, and its value */
     double told_v[ASKS_MAX];
+    struct point_result told_seen[ASKS_MAX]; /* step, last, full_step */
     long fail_at_ask;     /* this ask (1-based) fails; 0: never */
     const long *returned; /* results the workers returned (under lock) */
     long max_outstanding; /* produced - returned, at any ask */
@@ -84,6 +85,8 @@ static enum optimizer_status fake_tell(struct optimizer *o,
         if (f->told < ASKS_MAX) {
             f->told_x[f->told] = fake_param(r[i].params_json);
             f->told_v[f->told] = r[i].value;
+            f->told_seen[f->told] = r[i];
+            f->told_seen[f->told].params_json = NULL; /* not ours */
         }
         f->told++;
         f->told_nan += isnan(r[i].value) != 0;
@@ -248,6 +251,7 @@ static int script_poll(struct transport *t, int *worker, struct worker_msg *m)
         m->report.seq = s->running[head];
         m->report.step = step;
         m->report.value = s->curve_x(s->x_of[head]) + 1.0 / (double)step;
+        m->report.last_step = 0; /* the model does not say */
         s->reports++;
         *worker = head;
         return 1;
@@ -767,13 +771,13 @@ static void asha_stops_curves_and_the_optimizer_hears_estimates(void **state)
     struct world w;
     struct row rows[64];
     world_open(&w, 30, 3);
-    w.cfg.stopper = (struct stopper_config){STOPPER_ASHA, 1, 3, 1, 0};
+    w.cfg.stopper = (struct stopper_config){"asha", 1, 3, 1, 0};
     w.script.curve_steps = 9;
     w.script.curve_x = curve_scrambled;
     world_start(&w, 0, 0);
     assert_int_equal(manager_loop(w.m, w.err, sizeof w.err), MANAGER_DONE);
     manager_stop_optimizer(w.m);
-    long n = world_read_rows(&w, rows, 64), stopped = 0, lower = 0;
+    long n = world_read_rows(&w, rows, 64), stopped = 0, lower = 0, full = 0;
     assert_int_equal(n, 30);
     /* every value reported is journalled, before the stopper acted on it */
     assert_int_equal(world_curve_lines(&w), w.script.reports);
@@ -803,9 +807,18 @@ static void asha_stops_curves_and_the_optimizer_hears_estimates(void **state)
                 strcmp(rows[j].status, "stopped") == 0) {
                 assert_true(w.fake.told_v[i] <= rows[j].objective);
                 lower += w.fake.told_v[i] < rows[j].objective;
+                /* what was seen travels with it: its last step and value,
+                 * and the full step once one ran to its end */
+                const struct point_result *seen = &w.fake.told_seen[i];
+                assert_int_equal(seen->step, rows[j].steps);
+                assert_true(seen->last == rows[j].objective);
+                assert_true(seen->full_step == 0 || seen->full_step == 9);
+                full += seen->full_step == 9;
+            } else if (rows[j].x == w.fake.told_x[i]) {
+                assert_int_equal(w.fake.told_seen[i].step, 0);
             }
     }
-    assert_true(lower > 0);
+    assert_true(lower > 0 && full > 0);
     world_close(&w);
 }
 
@@ -934,7 +947,7 @@ static void restart_rebuilds_the_stopper_from_the_curves(void **state)
     w.script.curve_steps = 3;
     w.script.curve_x = curve_scrambled;
     w.cfg.restart = 2;
-    w.cfg.stopper = (struct stopper_config){STOPPER_ASHA, 1, 3, 1, 0};
+    w.cfg.stopper = (struct stopper_config){"asha", 1, 3, 1, 0};
     world_start(&w, 0, 0);
     memset(&r, 0, sizeof r);
     r.finished = calloc(4, sizeof *r.finished);
