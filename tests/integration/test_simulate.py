@@ -137,3 +137,17 @@ def test_every_stopper_runs_on_1000_virtual_workers(tmp_path, stopper):
     for r in ok[:50]:
         assert last[r["job_id"]][0] == 27
         assert abs(last[r["job_id"]][1] - float(r["objective"])) < 1e-9
+
+
+@pytest.mark.parametrize("tell", ["estimate", "rank"])
+def test_the_stopper_tell_choice_reaches_the_engines_settings(tmp_path, tell):
+    # --stopper-tell is a row of the option table: the settings the engine is
+    # built with (the same JSON as config.json's) carry the choice by name
+    exp = tmp_path / tell
+    proc = run_binary("--simulate", "2", "--simulate-duration", "0.01", "--max-evals", "12",
+                      "--stopper", "lce", "--stopper-tell", tell, "--no-report",
+                      "--problem", str(ROOT / "problems" / "as_problem.py"),
+                      "--optimizer", "random", "--exp-dir", str(exp))
+    assert proc.returncode == 0, proc.stderr
+    config = json.loads((exp / "config.json").read_text())
+    assert (config["stopper"], config["stopper_tell"]) == ("lce", tell)

@@ -97,12 +97,3 @@ def test_the_default_is_the_estimate():
     points = [text for text, _ in engine.ask(3)]
     engine.tell(points, np.array([0.2, 0.4, 0.3]), [None, None, (1, 2.0, 9)])
     assert list(engine._optimizer.y) == [0.2, 0.4, 0.3]
-
-
-def test_the_manager_sends_its_choice():
-    source = (ROOT / "csrc" / "experiment.c").read_text(encoding="utf-8")
-    assert '\\"stopper_tell\\": ' in source
-    assert "options_stopper_tell_name(o->stopper_tell)" in source
-    options = (ROOT / "csrc" / "options.c").read_text(encoding="utf-8")
-    assert '{"estimate", OPTIONS_STOPPER_TELL_ESTIMATE}' in options
-    assert '{"rank", OPTIONS_STOPPER_TELL_RANK}' in options
