@@ -15,6 +15,8 @@
 #ifndef ASYNC_SEARCH_BATCH_H
 #define ASYNC_SEARCH_BATCH_H
 
+#include "util.h"
+
 /* Points produced by one ask. Every string is owned by the batch. */
 struct point_batch {
     long count;
@@ -29,6 +31,10 @@ struct point_batch {
 struct point_result {
     char *params_json; /* owned */
     double value;      /* NaN for a failed evaluation */
+    /* several objectives (an ok result): their values, value the first;
+     * nvalues 0 otherwise */
+    int nvalues;
+    double values[ASYNC_MAX_OBJECTIVES];
 };
 
 /* A point of an earlier run of the experiment (all strings owned). */

@@ -399,6 +399,8 @@ static int manager_handle_result(struct manager *m, int w,
         .t_gather = now - m->t0_mono,
         .duration = duration,
         .steps = (long)r->steps,
+        .nobjectives = st == LAUNCH_OK ? r->nobjectives : 0,
+        .objectives = r->objectives,
     };
     int rc = m->journal ? journal_append(m->journal, &row, err, errlen) : 0;
     if (rc == JOURNAL_STORAGE) {
@@ -410,8 +412,8 @@ static int manager_handle_result(struct manager *m, int w,
         return -1;
     pool_finish(m->pool, w, r->seq, st, r->objective, duration, now);
     policy_result(&m->policy, now);
-    if (queue_push_result(m->queue, p->params_json, manager_told_value(m, p)) !=
-        0) {
+    if (queue_push_values(m->queue, p->params_json, manager_told_value(m, p),
+                          r->objectives, row.nobjectives) != 0) {
         snprintf(err, errlen, "out of memory queueing a result");
         return -1;
     }

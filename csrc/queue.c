@@ -75,6 +75,12 @@ void queue_destroy(struct queue *q)
 
 int queue_push_result(struct queue *q, const char *params_json, double value)
 {
+    return queue_push_values(q, params_json, value, NULL, 0);
+}
+
+int queue_push_values(struct queue *q, const char *params_json, double value,
+                      const double *values, int nvalues)
+{
     char *copy = strdup(params_json);
     if (copy == NULL)
         return -1;
@@ -92,6 +98,12 @@ int queue_push_result(struct queue *q, const char *params_json, double value)
     }
     q->results[q->nresults].params_json = copy;
     q->results[q->nresults].value = value;
+    q->results[q->nresults].nvalues = 0;
+    for (int i = 0; i < nvalues && i < ASYNC_MAX_OBJECTIVES; i++)
+        q->results[q->nresults].values[i] = values[i];
+    if (values != NULL && nvalues > 0)
+        q->results[q->nresults].nvalues =
+            nvalues < ASYNC_MAX_OBJECTIVES ? nvalues : ASYNC_MAX_OBJECTIVES;
     q->nresults++;
     pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);

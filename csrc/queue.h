@@ -34,6 +34,10 @@ void queue_destroy(struct queue *q);
 /* --- MPI thread ------------------------------------------------------- */
 /* Queues a result (params_json is copied). Returns 0 or -1 (no memory). */
 int queue_push_result(struct queue *q, const char *params_json, double value);
+/* The same with a result's several objectives (values[0..nvalues), value
+ * the first; NULL and 0 when it has none). */
+int queue_push_values(struct queue *q, const char *params_json, double value,
+                      const double *values, int nvalues);
 /* Asks for n more points. */
 void queue_request(struct queue *q, long n);
 /* Tells the optimizer thread to finish after its current turn. */

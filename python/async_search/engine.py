@@ -92,6 +92,10 @@ class Engine:
             init_size=init_size,
         )
         self._objective = None
+        if settings.get("simulate_objective") is not None and self._problem.objectives:
+            raise ValueError(f"{settings['problem']}: --simulate supports one objective, and "
+                             f"the problem declares {len(self._problem.objectives)} "
+                             f"({', '.join(self._problem.objectives)})")
         if settings.get("simulate_objective") is not None:
             from async_search.simulate import load_objective
 
@@ -110,6 +114,12 @@ class Engine:
     def warnings(self) -> str:
         """Warnings about the problem file, one per line ("" when none)."""
         return "\n".join(self._problem.warnings)
+
+    def objectives(self) -> str:
+        """The problem's objectives, blank-separated, when it declares several ("" for
+        one): the workers read the labelled result line with them, results.csv gets an
+        ``o:<name>`` column each, and tell passes a row of values per result."""
+        return " ".join(self._problem.objectives)
 
     def header(self) -> str:
         """The parameter part of results.csv's header: ``p:<name>`` fields."""
@@ -136,7 +146,11 @@ class Engine:
     def tell(self, points: Sequence[str], values: Any) -> None:
         """Results of one turn: point JSON texts and objectives (NaN = failed)."""
         decoded = [json.loads(p) for p in points]
-        told = [None if v is None or math.isnan(v) else float(v) for v in values]
+        if self._problem.objectives:  # an n x K array: a tuple each, None if failed
+            told = [None if any(math.isnan(x) for x in row) else tuple(float(x) for x in row)
+                    for row in values]
+        else:
+            told = [None if v is None or math.isnan(v) else float(v) for v in values]
         self._optimizer.tell(decoded, told)
 
     # -- end of run --------------------------------------------------------------------------
@@ -191,7 +205,8 @@ class Engine:
         never proposes them a second time: its new proposals, its initial design
         included, avoid everything told or pending.
         """
-        restart = expfiles.read_restart(exp_dir, self._names)
+        objectives = self._problem.objectives
+        restart = expfiles.read_restart(exp_dir, self._names, objectives)
         results_path = os.path.join(exp_dir, expfiles.RESULTS)
         finished = []
         for row in restart.finished:
@@ -201,8 +216,12 @@ class Engine:
             finished.append((row.job_id, *self._ordered(point), row.status, value))
         told = [f for f in finished if f[3] != expfiles.STOPPED]
         if told:
-            self._optimizer.tell([json.loads(f[1]) for f in told],
-                                 [None if math.isnan(f[4]) else f[4] for f in told])
+            values = [None if math.isnan(f[4]) else f[4] for f in told]
+            if objectives:  # every objective of an ok row, from its o:<name> columns
+                by_job = {row.job_id: row.objectives for row in restart.finished}
+                values = [None if f[3] != expfiles.OK or any(map(math.isnan, by_job[f[0]]))
+                          else tuple(by_job[f[0]]) for f in told]
+            self._optimizer.tell([json.loads(f[1]) for f in told], values)
         again = [json.loads(text) for _, text in restart.inflight]
         pend = getattr(self._optimizer, "pending", None)
         if again and callable(pend):
