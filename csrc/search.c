@@ -439,6 +439,14 @@ static void search_report(struct search *s)
     }
     engine_error_clear(&e);
     free(path);
+    path = NULL;
+    if (s->objectives[0] && engine_call_text(s->engine, "front", s->x.dir,
+                                             &path, &e) == ENGINE_OK) {
+        printf("%s\n", path); /* several objectives: the Pareto front */
+        fflush(stdout);
+    }
+    engine_error_clear(&e);
+    free(path);
 }
 
 /* After the loop: the summary, the workers released, the report. */

@@ -162,6 +162,13 @@ class Engine:
         summary = report.summarise(results)
         return str(report.render_png(results, summary, os.path.join(exp_dir, expfiles.REPORT)))
 
+    def front(self, exp_dir: str) -> str:
+        """Several objectives: the end-of-run lines on the Pareto front (size,
+        hypervolume, its rows; async_search.report.front_text); "" for one."""
+        from async_search import report
+
+        return report.front_text(expfiles.read_frame(exp_dir).frame)
+
     # -- restart ---------------------------------------------------------------------------
     def _from_csv(self, row: expfiles.ResultRow, path: str) -> dict:
         """Rebuild a point from its results.csv fields (when points.log lacks it)."""

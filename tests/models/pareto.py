@@ -24,12 +24,14 @@ def main(argv):
     if args and args[0] == "--sleep":
         sleep = float(args[1])
         args = args[2:]
+    always_bad = bool(args) and args[0] == "--label-bad"
+    args = args[1:] if always_bad else args
     with open(args[0], encoding="utf-8") as f:
         params = json.load(f)
     if sleep:
         time.sleep(sleep)
     f1, f2 = objectives(params)
-    label = "f3" if params["x"] > 0.9 else "f2"
+    label = "f3" if always_bad or params["x"] > 0.9 else "f2"
     print(f"IMPROVE_RESULT f1={f1!r} {label}={f2!r}", flush=True)
 
 
