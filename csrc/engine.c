@@ -382,7 +382,7 @@ static enum engine_status engine_tell(struct engine *en,
         /* several objectives: row i holds them; a result without them
          * (failed, stopped) is its value then NaN, which tells "failed" */
         for (int j = 0; j < k; j++)
-            v[i * k + j] = k == 1 ? results[i].value
+            v[i * k + j] = k == 1                   ? results[i].value
                            : j < results[i].nvalues ? results[i].values[j]
                            : j == 0                 ? results[i].value
                                                     : NAN;

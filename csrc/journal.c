@@ -89,8 +89,8 @@ static const struct journal_column journal_columns[] = {
 struct journal {
     int results_fd;
     int points_fd;
-    int curves_fd;  /* intermediate.csv, opened at its first value */
-    size_t columns; /* results.csv has journal_columns[0..columns) */
+    int curves_fd;   /* intermediate.csv, opened at its first value */
+    size_t columns;  /* results.csv has journal_columns[0..columns) */
     int nobjectives; /* then as many o:NAME columns (several objectives) */
     char *results_path;
     char *points_path;

@@ -41,7 +41,7 @@ struct modelout {
     double result;
     int have_text; /* a result line was seen, with a number or not */
     char result_text[MODELOUT_LINE_MAX]; /* after the tag, last result line */
-    char last[MODELOUT_LAST_MAX]; /* the last non-blank line */
+    char last[MODELOUT_LAST_MAX];        /* the last non-blank line */
     modelout_line_fn on_line;
     void *arg;
     char path[]; /* the log's path; name points into it */

@@ -120,8 +120,7 @@ const char *modelout_result_text(const struct modelout *o);
  * number").
  */
 int modelout_parse_objectives(const char *text, const char *names,
-                              double *values, int *k, char *why,
-                              size_t whylen);
+                              double *values, int *k, char *why, size_t whylen);
 
 /* Reads dir/result.txt: returns 1 and sets *v if it holds one number (blanks
  * around it allowed), else 0 (no file, no number, trailing text). */

@@ -47,10 +47,10 @@ struct result_msg {
     int32_t exit_code;
     int32_t term_signal;
     int32_t nobjectives; /* LAUNCH_OK with several objectives: how many */
-    int64_t steps;    /* the last intermediate step the model reported */
-    double objective; /* LAUNCH_STOPPED: the last intermediate value */
+    int64_t steps;       /* the last intermediate step the model reported */
+    double objective;    /* LAUNCH_STOPPED: the last intermediate value */
     double objectives[ASYNC_MAX_OBJECTIVES]; /* [0..nobjectives) */
-    double t_start;   /* wall clock, epoch seconds */
+    double t_start;                          /* wall clock, epoch seconds */
     double t_end;
     char reason[LAUNCH_REASON_LEN];
 };

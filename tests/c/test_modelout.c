@@ -147,9 +147,8 @@ static void result_text_of_the_last_line(void **state)
     struct modelout *o;
     char err[256];
     double v = 0;
-    assert_int_equal(modelout_open(d->log, 1 << 20, NULL, NULL, &o, err,
-                                   sizeof err),
-                     0);
+    assert_int_equal(
+        modelout_open(d->log, 1 << 20, NULL, NULL, &o, err, sizeof err), 0);
     assert_string_equal(modelout_result_text(o), "");
     feed(o, "IMPROVE_RESULT a=1 b=2\nIMPROVE_RESULT a=x b=y\n");
     assert_string_equal(modelout_result_text(o), " a=x b=y");
@@ -354,8 +353,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(result_lines),
         cmocka_unit_test(labelled_objectives),
-        cmocka_unit_test_setup_teardown(result_text_of_the_last_line,
-                                        dir_setup, dir_teardown),
+        cmocka_unit_test_setup_teardown(result_text_of_the_last_line, dir_setup,
+                                        dir_teardown),
         cmocka_unit_test_setup_teardown(
             scanner_hands_each_recognised_line_to_the_hook, dir_setup,
             dir_teardown),
