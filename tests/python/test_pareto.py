@@ -123,3 +123,14 @@ def test_a_restart_tells_every_objective(tmp_path):
     engine.replay(str(exp))
     Y = engine._optimizer.Y
     assert Y.shape == (2, 2) and list(Y[0]) == [0.5, 2.5] and np.isnan(Y[1]).all()
+
+
+def test_the_runner_prints_the_labelled_line():
+    from async_search.runner import ObjectiveError, objectives_line
+
+    history = {"val_loss": [0.5, 0.3], "val_acc": [0.8, 0.9], "size": [7]}
+    assert objectives_line(history, ["val_loss", "train_time", "size"], 2.5) == \
+        "val_loss=0.3 train_time=2.5 size=7.0"
+    assert objectives_line(history, ["val_acc", "run_s"], 1.0) == "val_acc=-0.9 run_s=1.0"
+    with pytest.raises(ObjectiveError, match="objective 'latency'"):
+        objectives_line(history, ["val_loss", "latency"], 1.0)
