@@ -15,6 +15,8 @@
 #ifndef ASYNC_SEARCH_BATCH_H
 #define ASYNC_SEARCH_BATCH_H
 
+#include "util.h"
+
 /* Points produced by one ask. Every string is owned by the batch. */
 struct point_batch {
     long count;
@@ -35,6 +37,10 @@ struct point_result {
     double last;       /* stopped early: its value at that step */
     long full_step;    /* stopped early: its full training's last step, 0
                           unknown */
+    /* several objectives (an ok result): their values, value the first;
+     * nvalues 0 otherwise */
+    int nvalues;
+    double values[ASYNC_MAX_OBJECTIVES];
 };
 
 /* A point of an earlier run of the experiment (all strings owned). */

@@ -51,7 +51,13 @@ struct engine {
     struct optimizer opt; /* first: engine_optimizer's view of the engine */
     PyObject *obj;        /* owned: the Engine instance */
     PyThreadState *saved; /* main thread state while the GIL is released */
+    int nobjectives;      /* > 1: tell passes K values per result */
 };
+
+void engine_set_objectives(struct engine *en, int k)
+{
+    en->nobjectives = k;
+}
 
 void engine_error_clear(struct engine_error *e)
 {
@@ -358,10 +364,11 @@ static enum engine_status engine_tell(struct engine *en,
     enum engine_status status = ENGINE_OK;
     e->detail = NULL;
 
+    int k = en->nobjectives > 1 ? en->nobjectives : 1;
     points = PyList_New(n);
     seen = PyList_New(n);
-    npy_intp dims[1] = {(npy_intp)n};
-    values = PyArray_SimpleNew(1, dims, NPY_DOUBLE);
+    npy_intp dims[2] = {(npy_intp)n, (npy_intp)k};
+    values = PyArray_SimpleNew(k > 1 ? 2 : 1, dims, NPY_DOUBLE);
     if (points == NULL || seen == NULL || values == NULL) {
         status = engine_exception(e, "optimizer tell");
         goto done;
@@ -374,7 +381,13 @@ static enum engine_status engine_tell(struct engine *en,
             goto done;
         }
         PyList_SET_ITEM(points, i, s); /* steals s */
-        v[i] = results[i].value;
+        /* several objectives: row i holds them; a result without them
+         * (failed, stopped) is its value then NaN, which tells "failed" */
+        for (int j = 0; j < k; j++)
+            v[i * k + j] = k == 1                   ? results[i].value
+                           : j < results[i].nvalues ? results[i].values[j]
+                           : j == 0                 ? results[i].value
+                                                    : NAN;
         /* stopped early: (last step, its value, full step); else None */
         PyObject *t = Py_None;
         if (results[i].step > 0)

@@ -64,6 +64,9 @@ struct optimizer *engine_optimizer(struct engine *en);
  * that called engine_start, after every other thread stopped using it.
  * Returns 0, or -1 if Py_FinalizeEx reported an error. */
 int engine_stop(struct engine *en);
+/* The problem declares k objectives (Engine.objectives): from then on tell
+ * passes an n x k array of values (k > 1), else one value per result. */
+void engine_set_objectives(struct engine *en, int k);
 /* Frees e->detail. */
 void engine_error_clear(struct engine_error *e);
 

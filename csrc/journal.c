@@ -4,6 +4,7 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,8 +89,9 @@ static const struct journal_column journal_columns[] = {
 struct journal {
     int results_fd;
     int points_fd;
-    int curves_fd;  /* intermediate.csv, opened at its first value */
-    size_t columns; /* results.csv has journal_columns[0..columns) */
+    int curves_fd;   /* intermediate.csv, opened at its first value */
+    size_t columns;  /* results.csv has journal_columns[0..columns) */
+    int nobjectives; /* then as many o:NAME columns (several objectives) */
     char *results_path;
     char *points_path;
     char *curves_path;
@@ -169,6 +171,25 @@ static int journal_first_line(const char *path, struct strbuf *sb)
 int journal_open(const char *exp_dir, const char *param_header,
                  struct journal **out, char *err, size_t errlen)
 {
+    return journal_open_objectives(exp_dir, param_header, "", out, err, errlen);
+}
+
+/* An existing header without its objective columns (",o:a,o:b" at its end,
+ * which a results.csv of a problem with several objectives always has). */
+static void journal_cut_objectives(struct strbuf *header, const char *objhdr)
+{
+    size_t n = strlen(objhdr), len = header->len;
+    if (n > 0 && len > n && header->data[len - n - 1] == ',' &&
+        strcmp(header->data + len - n, objhdr) == 0) {
+        header->data[len - n - 1] = '\0';
+        header->len = len - n - 1;
+    }
+}
+
+int journal_open_objectives(const char *exp_dir, const char *param_header,
+                            const char *objective_header, struct journal **out,
+                            char *err, size_t errlen)
+{
     struct strbuf header = STRBUF_INIT, existing = STRBUF_INIT;
     struct journal *j = calloc(1, sizeof *j);
     *out = NULL;
@@ -178,6 +199,8 @@ int journal_open(const char *exp_dir, const char *param_header,
     }
     j->results_fd = j->points_fd = j->curves_fd = -1;
     j->columns = JOURNAL_COLUMNS;
+    for (const char *c = objective_header; *c; c++)
+        j->nobjectives += c == objective_header || *c == ',';
     j->results_path = journal_path(exp_dir, JOURNAL_RESULTS);
     j->points_path = journal_path(exp_dir, JOURNAL_POINTS);
     j->curves_path = journal_path(exp_dir, JOURNAL_CURVES);
@@ -185,7 +208,9 @@ int journal_open(const char *exp_dir, const char *param_header,
         j->curves_path == NULL ||
         strbuf_printf(&header, "job_id,%s%s", param_header,
                       param_header[0] ? "," : "") != 0 ||
-        journal_column_names(&header, JOURNAL_COLUMNS) != 0) {
+        journal_column_names(&header, JOURNAL_COLUMNS) != 0 ||
+        (objective_header[0] &&
+         strbuf_printf(&header, ",%s", objective_header) != 0)) {
         snprintf(err, errlen, "journal: out of memory");
         goto fail;
     }
@@ -213,6 +238,7 @@ int journal_open(const char *exp_dir, const char *param_header,
                      strerror(errno));
             goto fail;
         }
+        journal_cut_objectives(&existing, objective_header);
         j->columns = journal_existing_columns(strbuf_str(&existing));
     }
     j->points_fd =
@@ -260,6 +286,12 @@ int journal_append(struct journal *j, const struct journal_row *row, char *err,
         if (i > 0 || row->csv_fields[0])
             rc |= strbuf_puts(&j->row, ",");
         rc |= journal_columns[i].write(&j->row, row);
+    }
+    for (int i = 0; i < j->nobjectives; i++) {
+        char obj[40];
+        util_format_double(obj, sizeof obj,
+                           i < row->nobjectives ? row->objectives[i] : NAN);
+        rc |= strbuf_printf(&j->row, ",%s", obj);
     }
     rc |= strbuf_puts(&j->row, "\n");
     if (rc != 0) {

@@ -43,6 +43,10 @@ struct journal_row {
     double t_submit, t_start, t_gather; /* seconds since the start */
     double duration;
     long steps; /* the last intermediate step reported; 0: none */
+    /* several objectives: an ok row's values (its o:NAME columns), else
+     * nobjectives 0 (the columns stay empty) */
+    int nobjectives;
+    const double *objectives;
 };
 
 struct journal;
@@ -55,6 +59,12 @@ struct journal;
  */
 int journal_open(const char *exp_dir, const char *param_header,
                  struct journal **out, char *err, size_t errlen);
+/* The same for a problem with several objectives: objective_header is the
+ * "o:<name>,..." part of the header (results.csv's last columns, one per
+ * objective), "" for one objective (journal_open). */
+int journal_open_objectives(const char *exp_dir, const char *param_header,
+                            const char *objective_header, struct journal **out,
+                            char *err, size_t errlen);
 /* What a failed append means. */
 #define JOURNAL_ERROR (-1) /* anything else (memory, a bad descriptor) */
 #define JOURNAL_STORAGE                                                        \

@@ -242,6 +242,32 @@ static const char *launch_said(const struct launch_watch *w)
     return w->out ? modelout_last_line(w->out) : "";
 }
 
+/* A model that exited well, for a problem with several objectives: the
+ * labelled values of its last IMPROVE_RESULT line. */
+static void launch_judge_objectives(const struct launch_watch *w,
+                                    struct launch_result *r)
+{
+    const char *text = modelout_result_text(w->out);
+    char why[LAUNCH_REASON_LEN];
+    int k = 0;
+    if (text[0] == '\0') {
+        launch_result_fail(r, LAUNCH_FAILED,
+                           "no result: no " MODELOUT_RESULT_TAG
+                           " line in model.log (expected " MODELOUT_RESULT_TAG
+                           " LABEL=NUMBER for each of: %s)",
+                           w->s->objectives);
+        return;
+    }
+    if (modelout_parse_objectives(text, w->s->objectives, r->objectives, &k,
+                                  why, sizeof why) != 0) {
+        launch_result_fail(r, LAUNCH_FAILED, "%s", why);
+        return;
+    }
+    r->status = LAUNCH_OK;
+    r->nobjectives = k;
+    r->objective = r->objectives[0];
+}
+
 static void launch_judge(const struct launch_watch *w, struct launch_result *r)
 {
     const struct launch_spec *s = w->s;
@@ -275,6 +301,8 @@ static void launch_judge(const struct launch_watch *w, struct launch_result *r)
                            launch_said(w)[0] ? ": " : "", launch_said(w));
     } else if (s->exit_only) {
         r->status = LAUNCH_OK; /* a team member: the leader has the result */
+    } else if (s->objectives && s->objectives[0]) {
+        launch_judge_objectives(w, r);
     } else {
         double v = NAN;
         int have = modelout_result(w->out, &v) ||

@@ -17,6 +17,8 @@
 
 #include <stddef.h>
 
+#include "util.h"
+
 #define LAUNCH_KILL_GRACE_S 10.0
 #define LAUNCH_LOG_CAP_BYTES ((size_t)8 << 20)
 #define LAUNCH_REASON_LEN 320
@@ -67,6 +69,12 @@ struct launch_spec {
      * hook wrote it here before it returned; NULL or "": "stopped by the
      * manager". */
     const char *cancel_why;
+    /* A problem with several objectives: their names, blank-separated
+     * ("val_loss cost"); the result is the labelled line
+     * "IMPROVE_RESULT val_loss=0.31 cost=12.5" (modelout_parse_objectives),
+     * and a missing or extra label or a non-number fails the evaluation
+     * naming the label. NULL or "": one objective, as always. */
+    const char *objectives;
 };
 
 struct launch_result {
@@ -79,6 +87,10 @@ struct launch_result {
     long steps;  /* the last step the model reported (0: none) */
     double last; /* its value there (NaN: none) */
     char reason[LAUNCH_REASON_LEN]; /* why it failed; "" when ok */
+    /* LAUNCH_OK with several objectives: their values in the order of
+     * launch_spec.objectives (objective is the first); 0 otherwise */
+    int nobjectives;
+    double objectives[ASYNC_MAX_OBJECTIVES];
 };
 
 /* Polled about every LAUNCH_POLL_S while the model runs (more often just

@@ -136,7 +136,8 @@ static int manager_add_batch(struct manager *m, struct point_batch *b,
 static struct point_result manager_told(struct manager *m,
                                         const struct point *p)
 {
-    struct point_result r = {p->params_json, p->objective, 0, NAN, 0};
+    struct point_result r = {
+        .params_json = p->params_json, .value = p->objective, .last = NAN};
     if (p->trial < 0)
         return r;
     stopper_finished(m->stopper, p->trial, p->status == LAUNCH_OK,
@@ -405,6 +406,8 @@ static int manager_handle_result(struct manager *m, int w,
         .t_gather = now - m->t0_mono,
         .duration = duration,
         .steps = (long)r->steps,
+        .nobjectives = st == LAUNCH_OK ? r->nobjectives : 0,
+        .objectives = r->objectives,
     };
     int rc = m->journal ? journal_append(m->journal, &row, err, errlen) : 0;
     if (rc == JOURNAL_STORAGE) {
@@ -417,6 +420,9 @@ static int manager_handle_result(struct manager *m, int w,
     pool_finish(m->pool, w, r->seq, st, r->objective, duration, now);
     policy_result(&m->policy, now);
     struct point_result told = manager_told(m, p);
+    told.nvalues = row.nobjectives; /* several objectives: each of them */
+    for (int i = 0; i < row.nobjectives; i++)
+        told.values[i] = r->objectives[i];
     if (queue_push_result(m->queue, &told) != 0) {
         snprintf(err, errlen, "out of memory queueing a result");
         return -1;

@@ -10,6 +10,7 @@
  */
 #include "modelout.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "strbuf.h"
+#include "util.h"
 
 /* A number in a result line is one word of at most this many bytes. */
 #define MODELOUT_WORD_MAX 64
@@ -37,7 +39,9 @@ struct modelout {
     int line_too_long;
     int have_result;
     double result;
-    char last[MODELOUT_LAST_MAX]; /* the last non-blank line */
+    int have_text; /* a result line was seen, with a number or not */
+    char result_text[MODELOUT_LINE_MAX]; /* after the tag, last result line */
+    char last[MODELOUT_LAST_MAX];        /* the last non-blank line */
     modelout_line_fn on_line;
     void *arg;
     char path[]; /* the log's path; name points into it */
@@ -82,7 +86,13 @@ static int modelout_first_number(const char *p, double *v, const char **after)
 
 static int modelout_parse_result(const char *rest, struct modelout_line *line)
 {
-    return modelout_first_number(rest, &line->value, NULL);
+    line->text = rest;
+    if (modelout_first_number(rest, &line->value, NULL))
+        return 1;
+    line->value = NAN; /* labelled values that are not numbers: the
+                        * objectives' parser says which */
+    line->no_number = 1;
+    return strchr(rest, '=') != NULL || strchr(rest, ':') != NULL;
 }
 
 /* "<step> <value> [<last step>]": a positive whole step, then a finite
@@ -169,8 +179,13 @@ static void modelout_take(struct modelout *o, const struct modelout_line *l)
 {
     switch (l->kind) {
     case MODELOUT_RESULT:
-        o->have_result = 1;
-        o->result = l->value;
+        if (!l->no_number) {
+            o->have_result = 1;
+            o->result = l->value;
+        }
+        o->have_text = 1;
+        snprintf(o->result_text, sizeof o->result_text, "%s",
+                 l->text ? l->text : "");
         break;
     case MODELOUT_INTERMEDIATE: break; /* the caller's (its hook) */
     }
@@ -361,4 +376,138 @@ int modelout_read_result_file(const char *dir, double *v)
         }
     }
     return ok;
+}
+
+const char *modelout_result_text(const struct modelout *o)
+{
+    return o->have_text ? o->result_text : "";
+}
+
+/* The index of the word [p, p+len) among the blank-separated names, or -1;
+ * *k counts the names. */
+static int modelout_name_index(const char *names, const char *p, size_t len,
+                               int *k)
+{
+    int found = -1, i = 0;
+    const char *n = names;
+    while (*n) {
+        while (*n == ' ')
+            n++;
+        if (*n == '\0')
+            break;
+        const char *start = n;
+        while (*n && *n != ' ')
+            n++;
+        if ((size_t)(n - start) == len && strncmp(start, p, len) == 0)
+            found = i;
+        i++;
+    }
+    *k = i;
+    return found;
+}
+
+/* The i-th blank-separated name into buf. */
+static void modelout_nth_name(const char *names, int i, char *buf, size_t len)
+{
+    const char *n = names;
+    buf[0] = '\0';
+    for (int j = 0; *n; j++) {
+        while (*n == ' ')
+            n++;
+        const char *start = n;
+        while (*n && *n != ' ')
+            n++;
+        if (j == i) {
+            snprintf(buf, len, "%.*s", (int)(n - start), start);
+            return;
+        }
+    }
+}
+
+#define MODELOUT_BLANKS " \t\r\n,;"
+
+/* One "label=value" (or "label: value") of text at *p: returns 1 with the
+ * label [*label, +*llen) and the value word [*val, +*vlen), 0 at the end,
+ * -1 when the text there is not a labelled value. */
+static int modelout_next_pair(const char **p, const char **label, size_t *llen,
+                              const char **val, size_t *vlen)
+{
+    const char *s = *p;
+    while (*s && strchr(MODELOUT_BLANKS, *s))
+        s++;
+    if (*s == '\0')
+        return 0;
+    *label = s;
+    while (*s && (isalnum((unsigned char)*s) || strchr("_.-", *s)))
+        s++;
+    *llen = (size_t)(s - *label);
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (*llen == 0 || (*s != '=' && *s != ':'))
+        return -1;
+    s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    *val = s;
+    while (*s && !strchr(MODELOUT_BLANKS, *s))
+        s++;
+    *vlen = (size_t)(s - *val);
+    *p = s;
+    return 1;
+}
+
+int modelout_parse_objectives(const char *text, const char *names,
+                              double *values, int *k, char *why, size_t whylen)
+{
+    int seen[ASYNC_MAX_OBJECTIVES] = {0}, n = 0, r;
+    const char *p = text, *label, *val;
+    size_t llen, vlen;
+    modelout_name_index(names, "", 0, k);
+    while ((r = modelout_next_pair(&p, &label, &llen, &val, &vlen)) == 1) {
+        int i = modelout_name_index(names, label, llen, &n);
+        if (i < 0 || i >= ASYNC_MAX_OBJECTIVES) {
+            snprintf(why, whylen,
+                     "unexpected label '%.*s' in the " MODELOUT_RESULT_TAG
+                     " line (the problem's objectives: %s)",
+                     (int)llen, label, names);
+            return -1;
+        }
+        char word[MODELOUT_WORD_MAX], *end;
+        snprintf(word, sizeof word, "%.*s", (int)vlen, val);
+        double x = strtod(word, &end);
+        if (vlen == 0 || vlen >= sizeof word || end == word || *end != '\0' ||
+            !isfinite(x)) {
+            snprintf(why, whylen, "objective '%.*s': '%.*s' is not a %s",
+                     (int)llen, label, (int)(vlen < 40 ? vlen : 40), val,
+                     end != word && *end == '\0' ? "finite number" : "number");
+            return -1;
+        }
+        if (seen[i]++) {
+            snprintf(why, whylen,
+                     "objective '%.*s' given twice in the " MODELOUT_RESULT_TAG
+                     " line",
+                     (int)llen, label);
+            return -1;
+        }
+        values[i] = x;
+    }
+    if (r < 0) {
+        snprintf(why, whylen,
+                 "cannot read the " MODELOUT_RESULT_TAG
+                 " line: expected LABEL=NUMBER for each of: %s",
+                 names);
+        return -1;
+    }
+    for (int i = 0; i < *k && i < ASYNC_MAX_OBJECTIVES; i++) {
+        if (!seen[i]) {
+            char name[MODELOUT_WORD_MAX];
+            modelout_nth_name(names, i, name, sizeof name);
+            snprintf(why, whylen,
+                     "objective '%s' missing from the " MODELOUT_RESULT_TAG
+                     " line (expected LABEL=NUMBER for each of: %s)",
+                     name, names);
+            return -1;
+        }
+    }
+    return 0;
 }

@@ -53,6 +53,11 @@ struct modelout_line {
     /* MODELOUT_INTERMEDIATE: why the line cannot be used ("" when it can):
      * the hook logs it and ignores the line */
     const char *bad;
+    /* MODELOUT_RESULT: the text after the tag; no_number: the line has
+     * labels but no number (only a problem with several objectives reads
+     * it, and fails it naming the label) */
+    const char *text;
+    int no_number;
 };
 
 /* Called for every recognised line, in output order; line is valid only
@@ -98,6 +103,24 @@ void modelout_close(struct modelout *o);
  * MODELOUT_RESULT_TAG followed by a number (labelled forms such as
  * "IMPROVE_RESULT val_loss: 0.5" included), else 0. */
 int modelout_parse_result_line(const char *line, double *v);
+
+/* The text after MODELOUT_RESULT_TAG on the last result line seen ("" if
+ * none): a problem with several objectives reads its labelled values from
+ * it (modelout_parse_objectives). Valid until modelout_close. */
+const char *modelout_result_text(const struct modelout *o);
+
+/*
+ * Reads the labelled values of a result line with several objectives, e.g.
+ * " val_loss=0.31 cost=12.5" (also "val_loss: 0.31, cost: 12.5"): names are
+ * the objectives, blank-separated, k of them (at most ASYNC_MAX_OBJECTIVES).
+ * Every name must be given exactly once with a finite number, and no other
+ * label. Returns 0 and values[0..k) in the order of names, or -1 with why
+ * naming the label ("objective 'cost' missing from the IMPROVE_RESULT line
+ * ...", "unexpected label 'x' ...", "objective 'cost': 'abc' is not a
+ * number").
+ */
+int modelout_parse_objectives(const char *text, const char *names,
+                              double *values, int *k, char *why, size_t whylen);
 
 /* Reads dir/result.txt: returns 1 and sets *v if it holds one number (blanks
  * around it allowed), else 0 (no file, no number, trailing text). */

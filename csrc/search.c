@@ -42,6 +42,9 @@ struct search {
     struct replay replay;
     int announced;
     double started; /* when search_run began (monotonic) */
+    /* the problem's objectives, blank-separated, when it declares several
+     * (Engine.objectives); "" for one */
+    char objectives[ASYNC_OBJECTIVES_LEN];
 };
 
 static void search_log_engine_error(const struct engine_error *e)
@@ -126,6 +129,49 @@ static int search_open_engine(struct settings *set, const char *home,
     return 0;
 }
 
+/* The problem's objectives (several, or "" for one) into s->objectives;
+ * the engine then tells the optimizer K values per result. Returns 0 or 1. */
+static int search_objectives(struct search *s, char *err, size_t errlen)
+{
+    struct engine_error e;
+    char *text = NULL;
+    memset(&e, 0, sizeof e);
+    if (engine_text(s->engine, "objectives", &text, &e) != ENGINE_OK) {
+        snprintf(err, errlen, "%s", e.message);
+        engine_error_clear(&e);
+        return 1;
+    }
+    int k = 0;
+    for (const char *c = text; *c; c++)
+        k += (c == text || c[-1] == ' ') && *c != ' ';
+    int rc = strlen(text) >= sizeof s->objectives || k > ASYNC_MAX_OBJECTIVES;
+    if (rc)
+        snprintf(err, errlen, "Engine.objectives returned '%.100s'", text);
+    else
+        snprintf(s->objectives, sizeof s->objectives, "%s", k > 1 ? text : "");
+    engine_set_objectives(s->engine, k > 1 ? k : 1);
+    free(text);
+    return rc;
+}
+
+/* The "o:<name>,..." header part of the objectives in names. */
+static int search_objective_header(const char *names, struct strbuf *sb)
+{
+    int rc = 0, first = 1;
+    for (const char *c = names; *c;) {
+        while (*c == ' ')
+            c++;
+        const char *start = c;
+        while (*c && *c != ' ')
+            c++;
+        if (c > start)
+            rc |= strbuf_printf(sb, "%so:%.*s", first ? "" : ",",
+                                (int)(c - start), start);
+        first = 0;
+    }
+    return rc;
+}
+
 /* Opens results.csv and points.log with the problem's header. Returns 0, 2
  * (a restart whose results.csv does not fit) or 1. */
 static int search_open_journal(struct search *s, char *err, size_t errlen)
@@ -138,7 +184,14 @@ static int search_open_journal(struct search *s, char *err, size_t errlen)
         engine_error_clear(&e);
         return 1;
     }
-    int rc = journal_open(s->x.dir, header, &s->journal, err, errlen);
+    struct strbuf objhdr = STRBUF_INIT;
+    int rc = search_objective_header(s->objectives, &objhdr);
+    if (rc == 0)
+        rc = journal_open_objectives(s->x.dir, header, strbuf_str(&objhdr),
+                                     &s->journal, err, errlen);
+    else
+        snprintf(err, errlen, "out of memory");
+    strbuf_free(&objhdr);
     free(header);
     if (rc != 0)
         return s->o->restart ? 2 : 1;
@@ -270,6 +323,8 @@ static int search_setup(struct search *s, char *err, size_t errlen)
     if (status == 0)
         status = search_open_engine(&s->set, s->home, &s->x, &s->engine, err,
                                     errlen);
+    if (status == 0)
+        status = search_objectives(s, err, errlen);
     if (status == 0 && s->o->restart)
         status = experiment_replay(&s->x, s->o, engine_optimizer(s->engine),
                                    &s->replay, err, errlen);
@@ -300,6 +355,7 @@ static int search_announce(struct search *s, char *err, size_t errlen)
     sm.restart = s->x.restart;
     snprintf(sm.exp_dir, sizeof sm.exp_dir, "%s", s->x.dir);
     snprintf(sm.exp_id, sizeof sm.exp_id, "%s", s->x.id);
+    snprintf(sm.objectives, sizeof sm.objectives, "%s", s->objectives);
     s->announced = 1;
     if (s->tp->ops->announce(s->tp, &sm) != 0) {
         snprintf(err, errlen, "cannot start the workers");
@@ -378,6 +434,14 @@ static void search_report(struct search *s)
         search_log_engine_error(&e);
         log_warn("no report.png: %s (try: async-search report %s)", e.message,
                  s->x.dir);
+    }
+    engine_error_clear(&e);
+    free(path);
+    path = NULL;
+    if (s->objectives[0] && engine_call_text(s->engine, "front", s->x.dir,
+                                             &path, &e) == ENGINE_OK) {
+        printf("%s\n", path); /* several objectives: the Pareto front */
+        fflush(stdout);
     }
     engine_error_clear(&e);
     free(path);

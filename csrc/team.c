@@ -97,4 +97,5 @@ void team_combine(const struct launch_result *own,
              "team rank %d (world rank %d): %.*s", first, member_rank[first],
              (int)sizeof m->reason - 48, m->reason);
     out->objective = NAN;
+    out->nobjectives = 0;
 }

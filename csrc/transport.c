@@ -355,6 +355,7 @@ int transport_await_start(struct start_msg *msg)
         return -1;
     msg->exp_dir[sizeof msg->exp_dir - 1] = '\0';
     msg->exp_id[sizeof msg->exp_id - 1] = '\0';
+    msg->objectives[sizeof msg->objectives - 1] = '\0';
     return 0;
 }
 

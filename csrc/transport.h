@@ -18,6 +18,7 @@
 #include "launch.h"
 #include "layout.h"
 #include "runid.h"
+#include "util.h"
 
 #define TRANSPORT_IDLE_SLEEP_MIN_S 0.0002
 #define TRANSPORT_IDLE_SLEEP_MAX_S 0.02
@@ -45,10 +46,11 @@ struct result_msg {
     int32_t status; /* enum launch_status */
     int32_t exit_code;
     int32_t term_signal;
-    int32_t pad;
-    int64_t steps;    /* the last intermediate step the model reported */
-    double objective; /* LAUNCH_STOPPED: the last intermediate value */
-    double t_start;   /* wall clock, epoch seconds */
+    int32_t nobjectives; /* LAUNCH_OK with several objectives: how many */
+    int64_t steps;       /* the last intermediate step the model reported */
+    double objective;    /* LAUNCH_STOPPED: the last intermediate value */
+    double objectives[ASYNC_MAX_OBJECTIVES]; /* [0..nobjectives) */
+    double t_start;                          /* wall clock, epoch seconds */
     double t_end;
     char reason[LAUNCH_REASON_LEN];
 };
@@ -77,6 +79,9 @@ struct start_msg {
     int32_t restart; /* restart number R of the job ids */
     char exp_dir[TRANSPORT_PATH_MAX];
     char exp_id[128];
+    /* the problem's objectives, blank-separated, when it declares several
+     * (the labelled result line); "" for one */
+    char objectives[ASYNC_OBJECTIVES_LEN];
 };
 
 /* ---- manager side: the swappable interface ---------------------------- */

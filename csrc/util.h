@@ -7,6 +7,12 @@
 
 #include <stddef.h>
 
+/* The most objectives a problem may declare (self.objectives): a result
+ * carries this many values at most (launch, transport, batch, journal). */
+#define ASYNC_MAX_OBJECTIVES 8
+/* Bytes of the objectives' names, blank-separated, with their NUL. */
+#define ASYNC_OBJECTIVES_LEN 256
+
 /* Seconds on a monotonic clock (for intervals and deadlines). */
 double util_now(void);
 /* Seconds since the Unix epoch (for timestamps shared between ranks). */

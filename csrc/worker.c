@@ -205,6 +205,9 @@ static int worker_environment(struct worker *w, const char *home, int rank,
     rc |= childenv_set(env, "ASYNC_SEARCH_HOME", home, 1);
     rc |= childenv_set(env, "ASYNC_SEARCH_EXP_DIR", w->start.exp_dir, 1);
     rc |= childenv_set(env, "ASYNC_SEARCH_EXP_ID", w->start.exp_id, 1);
+    if (w->start.objectives[0]) /* the runner prints the labelled line */
+        rc |= childenv_set(env, "ASYNC_SEARCH_OBJECTIVES", w->start.objectives,
+                           1);
     snprintf(buf, sizeof buf, "%d", rank);
     rc |= childenv_set(env, "ASYNC_SEARCH_WORKER", buf, 1);
     snprintf(buf, sizeof buf, "%d", node_index);
@@ -354,6 +357,7 @@ static void worker_launch(struct worker *w, const struct task_msg *t,
             .answers = !member && w->c->stopper_answers,
             .exit_only = member,
             .cancel_why = w->cancel_why,
+            .objectives = w->start.objectives,
         };
         if (argv != NULL)
             launch_run(&spec, worker_cancel, w, r);
@@ -379,6 +383,9 @@ static void worker_message(const struct task_msg *t,
     out->term_signal = r->term_signal;
     out->steps = r->steps;
     out->objective = r->objective;
+    out->nobjectives = r->nobjectives;
+    for (int i = 0; i < r->nobjectives && i < ASYNC_MAX_OBJECTIVES; i++)
+        out->objectives[i] = r->objectives[i];
     out->t_start = r->t_start;
     out->t_end = r->t_end;
     snprintf(out->reason, sizeof out->reason, "%s", r->reason);

@@ -8,7 +8,9 @@ The public Python surface is small:
   object with ``ask(n) -> list[dict]`` and ``tell(points, values)``;
 - ``load_results(expdir)`` returns an experiment's results.csv as a pandas
   DataFrame (typed ``p:<param>`` columns, then objective, status, worker,
-  timestamps, duration) and ``best_row(frame)`` its best evaluation
+  timestamps, duration; a column per objective when the problem declares
+  several), ``best_row(frame)`` its best evaluation and ``pareto_rows(frame)``
+  the non-dominated ones (several objectives, docs/objectives.md)
   (:mod:`async_search.expfiles` documents the experiment's files).
 
 Names are resolved lazily (PEP 562) so that light entry points such as
@@ -18,7 +20,7 @@ importing scikit-learn.
 
 from importlib import import_module
 
-__all__ = ["Problem", "ProblemError", "best_row", "load_problem", "load_results",
+__all__ = ["Problem", "ProblemError", "best_row", "pareto_rows", "load_problem", "load_results",
            "make_optimizer", "report_intermediate"]
 __version__ = "0.1.0"
 
@@ -28,6 +30,7 @@ _LAZY = {
     "load_problem": "async_search.problem",
     "load_results": "async_search.expfiles",
     "best_row": "async_search.expfiles",
+    "pareto_rows": "async_search.expfiles",
     "make_optimizer": "async_search.optimizers",
     "report_intermediate": "async_search.intermediate",
 }

@@ -105,6 +105,10 @@ class Engine:
             init_size=init_size,
         )
         self._objective = None
+        if settings.get("simulate_objective") is not None and self._problem.objectives:
+            raise ValueError(f"{settings['problem']}: --simulate supports one objective, and "
+                             f"the problem declares {len(self._problem.objectives)} "
+                             f"({', '.join(self._problem.objectives)})")
         if settings.get("simulate_objective") is not None:
             from async_search.simulate import load_objective
 
@@ -123,6 +127,12 @@ class Engine:
     def warnings(self) -> str:
         """Warnings about the problem file, one per line ("" when none)."""
         return "\n".join(self._problem.warnings)
+
+    def objectives(self) -> str:
+        """The problem's objectives, blank-separated, when it declares several ("" for
+        one): the workers read the labelled result line with them, results.csv gets an
+        ``o:<name>`` column each, and tell passes a row of values per result."""
+        return " ".join(self._problem.objectives)
 
     def header(self) -> str:
         """The parameter part of results.csv's header: ``p:<name>`` fields."""
@@ -151,6 +161,11 @@ class Engine:
         """Results of one turn: point JSON texts and objectives (NaN = failed); per
         point None, or (step, last value, full step) for one stopped early."""
         decoded = [json.loads(p) for p in points]
+        if self._problem.objectives:  # an n x K array: a tuple each, None if failed
+            told = [None if any(math.isnan(x) for x in row) else tuple(float(x) for x in row)
+                    for row in values]
+            self._optimizer.tell(decoded, told)
+            return
         told = [None if v is None or math.isnan(v) else float(v) for v in values]
         if (stopped is not None and any(s is not None for s in stopped)
                 and self._stopper_tell == "rank"
@@ -167,6 +182,13 @@ class Engine:
         results = report.load_results(exp_dir)
         summary = report.summarise(results)
         return str(report.render_png(results, summary, os.path.join(exp_dir, expfiles.REPORT)))
+
+    def front(self, exp_dir: str) -> str:
+        """Several objectives: the end-of-run lines on the Pareto front (size,
+        hypervolume, its rows; async_search.report.front_text); "" for one."""
+        from async_search import report
+
+        return report.front_text(expfiles.read_frame(exp_dir).frame)
 
     # -- restart ---------------------------------------------------------------------------
     def _from_csv(self, row: expfiles.ResultRow, path: str) -> dict:
@@ -211,7 +233,8 @@ class Engine:
         never proposes them a second time: its new proposals, its initial design
         included, avoid everything told or pending.
         """
-        restart = expfiles.read_restart(exp_dir, self._names)
+        objectives = self._problem.objectives
+        restart = expfiles.read_restart(exp_dir, self._names, objectives)
         results_path = os.path.join(exp_dir, expfiles.RESULTS)
         finished = []
         for row in restart.finished:
@@ -221,8 +244,12 @@ class Engine:
             finished.append((row.job_id, *self._ordered(point), row.status, value))
         told = [f for f in finished if f[3] != expfiles.STOPPED]
         if told:
-            self._optimizer.tell([json.loads(f[1]) for f in told],
-                                 [None if math.isnan(f[4]) else f[4] for f in told])
+            values = [None if math.isnan(f[4]) else f[4] for f in told]
+            if objectives:  # every objective of an ok row, from its o:<name> columns
+                by_job = {row.job_id: row.objectives for row in restart.finished}
+                values = [None if f[3] != expfiles.OK or any(map(math.isnan, by_job[f[0]]))
+                          else tuple(by_job[f[0]]) for f in told]
+            self._optimizer.tell([json.loads(f[1]) for f in told], values)
         again = [json.loads(text) for _, text in restart.inflight]
         pend = getattr(self._optimizer, "pending", None)
         if again and callable(pend):

@@ -72,6 +72,13 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = [
+    "OBJECTIVE_PREFIX",
+    "front_summary",
+    "hypervolume",
+    "objective_column",
+    "pareto_mask",
+    "pareto_rows",
+    "reference_point",
     "CONFIG",
     "DURATION",
     "FAILED",
@@ -135,6 +142,7 @@ RUN_DIR = "run"
 # -- results.csv columns
 JOB_ID = "job_id"
 PARAM_PREFIX = "p:"
+OBJECTIVE_PREFIX = "o:"  # several objectives: one column each, after the fixed ones
 OBJECTIVE = "objective"
 STATUS = "status"
 WORKER = "worker"
@@ -202,14 +210,21 @@ def param_column(name: str) -> str:
     return PARAM_PREFIX + name
 
 
-def header(params: Iterable[str]) -> tuple[str, ...]:
-    """results.csv's columns for a problem with these parameters (in its order)."""
-    return (JOB_ID, *(param_column(name) for name in params), *FIXED)
+def objective_column(name: str) -> str:
+    """The results.csv column of objective ``name`` (a problem with several)."""
+    return OBJECTIVE_PREFIX + name
 
 
-def header_line(params: Iterable[str]) -> str:
+def header(params: Iterable[str], objectives: Iterable[str] = ()) -> tuple[str, ...]:
+    """results.csv's columns for a problem with these parameters (in its order) and,
+    when it declares several, objectives (``objective`` holds the first again)."""
+    return (JOB_ID, *(param_column(name) for name in params), *FIXED,
+            *(objective_column(name) for name in objectives))
+
+
+def header_line(params: Iterable[str], objectives: Iterable[str] = ()) -> str:
     """results.csv's first line (without the newline), byte for byte as C writes it."""
-    return csv_fields(header(params))
+    return csv_fields(header(params, objectives))
 
 
 def run_dir(exp_dir: str | os.PathLike[str], job_id: str) -> Path:
@@ -273,7 +288,8 @@ class Table:
             raise ValueError(f"{self.path}: every record needs {width} fields")
 
 
-def read_table(path: str | os.PathLike[str], params: Sequence[str] | None = None) -> Table:
+def read_table(path: str | os.PathLike[str], params: Sequence[str] | None = None,
+               objectives: Sequence[str] = ()) -> Table:
     """Read results.csv, tolerating a torn last line, bad rows and non-UTF-8 bytes.
 
     With ``params`` the header must be exactly :func:`header` (params) (what a
@@ -305,8 +321,8 @@ def read_table(path: str | os.PathLike[str], params: Sequence[str] | None = None
         return Table(path, (), (), tuple(notes))
     head = tuple(records[0])
     if params is not None:
-        expected = header(params)
-        if head != expected and head != expected[:-1]:  # the steps column aside
+        expected = header(params, objectives)
+        if head != expected and (objectives or head != expected[:-1]):  # steps aside
             raise ExperimentFileError(f"{path}: its columns {list(head)} do not match this "
                                       f"problem's {list(expected)}; {RESTART_HINT}")
     missing = [c for c in REQUIRED if c not in head]
@@ -359,6 +375,7 @@ class ResultRow:
     gather: float
     duration: float
     steps: int = 0  # the last intermediate step reported (0: none, or no column)
+    objectives: tuple = ()  # several objectives: the o:<name> values (NaN unless ok)
 
 
 def parse_rows(table: Table) -> list[ResultRow]:
@@ -372,6 +389,7 @@ def parse_rows(table: Table) -> list[ResultRow]:
         raise ExperimentFileError(f"{table.path}: missing column(s) {', '.join(missing)}")
     at = {name: i for i, name in enumerate(table.header)}
     params = [c[len(PARAM_PREFIX):] for c in table.header if c.startswith(PARAM_PREFIX)]
+    names = [c for c in table.header if c.startswith(OBJECTIVE_PREFIX)]
     rows = []
     for record in table.records:
         rows.append(ResultRow(
@@ -386,6 +404,7 @@ def parse_rows(table: Table) -> list[ResultRow]:
             duration=_field(table, record, at, DURATION, float),
             steps=(_field(table, record, at, STEPS, int)
                    if STEPS in at and record[at[STEPS]] else 0),
+            objectives=tuple(_field(table, record, at, c, float) for c in names),
         ))
     return rows
 
@@ -469,7 +488,8 @@ class Restart:
         return tuple(reversed(out))
 
 
-def read_restart(exp_dir: str | os.PathLike[str], params: Sequence[str]) -> Restart:
+def read_restart(exp_dir: str | os.PathLike[str], params: Sequence[str],
+                 objectives: Sequence[str] = ()) -> Restart:
     """Read an experiment for a restart with a problem of these parameters.
 
     results.csv must have exactly this problem's header (or be missing or
@@ -480,7 +500,7 @@ def read_restart(exp_dir: str | os.PathLike[str], params: Sequence[str]) -> Rest
     points = read_points(root / POINTS)
     finished: list[ResultRow] = []
     if (root / RESULTS).exists():
-        finished = parse_rows(read_table(root / RESULTS, params))
+        finished = parse_rows(read_table(root / RESULTS, params, objectives))
     numbers = [restart_number(j) for j in [*points, *(row.job_id for row in finished)]]
     start_time, config_restart = 0.0, 0
     try:
@@ -579,8 +599,12 @@ def load_results(exp_dir: str | os.PathLike[str]) -> pd.DataFrame:
     str), ``objective`` (lower is better; NaN unless ok), ``status`` (ok,
     failed, timeout), ``worker``, ``m:timestamp_submit``, ``m:timestamp_start``,
     ``m:timestamp_gather``, ``duration``; rows in the order the results
-    arrived. Raises :class:`ExperimentFileError` (a ValueError) when there is
-    no readable results.csv. See :func:`best_row` for the best evaluation.
+    arrived; a problem with several objectives adds one float column per
+    objective, named like it (``val_loss``, ``cost``; NaN unless ok), listed in
+    ``frame.attrs["objectives"]`` (``objective`` is the first again). Raises
+    :class:`ExperimentFileError` (a ValueError) when there is no readable
+    results.csv. See :func:`best_row` for the best evaluation and
+    :func:`pareto_rows` for the front.
     """
     return read_frame(exp_dir).frame
 
@@ -599,6 +623,118 @@ def best_row(frame: pd.DataFrame) -> pd.Series:
         raise ValueError(f"no evaluation finished with status {OK} and a finite objective "
                          f"(of {len(frame)})")
     return frame.iloc[int(np.argmin(np.where(usable, objective, np.inf)))]
+
+
+def _objective_names(frame: pd.DataFrame, objectives: Sequence[str] | None) -> list:
+    names = list(objectives if objectives is not None else frame.attrs.get("objectives", ()))
+    if len(names) < 2:
+        raise ValueError("the results have no several objectives (load_results of a problem "
+                         "with self.objectives, or pass objectives=[...])")
+    missing = [n for n in names if n not in frame.columns]
+    if missing:
+        raise ValueError(f"no column {missing[0]!r} in the results (columns: "
+                         f"{', '.join(map(str, frame.columns))})")
+    return names
+
+
+def pareto_mask(Y: np.ndarray) -> np.ndarray:
+    """The non-dominated rows of Y (all minimised; rows with NaN are never on the
+    front). A row is dominated when another is <= in every objective and < in one;
+    equal rows are all kept."""
+    import numpy as np
+
+    Y = np.asarray(Y, dtype=float)
+    ok = ~np.isnan(Y).any(axis=1) if Y.size else np.zeros(len(Y), bool)
+    mask = ok.copy()
+    for i in np.flatnonzero(ok):
+        other = Y[ok]
+        dominated = np.all(other <= Y[i], axis=1) & np.any(other < Y[i], axis=1)
+        mask[i] = not dominated.any()
+    return mask
+
+
+def pareto_rows(frame: pd.DataFrame, objectives: Sequence[str] | None = None) -> pd.DataFrame:
+    """The non-dominated evaluations of a search with several objectives (all
+    minimised): rows with status ok and every objective finite that no other such
+    row dominates (is no worse in every objective and better in one). Equal rows
+    are all kept; rows in gather order. ``objectives`` defaults to
+    ``frame.attrs["objectives"]`` (set by :func:`load_results`). Raises ValueError
+    when the frame has no several objectives."""
+    import numpy as np
+
+    names = _objective_names(frame, objectives)
+    Y = frame[names].to_numpy(dtype=float)
+    usable = (frame[STATUS] == OK).to_numpy() & np.isfinite(Y).all(axis=1)
+    Y = np.where(usable[:, None], Y, np.nan)
+    return frame[pareto_mask(Y)]
+
+
+def reference_point(Y: np.ndarray) -> np.ndarray:
+    """The hypervolume's reference point for the ok rows of Y: the worst value of
+    each objective plus 10% of its range (plus 1e-9 when the range is 0)."""
+    import numpy as np
+
+    Y = np.asarray(Y, dtype=float)
+    lo, hi = Y.min(axis=0), Y.max(axis=0)
+    return hi + 0.1 * (hi - lo) + 1e-9
+
+
+def hypervolume(front: np.ndarray, ref: np.ndarray, ideal: np.ndarray | None = None) -> float:
+    """The hypervolume dominated by the rows of ``front`` (all minimised) up to
+    ``ref``; with ``ideal`` each objective is first normalised to [0, 1] by
+    (value - ideal) / (ref - ideal), so that the volume is a share of the box
+    between them (1.0 would be the ideal point itself). Rows not below ``ref`` in
+    every objective add nothing. Exact, by slicing along the first objective
+    (any number of objectives; meant for fronts of up to a few hundred points)."""
+    import numpy as np
+
+    P = np.asarray(front, dtype=float).reshape(-1, len(ref))
+    ref = np.asarray(ref, dtype=float)
+    if ideal is not None:
+        ideal = np.asarray(ideal, dtype=float)
+        scale = np.where(ref > ideal, ref - ideal, 1.0)
+        P, ref = (P - ideal) / scale, (ref - ideal) / scale
+    P = P[np.all(P < ref, axis=1) & ~np.isnan(P).any(axis=1)]
+    return _hv(P, ref)
+
+
+def _hv(P: np.ndarray, ref: np.ndarray) -> float:
+    import numpy as np
+
+    if len(P) == 0:
+        return 0.0
+    if len(ref) == 1:
+        return float(ref[0] - P[:, 0].min())
+    P = P[pareto_mask(P)]
+    P = P[np.argsort(P[:, 0])]
+    total = 0.0
+    for i in range(len(P)):
+        upper = P[i + 1, 0] if i + 1 < len(P) else ref[0]
+        if upper > P[i, 0]:
+            total += (upper - P[i, 0]) * _hv(P[:i + 1, 1:], ref[1:])
+    return total
+
+
+def front_summary(frame: pd.DataFrame) -> dict | None:
+    """The front of a search with several objectives, for the summaries: its rows,
+    size, the reference point (:func:`reference_point` over the ok rows) and the
+    normalised hypervolume (between the ideal point and the reference). None when
+    the frame has one objective or no usable row."""
+    import numpy as np
+
+    names = list(frame.attrs.get("objectives", ()))
+    if len(names) < 2:
+        return None
+    Y = frame[names].to_numpy(dtype=float)
+    usable = (frame[STATUS] == OK).to_numpy() & np.isfinite(Y).all(axis=1)
+    if not usable.any():
+        return None
+    front = pareto_rows(frame)
+    ref = reference_point(Y[usable])
+    ideal = Y[usable].min(axis=0)
+    hv = hypervolume(front[names].to_numpy(dtype=float), ref, ideal)
+    return {"objectives": names, "rows": front, "size": len(front), "reference": ref,
+            "ideal": ideal, "hypervolume": hv}
 
 
 def _typed_frame(table: Table) -> ResultsFrame:
@@ -634,6 +770,10 @@ def _typed_frame(table: Table) -> ResultsFrame:
             notes.append(f"column {column} is missing: the figures that need it are empty")
         frame[column], _ = _floats(columns.get(column, blank))
     frame[STEPS], _ = _floats(columns.get(STEPS, blank))  # NaN: none reported
+    names = [c[len(OBJECTIVE_PREFIX):] for c in table.header if c.startswith(OBJECTIVE_PREFIX)]
+    for name in names:  # several objectives: a column each, named like the objective
+        frame[name], _ = _floats(columns[objective_column(name)])
+    frame.attrs["objectives"] = tuple(names)
     return ResultsFrame(frame, tuple(params), frozenset(categorical), tuple(notes))
 
 

@@ -11,6 +11,11 @@ A problem file is a Python module defining ``class Problem``; its instance has
   dimensions ``params`` lists are searched: the others are left out, with a
   warning (the model keeps its own defaults for them). Without ``params`` the
   space's own order is used;
+- ``objectives`` (optional): a list of 2 to 8 names, e.g.
+  ``["val_loss", "cost"]``, for a search over several objectives, all minimised
+  (negate a value to maximise it); the model then reports them on one labelled
+  line, ``IMPROVE_RESULT val_loss=0.31 cost=12.5`` (docs/objectives.md).
+  Without it (or with one name) the search has one objective, as always;
 - ``starting_point`` (optional): kept for reference and never used (the
   original never used it either); a wrong length only warns.
 
@@ -69,10 +74,12 @@ class Problem:
     params: tuple
     starting_point: Any = None
     warnings: tuple = ()
+    objectives: tuple = ()  # several objectives' names (>= 2), else ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "params", tuple(self.params))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "objectives", tuple(self.objectives))
         if self.params != self.space.names:
             raise ProblemError(
                 f"{self.path}: params {list(self.params)!r} differ from the space's order "
@@ -242,5 +249,37 @@ def load_problem(path: str | os.PathLike) -> Problem:
         typed = Space(tuple(names), tuple(dims[n] for n in names))
     except SpaceError as e:
         raise ProblemError(f"{path}: {e}") from None
+    objectives = _objectives(path, getattr(obj, "objectives", None), names)
     return Problem(path=path, space=typed, params=tuple(names),
-                   starting_point=starting_point, warnings=tuple(notes))
+                   starting_point=starting_point, warnings=tuple(notes),
+                   objectives=objectives)
+
+
+MAX_OBJECTIVES = 8  # csrc/util.h ASYNC_MAX_OBJECTIVES
+_RESERVED = {"objective", "status", "worker", "duration", "steps", "job_id"}
+
+
+def _objectives(path: str, value: Any, params: list) -> tuple:
+    """Validate ``self.objectives``: () for one objective, else 2..8 distinct names."""
+    if value is None:
+        return ()
+    allowed = ("a list of 2 to 8 distinct names made of letters, digits and '_' "
+               "(not starting with a digit), e.g. ['val_loss', 'cost']")
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise ProblemError(f"{path}: objectives = {_short(value)}; it must be {allowed}")
+    names = list(value)
+    if len(names) == 1 and isinstance(names[0], str) and names[0].isidentifier():
+        return ()  # one objective: the search is the usual one
+    if not 2 <= len(names) <= MAX_OBJECTIVES:
+        raise ProblemError(f"{path}: objectives has {len(names)} names; it must be {allowed}")
+    for n in names:
+        if not isinstance(n, str) or not n.isidentifier() or not n.isascii():
+            raise ProblemError(f"{path}: objective name {_short(n)} is invalid; "
+                               f"objectives must be {allowed}")
+        if n in _RESERVED or n in params:
+            raise ProblemError(f"{path}: objective name {n!r} is also a "
+                               f"{'parameter' if n in params else 'results.csv column'}; "
+                               f"choose another name")
+    if len(set(names)) != len(names):
+        raise ProblemError(f"{path}: objectives {names!r} repeat a name; it must be {allowed}")
+    return tuple(names)

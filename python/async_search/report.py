@@ -657,11 +657,37 @@ def _summary_influence(results: Results, summary: Summary) -> list[str]:
     return lines
 
 
+def front_text(frame: pd.DataFrame, shown: int = DEFAULT_TOP) -> str:
+    """Several objectives: the Pareto front (its size, normalised hypervolume with
+    its reference point, its first rows by the first objective); "" for one."""
+    front = expfiles.front_summary(frame)
+    if front is None:
+        return ""
+    names = front["objectives"]
+    n_ok = int(((frame[STATUS] == OK) & np.isfinite(frame[names]).all(axis=1)).sum())
+    ref = ", ".join(f"{n}={_fmt_num(v)}" for n, v in zip(names, front["reference"]))
+    lines = [f"Pareto front: {front['size']} of {n_ok} ok evaluations; hypervolume "
+             f"{front['hypervolume']:.4f} (normalised between the ideal point and the "
+             f"reference {ref}: the worst of each objective + 10% of its range)"]
+    rows = front["rows"].sort_values(names[0], kind="stable")
+    for _, r in rows.head(shown).iterrows():
+        values = "  ".join(f"{n}={_fmt_num(r[n])}" for n in names)
+        lines.append(f"  {r[JOB_ID]:<10} {values}")
+    if len(rows) > shown:
+        lines.append(f"  ... {len(rows) - shown} more (pareto_rows(load_results(EXPDIR)))")
+    return "\n".join(lines)
+
+
+def _summary_front(results: Results, summary: Summary) -> list[str]:
+    text = front_text(results.frame)
+    return ["", text] if text else []
+
+
 def format_summary(results: Results, summary: Summary, png: Path | None = None) -> str:
     """The text report (what the CLI prints); ``png`` is mentioned when given."""
     lines: list[str] = []
     for section in (_summary_head, _summary_top, _summary_statuses, _summary_throughput,
-                    _summary_times, _summary_best, _summary_influence):
+                    _summary_times, _summary_best, _summary_front, _summary_influence):
         lines += section(results, summary)
     if png is not None:
         lines += ["", f"report: {png}"]
@@ -974,6 +1000,32 @@ def _plot_curves(ax: Any, results: Results, summary: Summary) -> None:
     ax.grid(alpha=0.3)
 
 
+def _plot_front(ax: Any, f: pd.DataFrame) -> None:
+    """Several objectives: the first against the second, coloured by evaluation
+    number (the front's evolution), the Pareto front highlighted as a step line."""
+    names = list(f.attrs["objectives"])
+    Y = f[names[:2]].to_numpy(dtype=float)
+    ok = ((f[STATUS] == OK).to_numpy()) & np.isfinite(f[names].to_numpy(dtype=float)).all(axis=1)
+    ax.set_title(f"Objectives: {names[0]} against {names[1]}, colour = evaluation number; "
+                 f"the Pareto front in red" + (f" (over all {len(names)} objectives)"
+                                               if len(names) > 2 else ""))
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.grid(alpha=0.3)
+    if not ok.any():
+        return
+    order = np.flatnonzero(ok)
+    dots = ax.scatter(Y[ok, 0], Y[ok, 1], c=order, cmap="viridis", s=22, zorder=2)
+    ax.figure.colorbar(dots, ax=ax, label="evaluation number (gather order)")
+    front = expfiles.pareto_rows(f)
+    P = front[names[:2]].to_numpy(dtype=float)
+    P = P[np.argsort(P[:, 0])]
+    ax.step(P[:, 0], P[:, 1], where="post", color="tab:red", lw=1.2, zorder=1)
+    ax.scatter(P[:, 0], P[:, 1], facecolors="none", edgecolors="tab:red", s=70, zorder=3,
+               label=f"Pareto front ({len(front)})")
+    ax.legend(loc="upper right", fontsize=9)
+
+
 def render_png(results: Results, summary: Summary, path: str | os.PathLike[str]) -> Path:
     """Write the report figure to ``path`` (atomically) and return the path.
 
@@ -994,6 +1046,8 @@ def render_png(results: Results, summary: Summary, path: str | os.PathLike[str])
     timeline_in = min(max(TIMELINE_MIN_IN, TIMELINE_IN_PER_WORKER * max(summary.workers, 1) + 1.0),
                       TIMELINE_MAX_IN)
     curves = [OBJ_PANEL_IN] if results.curves else []
+    if len(f.attrs.get("objectives", ())) > 1:  # several objectives: the front's panel
+        curves.append(OBJ_PANEL_IN)
     heights = [OBJ_PANEL_IN, timeline_in] + curves + (
         [PARAM_PANEL_IN] * param_rows if shown else [1.0])
     first_param = 2 + len(curves)
@@ -1014,8 +1068,10 @@ def render_png(results: Results, summary: Summary, path: str | os.PathLike[str])
         fence = None if log_y else _outlier_fence(objective)
         _plot_objective(fig.add_subplot(grid[0, :]), results, summary, log_y, fence)
         _plot_timeline(fig.add_subplot(grid[1, :]), results, summary)
-        if curves:
+        if results.curves:
             _plot_curves(fig.add_subplot(grid[2, :]), results, summary)
+        if len(f.attrs.get("objectives", ())) > 1:
+            _plot_front(fig.add_subplot(grid[1 + len(curves), :]), f)
         if shown:
             rng = np.random.default_rng(JITTER_SEED)
             for i, inf in enumerate(shown):

@@ -479,6 +479,32 @@ def objective_from_history(result: Any, name: str = DEFAULT_OBJECTIVE) -> float:
                          f"{', '.join(map(str, history)) or 'nothing'}); set OBJ_RETURN")
 
 
+TIME_OBJECTIVES = ("train_time", "run_s")  # several objectives: the run's seconds
+
+
+def objectives_line(result: Any, names: Sequence[str], run_s: float) -> str:
+    """A problem with several objectives (ASYNC_SEARCH_OBJECTIVES, from its
+    ``self.objectives``): the labelled result line ``val_loss=0.31 train_time=12.5``.
+    A name among OBJ_RETURN's (val_loss, loss, val_acc, ...) is read from the
+    history as the single objective is; ``train_time`` or ``run_s`` is the seconds
+    run() took; any other name is the last value of that history key."""
+    parts = []
+    for name in names:
+        if name in TIME_OBJECTIVES:
+            value = float(run_s)
+        elif name in OBJECTIVES:
+            value = objective_from_history(result, name)
+        else:
+            history = _as_history(result) or {}
+            if name not in history:
+                raise ObjectiveError(f"objective {name!r}: history has no {name} (it has: "
+                                     f"{', '.join(map(str, history)) or 'nothing'})")
+            series = history[name]
+            value = float(series[-1] if hasattr(series, "__getitem__") else series)
+        parts.append(f"{name}={value!r}")
+    return " ".join(parts)
+
+
 # ------------------------------------------------------------------- main
 
 def _env_objective(env: Mapping[str, str]) -> str:
@@ -588,8 +614,10 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
     run_s = time.monotonic() - t_run
     if rank == 0:
         _write_history(cwd, result, params)
+    names = (env.get("ASYNC_SEARCH_OBJECTIVES") or "").split()
     try:
-        value = objective_from_history(result, objective_name)
+        value = objective_from_history(result, objective_name) if not names else \
+            objectives_line(result, names, run_s)
     except RunnerError as exc:
         sys.stdout.flush()
         _err(f"model {model!r}: {exc}")
@@ -599,7 +627,7 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
               "rank 0 reports the result", flush=True)
         return EXIT_OK
     try:
-        _write_atomic(cwd / RESULT_FILE, f"{value!r}\n")
+        _write_atomic(cwd / RESULT_FILE, f"{value if names else repr(value)}\n")
     except OSError as exc:
         _err(f"cannot write {cwd / RESULT_FILE}: {exc.strerror or exc}")
         return EXIT_NO_RESULT
@@ -608,7 +636,7 @@ def main(argv: Optional[Sequence[str]] = None, env: Optional[Mapping[str, str]] 
           f"preloaded={int(resolved.preloaded)} run_s={run_s:.3f} "
           f"total_s={total_s:.3f}", flush=True)
     sys.stderr.flush()
-    print(f"IMPROVE_RESULT {value!r}", flush=True)
+    print(f"IMPROVE_RESULT {value if names else repr(value)}", flush=True)
     return EXIT_OK
 
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "modelout.h"
+#include "util.h"
 
 struct dir {
     char path[64];
@@ -89,6 +90,71 @@ static void result_lines(void **state)
     assert_int_equal(
         modelout_parse_result_line("IMPROVE_RESULT val_loss2: 1e-05", &v), 1);
     assert_true(v == 1e-05);
+}
+
+/* Several objectives: the labelled line, each label once, numbers only. */
+static void labelled_objectives(void **state)
+{
+    (void)state;
+    double v[ASYNC_MAX_OBJECTIVES] = {0};
+    char why[320];
+    int k = 0;
+    const char *names = "val_loss cost";
+    assert_int_equal(modelout_parse_objectives(" val_loss=0.31 cost=12.5",
+                                               names, v, &k, why, sizeof why),
+                     0);
+    assert_int_equal(k, 2);
+    assert_true(v[0] == 0.31 && v[1] == 12.5);
+    /* any order, "label: value" and commas too */
+    assert_int_equal(modelout_parse_objectives(" cost: -2e-3, val_loss: 4",
+                                               names, v, &k, why, sizeof why),
+                     0);
+    assert_true(v[0] == 4 && v[1] == -2e-3);
+    /* a missing label */
+    assert_int_equal(modelout_parse_objectives(" val_loss=0.31", names, v, &k,
+                                               why, sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "objective 'cost' missing"));
+    /* an extra label */
+    assert_int_equal(modelout_parse_objectives(" val_loss=1 cost=2 size=3",
+                                               names, v, &k, why, sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "unexpected label 'size'"));
+    /* a value that is not a number, or not finite */
+    assert_int_equal(modelout_parse_objectives(" val_loss=1 cost=cheap", names,
+                                               v, &k, why, sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "objective 'cost': 'cheap' is not a number"));
+    assert_int_equal(modelout_parse_objectives(" val_loss=nan cost=1", names, v,
+                                               &k, why, sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "objective 'val_loss': 'nan'"));
+    /* a label twice, and a bare number (the single-objective form) */
+    assert_int_equal(modelout_parse_objectives(" cost=1 cost=2 val_loss=1",
+                                               names, v, &k, why, sizeof why),
+                     -1);
+    assert_non_null(strstr(why, "'cost' given twice"));
+    assert_int_equal(
+        modelout_parse_objectives(" 0.5", names, v, &k, why, sizeof why), -1);
+    assert_non_null(strstr(why, "expected LABEL=NUMBER"));
+}
+
+/* The scanner keeps the text of the last result line, labels and all, even
+ * when it holds no number; the single value stays the last number seen. */
+static void result_text_of_the_last_line(void **state)
+{
+    struct dir *d = *state;
+    struct modelout *o;
+    char err[256];
+    double v = 0;
+    assert_int_equal(
+        modelout_open(d->log, 1 << 20, NULL, NULL, &o, err, sizeof err), 0);
+    assert_string_equal(modelout_result_text(o), "");
+    feed(o, "IMPROVE_RESULT a=1 b=2\nIMPROVE_RESULT a=x b=y\n");
+    assert_string_equal(modelout_result_text(o), " a=x b=y");
+    assert_int_equal(modelout_result(o, &v), 1);
+    assert_true(v == 1);
+    modelout_close(o);
 }
 
 struct seen {
@@ -286,6 +352,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(result_lines),
+        cmocka_unit_test(labelled_objectives),
+        cmocka_unit_test_setup_teardown(result_text_of_the_last_line, dir_setup,
+                                        dir_teardown),
         cmocka_unit_test_setup_teardown(
             scanner_hands_each_recognised_line_to_the_hook, dir_setup,
             dir_teardown),

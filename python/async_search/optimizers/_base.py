@@ -157,6 +157,9 @@ class BaseOptimizer:
     name = "base"
     SETTINGS: Mapping[str, Any] = {}  # optimizer-specific settings and their defaults
     tells_stopped = True  # tell() takes stopped=... (the engine's --stopper-tell rank)
+    # True: it searches a problem with several objectives (``problem.objectives``):
+    # tell gets a sequence of values per point; others refuse such a problem
+    MULTI_OBJECTIVE = False
 
     def __init__(self, problem: Any, seed: int = 0, n_jobs: int | None = 1,
                  init_size: int | None = None, **settings: Any) -> None:
@@ -174,6 +177,12 @@ class BaseOptimizer:
         if n_jobs is not None and not isinstance(n_jobs, bool) and isinstance(
                 n_jobs, numbers.Integral) and n_jobs < 0:
             n_jobs = max(1, (os.cpu_count() or 1) + 1 + int(n_jobs))  # joblib's -1 = all cores
+        self.objectives: tuple = tuple(getattr(problem, "objectives", ()) or ())
+        if len(self.objectives) > 1 and not self.MULTI_OBJECTIVE:
+            raise OptimizerError(
+                f"optimizer {self.name!r} handles one objective, and the problem declares "
+                f"{len(self.objectives)} ({', '.join(self.objectives)}); use OPTIMIZER=default "
+                f"or random, or a plugin class (module:Class)")
         self.problem = problem
         self.space: Space = space
         self.params: tuple = tuple(problem.params)
@@ -186,6 +195,7 @@ class BaseOptimizer:
         d = len(self.space)
         self._X = np.empty((0, d))           # unit-cube rows of told points
         self._y = np.empty(0)                # their values, NaN = failed
+        self._Y = np.empty((0, max(1, len(self.objectives))))  # several objectives' values
         self._n = 0
         self._seen: dict[str, int] = {}      # key -> times told
         self._pending: dict[str, list] = {}  # key -> [count, unit row], in order of asking
@@ -212,7 +222,13 @@ class BaseOptimizer:
             U = self.space.to_unit(checked)
         except SpaceError as e:
             raise OptimizerError(f"tell: {e}") from None
-        y = np.array([to_value(v) for v in values], dtype=float)
+        if len(self.objectives) > 1:
+            Y = np.array([self._to_values(v) for v in values], dtype=float).reshape(
+                len(values), len(self.objectives))
+            y = Y[:, 0].copy()
+        else:
+            y = np.array([to_value(v) for v in values], dtype=float)
+            Y = y[:, None]
         keys = [self.space.key(p) for p in checked]
         for k in keys:
             self._seen[k] = self._seen.get(k, 0) + 1
@@ -223,7 +239,7 @@ class BaseOptimizer:
                 if entry[0] <= 0:
                     del self._pending[k]
         first = self._n
-        self._append(U, y)
+        self._append(U, y, Y)
         self._note_stopped(first, stopped)
         with self._limits():
             self._observed(checked, U, self._y[first:self._n].copy())
@@ -342,8 +358,25 @@ class BaseOptimizer:
             out += self.space.from_unit(self.space.sample_unit(n - len(out), self.rng))
         return out
 
+    @property
+    def Y(self) -> np.ndarray:
+        """Several objectives: the told values, one row per point (a row of NaN = failed);
+        one objective: ``y`` as a column."""
+        return self._Y[:self._n]
+
     # -- internals -----------------------------------------------------------------------
-    def _append(self, U: np.ndarray, y: np.ndarray) -> None:
+    def _to_values(self, value: Any) -> list:
+        """One told point's values of several objectives; NaN everywhere if it failed."""
+        k = len(self.objectives)
+        if value is None:
+            return [math.nan] * k
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != k:
+            raise OptimizerError(f"tell: value {value!r} is not a sequence of {k} numbers "
+                                 f"({', '.join(self.objectives)}), or None for a failure")
+        row = [to_value(v) for v in value]
+        return [math.nan] * k if any(math.isnan(v) for v in row) else row
+
+    def _append(self, U: np.ndarray, y: np.ndarray, Yk: np.ndarray | None = None) -> None:
         need = self._n + len(y)
         if need > len(self._y):
             cap = max(need, 2 * len(self._y), 64)
@@ -351,9 +384,12 @@ class BaseOptimizer:
             X[:self._n] = self._X[:self._n]
             Y = np.empty(cap)
             Y[:self._n] = self._y[:self._n]
-            self._X, self._y = X, Y
+            YK = np.empty((cap, self._Y.shape[1]))
+            YK[:self._n] = self._Y[:self._n]
+            self._X, self._y, self._Y = X, Y, YK
         self._X[self._n:need] = U
         self._y[self._n:need] = y
+        self._Y[self._n:need] = y[:, None] if Yk is None else Yk
         self._n = need
 
     def _note_stopped(self, first: int, stopped: list) -> None:

@@ -179,8 +179,29 @@ class Warp:
         return out
 
 
+TCHEBYCHEFF_RHO = 0.05  # ParEGO's augmentation: a weighted sum's share
+
+
+def tchebycheff(Y: np.ndarray, w: np.ndarray, rho: float = TCHEBYCHEFF_RHO) -> np.ndarray:
+    """Augmented Tchebycheff scalarisation of the rows of Y (several objectives, all
+    minimised) under weights w: each objective normalised to [0, 1] by its observed range
+    over the ok rows, then ``max_j w_j f_j + rho * sum_j w_j f_j``; a failed row (NaN)
+    stays NaN."""
+    Y = np.asarray(Y, dtype=float)
+    ok = ~np.isnan(Y).any(axis=1)
+    out = np.full(len(Y), np.nan)
+    if not ok.any():
+        return out
+    lo = Y[ok].min(axis=0)
+    span = np.maximum(Y[ok].max(axis=0) - lo, 1e-12)
+    F = (Y[ok] - lo) / span * w
+    out[ok] = F.max(axis=1) + rho * F.sum(axis=1)
+    return out
+
+
 class DefaultOptimizer(BaseOptimizer):
     name = "default"
+    MULTI_OBJECTIVE = True  # ParEGO (_propose_parego)
     SETTINGS = {
         "surrogate": "auto", "acq": "ei", "kappa": 1.96, "batch": "kb", "design": "sobol",
         "n_candidates": 2000, "gp_max_obs": 200, "n_trees": 16, "min_samples_leaf": 2,
@@ -293,11 +314,29 @@ class DefaultOptimizer(BaseOptimizer):
 
     # -- proposal ------------------------------------------------------------------------
     def _propose(self, n: int) -> list[dict]:
+        if len(self.objectives) > 1:
+            return self._propose_parego(n)
+        return self._propose_scalar(n, set(), [])
+
+    def _propose_parego(self, n: int) -> list[dict]:
+        """Several objectives (ParEGO): each point of the ask gets a fresh random weight
+        vector; the model is fitted to the augmented Tchebycheff scalarisation of the
+        objectives (normalised by their observed ranges) under that weight, and the
+        points already chosen in this ask are pending for the next, so that one
+        asynchronous batch spreads along the front."""
         chosen: set = set()
         out: list[dict] = []
-        started = self._n + self.n_pending
+        k = len(self.objectives)
+        for _ in range(n):
+            self._y[:self._n] = tchebycheff(self.Y, self.rng.dirichlet(np.ones(k)))
+            out = self._propose_scalar(len(out) + 1, chosen, out)
+        return out
+
+    def _propose_scalar(self, n: int, chosen: set, out: list) -> list[dict]:
+        """n points in all, out (chosen already in this ask) among them."""
+        started = self._n + self.n_pending + len(out)
         if started < self.n_init:
-            out += self._design_points(min(n, self.n_init - started), chosen)
+            out += self._design_points(min(n - len(out), self.n_init - started), chosen)
         if len(out) == n:
             return out
         X, y, ok = self._data()

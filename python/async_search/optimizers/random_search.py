@@ -12,6 +12,7 @@ __all__ = ["RandomSearch"]
 
 class RandomSearch(BaseOptimizer):
     name = "random"
+    MULTI_OBJECTIVE = True  # the values do not matter
 
     def _propose(self, n: int) -> list[dict]:
         return self.random_new(n)
