@@ -157,6 +157,14 @@ char *experiment_settings_json(const struct experiment *x,
                   workers);
     strbuf_puts(&sb, ", \"stopper\": ");
     strbuf_json_string(&sb, options_stopper_name(o->stopper));
+    /* reuse (docs/reuse.md): read by async_search.engine */
+    strbuf_puts(&sb, ", \"enqueue\": ");
+    o->enqueue ? strbuf_json_string(&sb, o->enqueue) : strbuf_puts(&sb, "null");
+    strbuf_puts(&sb, ", \"warm_start\": ");
+    o->warm_start ? strbuf_json_string(&sb, o->warm_start)
+                  : strbuf_puts(&sb, "null");
+    strbuf_puts(&sb, ", \"warm_start_mode\": ");
+    strbuf_json_string(&sb, options_warm_mode_name(o->warm_start_mode));
     if (o->simulate > 0) {
         strbuf_puts(&sb, ", \"simulate_objective\": ");
         strbuf_json_string(&sb, o->sim_objective);

@@ -59,6 +59,12 @@ enum options_stopper {
     OPTIONS_STOPPER_MEDIAN /* the median stopping rule */
 };
 
+/* --warm-start-mode: how earlier experiments' values are told. */
+enum options_warm_mode {
+    OPTIONS_WARM_PLAIN,   /* as they are: the same problem */
+    OPTIONS_WARM_TRANSFER /* rescaled to the new values: a related problem */
+};
+
 /* --share-gpus: whether workers of one node may share a GPU. */
 enum options_share { OPTIONS_SHARE_NO, OPTIONS_SHARE_YES };
 
@@ -107,6 +113,9 @@ struct options {
     long stopper_warmup;       /* median: other trials needed at a step */
     long stopper_max_step;     /* ASHA: no rung at or above it; 0 unknown */
     const char *sim_objective; /* default | module:function */
+    const char *enqueue;       /* --enqueue FILE.csv: points evaluated first */
+    const char *warm_start;    /* --warm-start EXPDIR[,EXPDIR...] */
+    enum options_warm_mode warm_start_mode;
     int max_evals_given;
 };
 
@@ -127,6 +136,8 @@ void options_cfg_variables(FILE *f);
  * first flag that differs. */
 const char *options_diff(const struct options *a, const struct options *b);
 
+/* The --warm-start-mode name of a mode ("plain", "transfer"). */
+const char *options_warm_mode_name(enum options_warm_mode mode);
 /* The --stopper name of a stopper ("none", "asha", "median"). */
 const char *options_stopper_name(enum options_stopper stopper);
 

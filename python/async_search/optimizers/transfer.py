@@ -1,0 +1,44 @@
+"""The transfer mode of a warm start: earlier values mapped onto the new problem's scale.
+
+A related problem (the same space, a new data set) has an objective that is
+shifted and rescaled, perhaps bent a little, against the earlier one. Its
+earlier values, told as they are, would mislead a surrogate that mixes them
+with the new values. In the transfer mode (``warm(..., mode="transfer")``)
+the optimizer tells them through an affine map ``a + b * v`` fitted on the
+overlapping evidence, and refitted after every tell:
+
+- the earlier rows' prediction at each new point ``v_hat(x)``: inverse-distance
+  weights over its ``NEIGHBOURS`` nearest earlier rows in the unit cube;
+- no new value yet: the earlier values as they are (only their shape counts);
+  fewer than ``MIN_FIT`` new values: a shift only (``b = 1``);
+- from ``MIN_FIT`` on: least squares of the new values on ``v_hat``, ``b``
+  kept >= 0. Where the two problems disagree (``b`` near 0) the earlier rows
+  flatten to the new values' level: they keep the search from re-sampling
+  their points but no longer pull it toward their old optimum.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["MIN_FIT", "NEIGHBOURS", "affine_map"]
+
+NEIGHBOURS = 3  # earlier rows that predict the earlier value at a new point
+MIN_FIT = 3     # new values needed before the scale b is fitted (a shift only before)
+
+
+def affine_map(U_old: np.ndarray, v_old: np.ndarray, U_new: np.ndarray,
+               y_new: np.ndarray) -> tuple[float, float]:
+    """(a, b) with ``y_new ~ a + b * v_hat(U_new)``; (0, 1) when there is no new value."""
+    if len(y_new) == 0 or len(v_old) == 0:
+        return 0.0, 1.0
+    d = np.sqrt(((U_new[:, None, :] - U_old[None, :, :]) ** 2).sum(axis=2))
+    k = min(NEIGHBOURS, len(v_old))
+    near = np.argsort(d, axis=1)[:, :k]
+    w = 1.0 / (np.take_along_axis(d, near, axis=1) + 1e-9)
+    v_hat = (w * v_old[near]).sum(axis=1) / w.sum(axis=1)
+    if len(y_new) < MIN_FIT or np.ptp(v_hat) == 0.0:
+        return float(np.mean(y_new - v_hat)), 1.0
+    b = float(np.cov(v_hat, y_new, bias=True)[0, 1] / np.var(v_hat))
+    b = max(b, 0.0)
+    return float(np.mean(y_new) - b * np.mean(v_hat)), b
