@@ -320,9 +320,14 @@ class Reuse:
             return "\n".join(lines)
         entry: dict = {"starting_point": self._start,
                        "enqueue": {"file": self._file, "points": self._queue}}
-        if self._queue:
-            lines.append(f"{len(self._queue)} point(s) to evaluate first"
-                         f"{', the starting point first' if self._start else ''}")
+        known = {self._problem.space.key(p) for p in self._warm.points} if self._warm else ()
+        first = [p for p in self._queue if self._problem.space.key(p) not in known]
+        if first and not self._primed:  # a restart's replay said what it kept
+            start = self._start is not None and first[0] is self._start
+            skipped = len(self._queue) - len(first)
+            lines.append(f"{len(first)} point(s) to evaluate first"
+                         f"{', the starting point first' if start else ''}"
+                         f"{f' ({skipped} known from the warm start)' if skipped else ''}")
         if self._warm is not None:
             entry["warm_start"] = {"mode": self._mode, "rows": len(self._warm.points),
                                    "sources": self._warm.sources}
