@@ -352,5 +352,15 @@ def test_transfer_mode_rescales_the_warm_rows_as_new_values_arrive(tmp_path):
     assert opt.y[:36].tolist() == pytest.approx(old)
     new = opt.ask(5)
     opt.tell(new, [10 + 5 * (p["x"] ** 2 + p["y"] ** 2) for p in new])
-    assert np.corrcoef(opt.y[:36], 10 + 5 * np.array(old))[0, 1] > 0.99
-    assert opt.y[:36].mean() == pytest.approx(10 + 5 * np.mean(old), rel=0.2)
+    rows, v = opt._warm
+    assert 0 < len(rows) <= 36 and len(opt.y) == len(rows) + 5
+    assert np.corrcoef(opt.y[rows], 10 + 5 * v)[0, 1] > 0.99
+    assert opt.y[rows].mean() == pytest.approx(10 + 5 * v.mean(), rel=0.2)
+    kept = opt.space.from_unit(opt.X[rows])
+    for p in kept:  # the new rows superseded the earlier rows next to them
+        assert min(math.dist((p["x"], p["y"]), (q["x"], q["y"])) for q in new) > 0.05 * 2 ** 0.5
+    more = opt.ask(31)
+    opt.tell(more, [10 + 5 * (p["x"] ** 2 + p["y"] ** 2) for p in more])
+    assert opt._warm is None and len(opt.y) == 36  # retired: only the new rows are left
+    known = {opt.space.key(p) for p in grid}
+    assert not any(opt.space.key(p) in known for p in opt.ask(20))

@@ -271,18 +271,32 @@ class BaseOptimizer:
             self._remap_warm()
 
     def _remap_warm(self) -> None:
-        """Transfer mode: the earlier rows' values mapped onto the new values' scale."""
+        """Transfer mode: the earlier rows' values mapped onto the new values' scale;
+        those the new rows supersede, or all once they are retired, leave the data
+        (``transfer.py``)."""
         if self._warm is None:
             return
-        from async_search.optimizers.transfer import affine_map
+        from async_search.optimizers import transfer
 
         rows, v = self._warm
         new = np.ones(self._n, dtype=bool)
         new[rows] = False
         new &= ~np.isnan(self._y[:self._n])
+        gone = transfer.superseded(self._X[rows], self._X[:self._n][new], len(rows))
+        if gone.any():
+            keep = np.ones(self._n, dtype=bool)
+            keep[rows[gone]] = False
+            at = np.cumsum(keep) - 1
+            self._X[:int(keep.sum())] = self._X[:self._n][keep]
+            self._y[:int(keep.sum())] = self._y[:self._n][keep]
+            self._n = int(keep.sum())
+            rows, v, new = at[rows[~gone]], v[~gone], new[keep]
+            self._warm = (rows, v) if len(rows) else None
+        if not len(rows):
+            return
         ok = ~np.isnan(v)
-        a, b = affine_map(self._X[rows[ok]], v[ok], self._X[:self._n][new],
-                          self._y[:self._n][new])
+        a, b = transfer.affine_map(self._X[rows[ok]], v[ok], self._X[:self._n][new],
+                                   self._y[:self._n][new])
         self._y[rows] = a + b * v
 
     # -- for subclasses ----------------------------------------------------------------

@@ -15,16 +15,37 @@ overlapping evidence, and refitted after every tell:
   kept >= 0. Where the two problems disagree (``b`` near 0) the earlier rows
   flatten to the new values' level: they keep the search from re-sampling
   their points but no longer pull it toward their old optimum.
+
+The earlier rows' weight decays as new rows arrive: an earlier row within
+``SUPERSEDE * sqrt(d)`` (unit cube) of a new evaluation leaves the data, as the
+new evidence there replaces it (a shifted optimum no longer conflicts with the
+earlier one next to it); once there are as many new values as earlier rows
+(at least ``RETIRE_MIN``), all of them leave. Their points stay known, so they
+are never proposed again.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["MIN_FIT", "NEIGHBOURS", "affine_map"]
+__all__ = ["MIN_FIT", "NEIGHBOURS", "RETIRE_MIN", "SUPERSEDE", "affine_map", "superseded"]
 
-NEIGHBOURS = 3  # earlier rows that predict the earlier value at a new point
-MIN_FIT = 3     # new values needed before the scale b is fitted (a shift only before)
+NEIGHBOURS = 3    # earlier rows that predict the earlier value at a new point
+MIN_FIT = 3       # new values needed before the scale b is fitted (a shift only before)
+SUPERSEDE = 0.05  # radius (times sqrt(d), unit cube) within which a new row replaces an old
+RETIRE_MIN = 10   # new values before every earlier row may be retired
+
+
+def superseded(U_old: np.ndarray, U_new: np.ndarray, n_old: int) -> np.ndarray:
+    """Mask of the earlier rows that leave the data (see the module's docstring)."""
+    if len(U_new) >= max(RETIRE_MIN, n_old):
+        return np.ones(len(U_old), dtype=bool)
+    if len(U_new) == 0 or len(U_old) == 0:
+        return np.zeros(len(U_old), dtype=bool)
+    d = np.sqrt(((U_old[:, None, :] - U_new[None, :, :]) ** 2).sum(axis=2))
+    return d.min(axis=1) <= SUPERSEDE * math.sqrt(U_old.shape[1])
 
 
 def affine_map(U_old: np.ndarray, v_old: np.ndarray, U_new: np.ndarray,
