@@ -232,11 +232,12 @@ def main(argv=None) -> int:
     seeds = range(2 if args.quick else args.seeds)
     tasks = [(f, s) for f in functions for s in seeds]
     t0 = time.perf_counter()
-    if args.jobs > 1:
-        with ProcessPoolExecutor(args.jobs) as pool:
-            done = list(pool.map(one, tasks))
-    else:
-        done = [one(t) for t in tasks]
+    done = []
+    with ProcessPoolExecutor(max(1, args.jobs)) as pool:
+        for name, seed, arms in pool.map(one, tasks):  # each as it ends: a long run shows
+            done.append((name, seed, arms))
+            print(name, seed, " ".join(f"{a}={fmt(r[0])}/{fmt(r[1])}" for a, r in arms.items()),
+                  flush=True)
     results = {(n, s): r for n, s, r in done}
     text = (f"# Warm start: median regret over {len(seeds)} seeds (lower is better)\n\n"
             f"{table(results, functions)}\n\n"
