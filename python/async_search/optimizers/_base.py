@@ -292,6 +292,7 @@ class BaseOptimizer:
             self._n = int(keep.sum())
             rows, v, new = at[rows[~gone]], v[~gone], new[keep]
             self._warm = (rows, v) if len(rows) else None
+            self._rows_left()
         if not len(rows):
             return
         ok = ~np.isnan(v)
@@ -305,6 +306,10 @@ class BaseOptimizer:
 
     def _observed(self, points: list[dict], U: np.ndarray, y: np.ndarray) -> None:
         """Hook called after each tell batch (already appended to _X/_y)."""
+
+    def _rows_left(self) -> None:
+        """Hook called when told rows left the data (the transfer mode's earlier rows):
+        a model fitted with them is refitted at the next ask."""
 
     @property
     def X(self) -> np.ndarray:

@@ -33,7 +33,8 @@ import math
 
 import numpy as np
 
-__all__ = ["MIN_FIT", "NEIGHBOURS", "RETIRE_MIN", "SUPERSEDE", "affine_map", "superseded"]
+__all__ = ["MIN_FIT", "NEIGHBOURS", "RETIRE_MIN", "SUPERSEDE", "affine_map",
+           "superseded"]
 
 NEIGHBOURS = 3    # earlier rows that predict the earlier value at a new point
 MIN_FIT = 3       # new values needed before the scale b is fitted (a shift only before)
