@@ -23,8 +23,8 @@ earlier one next to it); once the new values are half as many as the earlier
 rows (at least ``RETIRE_MIN``), all of them leave: by then the new rows, placed
 with the earlier ones' help, carry the search (on the shifted problems of
 bench/asbench/runners/warm_start.py, keeping them up to as many new values as
-earlier rows left the search worse at 30 evaluations than a cold start). Their points stay known, so they
-are never proposed again.
+earlier rows left the search worse at 30 evaluations than a cold start).
+Their points stay known, so they are never proposed again.
 """
 
 from __future__ import annotations
