@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "expid.h"
 #include "policy.h"
@@ -128,6 +130,14 @@ static const struct option_choices options_stopper_tell = {
 /* The stoppers' registry (stopper.c) is the list. */
 static const struct option_choices options_stopper = {"a stopper", NULL,
                                                       stopper_rule_name};
+
+static const struct option_choice options_warm_mode_list[] = {
+    {"plain", OPTIONS_WARM_PLAIN},
+    {"transfer", OPTIONS_WARM_TRANSFER},
+    {NULL, 0},
+};
+static const struct option_choices options_warm_mode = {
+    "a mode", options_warm_mode_list, NULL};
 
 static const struct option_choice options_share_list[] = {
     {"no", OPTIONS_SHARE_NO},
@@ -472,6 +482,31 @@ static const struct option_spec options_table[] = {
      .metavar = "F",
      .def.s = "default",
      .help = "default | module:function | file.py:function"},
+    {.name = "enqueue",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(enqueue),
+     .metavar = "FILE.csv",
+     .cfg = "ENQUEUE",
+     .help = "evaluate these points first, in file order: a CSV whose header "
+             "names parameters (p:NAME as in results.csv too); a missing "
+             "column takes the starting point's or the space's default "
+             "value (docs/reuse.md)"},
+    {.name = "warm-start",
+     .kind = OPT_STRING,
+     .offset = OPT_FIELD(warm_start),
+     .metavar = "EXPDIR[,EXPDIR...]",
+     .cfg = "WARM_START",
+     .help = "tell the optimizer the ok rows of these earlier experiments "
+             "before its first point (not copied into results.csv)"},
+    {.name = "warm-start-mode",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(warm_start_mode),
+     .choices = &options_warm_mode,
+     .def.c = OPTIONS_WARM_PLAIN,
+     .cfg = "WARM_START_MODE",
+     .help = "plain: the earlier values as they are (the same problem); "
+             "transfer: a related problem, the earlier values rescaled to "
+             "the new ones as they arrive"},
     {.name = "fixed-buffer",
      .kind = OPT_FLAG,
      .offset = OPT_FIELD(fixed_buffer),
@@ -546,6 +581,12 @@ static const char *options_choice_name(const struct option_choices *c,
         if (v == value)
             return name;
     return NULL;
+}
+
+const char *options_warm_mode_name(enum options_warm_mode mode)
+{
+    const char *name = options_choice_name(&options_warm_mode, (int)mode);
+    return name ? name : "plain";
 }
 
 const char *options_stopper_name(int stopper)
@@ -739,6 +780,46 @@ static int options_open_ended(const struct options *o)
     return o->simulate > 0 && !o->max_evals_given;
 }
 
+/* --enqueue names a readable file and --warm-start directories, checked
+ * before anything is created (their contents are the engine's business). */
+static enum options_status options_check_reuse(const struct options *o,
+                                               char *err, size_t errlen)
+{
+    struct stat st;
+    if (o->enqueue) {
+        const char *why = NULL;
+        if (stat(o->enqueue, &st) != 0)
+            why = strerror(errno);
+        else if (!S_ISREG(st.st_mode))
+            why = "not a regular file";
+        else if (access(o->enqueue, R_OK) != 0)
+            why = strerror(errno);
+        if (why) {
+            snprintf(err, errlen,
+                     "--enqueue %s: %s (expected a CSV file of points whose "
+                     "header names parameters)",
+                     o->enqueue, why);
+            return OPTIONS_ERROR;
+        }
+    }
+    for (const char *p = o->warm_start; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%.*s", (int)len, p);
+        if (len == 0 || len >= sizeof dir || stat(dir, &st) != 0 ||
+            !S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen,
+                     "--warm-start: '%s' is not an experiment directory "
+                     "(give EXPDIR[,EXPDIR...] of earlier experiments)",
+                     dir);
+            return OPTIONS_ERROR;
+        }
+        p = comma ? comma + 1 : p + len;
+    }
+    return OPTIONS_OK;
+}
+
 static enum options_status options_validate(const struct options *o, char *err,
                                             size_t errlen)
 {
@@ -795,7 +876,7 @@ static enum options_status options_validate(const struct options *o, char *err,
     }
     if (o->exp_id && expid_check(o->exp_id, "--exp-id", err, errlen) != 0)
         return OPTIONS_ERROR;
-    return OPTIONS_OK;
+    return options_check_reuse(o, err, errlen);
 }
 
 static enum options_status options_finish(struct options *o, char *err,

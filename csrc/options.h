@@ -59,6 +59,12 @@ enum options_stopper_tell {
                                       the completed by depth, then value */
 };
 
+/* --warm-start-mode: how earlier experiments' values are told. */
+enum options_warm_mode {
+    OPTIONS_WARM_PLAIN,   /* as they are: the same problem */
+    OPTIONS_WARM_TRANSFER /* rescaled to the new values: a related problem */
+};
+
 /* --share-gpus: whether workers of one node may share a GPU. */
 enum options_share { OPTIONS_SHARE_NO, OPTIONS_SHARE_YES };
 
@@ -108,6 +114,9 @@ struct options {
     long stopper_max_step;  /* ASHA: no rung at or above it; 0 unknown */
     enum options_stopper_tell stopper_tell;
     const char *sim_objective; /* default | module:function */
+    const char *enqueue;       /* --enqueue FILE.csv: points evaluated first */
+    const char *warm_start;    /* --warm-start EXPDIR[,EXPDIR...] */
+    enum options_warm_mode warm_start_mode;
     int max_evals_given;
 };
 
@@ -128,6 +137,8 @@ void options_cfg_variables(FILE *f);
  * first flag that differs. */
 const char *options_diff(const struct options *a, const struct options *b);
 
+/* The --warm-start-mode name of a mode ("plain", "transfer"). */
+const char *options_warm_mode_name(enum options_warm_mode mode);
 /* The --stopper-tell name of a choice ("estimate", "rank"). */
 const char *options_stopper_tell_name(enum options_stopper_tell tell);
 

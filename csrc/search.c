@@ -307,6 +307,26 @@ static void search_log_job(const struct search *s)
                  job->plan->idle, job->plan->k);
 }
 
+/* Adds where the reused points came from to config.json (docs/reuse.md)
+ * and logs what the engine says of them. Returns 0 or 1. */
+static int search_record_reuse(struct search *s, char *err, size_t errlen)
+{
+    struct engine_error e;
+    char *text = NULL;
+    memset(&e, 0, sizeof e);
+    if (engine_call_text(s->engine, "record", s->x.dir, &text, &e) !=
+        ENGINE_OK) {
+        search_log_engine_error(&e);
+        snprintf(err, errlen, "%s", e.message);
+        engine_error_clear(&e);
+        return 1;
+    }
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        log_info("%s", line);
+    free(text);
+    return 0;
+}
+
 /* Everything before the loop. Returns 0, 2 (bad input: nothing was written
  * into an existing experiment) or 1. */
 static int search_setup(struct search *s, char *err, size_t errlen)
@@ -340,6 +360,9 @@ static int search_setup(struct search *s, char *err, size_t errlen)
         log_set_mirror(s->x.log,
                        s->o->verbosity > 0 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
     search_log_job(s);
+    status = search_record_reuse(s, err, errlen);
+    if (status != 0)
+        return status;
     status = search_open_journal(s, err, errlen);
     if (status == 0)
         status = search_start_manager(s, err, errlen);

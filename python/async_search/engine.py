@@ -32,7 +32,7 @@ import math
 import os
 from typing import Any, Sequence
 
-from async_search import expfiles
+from async_search import expfiles, reuse
 from async_search.expfiles import csv_fields, point_json
 from async_search.optimizers import make_optimizer
 from async_search.problem import load_problem
@@ -74,8 +74,10 @@ class Engine:
     "none", init_size is raised to :func:`stopper_design_size`: the manager
     reads the result back once, :meth:`design_size`, so that its request
     policy and config.json use the same initial design), ``stopper_tell``
-    (one of ``STOPPER_TELL``, default "estimate"); the others (every
-    setting of the command line, ``workers``) are informative. A missing key
+    (one of ``STOPPER_TELL``, default "estimate"); ``enqueue`` (a CSV path),
+    ``warm_start`` (comma-separated experiment directories) and
+    ``warm_start_mode`` (plain, transfer): see :class:`Reuse`; the others
+    (every setting of the command line, ``workers``) are informative. A missing key
     is a ValueError naming it.
     """
 
@@ -104,6 +106,7 @@ class Engine:
             n_jobs=int(settings["n_jobs"]),
             init_size=init_size,
         )
+        self._reuse = Reuse(self._problem, self._optimizer, settings)
         self._objective = None
         if settings.get("simulate_objective") is not None and self._problem.objectives:
             raise ValueError(f"{settings['problem']}: --simulate supports one objective, and "
@@ -125,8 +128,14 @@ class Engine:
         return self._problem.describe()
 
     def warnings(self) -> str:
-        """Warnings about the problem file, one per line ("" when none)."""
-        return "\n".join(self._problem.warnings)
+        """Warnings about the problem file and the reused points, one per line ("" when
+        none)."""
+        return "\n".join([*self._problem.warnings, *self._reuse.notes])
+
+    def record(self, exp_dir: str) -> str:
+        """Add where the reused points came from to EXPDIR/config.json ("reuse");
+        return what to log about them, one line each."""
+        return self._reuse.record(exp_dir)
 
     def objectives(self) -> str:
         """The problem's objectives, blank-separated, when it declares several ("" for
@@ -141,6 +150,7 @@ class Engine:
     def ask(self, n: int) -> list:
         """Exactly n points as (json, csv_fields) pairs; in a simulation
         (json, csv_fields, simulated objective) triples."""
+        self._reuse.prime(set())
         points = self._optimizer.ask(int(n))
         if len(points) != n:
             raise RuntimeError(f"the optimizer returned {len(points)} points for ask({n})")
@@ -235,6 +245,7 @@ class Engine:
         """
         objectives = self._problem.objectives
         restart = expfiles.read_restart(exp_dir, self._names, objectives)
+        self._reuse.resume(exp_dir)  # the warm rows, before the experiment's own
         results_path = os.path.join(exp_dir, expfiles.RESULTS)
         finished = []
         for row in restart.finished:
@@ -250,6 +261,9 @@ class Engine:
                 values = [None if f[3] != expfiles.OK or any(map(math.isnan, by_job[f[0]]))
                           else tuple(by_job[f[0]]) for f in told]
             self._optimizer.tell([json.loads(f[1]) for f in told], values)
+        issued = {self._problem.space.key(json.loads(text)) for text in restart.points.values()}
+        issued |= {self._problem.space.key(json.loads(f[1])) for f in finished}
+        self._reuse.prime(issued)  # enqueued points not issued yet
         again = [json.loads(text) for _, text in restart.inflight]
         pend = getattr(self._optimizer, "pending", None)
         if again and callable(pend):
@@ -262,3 +276,124 @@ class Engine:
                     for (job_id, _), point, value in zip(restart.inflight, again, values)]
         curves = [(c.job_id, c.step, c.value) for c in restart.curves]
         return finished, inflight, restart.last_restart, restart.start_time, curves
+
+
+class Reuse:
+    """The starting point, the enqueued points and the warm start of one run.
+
+    Built with the engine: every file is read and checked then (bad input is a
+    one-line ValueError before anything is created), and the warm rows are told
+    at once, before the first ask. The points to evaluate first (the starting point,
+    then the --enqueue file's, each once) are handed to the optimizer's ``enqueue``
+    by :meth:`prime`: at the first ask, or in a restart's replay without those
+    points.log already holds. A restart given neither --warm-start nor --enqueue
+    takes them from the earlier run's config.json ("reuse"), so that no warm row
+    is lost and no enqueued point skipped; warm rows are told once either way.
+    """
+
+    def __init__(self, problem, optimizer, settings: dict) -> None:
+        self._problem, self._optimizer = problem, optimizer
+        self._mode = settings.get("warm_start_mode") or "plain"
+        if self._mode not in ("plain", "transfer"):
+            raise ValueError(f"warm_start_mode {self._mode!r}: allowed: plain, transfer")
+        self._start = reuse.starting_point(problem)[0]
+        self._file = settings.get("enqueue")
+        self.notes: list = []
+        self._queue: list = []
+        if self._file:
+            self._queue, self.notes = reuse.read_enqueue(self._file, problem, self._start)
+            self._file = os.path.abspath(self._file)
+        if self._start is not None:
+            key = problem.space.key(self._start)
+            self._queue = [self._start] + [p for p in self._queue
+                                           if problem.space.key(p) != key]
+        dirs = [d for d in (settings.get("warm_start") or "").split(",") if d]
+        self._warm = reuse.read_warm(dirs, problem, self._start) if dirs else None
+        self._tell_warm()
+        self._primed = False
+        self._log: list = []
+
+    def _tell_warm(self) -> None:
+        if self._warm is None:
+            return
+        if hasattr(self._optimizer, "warm"):
+            self._optimizer.warm(self._warm.points, self._warm.values, self._mode)
+        elif self._mode == "plain":
+            self._optimizer.tell(self._warm.points, self._warm.values)
+        else:
+            raise ValueError("--warm-start-mode transfer: this optimizer has no transfer "
+                             "mode; use plain")
+
+    def resume(self, exp_dir: str) -> None:
+        """A restart without --warm-start or --enqueue: the earlier run's, from its
+        config.json (still the earlier run's when the replay reads it)."""
+        try:
+            record = (expfiles.read_config(exp_dir) or {}).get("reuse") or {}
+        except ValueError:
+            record = {}
+        key = self._problem.space.key
+        if self._warm is None and record.get("warm_start"):
+            old = record["warm_start"]
+            self._mode = old.get("mode", "plain")
+            self._warm = reuse.read_warm([s["source"] for s in old["sources"]],
+                                         self._problem, self._start)
+            self._tell_warm()
+            self._log.append("warm start: the earlier run's sources (config.json)")
+        if not self._file and (record.get("enqueue") or {}).get("points"):
+            self._file = record["enqueue"].get("file")
+            have = {key(q) for q in self._queue}
+            self._queue += [p for p in record["enqueue"]["points"] if key(p) not in have]
+
+    def prime(self, issued: set) -> None:
+        """Hand the points to evaluate first to the optimizer (once), without those
+        whose keys are in ``issued`` (a restart: already in points.log) and those the
+        warm start already knows (nothing is evaluated twice)."""
+        if self._primed:
+            return
+        self._primed = True
+        key = self._problem.space.key
+        known = {key(p) for p in self._warm.points} if self._warm else set()
+        todo = [p for p in self._queue if key(p) not in issued and key(p) not in known]
+        if todo and not hasattr(self._optimizer, "enqueue"):
+            raise ValueError("this optimizer has no enqueue(points): --enqueue and a "
+                             "starting point need one")
+        if todo:
+            self._optimizer.enqueue(todo)
+        again = sum(1 for p in self._queue if key(p) in known)
+        if again:
+            self._log.append(f"{again} point(s) to evaluate first are known from the warm "
+                             f"start already: not evaluated again")
+        done = sum(1 for p in self._queue if key(p) in issued and key(p) not in known)
+        if done:
+            self._log.append(f"points to evaluate first: {done} issued before the restart, "
+                             f"{len(todo)} still to go")
+
+    def record(self, exp_dir: str) -> str:
+        """config.json's "reuse": the starting point, the points to evaluate first (all
+        of them: a later restart without --enqueue re-reads them here) and the warm
+        start's sources with their counts. Returns the lines to log."""
+        lines = list(self._log)
+        if self._start is None and not self._queue and self._warm is None:
+            return "\n".join(lines)
+        entry: dict = {"starting_point": self._start,
+                       "enqueue": {"file": self._file, "points": self._queue}}
+        known = {self._problem.space.key(p) for p in self._warm.points} if self._warm else ()
+        first = [p for p in self._queue if self._problem.space.key(p) not in known]
+        if first and not self._primed:  # a restart's replay said what it kept
+            start = self._start is not None and first[0] is self._start
+            skipped = len(self._queue) - len(first)
+            lines.append(f"{len(first)} point(s) to evaluate first"
+                         f"{', the starting point first' if start else ''}"
+                         f"{f' ({skipped} known from the warm start)' if skipped else ''}")
+        if self._warm is not None:
+            entry["warm_start"] = {"mode": self._mode, "rows": len(self._warm.points),
+                                   "sources": self._warm.sources}
+            lines += reuse.summary(self._warm)
+        path = os.path.join(exp_dir, expfiles.CONFIG)
+        config = expfiles.read_config(exp_dir) or {}
+        config["reuse"] = entry
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(config, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        os.replace(path + ".tmp", path)
+        return "\n".join(lines)

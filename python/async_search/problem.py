@@ -16,8 +16,10 @@ A problem file is a Python module defining ``class Problem``; its instance has
   (negate a value to maximise it); the model then reports them on one labelled
   line, ``IMPROVE_RESULT val_loss=0.31 cost=12.5`` (docs/objectives.md).
   Without it (or with one name) the search has one objective, as always;
-- ``starting_point`` (optional): kept for reference and never used (the
-  original never used it either); a wrong length only warns.
+- ``starting_point`` (optional): a list in ``params`` order or a dict; when
+  complete and inside the space it is the first point a run evaluates
+  (docs/reuse.md); a partial or mismatched one is a one-line warning naming
+  the file, and is ignored (never an error).
 
 :func:`load_problem` runs the file in a fresh module namespace (its directory on
 ``sys.path`` while it runs, for sibling imports) and returns a frozen
@@ -36,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from async_search._compat import FROZEN
+from async_search.reuse import check_starting_point
 from async_search.space import Space, SpaceError, dimension_from_shorthand
 
 __all__ = ["Problem", "ProblemError", "load_problem"]
@@ -65,7 +68,8 @@ class Problem:
 
     path: the file it came from; space: the typed :class:`Space`, dimensions in
     ``params`` order; params: the parameter names in the order the model gets them;
-    starting_point: whatever the file gave (None if absent), unused;
+    starting_point: whatever the file gave (None if absent; async_search.reuse
+    .starting_point checks it);
     warnings: one-line notes about the file (printed by ``async-search --check``).
     """
 
@@ -233,22 +237,14 @@ def load_problem(path: str | os.PathLike) -> Problem:
         notes += dim_notes[n]
     notes += more
 
-    starting_point = getattr(obj, "starting_point", None)
-    if starting_point is not None:
-        try:
-            length = len(starting_point)
-        except TypeError:
-            length = None
-        if length != len(names):
-            notes.append(
-                f"starting_point {_short(starting_point)} has "
-                f"{'no length' if length is None else f'{length} values'} for {len(names)} "
-                f"parameters; it is kept but not used")
-
     try:
         typed = Space(tuple(names), tuple(dims[n] for n in names))
     except SpaceError as e:
         raise ProblemError(f"{path}: {e}") from None
+    starting_point = getattr(obj, "starting_point", None)
+    note = check_starting_point(path, typed, starting_point)[1]
+    if note:
+        notes.append(note)
     objectives = _objectives(path, getattr(obj, "objectives", None), names)
     return Problem(path=path, space=typed, params=tuple(names),
                    starting_point=starting_point, warnings=tuple(notes),

@@ -295,7 +295,7 @@ static void help_defaults_are_the_applied_defaults(void **state)
     free(text);
     /* every flag with a value has a default but the problem, the model and
      * the experiment directory */
-    assert_int_equal(checked, 30);
+    assert_int_equal(checked, 31);
 }
 
 static void help_shows_defaults_and_cfg_variables(void **state)
@@ -344,6 +344,9 @@ static void cfg_variables_name_their_flags_and_defaults(void **state)
         {"STOPPER_WARMUP", "--stopper-warmup"},
         {"STOPPER_MAX_STEP", "--stopper-max-step"},
         {"STOPPER_TELL", "--stopper-tell"},
+        {"ENQUEUE", "--enqueue"},
+        {"WARM_START", "--warm-start"},
+        {"WARM_START_MODE", "--warm-start-mode"},
     };
     size_t n = sizeof expected / sizeof expected[0], i = 0;
     char *text = capture(options_cfg_variables);
@@ -582,6 +585,31 @@ static void stopper_names_are_the_flags_values(void **state)
     free(text);
 }
 
+/* --enqueue and --warm-start name what exists, checked before anything is
+ * created; what the files hold is the engine's business. */
+static void reuse_flags_name_existing_files(void **state)
+{
+    (void)state;
+    BAD("--enqueue /nonexistent/e.csv: No such file or directory", "--problem",
+        "p", "--model", "m", "--enqueue", "/nonexistent/e.csv");
+    BAD("--enqueue /tmp: not a regular file", "--problem", "p", "--model", "m",
+        "--enqueue", "/tmp");
+    BAD("--warm-start: '/nonexistent' is not an experiment directory",
+        "--problem", "p", "--model", "m", "--warm-start", "/tmp,/nonexistent");
+    BAD("--warm-start: '' is not an experiment directory", "--problem", "p",
+        "--model", "m", "--warm-start", "/tmp,,/tmp");
+    BAD("--warm-start-mode: 'both'", "--problem", "p", "--model", "m",
+        "--warm-start-mode", "both");
+    struct options o;
+    char err[OPTIONS_ERR_LEN];
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--warm-start", "/tmp,/", "--warm-start-mode",
+                           "transfer", NULL),
+                     OPTIONS_OK);
+    assert_string_equal(options_warm_mode_name(o.warm_start_mode), "transfer");
+    assert_string_equal(o.warm_start, "/tmp,/");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -591,6 +619,7 @@ int main(void)
         cmocka_unit_test(minus_one_means_all_cores_or_no_timeout),
         cmocka_unit_test(unknown_missing_and_conflicting_flags),
         cmocka_unit_test(exp_id_is_a_safe_name),
+        cmocka_unit_test(reuse_flags_name_existing_files),
         cmocka_unit_test(check_needs_no_model_and_help_wins),
         cmocka_unit_test(choices_map_to_their_enums),
         cmocka_unit_test(help_defaults_are_the_applied_defaults),

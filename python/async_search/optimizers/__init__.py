@@ -46,8 +46,33 @@ _REGISTRY = MappingProxyType({
 NAMES = tuple(_REGISTRY)
 
 
-def make_optimizer(problem: Any, name: str = "default", seed: int = 0, **settings: Any):
-    """Build the optimizer ``name`` for ``problem``; raises OptimizerError on a bad name/setting."""
+def make_optimizer(problem: Any, name: str = "default", seed: int = 0, warm_start: Any = None,
+                   warm_start_mode: str = "plain", **settings: Any):
+    """Build the optimizer ``name`` for ``problem``; raises OptimizerError on a bad name/setting.
+
+    ``warm_start``: earlier results told before the first ask (docs/reuse.md): a
+    DataFrame as :func:`async_search.load_results` returns, or the path of an
+    experiment directory (or its results.csv); only ``ok`` rows count, mapped onto
+    this space (async_search.reuse). ``warm_start_mode``: ``plain`` (the same
+    problem) or ``transfer`` (a related one: the earlier values rescaled to the new
+    ones as they arrive). Bad rows raise a ValueError naming the problem.
+    """
+    opt = _build(problem, name, seed, **settings)
+    if warm_start is not None:
+        from async_search import reuse
+
+        rows = reuse.warm_from_frame(warm_start, problem, reuse.starting_point(problem)[0])
+        if hasattr(opt, "warm"):
+            opt.warm(rows.points, rows.values, warm_start_mode)
+        elif warm_start_mode == "plain":
+            opt.tell(rows.points, rows.values)
+        else:
+            raise OptimizerError(f"optimizer {name!r} has no transfer mode; use "
+                                 f"warm_start_mode='plain'")
+    return opt
+
+
+def _build(problem: Any, name: str, seed: int, **settings: Any):
     import importlib
 
     if not isinstance(name, str) or not name:

@@ -202,6 +202,8 @@ class BaseOptimizer:
         self._n_pending = 0                  # sum of the counts
         self._stopped: list[tuple] = []      # (row, (step, last, full), estimate)
         self._controller = None
+        self._queue: list[dict] = []         # enqueued points not asked yet (enqueue)
+        self._warm = None                    # transfer mode: (row indices, earlier values)
 
     # -- public protocol ---------------------------------------------------------------
     def tell(self, points: Sequence[Mapping[str, Any]], values: Sequence[Any],
@@ -241,6 +243,7 @@ class BaseOptimizer:
         first = self._n
         self._append(U, y, Y)
         self._note_stopped(first, stopped)
+        self._remap_warm()
         with self._limits():
             self._observed(checked, U, self._y[first:self._n].copy())
 
@@ -251,6 +254,8 @@ class BaseOptimizer:
         n = int(n)
         if n == 0:
             return []
+        if self._queue:
+            return self._ask_queued(n)
         with self._limits():
             points = self._propose(n)
         if len(points) != n:
@@ -282,12 +287,84 @@ class BaseOptimizer:
                 entry[0] += 1
             self._n_pending += 1
 
+    # -- reuse (docs/reuse.md) ---------------------------------------------------------
+    def enqueue(self, points: Sequence[Mapping[str, Any]]) -> None:
+        """Points to evaluate first: the next asks return them, in this order, before
+        any proposal. They are pending from now on (new proposals avoid them, and
+        they count towards the initial design). A value outside the space raises
+        OptimizerError naming the point and the parameter."""
+        from async_search.reuse import value_in
+
+        checked = []
+        for i, p in enumerate(points, start=1):
+            try:
+                missing = [n for n in self.params if n not in p]
+                if missing:
+                    raise SpaceError(f"lacks {missing}")
+                checked.append({n: value_in(d, p[n]) for n, d in
+                                zip(self.space.names, self.space.dims)})
+            except SpaceError as e:
+                raise OptimizerError(f"enqueue: point {i} {dict(p)!r}: {e}") from None
+        self.pending(checked)
+        self._queue += checked
+
+    def _ask_queued(self, n: int) -> list[dict]:
+        take, self._queue = self._queue[:n], self._queue[n:]
+        return [dict(p) for p in take] + (self.ask(n - len(take)) if n > len(take) else [])
+
+    def warm(self, points: Sequence[Mapping[str, Any]], values: Sequence[Any],
+             mode: str = "plain") -> None:
+        """Tell results of earlier experiments before the first ask: ``plain`` as they
+        are (the same problem), ``transfer`` through an affine map refitted on the new
+        values as they arrive (a related problem: ``transfer.py``). Either way their
+        points count as told, so they are never proposed again."""
+        check_choice(self.name, "warm_start_mode", mode, ("plain", "transfer"))
+        start = self._n
+        self.tell(points, values)
+        if mode == "transfer" and self._n > start:
+            self._warm = (np.arange(start, self._n), self._y[start:self._n].copy())
+            self._remap_warm()
+
+    def _remap_warm(self) -> None:
+        """Transfer mode: the earlier rows' values mapped onto the new values' scale;
+        those the new rows supersede, or all once they are retired, leave the data
+        (``transfer.py``)."""
+        if self._warm is None:
+            return
+        from async_search.optimizers import transfer
+
+        rows, v = self._warm
+        new = np.ones(self._n, dtype=bool)
+        new[rows] = False
+        new &= ~np.isnan(self._y[:self._n])
+        gone = transfer.superseded(self._X[rows], self._X[:self._n][new], len(rows))
+        if gone.any():
+            keep = np.ones(self._n, dtype=bool)
+            keep[rows[gone]] = False
+            at = np.cumsum(keep) - 1
+            self._X[:int(keep.sum())] = self._X[:self._n][keep]
+            self._y[:int(keep.sum())] = self._y[:self._n][keep]
+            self._n = int(keep.sum())
+            rows, v, new = at[rows[~gone]], v[~gone], new[keep]
+            self._warm = (rows, v) if len(rows) else None
+            self._rows_left()
+        if not len(rows):
+            return
+        ok = ~np.isnan(v)
+        a, b = transfer.affine_map(self._X[rows[ok]], v[ok], self._X[:self._n][new],
+                                   self._y[:self._n][new])
+        self._y[rows] = a + b * v
+
     # -- for subclasses ----------------------------------------------------------------
     def _propose(self, n: int) -> list[dict]:
         raise NotImplementedError
 
     def _observed(self, points: list[dict], U: np.ndarray, y: np.ndarray) -> None:
         """Hook called after each tell batch (already appended to _X/_y)."""
+
+    def _rows_left(self) -> None:
+        """Hook called when told rows left the data (the transfer mode's earlier rows):
+        a model fitted with them is refitted at the next ask."""
 
     @property
     def X(self) -> np.ndarray:

@@ -258,6 +258,9 @@ class DefaultOptimizer(BaseOptimizer):
     def _light(self) -> bool:
         return self._n < 2  # fewer than 2 results: ask gives design or random points
 
+    def _rows_left(self) -> None:
+        self._gp_fit_n = 0  # the GP's hyperparameters (and warp) are refitted next
+
     # -- initial design ----------------------------------------------------------------
     def _make_design(self):
         from scipy.stats import qmc

@@ -1,0 +1,366 @@
+"""Reusing what is known (async_search.reuse, the engine's Reuse, the optimizers' enqueue
+and warm): the starting point, --enqueue files, warm starts, the Python API."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from async_search import expfiles, reuse
+from async_search.engine import Engine
+from async_search.optimizers import OptimizerError, make_optimizer
+from async_search.optimizers.transfer import affine_map
+from async_search.problem import load_problem
+
+SPACE = '{"lr": (1e-4, 1e-1, "log-uniform"), "drop": (0.0, 0.5), "opt": ["adam", "sgd"]}'
+
+
+def _problem(tmp_path: Path, start: str | None = "[1e-3, 0.1, 'adam']",
+             space: str = SPACE, name: str = "problem_q.py") -> str:
+    path = tmp_path / name
+    lines = ["class Problem:", "    def __init__(self):", f"        self.space = {space}",
+             "        self.params = self.space.keys()"]
+    if start is not None:
+        lines.append(f"        self.starting_point = {start}")
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def _engine(problem: str, optimizer: str = "default", **extra) -> Engine:
+    settings = {"problem": problem, "optimizer": optimizer, "seed": 1, "n_jobs": 1,
+                "init_size": 0, **extra}
+    return Engine(json.dumps(settings))
+
+
+def _csv(path: Path, header: list, rows: list) -> str:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        w.writerows(rows)
+    return str(path)
+
+
+def _experiment(path: Path, names: list, rows: list) -> str:
+    """An experiment directory whose results.csv holds rows (values..., objective, status)."""
+    path.mkdir()
+    out = []
+    for i, (*values, objective, status) in enumerate(rows):
+        out.append([f"1_1_{i}", *values, objective, status, 1, 0, 0, 0, 0, ""])
+    _csv(path / expfiles.RESULTS, list(expfiles.header(names)), out)
+    return str(path)
+
+
+def _points(engine: Engine, n: int) -> list:
+    return [json.loads(j) for j, _ in engine.ask(n)]
+
+
+# -- the starting point -----------------------------------------------------------------
+
+
+def test_a_complete_starting_point_is_the_first_point(tmp_path):
+    engine = _engine(_problem(tmp_path))
+    first = _points(engine, 3)
+    assert first[0] == {"lr": 1e-3, "drop": 0.1, "opt": "adam"}
+    assert first[0] not in first[1:]
+
+
+def test_a_dict_starting_point_is_used_too(tmp_path):
+    engine = _engine(_problem(tmp_path, "{'opt': 'sgd', 'drop': 0.2, 'lr': 0.01}"))
+    assert _points(engine, 1)[0] == {"lr": 0.01, "drop": 0.2, "opt": "sgd"}
+
+
+@pytest.mark.parametrize("start", ["[0.1, 16]", "[1e-3, 0.9, 'adam']", "{'lr': 0.01}"])
+def test_a_partial_or_mismatched_starting_point_warns_once_and_is_ignored(tmp_path, start):
+    path = _problem(tmp_path, start)
+    engine = _engine(path)
+    warnings = [w for w in engine.warnings().splitlines() if "starting_point" in w]
+    assert len(warnings) == 1 and path in warnings[0] and "ignored" in warnings[0]
+    first = _points(engine, 4)
+    assert all(p["drop"] != 0.9 for p in first)  # the mismatched point is not evaluated
+    assert load_problem(path).starting_point is not None  # kept as the file gave it
+
+
+# -- --enqueue ---------------------------------------------------------------------------
+
+
+def test_enqueued_points_come_first_in_file_order_then_new_points(tmp_path):
+    enq = _csv(tmp_path / "e.csv", ["p:lr", "drop", "opt"],
+               [[0.05, 0.25, "sgd"], [0.02, 0.3, "adam"], [0.05, 0.25, "sgd"]])
+    engine = _engine(_problem(tmp_path), enqueue=enq)
+    assert "repeated" in engine.warnings()
+    got = _points(engine, 2) + _points(engine, 4)
+    assert got[:3] == [{"lr": 1e-3, "drop": 0.1, "opt": "adam"},
+                       {"lr": 0.05, "drop": 0.25, "opt": "sgd"},
+                       {"lr": 0.02, "drop": 0.3, "opt": "adam"}]
+    keys = [json.dumps(p, sort_keys=True) for p in got]
+    assert len(set(keys)) == len(keys)  # the optimizer knew they were pending
+
+
+def test_a_missing_column_takes_the_starting_point_and_the_run_says_so(tmp_path):
+    enq = _csv(tmp_path / "e.csv", ["lr"], [[0.05]])
+    engine = _engine(_problem(tmp_path), enqueue=enq)
+    assert _points(engine, 2)[1] == {"lr": 0.05, "drop": 0.1, "opt": "adam"}
+    notes = [w for w in engine.warnings().splitlines() if "missing" in w]
+    assert len(notes) == 1 and "drop" in notes[0] and "starting point" in notes[0]
+
+
+def test_without_a_starting_point_a_missing_column_takes_the_default(tmp_path):
+    enq = _csv(tmp_path / "e.csv", ["opt"], [["sgd"]])
+    engine = _engine(_problem(tmp_path, None), enqueue=enq)
+    point = _points(engine, 1)[0]
+    assert point == {"lr": pytest.approx(math.sqrt(1e-4 * 1e-1)), "drop": 0.25, "opt": "sgd"}
+    assert "default" in engine.warnings()
+
+
+@pytest.mark.parametrize("header,row,where", [
+    (["lr", "drop"], [0.5, 0.1], "row 2, column lr"),
+    (["lr", "drop"], [0.01, "x"], "row 2, column drop"),
+    (["lr", "opt"], [0.01, "adagrad"], "row 2, column opt"),
+    (["lr", "momentum"], [0.01, 0.9], "column 2 'momentum'"),
+])
+def test_bad_enqueue_values_name_the_row_and_column(tmp_path, header, row, where):
+    enq = _csv(tmp_path / "e.csv", header, [[0.01, 0.2] if header[1] == "drop" else
+                                            [0.01, "sgd"] if header[1] == "opt" else
+                                            [0.01, 0.5], row])
+    with pytest.raises(ValueError) as info:
+        _engine(_problem(tmp_path), enqueue=enq)
+    message = str(info.value)
+    assert where in message and enq in message and "\n" not in message
+
+
+def test_results_csv_rows_can_be_pasted_into_an_enqueue_file(tmp_path):
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "opt"], [[0.02, 0.3, "sgd", 1.0, "ok"]])
+    engine = _engine(_problem(tmp_path, None), enqueue=str(Path(exp) / expfiles.RESULTS))
+    assert _points(engine, 1)[0] == {"lr": 0.02, "drop": 0.3, "opt": "sgd"}
+
+
+# -- --warm-start ------------------------------------------------------------------------
+
+
+class Spy:
+    """Records the optimizer's calls (wraps a real one)."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def __getattr__(self, name):
+        target = getattr(self.inner, name)
+
+        def call(*args, **kwargs):
+            self.calls.append(name)
+            return target(*args, **kwargs)
+        return call
+
+
+def test_warm_rows_are_told_before_the_first_ask_and_never_proposed_again(tmp_path):
+    rows = [[lr, 0.1 * k, opt, (lr - 0.03) ** 2 + k, "ok"] for k, lr in enumerate(
+        [0.001, 0.01, 0.03, 0.05]) for opt in ("adam", "sgd")]
+    rows.append([0.02, 0.2, "adam", "nan", "failed"])
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "opt"], rows)
+    engine = _engine(_problem(tmp_path, None), optimizer="random", warm_start=exp)
+    opt = engine._optimizer
+    assert len(opt.y) == 8 and not np.isnan(opt.y).any()  # ok rows only, told at once
+    known = {opt.space.key(p) for p in opt.space.from_unit(opt.X)}
+    for p in _points(engine, 40):
+        assert opt.space.key(p) not in known
+
+
+def test_warm_start_is_told_before_ask_in_that_order(tmp_path, monkeypatch):
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "opt"], [[0.02, 0.3, "sgd", 1.0, "ok"]])
+    import async_search.engine as engine_module
+
+    spies = []
+    real = engine_module.make_optimizer
+
+    def spying(*args, **kwargs):
+        spies.append(Spy(real(*args, **kwargs)))
+        return spies[-1]
+    monkeypatch.setattr(engine_module, "make_optimizer", spying)
+    engine = _engine(_problem(tmp_path), warm_start=exp)
+    engine.ask(2)
+    assert spies[0].calls[:3] == ["warm", "enqueue", "ask"]
+
+
+def test_a_narrowed_range_leaves_rows_out_with_a_count(tmp_path):
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "opt"],
+                      [[0.01, 0.1, "adam", 1.0, "ok"], [0.01, 0.45, "adam", 2.0, "ok"],
+                       [0.02, 0.2, "rmsprop", 3.0, "ok"]])
+    narrowed = '{"lr": (1e-4, 1e-1, "log-uniform"), "drop": (0.0, 0.3), "opt": ["adam", "sgd"]}'
+    warm = reuse.read_warm([exp], load_problem(_problem(tmp_path, None, narrowed)), None)
+    assert len(warm.points) == 1 and warm.sources[0]["outside_space"] == 2
+    assert "2 left out" in reuse.summary(warm)[0]
+
+
+def test_a_removed_dimension_is_dropped_and_an_added_one_filled(tmp_path):
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "momentum"],
+                      [[0.01, 0.1, 0.9, 1.0, "ok"], [0.02, 0.2, 0.5, 2.0, "ok"]])
+    warm = reuse.read_warm([exp], load_problem(_problem(tmp_path)),
+                           {"lr": 1e-3, "drop": 0.1, "opt": "sgd"})
+    assert warm.points == [{"lr": 0.01, "drop": 0.1, "opt": "sgd"},
+                           {"lr": 0.02, "drop": 0.2, "opt": "sgd"}]
+    source = warm.sources[0]
+    assert source["removed"] == ["momentum"] and source["added"] == ["opt"]
+
+
+def test_rows_that_become_one_point_are_averaged(tmp_path):
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "momentum"],
+                      [[0.01, 0.1, 0.9, 1.0, "ok"], [0.01, 0.1, 0.5, 3.0, "ok"]])
+    warm = reuse.read_warm([exp], load_problem(_problem(tmp_path)), None)
+    assert warm.values == [2.0]
+
+
+@pytest.mark.parametrize("rows,why", [
+    ([[0.01, 0.1, "adam", "nan", "failed"]], "no usable rows"),
+    ([[0.5, 0.1, "adam", 1.0, "ok"]], "no usable rows"),
+    ([[0.01, 0.1, "adam", "nan", "ok"]], "incompatible objective"),
+])
+def test_an_unusable_experiment_is_a_one_line_error(tmp_path, rows, why):
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "opt"], rows)
+    with pytest.raises(ValueError) as info:
+        _engine(_problem(tmp_path), warm_start=exp)
+    assert why in str(info.value) and exp in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_missing_experiment_is_a_one_line_error(tmp_path):
+    with pytest.raises(ValueError, match="no such experiment directory"):
+        _engine(_problem(tmp_path), warm_start=str(tmp_path / "nope"))
+
+
+def test_record_writes_sources_and_counts_into_config_json(tmp_path):
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "opt"],
+                      [[0.01, 0.1, "adam", 1.0, "ok"], [0.01, 0.45, "adam", 2.0, "ok"]])
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / expfiles.CONFIG).write_text(json.dumps({"exp_id": "run"}))
+    engine = _engine(_problem(tmp_path), warm_start=exp)
+    lines = engine.record(str(run))
+    config = json.loads((run / expfiles.CONFIG).read_text())
+    assert config["exp_id"] == "run"
+    assert config["reuse"]["warm_start"]["sources"][0]["source"] == exp
+    assert config["reuse"]["warm_start"]["rows"] == 2
+    assert "warm start from" in lines
+
+
+# -- restart -----------------------------------------------------------------------------
+
+
+def _restartable(tmp_path: Path, engine: Engine, finished: int, issued: int) -> Path:
+    """An experiment of the engine's first `issued` points, `finished` of them with a row."""
+    run = tmp_path / "run"
+    run.mkdir()
+    points = engine.ask(issued)
+    (run / expfiles.POINTS).write_text("".join(f"1_1_{i}\t{j}\n"
+                                               for i, (j, _) in enumerate(points)))
+    rows = [[f"1_1_{i}", *c.split(","), 1.0 + i, "ok", 1, 0, 0, 0, 0, ""]
+            for i, (_, c) in enumerate(points[:finished])]
+    _csv(run / expfiles.RESULTS, list(expfiles.header(["lr", "drop", "opt"])), rows)
+    return run
+
+
+def test_a_restart_issues_no_enqueued_point_twice_and_skips_none(tmp_path):
+    enq = _csv(tmp_path / "e.csv", ["lr", "drop", "opt"],
+               [[0.01 * k, 0.2, "sgd"] for k in range(1, 7)])
+    problem = _problem(tmp_path)
+    first = _engine(problem, enqueue=enq)
+    run = _restartable(tmp_path, first, finished=2, issued=4)
+    second = _engine(problem, enqueue=enq)
+    finished, inflight, *_ = second.replay(str(run))
+    assert len(finished) == 2 and len(inflight) == 2
+    later = _points(second, 4)
+    assert later[:3] == [{"lr": 0.01 * k, "drop": 0.2, "opt": "sgd"} for k in (4, 5, 6)]
+    issued = [json.loads(j) for _, j, *_ in finished] + [json.loads(j) for _, j, *_ in inflight]
+    assert not any(p in issued for p in later)
+
+
+def test_a_restart_without_the_flags_takes_them_from_config_json(tmp_path):
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "opt"],
+                      [[0.01, 0.1, "adam", 1.0, "ok"], [0.03, 0.3, "sgd", 2.0, "ok"]])
+    enq = _csv(tmp_path / "e.csv", ["lr", "drop", "opt"],
+               [[0.01 * k, 0.2, "sgd"] for k in range(1, 5)])
+    problem = _problem(tmp_path, None)
+    first = _engine(problem, optimizer="random", enqueue=enq, warm_start=exp)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / expfiles.CONFIG).write_text("{}")
+    first.record(str(run))
+    points = first.ask(2)
+    (run / expfiles.POINTS).write_text("".join(f"1_1_{i}\t{j}\n"
+                                               for i, (j, _) in enumerate(points)))
+    second = _engine(problem, optimizer="random")
+    second.replay(str(run))
+    assert len(second._optimizer.y) == 2  # the warm rows, told once
+    assert _points(second, 2) == [{"lr": 0.01 * k, "drop": 0.2, "opt": "sgd"} for k in (3, 4)]
+
+
+# -- the Python API ----------------------------------------------------------------------
+
+
+def test_make_optimizer_warm_start_from_a_dataframe_and_a_path(tmp_path):
+    problem = load_problem(_problem(tmp_path, None))
+    exp = _experiment(tmp_path / "old", ["lr", "drop", "opt"],
+                      [[0.01, 0.1, "adam", 1.0, "ok"], [0.03, 0.3, "sgd", 2.0, "ok"],
+                       [0.02, 0.2, "sgd", "nan", "failed"]])
+    by_path = make_optimizer(problem, "default", seed=0, warm_start=exp)
+    frame = expfiles.load_results(exp)
+    by_frame = make_optimizer(problem, "default", seed=0, warm_start=frame)
+    plain = make_optimizer(problem, "default", seed=0, warm_start=pd.DataFrame(
+        {"lr": [0.01, 0.03], "drop": [0.1, 0.3], "opt": ["adam", "sgd"],
+         "objective": [1.0, 2.0]}))
+    for opt in (by_path, by_frame, plain):
+        assert sorted(opt.y.tolist()) == [1.0, 2.0]
+    assert by_path.ask(3) == by_frame.ask(3)
+
+
+def test_optimizer_enqueue_serves_points_first_and_checks_them(tmp_path):
+    problem = load_problem(_problem(tmp_path, None))
+    opt = make_optimizer(problem, "default", seed=0)
+    mine = [{"lr": 0.01, "drop": 0.2, "opt": "sgd"}, {"lr": 0.05, "drop": 0.4, "opt": "adam"}]
+    opt.enqueue(mine)
+    assert opt.n_pending == 2
+    got = opt.ask(1) + opt.ask(3)
+    assert got[:2] == mine and all(p not in mine for p in got[2:])
+    with pytest.raises(OptimizerError, match="point 1"):
+        opt.enqueue([{"lr": 0.5, "drop": 0.2, "opt": "sgd"}])
+
+
+# -- the transfer mode -------------------------------------------------------------------
+
+
+def test_affine_map_recovers_a_shift_and_a_scale():
+    rng = np.random.default_rng(0)
+    U_old = rng.random((60, 2))
+    v_old = (U_old ** 2).sum(axis=1)
+    U_new = rng.random((10, 2))
+    a, b = affine_map(U_old, v_old, U_new, 3.0 + 2.0 * (U_new ** 2).sum(axis=1))
+    assert a == pytest.approx(3.0, abs=0.3) and b == pytest.approx(2.0, abs=0.3)
+    assert affine_map(U_old, v_old, U_new[:0], np.empty(0)) == (0.0, 1.0)
+
+
+def test_transfer_mode_rescales_the_warm_rows_as_new_values_arrive(tmp_path):
+    problem = load_problem(_problem(tmp_path, None, '{"x": (0.0, 1.0), "y": (0.0, 1.0)}'))
+    grid = [{"x": x, "y": y} for x in np.linspace(0, 1, 6) for y in np.linspace(0, 1, 6)]
+    old = [p["x"] ** 2 + p["y"] ** 2 for p in grid]
+    frame = pd.DataFrame(grid).assign(objective=old)
+    opt = make_optimizer(problem, "random", seed=0, warm_start=frame,
+                         warm_start_mode="transfer")
+    assert opt.y[:36].tolist() == pytest.approx(old)
+    new = opt.ask(5)
+    opt.tell(new, [10 + 5 * (p["x"] ** 2 + p["y"] ** 2) for p in new])
+    rows, v = opt._warm
+    assert 0 < len(rows) <= 36 and len(opt.y) == len(rows) + 5
+    assert np.corrcoef(opt.y[rows], 10 + 5 * v)[0, 1] > 0.99
+    assert opt.y[rows].mean() == pytest.approx(10 + 5 * v.mean(), rel=0.2)
+    kept = opt.space.from_unit(opt.X[rows])
+    for p in kept:  # the new rows superseded the earlier rows next to them
+        assert min(math.dist((p["x"], p["y"]), (q["x"], q["y"])) for q in new) > 0.05 * 2 ** 0.5
+    more = opt.ask(31)
+    opt.tell(more, [10 + 5 * (p["x"] ** 2 + p["y"] ** 2) for p in more])
+    assert opt._warm is None and len(opt.y) == 36  # retired: only the new rows are left
+    known = {opt.space.key(p) for p in grid}
+    assert not any(opt.space.key(p) in known for p in opt.ask(20))
