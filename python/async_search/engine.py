@@ -303,6 +303,13 @@ class Reuse:
         if self._file:
             self._queue, self.notes = reuse.read_enqueue(self._file, problem, self._start)
             self._file = os.path.abspath(self._file)
+        if self._queue and not hasattr(optimizer, "enqueue"):
+            raise ValueError(f"--enqueue {settings.get('enqueue')}: this optimizer has no "
+                             "enqueue(points) to take them (the built-in ones have)")
+        if self._start is not None and not hasattr(optimizer, "enqueue"):
+            self.notes.append(f"{problem.path}: starting_point not evaluated first: this "
+                              "optimizer has no enqueue(points) to take it")
+            self._start = None
         if self._start is not None:
             key = problem.space.key(self._start)
             self._queue = [self._start] + [p for p in self._queue

@@ -364,3 +364,20 @@ def test_transfer_mode_rescales_the_warm_rows_as_new_values_arrive(tmp_path):
     assert opt._warm is None and len(opt.y) == 36  # retired: only the new rows are left
     known = {opt.space.key(p) for p in grid}
     assert not any(opt.space.key(p) in known for p in opt.ask(20))
+
+
+# -- a user's optimizer without enqueue(points) -------------------------------------------
+
+USER = "async_search.optimizers.example_user:CoordinateSearch"
+
+
+def test_a_user_optimizer_without_enqueue_runs_with_a_starting_point_noted(tmp_path):
+    engine = _engine(_problem(tmp_path), USER)
+    assert "starting_point not evaluated first" in engine.warnings()
+    assert len(_points(engine, 2)) == 2
+
+
+def test_enqueue_with_a_user_optimizer_without_enqueue_is_refused_at_once(tmp_path):
+    points = _csv(tmp_path / "e.csv", ["lr", "drop", "opt"], [[0.01, 0.2, "sgd"]])
+    with pytest.raises(ValueError, match=r"--enqueue .*e\.csv: this optimizer has no enqueue"):
+        _engine(_problem(tmp_path), USER, enqueue=points)
