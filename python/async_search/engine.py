@@ -315,6 +315,9 @@ class Reuse:
             self._queue = [self._start] + [p for p in self._queue
                                            if problem.space.key(p) != key]
         dirs = [d for d in (settings.get("warm_start") or "").split(",") if d]
+        if dirs and problem.objectives:
+            raise ValueError(f"--warm-start: {problem.path} declares several objectives "
+                             f"({', '.join(problem.objectives)}); a warm start takes one")
         self._warm = reuse.read_warm(dirs, problem, self._start) if dirs else None
         self._tell_warm()
         self._primed = False

@@ -381,3 +381,11 @@ def test_enqueue_with_a_user_optimizer_without_enqueue_is_refused_at_once(tmp_pa
     points = _csv(tmp_path / "e.csv", ["lr", "drop", "opt"], [[0.01, 0.2, "sgd"]])
     with pytest.raises(ValueError, match=r"--enqueue .*e\.csv: this optimizer has no enqueue"):
         _engine(_problem(tmp_path), USER, enqueue=points)
+
+
+def test_a_warm_start_of_a_problem_with_several_objectives_is_refused(tmp_path):
+    path = Path(_problem(tmp_path))
+    path.write_text(path.read_text() + "        self.objectives = ['loss', 'cost']\n")
+    old = _experiment(tmp_path / "old", ["lr", "drop", "opt"], [[0.01, 0.2, "sgd", 1.0, "ok"]])
+    with pytest.raises(ValueError, match="--warm-start: .* declares several objectives"):
+        _engine(str(path), warm_start=old)
