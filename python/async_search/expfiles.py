@@ -48,6 +48,7 @@ API::
     read_config(exp_dir)    -> dict, or None when there is no config.json
     read_restart(exp_dir, params) -> Restart: what a restart needs
     read_frame(exp_dir)     -> ResultsFrame: a typed DataFrame and notes
+    frame_of(table)         -> ResultsFrame of a Table already read (the dashboard)
     load_results(exp_dir)   -> pandas.DataFrame (the public results API)
     best_row(frame)         -> pandas.Series: the best evaluation
 
@@ -73,6 +74,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "OBJECTIVE_PREFIX",
+    "frame_of",
     "front_summary",
     "hypervolume",
     "objective_column",
@@ -588,6 +590,12 @@ def read_frame(exp_dir: str | os.PathLike[str]) -> ResultsFrame:
     if not root.is_dir():
         raise ExperimentFileError(f"not a directory: {root} (expected an experiment directory)")
     table = read_table(root / RESULTS)
+    return _typed_frame(table)
+
+
+def frame_of(table: Table) -> ResultsFrame:
+    """:func:`read_frame`'s answer for a :class:`Table` already read (the dashboard
+    reads results.csv incrementally, by the same rules)."""
     return _typed_frame(table)
 
 

@@ -123,6 +123,7 @@ def test_panels_match_results_csv_and_a_new_best_appears_live(
     wait_text(browser, "count-total", str(n))
     for panel in PANELS:
         assert browser.find_elements(By.ID, f"panel-{panel}"), panel
+    assert not browser.find_element(By.ID, "panel-front").is_displayed()  # one objective
     assert text(browser, "best-job") == job
     assert float(text(browser, "best-objective")) == pytest.approx(best, rel=1e-5)
     assert text(browser, "exp-name") == "EXP001"
@@ -163,6 +164,49 @@ def test_panels_match_results_csv_and_a_new_best_appears_live(
     wait_text(browser, "best-job", new.split(",")[0])
     assert float(text(browser, "best-objective")) == 0.001
     assert text(browser, "count-total") == str(n + 1)
+    assert browser.execute_script("return window.performance.timeOrigin") == marker
+
+
+def front_trace(driver) -> list:
+    """The job ids of the front panel's "Pareto front" trace, in the order drawn."""
+    return driver.execute_script(
+        "const d = document.querySelector('#plot-front');"
+        "const t = d && d.data ? d.data.find(t => (t.name || '').startsWith('Pareto front'))"
+        " : null;"
+        "return t ? Array.from(t.text) : null;")
+
+
+def test_two_objectives_show_the_front_and_a_new_member_live(
+        tmp_path: Path, browser, serve) -> None:
+    from async_search import expfiles
+
+    exp = SyntheticExperiment(tmp_path / "EXP006", seed=3, objectives=("f1", "f2"))
+    exp.append(60, logs=False)
+    frame = expfiles.load_results(exp.root)
+    front = expfiles.pareto_rows(frame)
+    dash = serve(str(exp.root))
+    browser.get(dash.url)
+    wait_text(browser, "count-total", "60")
+    wait_text(browser, "front-size", str(len(front)))
+    assert browser.find_element(By.ID, "panel-front").is_displayed()
+    assert float(text(browser, "front-hv")) == pytest.approx(
+        expfiles.front_summary(frame)["hypervolume"], abs=1e-4)
+    assert front_trace(browser) == list(front.sort_values("f1", kind="stable")["job_id"])
+    ok = int(((frame["status"] == "ok") & frame["f1"].notna()).sum())
+    assert traces(browser, "front")[0] == ["scatter", ok, "ok evaluations"]
+    assert "first objective, f1" in browser.find_element(By.CSS_SELECTOR, "#panel-best h2").text
+    shot(browser, "pareto")
+
+    # a row that enters the front (a new lowest f1, the highest f2: it drops none)
+    marker = browser.execute_script("return window.performance.timeOrigin")
+    new = exp.append(1, status="ok", obj=float(frame["f1"].min()) / 2,
+                     second=float(frame["f2"].max()) + 1, logs=False)[0].split(",")[0]
+    wait_text(browser, "front-size", str(len(front) + 1))
+    assert front_trace(browser)[0] == new
+    assert text(browser, "count-total") == "61"
+    hv = traces(browser, "front")[2]  # the hypervolume's evolution reaches the new row
+    assert hv[2] == "hypervolume" and browser.execute_script(
+        "return document.querySelector('#plot-front').data[2].x.slice(-2)") == [61, 61]
     assert browser.execute_script("return window.performance.timeOrigin") == marker
 
 

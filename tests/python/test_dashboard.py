@@ -167,3 +167,90 @@ def test_routes_refuse_writes_traversal_and_foreign_hosts(served) -> None:
     assert fetch(base + "/", headers={"Host": "evil.example:80"}) == 403  # DNS rebinding
     after = {p: p.read_bytes() for p in exp.root.rglob("*") if p.is_file()}
     assert after == before
+
+
+HEADER2 = HEADER[:-1] + ",o:f1,o:f2\n"
+
+
+def row2(i: int, f1: float, f2: float, status: str = "ok") -> str:
+    shown = (f1, f2) if status == "ok" else ("nan", "nan")
+    return f"0_{i}_0,{i / 10},{shown[0]},{status},1,{i},{i},{i + 1},1.0,,{shown[0]},{shown[1]}\n"
+
+
+def make_exp2(root: Path, points: list) -> Path:
+    """Two objectives (f1, f2); a point None is a failed row."""
+    root.mkdir(parents=True)
+    (root / "config.json").write_text('{"max_evals": 100}')
+    (root / "results.csv").write_text(HEADER2 + "".join(
+        row2(i, *p) if p else row2(i, 0, 0, "failed") for i, p in enumerate(points)))
+    return root
+
+
+POINTS = [(3.0, 3.0), (1.0, 4.0), None, (2.0, 2.0), (4.0, 1.0), (2.0, 2.0), (3.0, 2.5),
+          (0.5, 5.0), (1.5, 2.5)]
+
+
+def test_the_data_layer_returns_the_objective_columns(tmp_path: Path) -> None:
+    from async_search import expfiles
+
+    exp = data.Experiment(make_exp2(tmp_path / "e", POINTS), 0)
+    assert exp.objectives() == ["f1", "f2"]
+    frame = exp.frame()
+    loaded = expfiles.load_results(exp.root)
+    assert frame.attrs["objectives"] == ("f1", "f2")
+    for name in ("job_id", "status", "f1", "f2", "objective"):
+        assert frame[name].equals(loaded[name]), name
+    one = data.Experiment(make_exp(tmp_path / "one"), 1)
+    assert one.objectives() == [] and "f1" not in one.frame().columns
+    assert data.front_answer(one.frame()) == {"objectives": [], "rows": 3}
+
+
+def test_the_front_is_pareto_rows_with_the_summarys_hypervolume(tmp_path: Path) -> None:
+    from async_search import expfiles
+
+    exp = data.Experiment(make_exp2(tmp_path / "e", POINTS), 0)
+    answer = data.front_answer(exp.frame())
+    frame = expfiles.load_results(exp.root)
+    summary = expfiles.front_summary(frame)
+    assert answer["front"] == list(expfiles.pareto_rows(frame)["job_id"])
+    assert answer["front"] == ["0_1_0", "0_3_0", "0_4_0", "0_5_0", "0_7_0", "0_8_0"]  # equal: both
+    assert answer["size"] == 6 and answer["ok"] == 8 and answer["rows"] == 9
+    assert answer["hypervolume"] == pytest.approx(summary["hypervolume"])
+    assert answer["reference"] == pytest.approx(list(summary["reference"]))
+    # the evolution: the hypervolume of each prefix's front, with the final points
+    history = answer["history"]
+    assert history["evaluation"] == [1, 2, 4, 5, 6, 8, 9]  # rows where the front changed
+    for n, hv in zip(history["evaluation"], history["hypervolume"]):
+        prefix = expfiles.pareto_rows(frame.iloc[:n], ["f1", "f2"])
+        assert hv == pytest.approx(expfiles.hypervolume(
+            prefix[["f1", "f2"]].to_numpy(), summary["reference"], summary["ideal"]))
+    assert history["hypervolume"][-1] == pytest.approx(summary["hypervolume"])
+    assert history["hypervolume"] == sorted(history["hypervolume"])
+
+
+def test_the_front_route_follows_appended_rows(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from async_search import expfiles
+
+    monkeypatch.setattr(server, "FRONT_PAUSE_FACTOR", 0.0)  # recompute at every new row
+    exp = data.Experiment(make_exp2(tmp_path / "e", POINTS), 0)
+    srv, _ = server.make_server([exp], "127.0.0.1", 0, None)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/api/exp/0/front"
+    try:
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            first = json.load(answer)
+        assert first["front"] == list(expfiles.pareto_rows(
+            expfiles.load_results(exp.root))["job_id"])
+        with open(exp.root / "results.csv", "a") as handle:
+            handle.write(row2(9, 0.2, 9.0))  # a new extreme: enters, drops none
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            later = json.load(answer)
+        assert later["front"] == first["front"] + ["0_9_0"] and later["rows"] == 10
+        assert later["front"] == list(expfiles.pareto_rows(
+            expfiles.load_results(exp.root))["job_id"])
+        assert later["history"]["evaluation"][-1] == 10
+    finally:
+        srv.shutdown()
+        srv.server_close()

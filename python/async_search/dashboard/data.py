@@ -33,7 +33,7 @@ from async_search import expfiles
 from async_search._compat import FROZEN
 
 __all__ = ["CsvJournal", "Experiment", "ExperimentError", "State", "complete_length",
-           "inside", "JOB_ID_PATTERN"]
+           "front_answer", "inside", "JOB_ID_PATTERN"]
 
 LOCK = ".lock"  # csrc/journal.h JOURNAL_LOCK: fcntl-locked while a search runs
 MANAGER_LOG = "manager.log"  # csrc/experiment.h EXPERIMENT_LOG
@@ -44,6 +44,7 @@ MANAGER_TAIL_BYTES = 65536
 JOB_ID_PATTERN = re.compile(r"\A[0-9]+_[0-9]+_[0-9]+\Z")
 START_LINE = re.compile(r"experiment .*: \d+ workers, max_evals (-?\d+)")
 STOP_LINE = re.compile(r"(interrupted by SIG\w+|stopping: [^;(]*)")
+FRONT_HISTORY_MAX = 200  # hypervolumes computed for the front's evolution (at most)
 
 
 class ExperimentError(ValueError):
@@ -134,6 +135,12 @@ class CsvJournal:
                 return
             self._seen.add(value)
         self.rows.append(record)
+
+    def snapshot(self) -> tuple[int, list[str], list[list[str]]]:
+        """(generation, header, rows) after a refresh: a consistent copy."""
+        self.refresh()
+        with self._lock:
+            return self.generation, list(self.header), list(self.rows)
 
     def since(self, generation: int, start: int) -> dict[str, Any]:
         """The rows from index ``start`` on, after a refresh. When ``generation``
@@ -251,6 +258,20 @@ class Experiment:
         return State("interrupted", f"ended after {rows} of max_evals {wanted or '?'} "
                      "(killed, or a time limit)")
 
+    def objectives(self) -> list[str]:
+        """The objectives' names (results.csv's o: columns); fewer than 2: one."""
+        self.results.refresh()
+        prefix = expfiles.OBJECTIVE_PREFIX
+        return [c[len(prefix):] for c in self.results.header if c.startswith(prefix)]
+
+    def frame(self) -> Any:
+        """The rows read so far as :func:`async_search.expfiles.load_results`'
+        DataFrame (with several objectives, a column each, named like it)."""
+        _, header, rows = self.results.snapshot()
+        table = expfiles.Table(self.results.path, tuple(header),
+                               tuple(map(tuple, rows)), ())
+        return expfiles.frame_of(table).frame
+
     def model_log(self, job_id: str) -> list[str] | None:
         """The last LOG_TAIL_LINES lines of run/JOB_ID/model.log; None when the
         job id is not one of results.csv's or the file is not inside the
@@ -271,3 +292,56 @@ class Experiment:
                 return handle.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
+
+
+def front_answer(frame: Any) -> dict[str, Any]:
+    """The Pareto front of a frame with several objectives, as the summary and
+    the report give it (:func:`async_search.expfiles.front_summary`): its job
+    ids, size, normalised hypervolume, reference and ideal points; and its
+    evolution, the hypervolume of the front after each evaluation measured
+    with those same points (evaluation numbers count every row, from 1).
+    ``rows`` is how many rows it was computed on. With one objective, only
+    ``objectives`` and ``rows``."""
+    import numpy as np
+
+    names = list(frame.attrs.get("objectives", ()))
+    if len(names) < 2:
+        return {"objectives": names, "rows": len(frame)}
+    Y = frame[names].to_numpy(dtype=float)
+    usable = (frame[expfiles.STATUS] == expfiles.OK).to_numpy() & np.isfinite(Y).all(axis=1)
+    answer: dict[str, Any] = {"objectives": names, "rows": len(frame),
+                              "ok": int(usable.sum()), "size": 0,
+                              "hypervolume": None, "reference": None, "ideal": None,
+                              "front": [], "history": {"evaluation": [], "hypervolume": []}}
+    summary = expfiles.front_summary(frame)
+    if summary is None:
+        return answer
+    answer.update(size=summary["size"], hypervolume=float(summary["hypervolume"]),
+                  reference=[float(v) for v in summary["reference"]],
+                  ideal=[float(v) for v in summary["ideal"]],
+                  front=[str(j) for j in summary["rows"][expfiles.JOB_ID]],
+                  history=_front_history(Y, usable, summary["reference"], summary["ideal"]))
+    return answer
+
+
+def _front_history(Y: Any, usable: Any, ref: Any, ideal: Any) -> dict[str, list]:
+    """The hypervolume after each change of the front, in gather order (at most
+    FRONT_HISTORY_MAX of the changes, evenly chosen, the last always). The front
+    is kept by inserting one row at a time; a row no other dominates enters and
+    drops those it dominates (equal rows all stay, as in pareto_mask)."""
+    import numpy as np
+
+    front = np.empty((0, Y.shape[1]))
+    changes: list[tuple[int, Any]] = []
+    for i in np.flatnonzero(usable):
+        y = Y[i]
+        if np.any(np.all(front <= y, axis=1) & np.any(front < y, axis=1)):
+            continue
+        kept = ~(np.all(y <= front, axis=1) & np.any(y < front, axis=1))
+        front = np.vstack([front[kept], y])
+        changes.append((int(i) + 1, front))
+    if len(changes) > FRONT_HISTORY_MAX:
+        chosen = np.linspace(0, len(changes) - 1, FRONT_HISTORY_MAX).round().astype(int)
+        changes = [changes[k] for k in sorted(set(chosen))]
+    return {"evaluation": [n for n, _ in changes],
+            "hypervolume": [float(expfiles.hypervolume(f, ref, ideal)) for _, f in changes]}

@@ -17,6 +17,8 @@ Routes, all GET (any other method: 405)::
     /api/exp/I/results?gen=G&since=N   results.csv rows from row N on (data.CsvJournal)
     /api/exp/I/curves?gen=G&since=N    intermediate.csv rows likewise
     /api/exp/I/importance          async_search.importance over the ok rows
+    /api/exp/I/front               several objectives: the Pareto front and its
+                                   hypervolume's evolution (data.front_answer)
     /api/exp/I/log/JOB_ID          the last lines of run/JOB_ID/model.log
 
 Exit status: 0 after an interrupt, 2 bad input (a missing or non-experiment
@@ -46,7 +48,7 @@ from typing import Any, Sequence
 from urllib.parse import parse_qs, quote, urlsplit
 
 from async_search import expfiles
-from async_search.dashboard.data import Experiment, ExperimentError
+from async_search.dashboard.data import Experiment, ExperimentError, front_answer
 
 __all__ = ["Dashboard", "main", "make_server", "plotly_path"]
 
@@ -62,7 +64,8 @@ DEFAULT_HOST = "127.0.0.1"
 TOKEN_COOKIE = "as_dashboard_token"
 GZIP_MIN_BYTES = 1024  # smaller answers go uncompressed
 IMPORTANCE_MIN_INTERVAL_S = 10.0  # importance is recomputed at most this often
-API = re.compile(r"\A/api/exp/(\d+)/(info|results|curves|importance|log/([^/]+))\Z")
+FRONT_PAUSE_FACTOR = 4.0  # the front waits this many times its last computation's time
+API = re.compile(r"\A/api/exp/(\d+)/(info|results|curves|importance|front|log/([^/]+))\Z")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -90,7 +93,8 @@ class Dashboard:
         self.token = token
         self.hosts = hosts  # Host header names accepted without a token
         self._static: dict[str, bytes] = {}
-        self._importance: dict[int, tuple[float, int, int, Any]] = {}
+        self._importance: dict[int, tuple[float, tuple[int, int], float, Any]] = {}
+        self._front: dict[int, tuple[float, tuple[int, int], float, Any]] = {}
         self._lock = threading.Lock()
 
     def static(self, name: str) -> bytes | None:
@@ -106,16 +110,28 @@ class Dashboard:
     def importance(self, exp: Experiment) -> dict[str, Any]:
         """The experiment's parameter importance, recomputed when rows came and
         IMPORTANCE_MIN_INTERVAL_S passed since the last time."""
+        return self._cached(self._importance, exp, _importance_answer,
+                            lambda cost: IMPORTANCE_MIN_INTERVAL_S)
+
+    def front(self, exp: Experiment) -> dict[str, Any]:
+        """The experiment's Pareto front (data.front_answer), recomputed when rows
+        came, after a pause of FRONT_PAUSE_FACTOR times what the last took (at
+        once for small experiments; a large one costs a bounded share of a core)."""
+        return self._cached(self._front, exp, lambda e: front_answer(e.frame()),
+                            lambda cost: FRONT_PAUSE_FACTOR * cost)
+
+    def _cached(self, store: dict, exp: Experiment, compute: Any, pause: Any) -> Any:
+        """compute(exp), kept in store until rows came and pause(its cost) passed."""
         exp.results.refresh()
         key = (exp.results.generation, len(exp.results.rows))
         with self._lock:
-            cached = self._importance.get(exp.index)
-        if cached and ((cached[1], cached[2]) == key
-                       or time.monotonic() - cached[0] < IMPORTANCE_MIN_INTERVAL_S):
+            cached = store.get(exp.index)
+        if cached and (cached[1] == key or time.monotonic() - cached[0] < pause(cached[2])):
             return cached[3]
-        answer = _importance_answer(exp)
+        began = time.monotonic()
+        answer = compute(exp)
         with self._lock:
-            self._importance[exp.index] = (time.monotonic(), key[0], key[1], answer)
+            store[exp.index] = (time.monotonic(), key, time.monotonic() - began, answer)
         return answer
 
 
@@ -241,6 +257,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(journal.since(number("gen"), number("since")))
         elif what == "importance":
             self._json(self.dashboard.importance(exp))
+        elif what == "front":
+            self._json(self.dashboard.front(exp))
         else:
             lines = exp.model_log(match.group(3))
             if lines is None:

@@ -1,7 +1,8 @@
 /* async-search dashboard: one page per experiment and a comparison view.
  * Polls the server's read-only API every POLL_MS and asks only for the rows
  * added since the last answer (results.csv, intermediate.csv); plots with
- * Plotly (served locally). Lower objective is better. */
+ * Plotly (served locally). Lower objective is better; with several objectives
+ * (results.csv's o: columns) every one is minimised and "best" is on the first. */
 "use strict";
 
 const POLL_MS = 2000;
@@ -9,7 +10,7 @@ const WEBGL_ABOVE_POINTS = 5000;  // more points than this are drawn with WebGL 
 const TABLE_MAX_ROWS = 500;   // the table shows this many of the matching rows
 const FAILURES_SHOWN = 20;    // the last failed/timed-out evaluations listed
 const COLORS = {ok: "#1f77b4", failed: "#d62728", timeout: "#ff7f0e", stopped: "#9467bd",
-                best: "#2ca02c", other: "#7f7f7f"};
+                best: "#2ca02c", other: "#7f7f7f", front: "#d62728"};
 const PLOT_CONFIG = {displaylogo: false, responsive: true,
                      toImageButtonOptions: {format: "png", scale: 2}};
 const TOKEN = new URLSearchParams(location.search).get("token");
@@ -103,6 +104,8 @@ class Experiment {
     this.cgen = 0; this.cnext = 0;
     this.importance = null;
     this.params = [];
+    this.objectives = [];  // several objectives: their names (o: columns), else empty
+    this.front = null;     // /front's answer (several objectives)
   }
 
   typed(record, n) {
@@ -113,6 +116,8 @@ class Experiment {
                  duration: num(record[at.duration]), params: {}, raw: record};
     for (const p of this.params) row.params[p] = record[at["p:" + p]];
     row.usable = row.status === "ok" && Number.isFinite(row.obj);
+    row.objs = this.objectives.map((o) => num(record[at["o:" + o]]));
+    row.allUsable = row.usable && row.objs.every(Number.isFinite);
     return row;
   }
 
@@ -130,6 +135,7 @@ class Experiment {
       this.header = res.header;
       this.at = Object.fromEntries(res.header.map((name, i) => [name, i]));
       this.params = res.header.filter((c) => c.startsWith("p:")).map((c) => c.slice(2));
+      this.objectives = res.header.filter((c) => c.startsWith("o:")).map((c) => c.slice(2));
     }
     for (const record of res.rows) this.rows.push(this.typed(record, this.rows.length + 1));
     this.gen = res.generation; this.next = res.next;
@@ -141,7 +147,27 @@ class Experiment {
     this.cgen = cur.generation; this.cnext = cur.next;
     const changed = res.rows.length > 0 || cur.rows.length > 0 || res.reset || cur.reset;
     this.importanceDue = this.importanceDue || changed;
+    this.frontDue = this.frontDue || changed;
     return changed || stateChanged;
+  }
+
+  /* Several objectives: the front and its hypervolume's evolution (computed on
+   * the server), fetched like the importance; asked again while the server's
+   * answer covers fewer rows than the page has. Returns whether it is new. */
+  async updateFront() {
+    if (this.objectives.length < 2) return false;
+    const behind = this.front && this.front.rows < this.rows.length;
+    if (!this.frontDue && !behind && this.front) return false;
+    this.frontDue = false;
+    const front = await api("/api/exp/" + this.index + "/front");
+    const same = this.front && JSON.stringify(front) === JSON.stringify(this.front);
+    this.front = front;
+    return !same;
+  }
+
+  /* What "objective" means on this page: the first objective's name when there are several. */
+  objectiveName() {
+    return this.objectives.length > 1 ? this.objectives[0] + " (the first objective)" : "objective";
   }
 
   /* The importance (a forest fit on the server): fetched after the other
@@ -206,6 +232,9 @@ function renderCounts(section, exp) {
 
 function renderBest(section, exp) {
   const best = exp.best(), body = section.querySelector(".body");
+  section.querySelector("h2 span").textContent = exp.objectives.length > 1
+    ? "Best on the first objective, " + exp.objectives[0] + " (of " + exp.objectives.length + " objectives)"
+    : "Best objective";
   if (!best) {
     body.replaceChildren(el("p", {class: "muted", id: "best-none", text: "no successful evaluation yet"}));
     section.shown = {columns: [], rows: []};
@@ -232,9 +261,62 @@ function renderBestPlot(section, exp, byTime) {
      mode: "markers", type: ok.length > WEBGL_ABOVE_POINTS ? "scattergl" : "scatter", name: "ok evaluations", marker: {color: COLORS.ok, size: 5, opacity: 0.5}},
     {x: xs, y: steps, mode: "lines", type: "scatter", name: "best so far", line: {shape: "hv", color: COLORS.best, width: 2}}];
   plot(section, traces, {xaxis: {title: byTime ? "seconds since the start (gathered)" : "evaluations"},
-                         yaxis: {title: "objective"}});
+                         yaxis: {title: exp.objectiveName()}});
   section.shown = {columns: [byTime ? "gathered_s" : "evaluation", "job_id", "objective", "status", "best_so_far"],
                    rows: exp.rows.map((r, i) => [xs[i], r.job, r.obj, r.status, steps[i]])};
+}
+
+/* Several objectives: one objective against another (the ok rows coloured by
+ * evaluation number), the Pareto front (over every objective, from the server)
+ * highlighted and, with 2 objectives, joined as a step line; beside it the
+ * front's hypervolume after each evaluation. With more than 2 objectives,
+ * selectors pick the pair shown (the front's rows are then not a staircase in
+ * it, so they are circled only). */
+function renderFront(section, exp) {
+  const names = exp.objectives, front = exp.front;
+  section.hidden = names.length < 2;
+  if (section.hidden || !front || !front.objectives) return;
+  const pair = section.pair || (section.pair = [0, 1]);
+  let info = section.querySelector(".front-info");
+  if (!info) {
+    info = el("div", {class: "front-info"}, el("span", {class: "front-text"}));
+    if (names.length > 2) {
+      const chooser = (axis) => el("select", {id: "front-" + (axis ? "y" : "x"), onchange: (e) => {
+        pair[axis] = Number(e.target.value); renderFront(section, exp); }},
+        ...names.map((n, i) => { const o = el("option", {value: String(i), text: n}); o.selected = i === pair[axis]; return o; }));
+      info.prepend(el("span", {class: "front-pair"}, "x: ", chooser(0), " y: ", chooser(1), " "));
+    }
+    section.insertBefore(info, section.querySelector(".plot"));
+  }
+  const ref = (front.reference || []).map((v, i) => names[i] + "=" + fmt(v)).join(", ");
+  info.querySelector(".front-text").replaceChildren(
+    el("b", {id: "front-size", text: String(front.size)}), " of " + front.ok + " ok evaluations on the front" +
+    (names.length > 2 ? " (over all " + names.length + " objectives)" : "") + "; hypervolume ",
+    el("b", {id: "front-hv", text: front.hypervolume === null ? "-" : front.hypervolume.toFixed(4)}),
+    el("span", {class: "muted", text: " (normalised between the ideal point and the reference point " + ref + ")"}));
+  const [a, b] = pair, onFront = new Set(front.front);
+  const ok = exp.rows.filter((r) => r.allUsable);
+  const best = ok.filter((r) => onFront.has(r.job)).sort((r, s) => r.objs[a] - s.objs[a]);
+  const hv = front.history, lastN = Math.max(exp.rows.length, ...hv.evaluation);
+  const gl = ok.length > WEBGL_ABOVE_POINTS ? "scattergl" : "scatter";
+  plot(section, [
+    {x: ok.map((r) => r.objs[a]), y: ok.map((r) => r.objs[b]), text: ok.map((r) => r.job), mode: "markers", type: gl,
+     name: "ok evaluations", marker: {color: ok.map((r) => r.n), colorscale: "Viridis", size: 6,
+     colorbar: {title: {text: "evaluation", side: "right"}, x: 0.56, len: 0.9, thickness: 12}}},
+    {x: best.map((r) => r.objs[a]), y: best.map((r) => r.objs[b]), text: best.map((r) => r.job),
+     mode: names.length > 2 ? "markers" : "lines+markers", type: "scatter",
+     name: "Pareto front (" + front.size + (names.length > 2 ? ", over all " + names.length + " objectives" : "") + ")",
+     line: {shape: "hv", color: COLORS.front, width: 1.5},
+     marker: {color: "rgba(0,0,0,0)", size: 11, line: {color: COLORS.front, width: 2}}},
+    {x: hv.evaluation.length ? [...hv.evaluation, lastN] : [], y: [...hv.hypervolume, ...hv.hypervolume.slice(-1)], mode: "lines",
+     type: "scatter", name: "hypervolume", xaxis: "x2", yaxis: "y2", line: {shape: "hv", color: COLORS.best, width: 2}}],
+       {xaxis: {title: names[a], domain: [0, 0.55]}, yaxis: {title: names[b]},
+        xaxis2: {title: "evaluations", domain: [0.7, 1], anchor: "y2", range: [0, lastN + 1]},
+        yaxis2: {title: "hypervolume (normalised)", anchor: "x2", rangemode: "tozero"},
+        legend: {orientation: "h", y: -0.2, x: 0}});
+  const hvAt = (n) => { let v = null; for (let i = 0; i < hv.evaluation.length && hv.evaluation[i] <= n; i++) v = hv.hypervolume[i]; return v; };
+  section.shown = {columns: ["evaluation", "job_id", ...names, "on_front", "hypervolume_so_far"],
+                   rows: ok.map((r) => [r.n, r.job, ...r.objs, onFront.has(r.job) ? 1 : 0, hvAt(r.n)])};
 }
 
 const SLICE_COLUMNS = 4;  // objective-against-parameter panels per row
@@ -254,7 +336,7 @@ function renderSlices(section, exp) {
     const positive = numeric && xs.every((x) => x > 0);
     const span = positive ? Math.max(...xs) / Math.min(...xs) : 0;
     layout["xaxis" + axis] = {title: {text: p, standoff: 2}, type: span >= 100 ? "log" : (numeric ? "linear" : "category")};
-    layout["yaxis" + axis] = {title: i % columns === 0 ? "objective" : "", matches: i === 0 ? undefined : "y"};
+    layout["yaxis" + axis] = {title: i % columns === 0 ? exp.objectiveName() : "", matches: i === 0 ? undefined : "y"};
     return {x: xs, y: ok.map((r) => r.obj), hovertext: ok.map((r) => r.job), mode: "markers",
             type: ok.length > WEBGL_ABOVE_POINTS ? "scattergl" : "scatter", name: p,
             xaxis: "x" + axis, yaxis: "y" + axis, marker: {color: COLORS.ok, size: 5, opacity: 0.6}};
@@ -352,9 +434,12 @@ function renderFailures(section, exp) {
 
 function renderTable(section, exp) {
   const state = section.tableState || (section.tableState = {sort: null, desc: false, filter: ""});
-  const columns = ["#", "job_id", ...exp.params, "objective", "status", "worker", "start", "end", "duration"];
+  const several = exp.objectives.length > 1;  // a column per objective instead of "objective"
+  const columns = ["#", "job_id", ...exp.params, ...(several ? exp.objectives : ["objective"]),
+                   "status", "worker", "start", "end", "duration"];
   const param = (t) => (t !== "" && Number.isFinite(Number(t)) ? Number(t) : t);
-  const value = (r) => [r.n, r.job, ...exp.params.map((p) => param(r.params[p])), r.obj, r.status, r.worker, r.start, r.gather, r.duration];
+  const value = (r) => [r.n, r.job, ...exp.params.map((p) => param(r.params[p])), ...(several ? r.objs : [r.obj]),
+                        r.status, r.worker, r.start, r.gather, r.duration];
   const needle = state.filter.toLowerCase();
   let rows = exp.rows.map(value);
   if (needle) rows = rows.filter((v) => v.some((c) => String(c).toLowerCase().includes(needle)));
@@ -392,12 +477,14 @@ async function experimentPage(index) {
     best: panel("best", "Best objective"),
     bestTime: panel("best-time", "Best so far against time", {plot: true}),
     bestEvals: panel("best-evals", "Best so far against evaluations", {plot: true}),
+    front: panel("front", "Pareto front", {plot: true, wide: true}),
     slices: panel("slices", "Objective against each parameter (ok rows)", {plot: true, wide: true}),
     importance: panel("importance", "Parameter importance", {plot: true}),
     curves: panel("curves", "Learning curves (intermediate values; x: stopped early)", {plot: true}),
     timeline: panel("timeline", "Worker timeline", {plot: true, wide: true}),
     failures: panel("failures", "Failed and timed-out evaluations (end of model.log)"),
     table: panel("table", "All evaluations", {wide: true})};
+  p.front.hidden = true;  // shown when the results have several objectives
   main.replaceChildren(...Object.values(p));
   const tick = async () => {
     try {
@@ -410,6 +497,7 @@ async function experimentPage(index) {
         renderCurves(p.curves, exp); renderTimeline(p.timeline, exp);
         renderFailures(p.failures, exp); renderTable(p.table, exp);
       }
+      if (await exp.updateFront()) renderFront(p.front, exp);
       if (await exp.updateImportance()) renderImportance(p.importance, exp);
       document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString() +
         " (" + exp.rows.length + " rows)";
