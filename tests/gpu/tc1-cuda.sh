@@ -37,6 +37,7 @@ config=${PYTHON_CONFIG:-$pycfg}
 make -j"$(nproc)" BUILD=build/gpu PYTHON="$py" PYTHON_CONFIG="$config" build/gpu/async-search \
   >"$out/build.log" 2>&1 || { tail -20 "$out/build.log"; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export ASYNC_SEARCH_HOME=$PWD  # the binary is in build/gpu, not build/
 model=$(mktemp --suffix=.txt)
 sed -e "s/^epochs = .*/epochs = $epochs/" python/async_search/benchmarks/tc1_default_model.txt >"$model"
 share=no
