@@ -34,7 +34,7 @@ OBJS := $(patsubst csrc/%.c,$(BUILD)/obj/%.o,$(SRCS))
 PURE := policy options expid runid strbuf util log cmdline childenv modelout spawn \
         spawn_exec spawn_forkserver launch forkserver queue journal signals \
         progress batch pool optimizer manager summary experiment transport_sim \
-        modelcheck stopper layout team
+        modelcheck stopper stopper_asha stopper_median stopper_lce layout team
 PURE_OBJS := $(patsubst %,$(BUILD)/obj/%.o,$(PURE))
 CTESTS := $(patsubst tests/c/%.c,$(BUILD)/tests/%,$(wildcard tests/c/test_*.c))
 PYTHON_STAMP := $(BUILD)/obj/python.stamp

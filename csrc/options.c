@@ -15,6 +15,7 @@
 
 #include "expid.h"
 #include "policy.h"
+#include "stopper.h"
 #include "strbuf.h"
 
 enum option_kind {
@@ -31,10 +32,13 @@ struct option_choice {
     int value;
 };
 
-/* The names an OPT_CHOICE flag accepts. */
+/* The names an OPT_CHOICE flag accepts: a list, or a registry kept by
+ * another module (name_at(i, &help) for i = 0, 1, ... until NULL; the value
+ * stored is i). */
 struct option_choices {
     const char *noun;                 /* in "'x' is not <noun>" */
-    const struct option_choice *list; /* ends with {NULL, 0} */
+    const struct option_choice *list; /* ends with {NULL, 0}; or NULL */
+    const char *(*name_at)(int i, const char **help);
 };
 
 /* A default, by kind: s (OPT_STRING; NULL: no default, and first so that a
@@ -89,8 +93,8 @@ static const struct option_choice options_progress_list[] = {
     {"log", OPTIONS_PROGRESS_LOG},
     {NULL, 0},
 };
-static const struct option_choices options_progress = {"a style",
-                                                       options_progress_list};
+static const struct option_choices options_progress = {
+    "a style", options_progress_list, NULL};
 
 static const struct option_choice options_launch_list[] = {
     {"subprocess", OPTIONS_LAUNCH_SUBPROCESS},
@@ -98,7 +102,7 @@ static const struct option_choice options_launch_list[] = {
     {NULL, 0},
 };
 static const struct option_choices options_launch = {"a mode",
-                                                     options_launch_list};
+                                                     options_launch_list, NULL};
 
 static const struct option_choice options_sim_distribution_list[] = {
     {"fixed", OPTIONS_SIM_FIXED},
@@ -107,16 +111,11 @@ static const struct option_choice options_sim_distribution_list[] = {
     {NULL, 0},
 };
 static const struct option_choices options_sim_distribution = {
-    "a distribution", options_sim_distribution_list};
+    "a distribution", options_sim_distribution_list, NULL};
 
-static const struct option_choice options_stopper_list[] = {
-    {"none", OPTIONS_STOPPER_NONE},
-    {"asha", OPTIONS_STOPPER_ASHA},
-    {"median", OPTIONS_STOPPER_MEDIAN},
-    {NULL, 0},
-};
-static const struct option_choices options_stopper = {"a stopper",
-                                                      options_stopper_list};
+/* The stoppers' registry (stopper.c) is the list. */
+static const struct option_choices options_stopper = {"a stopper", NULL,
+                                                      stopper_rule_name};
 
 static const struct option_choice options_share_list[] = {
     {"no", OPTIONS_SHARE_NO},
@@ -124,7 +123,7 @@ static const struct option_choice options_share_list[] = {
     {NULL, 0},
 };
 static const struct option_choices options_share = {"yes or no",
-                                                    options_share_list};
+                                                    options_share_list, NULL};
 
 static const struct option_spec options_table[] = {
     {.name = "problem",
@@ -360,12 +359,10 @@ static const struct option_spec options_table[] = {
      .kind = OPT_CHOICE,
      .offset = OPT_FIELD(stopper),
      .choices = &options_stopper,
-     .def.c = OPTIONS_STOPPER_NONE,
+     .def.c = STOPPER_RULE_NONE,
      .cfg = "STOPPER",
      .help = "stop evaluations early from the IMPROVE_INTERMEDIATE values "
-             "their models report: asha (asynchronous successive halving) or "
-             "median (the median stopping rule); none runs every evaluation "
-             "to its end"},
+             "their models report, by one of these rules:"},
     {.name = "stopper-min-steps",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(stopper_min_steps),
@@ -494,19 +491,34 @@ static const struct option_spec *options_find(const char *name, size_t len)
     return NULL;
 }
 
+/* The i-th name of c (NULL past the last), its value and its help (NULL
+ * for a list). */
+static const char *options_choice_at(const struct option_choices *c, int i,
+                                     int *value, const char **help)
+{
+    *help = NULL;
+    *value = i;
+    if (c->list == NULL)
+        return c->name_at(i, help);
+    *value = c->list[i].value;
+    return c->list[i].name;
+}
+
 /* The name of an OPT_CHOICE value; NULL if it has none. */
 static const char *options_choice_name(const struct option_choices *c,
                                        int value)
 {
-    for (const struct option_choice *k = c->list; k->name; k++)
-        if (k->value == value)
-            return k->name;
+    const char *name, *help;
+    int v;
+    for (int i = 0; (name = options_choice_at(c, i, &v, &help)); i++)
+        if (v == value)
+            return name;
     return NULL;
 }
 
-const char *options_stopper_name(enum options_stopper stopper)
+const char *options_stopper_name(int stopper)
 {
-    const char *name = options_choice_name(&options_stopper, (int)stopper);
+    const char *name = options_choice_name(&options_stopper, stopper);
     return name ? name : "none";
 }
 
@@ -515,10 +527,12 @@ static void options_choice_names(const struct option_choices *c,
                                  const char *sep, char *buf, size_t len)
 {
     size_t used = 0;
+    const char *name, *help;
+    int v;
     buf[0] = '\0';
-    for (const struct option_choice *k = c->list; k->name && used < len; k++) {
-        int n = snprintf(buf + used, len - used, "%s%s",
-                         k == c->list ? "" : sep, k->name);
+    for (int i = 0; (name = options_choice_at(c, i, &v, &help)) && used < len;
+         i++) {
+        int n = snprintf(buf + used, len - used, "%s%s", i ? sep : "", name);
         if (n < 0)
             return;
         used += (size_t)n;
@@ -596,9 +610,11 @@ static enum options_status options_set_choice(struct options *o,
                                               const char *value, char *err,
                                               size_t errlen)
 {
-    for (const struct option_choice *k = s->choices->list; k->name; k++) {
-        if (strcmp(k->name, value) == 0) {
-            *(int *)((char *)o + s->offset) = k->value;
+    const char *name, *help;
+    int v;
+    for (int i = 0; (name = options_choice_at(s->choices, i, &v, &help)); i++) {
+        if (strcmp(name, value) == 0) {
+            *(int *)((char *)o + s->offset) = v;
             return OPTIONS_OK;
         }
     }
@@ -797,6 +813,18 @@ enum options_status options_parse(int argc, char **argv, struct options *o,
     return options_finish(o, err, errlen);
 }
 
+/* The choices of s that have a help line of their own, one a line. */
+static void options_usage_choices(FILE *f, const struct option_spec *s)
+{
+    const char *name, *help;
+    int v;
+    if (s->kind != OPT_CHOICE)
+        return;
+    for (int i = 0; (name = options_choice_at(s->choices, i, &v, &help)); i++)
+        if (help != NULL)
+            fprintf(f, "  %-*s   %s: %s\n", OPT_LEFT_WIDTH, "", name, help);
+}
+
 void options_usage(FILE *f)
 {
     struct options d;
@@ -835,6 +863,7 @@ void options_usage(FILE *f)
         if (options_value_text(s, &d, value, sizeof value) == 0)
             fprintf(f, " [default: %s]", value);
         fputc('\n', f);
+        options_usage_choices(f, s);
     }
 }
 

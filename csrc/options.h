@@ -52,13 +52,6 @@ enum options_sim_distribution {
     OPTIONS_SIM_LOGNORMAL /* lognormal with that mean */
 };
 
-/* --stopper: early stopping from learning curves (stopper.h). */
-enum options_stopper {
-    OPTIONS_STOPPER_NONE,  /* every evaluation runs to its end */
-    OPTIONS_STOPPER_ASHA,  /* asynchronous successive halving */
-    OPTIONS_STOPPER_MEDIAN /* the median stopping rule */
-};
-
 /* --share-gpus: whether workers of one node may share a GPU. */
 enum options_share { OPTIONS_SHARE_NO, OPTIONS_SHARE_YES };
 
@@ -101,7 +94,7 @@ struct options {
     long simulate;       /* virtual workers; 0: a real run under MPI */
     double sim_duration; /* mean seconds of a virtual evaluation */
     enum options_sim_distribution sim_distribution;
-    enum options_stopper stopper;
+    int stopper; /* --stopper: the index of a rule in stopper.h's registry */
     long stopper_min_steps;    /* no stop before this step; ASHA's first rung */
     double stopper_eta;        /* ASHA's reduction factor */
     long stopper_warmup;       /* median: other trials needed at a step */
@@ -127,8 +120,9 @@ void options_cfg_variables(FILE *f);
  * first flag that differs. */
 const char *options_diff(const struct options *a, const struct options *b);
 
-/* The --stopper name of a stopper ("none", "asha", "median"). */
-const char *options_stopper_name(enum options_stopper stopper);
+/* The --stopper name of a stopper rule index (stopper_rule_name; "none"
+ * for an index the registry lacks). */
+const char *options_stopper_name(int stopper);
 
 struct strbuf;
 /* Appends every setting that has a cfg variable, except --problem (the

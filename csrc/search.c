@@ -131,9 +131,7 @@ static long search_fail_fast(const struct search *s)
 static struct stopper_config search_stopper(const struct options *o)
 {
     struct stopper_config c = {
-        .kind = o->stopper == OPTIONS_STOPPER_ASHA     ? STOPPER_ASHA
-                : o->stopper == OPTIONS_STOPPER_MEDIAN ? STOPPER_MEDIAN
-                                                       : STOPPER_NONE,
+        .rule = options_stopper_name(o->stopper),
         .min_steps = o->stopper_min_steps,
         .eta = o->stopper_eta,
         .warmup = o->stopper_warmup,

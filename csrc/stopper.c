@@ -1,10 +1,7 @@
 /*
- * stopper: see stopper.h.
- *
- * Every value a trial reports is kept twice: on the trial (its curve, in
- * step order) and in the step's sorted list of values of all trials, so the
- * median of a step and a value's rank there cost one binary search. ASHA's
- * rungs keep their recorded values sorted the same way.
+ * stopper: the shared part (see stopper.h): the registry of rules, the
+ * curve store every rule reads (stopper_internal.h), and the estimate of a
+ * stopped trial's final value. The rules are stopper_<name>.c.
  */
 #include "stopper.h"
 
@@ -13,43 +10,62 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stopper_internal.h"
+
 #define STOPPER_FIRST_CAP 8
-#define STOPPER_WHY_LEN 160
 
-struct stopper_point {
-    long step;
-    double value;
-};
+extern const struct stopper_ops stopper_asha_ops;
+extern const struct stopper_ops stopper_median_ops;
+extern const struct stopper_ops stopper_lce_ops;
 
-struct stopper_trial {
-    struct stopper_point *curve; /* in step order */
-    long n, cap;
-    int next_rung; /* ASHA: the first rung not recorded yet */
-    long end;      /* the last step of its training, as its model said; 0 */
-    int ended, completed;
-    double final;
+/* The registry: --stopper's names, in --help's order. "none" is first
+ * (STOPPER_RULE_NONE). */
+static const struct {
+    const char *name;
+    const char *help;
+    const struct stopper_ops *ops;
+} stopper_rules[] = {
+    {"none", "every evaluation runs to its end", NULL},
+    {"asha",
+     "asynchronous successive halving: at rungs N x F^k, only the "
+     "best 1/F goes on",
+     &stopper_asha_ops},
+    {"median",
+     "Optuna's MedianPruner: stop when the best value so far is "
+     "worse than the median of the completed evaluations at the "
+     "step",
+     &stopper_median_ops},
+    {"lce",
+     "stop what cannot beat the best completed final, predicted from "
+     "the nearest completed curves (asha until enough completed)",
+     &stopper_lce_ops},
 };
+#define STOPPER_NRULES ((int)(sizeof stopper_rules / sizeof stopper_rules[0]))
 
-/* A sorted list of doubles. */
-struct stopper_sorted {
-    double *v;
-    long n, cap;
-};
+const char *stopper_rule_name(int i, const char **help)
+{
+    if (i < 0 || i >= STOPPER_NRULES)
+        return NULL;
+    if (help != NULL)
+        *help = stopper_rules[i].help;
+    return stopper_rules[i].name;
+}
 
-struct stopper {
-    struct stopper_config cfg;
-    struct stopper_trial *trials;
-    long ntrials, captrials;
-    struct stopper_sorted *steps; /* index: step; values reported there */
-    long nsteps;                  /* steps[0..nsteps) exist */
-    struct stopper_sorted *rungs; /* ASHA */
-    long nrungs;
-    long max_step; /* the configured one, else the longest completed trial */
-    char why[STOPPER_WHY_LEN];
-};
+int stopper_rule_find(const char *name)
+{
+    for (int i = 0; i < STOPPER_NRULES; i++)
+        if (name != NULL && strcmp(stopper_rules[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int stopper_rule_acts(int i)
+{
+    return i >= 0 && i < STOPPER_NRULES && stopper_rules[i].ops != NULL;
+}
 
 /* Grows *buf (of *cap elements of size size) to hold need elements. */
-static int stopper_grow(void **buf, long *cap, long need, size_t size)
+int stopper_grow(void **buf, long *cap, long need, size_t size)
 {
     if (need <= *cap)
         return 0;
@@ -64,40 +80,8 @@ static int stopper_grow(void **buf, long *cap, long need, size_t size)
     return 0;
 }
 
-/* Inserts x keeping the list sorted. Returns 0 or -1 (memory). */
-static int stopper_insert(struct stopper_sorted *l, double x)
-{
-    if (stopper_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v) != 0)
-        return -1;
-    long lo = 0, hi = l->n;
-    while (lo < hi) {
-        long mid = (lo + hi) / 2;
-        if (l->v[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    memmove(l->v + lo + 1, l->v + lo, (size_t)(l->n - lo) * sizeof *l->v);
-    l->v[lo] = x;
-    l->n++;
-    return 0;
-}
-
-/* The p-th percentile (0..100) of a sorted list, linearly interpolated
- * between neighbours (numpy's default); NaN when empty. */
-static double stopper_percentile(const struct stopper_sorted *l, double p)
-{
-    if (l->n == 0)
-        return NAN;
-    double pos = p / 100.0 * (double)(l->n - 1);
-    long lo = (long)floor(pos);
-    if (lo >= l->n - 1)
-        return l->v[l->n - 1];
-    return l->v[lo] + (pos - (double)lo) * (l->v[lo + 1] - l->v[lo]);
-}
-
-/* How many values of the list are <= x. */
-static long stopper_rank(const struct stopper_sorted *l, double x)
+/* How many values of the list are <= x: where x goes to keep it sorted. */
+long stopper_rank(const struct stopper_sorted *l, double x)
 {
     long lo = 0, hi = l->n;
     while (lo < hi) {
@@ -110,12 +94,40 @@ static long stopper_rank(const struct stopper_sorted *l, double x)
     return lo;
 }
 
+int stopper_insert(struct stopper_sorted *l, double x)
+{
+    if (stopper_grow((void **)&l->v, &l->cap, l->n + 1, sizeof *l->v) != 0)
+        return -1;
+    long at = stopper_rank(l, x);
+    memmove(l->v + at + 1, l->v + at, (size_t)(l->n - at) * sizeof *l->v);
+    l->v[at] = x;
+    l->n++;
+    return 0;
+}
+
+double stopper_percentile(const struct stopper_sorted *l, double p)
+{
+    if (l->n == 0)
+        return NAN;
+    double pos = p / 100.0 * (double)(l->n - 1);
+    long lo = (long)floor(pos);
+    if (lo >= l->n - 1)
+        return l->v[l->n - 1];
+    return l->v[lo] + (pos - (double)lo) * (l->v[lo + 1] - l->v[lo]);
+}
+
 struct stopper *stopper_create(const struct stopper_config *cfg)
 {
+    int rule =
+        cfg->rule == NULL ? STOPPER_RULE_NONE : stopper_rule_find(cfg->rule);
+    if (rule < 0)
+        return NULL;
     struct stopper *s = calloc(1, sizeof *s);
     if (s == NULL)
         return NULL;
     s->cfg = *cfg;
+    s->cfg.rule = stopper_rules[rule].name;
+    s->ops = stopper_rules[rule].ops;
     if (s->cfg.min_steps < 1)
         s->cfg.min_steps = 1;
     if (!(s->cfg.eta > 1))
@@ -123,6 +135,7 @@ struct stopper *stopper_create(const struct stopper_config *cfg)
     if (s->cfg.warmup < 1)
         s->cfg.warmup = 1;
     s->max_step = s->cfg.max_step > 0 ? s->cfg.max_step : 0;
+    s->best_final = NAN;
     return s;
 }
 
@@ -132,12 +145,15 @@ void stopper_free(struct stopper *s)
         return;
     for (long i = 0; i < s->ntrials; i++)
         free(s->trials[i].curve);
-    for (long i = 0; i < s->nsteps; i++)
+    for (long i = 0; i < s->nsteps; i++) {
         free(s->steps[i].v);
+        free(s->done[i].v);
+    }
     for (long i = 0; i < s->nrungs; i++)
         free(s->rungs[i].v);
     free(s->trials);
     free(s->steps);
+    free(s->done);
     free(s->rungs);
     free(s);
 }
@@ -152,34 +168,42 @@ long stopper_trial(struct stopper *s)
     return s->ntrials++;
 }
 
-/* The list of values at step (created empty), or NULL (memory). */
-static struct stopper_sorted *stopper_step(struct stopper *s, long step)
+/* Makes the lists of steps 0..step exist (empty when new). Returns 0 or -1
+ * (memory). */
+static int stopper_steps_upto(struct stopper *s, long step)
 {
-    if (step >= s->nsteps) {
-        long cap = s->nsteps;
-        struct stopper_sorted *grown =
-            realloc(s->steps, (size_t)(step + 1) * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        memset(grown + cap, 0, (size_t)(step + 1 - cap) * sizeof *grown);
-        s->steps = grown;
-        s->nsteps = step + 1;
-    }
-    return &s->steps[step];
+    if (step < s->nsteps)
+        return 0;
+    size_t want = (size_t)(step + 1) * sizeof(struct stopper_sorted);
+    struct stopper_sorted *steps = realloc(s->steps, want);
+    if (steps == NULL)
+        return -1;
+    s->steps = steps;
+    struct stopper_sorted *done = realloc(s->done, want);
+    if (done == NULL)
+        return -1;
+    s->done = done;
+    size_t fresh = (size_t)(step + 1 - s->nsteps) * sizeof *steps;
+    memset(steps + s->nsteps, 0, fresh);
+    memset(done + s->nsteps, 0, fresh);
+    s->nsteps = step + 1;
+    return 0;
 }
 
-/* The last step of trial t's training: as its model said, else max_step
- * (configured or learned); 0: not known. */
-static long stopper_end_of(const struct stopper *s,
-                           const struct stopper_trial *t)
+long stopper_end_of(const struct stopper *s, const struct stopper_trial *t)
 {
     return t->end > 0 ? t->end : s->max_step;
 }
 
-/* ASHA's rung k for trial t: its step, or 0 when there is none (at or past
- * the end of t's training). */
-static long stopper_rung_step(const struct stopper *s,
-                              const struct stopper_trial *t, int k)
+long stopper_full_step(const struct stopper *s, long trial)
+{
+    if (trial < 0 || trial >= s->ntrials)
+        return s->max_step;
+    return stopper_end_of(s, &s->trials[trial]);
+}
+
+long stopper_rung_step(const struct stopper *s, const struct stopper_trial *t,
+                       int k)
 {
     double r = (double)s->cfg.min_steps * pow(s->cfg.eta, k);
     if (r > 1e15)
@@ -191,60 +215,6 @@ static long stopper_rung_step(const struct stopper *s,
     return step;
 }
 
-/* ASHA: records value at every rung the trial passed; stop when it is not
- * within the best 1/eta at one of them. */
-static enum stopper_decision stopper_asha(struct stopper *s,
-                                          struct stopper_trial *t, long step,
-                                          double value)
-{
-    enum stopper_decision d = STOPPER_CONTINUE;
-    long r;
-    while ((r = stopper_rung_step(s, t, t->next_rung)) > 0 && r <= step) {
-        int k = t->next_rung++;
-        if (k >= s->nrungs) {
-            struct stopper_sorted *grown =
-                realloc(s->rungs, (size_t)(k + 1) * sizeof *grown);
-            if (grown == NULL)
-                return STOPPER_CONTINUE;
-            memset(grown + s->nrungs, 0,
-                   (size_t)(k + 1 - s->nrungs) * sizeof *grown);
-            s->rungs = grown;
-            s->nrungs = k + 1;
-        }
-        if (stopper_insert(&s->rungs[k], value) != 0)
-            return STOPPER_CONTINUE;
-        double cutoff = stopper_percentile(&s->rungs[k], 100.0 / s->cfg.eta);
-        if (d == STOPPER_CONTINUE && value > cutoff) {
-            d = STOPPER_STOP;
-            snprintf(s->why, sizeof s->why,
-                     "asha: %.6g at rung %ld is not in the best 1/%g of %ld "
-                     "(cutoff %.6g)",
-                     value, r, s->cfg.eta, s->rungs[k].n, cutoff);
-        }
-    }
-    return d;
-}
-
-/* The median rule, before value joins the step's list. */
-static enum stopper_decision stopper_median(struct stopper *s,
-                                            const struct stopper_trial *t,
-                                            const struct stopper_sorted *others,
-                                            long step, double value)
-{
-    long end = stopper_end_of(s, t);
-    if (step < s->cfg.min_steps || others->n < s->cfg.warmup ||
-        (end > 0 && step >= end))
-        return STOPPER_CONTINUE; /* a trial's last step is its end */
-    double median = stopper_percentile(others, 50.0);
-    if (!(value > median))
-        return STOPPER_CONTINUE;
-    snprintf(s->why, sizeof s->why,
-             "median: %.6g at step %ld is worse than the median %.6g of %ld "
-             "others",
-             value, step, median, others->n);
-    return STOPPER_STOP;
-}
-
 enum stopper_decision stopper_report(struct stopper *s, long trial, long step,
                                      double value, const char **why)
 {
@@ -254,17 +224,15 @@ enum stopper_decision stopper_report(struct stopper *s, long trial, long step,
     if (trial < 0 || trial >= s->ntrials || step < 1 || !isfinite(value))
         return STOPPER_CONTINUE;
     struct stopper_trial *t = &s->trials[trial];
-    struct stopper_sorted *at = stopper_step(s, step);
-    if (at == NULL || stopper_grow((void **)&t->curve, &t->cap, t->n + 1,
-                                   sizeof *t->curve) != 0)
+    if (stopper_steps_upto(s, step) != 0 ||
+        stopper_grow((void **)&t->curve, &t->cap, t->n + 1, sizeof *t->curve) !=
+            0)
         return STOPPER_CONTINUE;
-    if (s->cfg.kind == STOPPER_MEDIAN)
-        d = stopper_median(s, t, at, step, value);
     t->curve[t->n++] = (struct stopper_point){step, value};
-    if (stopper_insert(at, value) != 0)
+    if (stopper_insert(&s->steps[step], value) != 0)
         return STOPPER_CONTINUE;
-    if (s->cfg.kind == STOPPER_ASHA)
-        d = stopper_asha(s, t, step, value);
+    if (s->ops != NULL)
+        d = s->ops->report(s, t, step, value);
     if (d == STOPPER_CONTINUE)
         s->why[0] = '\0';
     return d;
@@ -279,21 +247,28 @@ void stopper_trial_end(struct stopper *s, long trial, long last_step)
 void stopper_finished(struct stopper *s, long trial, int completed,
                       double final)
 {
-    if (trial < 0 || trial >= s->ntrials)
+    if (trial < 0 || trial >= s->ntrials || s->trials[trial].ended)
         return;
     struct stopper_trial *t = &s->trials[trial];
     t->ended = 1;
     t->completed = completed && isfinite(final);
     t->final = final;
+    if (!t->completed)
+        return;
+    s->ncomplete++;
+    if (isnan(s->best_final) || final < s->best_final)
+        s->best_final = final;
+    for (long i = 0; i < t->n; i++) /* memory short: the list misses one */
+        (void)stopper_insert(&s->done[t->curve[i].step], t->curve[i].value);
     /* without a configured last step, the longest trial that ran to its
      * end shows how far a full one goes */
-    if (t->completed && s->cfg.max_step <= 0 && t->n > 0 &&
+    if (s->cfg.max_step <= 0 && t->n > 0 &&
         t->curve[t->n - 1].step > s->max_step)
         s->max_step = t->curve[t->n - 1].step;
 }
 
-/* The value a trial reported at step, or NaN. */
-static double stopper_value_at(const struct stopper_trial *t, long step)
+/* The index of the first point of t's curve at or after step. */
+static long stopper_curve_at(const struct stopper_trial *t, long step)
 {
     long lo = 0, hi = t->n;
     while (lo < hi) {
@@ -303,7 +278,19 @@ static double stopper_value_at(const struct stopper_trial *t, long step)
         else
             hi = mid;
     }
-    return lo < t->n && t->curve[lo].step == step ? t->curve[lo].value : NAN;
+    return lo;
+}
+
+double stopper_value_at(const struct stopper_trial *t, long step)
+{
+    long i = stopper_curve_at(t, step);
+    return i < t->n && t->curve[i].step == step ? t->curve[i].value : NAN;
+}
+
+double stopper_value_upto(const struct stopper_trial *t, long step)
+{
+    long i = stopper_curve_at(t, step + 1); /* the first one after step */
+    return i > 0 ? t->curve[i - 1].value : NAN;
 }
 
 long stopper_last(const struct stopper *s, long trial, double *value)

@@ -9,7 +9,10 @@
  * values in the same order and rebuilds the same state), and ends a stopped
  * evaluation the way a timeout ends one.
  *
- * The rules (STOPPER_NONE never stops):
+ * The rules are pluggable: each is one file (stopper_<name>.c) behind the
+ * ops table of stopper_internal.h, listed in one registry (stopper.c) that
+ * also feeds --stopper's names and --help. The registry's first rule is
+ * "none" (index STOPPER_RULE_NONE), which never stops. The others:
  *  - asha, asynchronous successive halving (Li et al., "A System for
  *    Massively Parallel Hyperparameter Tuning", 2020): rungs at steps
  *    min_steps * eta^k (k = 0, 1, ...; below max_step when it is known). The
@@ -19,10 +22,19 @@
  *    100/eta-th percentile, linearly interpolated, is the cutoff). Nothing
  *    waits for a rung to fill: early trials pass easily, later ones are held
  *    to the standard the earlier ones set.
- *  - median (the median stopping rule of Google Vizier, Golovin et al. 2017,
- *    as Optuna's MedianPruner): from step min_steps on, a trial whose value
- *    at step t is worse than the median of the values other trials reported
- *    at step t is stopped, once at least `warmup` other trials reported there.
+ *  - median, Optuna's MedianPruner (the median stopping rule of Google
+ *    Vizier, Golovin et al. 2017): once `warmup` trials have completed
+ *    (n_startup_trials), at every step t >= min_steps (n_warmup_steps) a
+ *    trial whose best value so far (its minimum over steps <= t) is worse
+ *    than the median of the values the completed trials reported at step t
+ *    is stopped; no completed trial reported t: continue (n_min_trials 1).
+ *  - lce, stop what cannot beat the best finished result (the idea of
+ *    DeepHyper's learning-curve-extrapolation stopper): at asha's rungs,
+ *    once `warmup` completed trials reached the step, the trial's final is
+ *    predicted from the `warmup` completed curves nearest to its own (its
+ *    value now plus each one's change from this step to its final); it is
+ *    stopped when even the most hopeful prediction is worse than the best
+ *    completed final. Before that, asha decides. stopper_lce.c has details.
  *
  * No trial is stopped at or past the last step of its training (the step its
  * model said, stopper_trial_end; else max_step as configured, else the last
@@ -59,22 +71,34 @@
 /* Finished trials needed before stopper_estimate uses quantile matching. */
 #define STOPPER_MIN_FINISHED 3
 
-enum stopper_kind { STOPPER_NONE = 0, STOPPER_ASHA = 1, STOPPER_MEDIAN = 2 };
+/* The registry index of the rule "none", which never stops. */
+#define STOPPER_RULE_NONE 0
+
+/* The registry: rules by index 0, 1, ... The name of rule i ("none", "asha",
+ * ...), or NULL past the last one; *help (when not NULL) gets its one-line
+ * description. */
+const char *stopper_rule_name(int i, const char **help);
+/* The index of the rule called name, or -1. */
+int stopper_rule_find(const char *name);
+/* Whether rule i ever stops a trial (every rule but "none"): then a worker
+ * waits for an answer after each intermediate value. */
+int stopper_rule_acts(int i);
 
 struct stopper_config {
-    enum stopper_kind kind;
-    long min_steps; /* >= 1: nothing is stopped before this step */
-    double eta;     /* > 1: ASHA's reduction factor */
-    long warmup;    /* >= 1: median: other trials needed at a step */
-    long max_step;  /* a full trial's last step: no stop there or past it;
-                       0: learned from the trials that ran to their end */
+    const char *rule; /* a registry name; NULL: "none" */
+    long min_steps;   /* >= 1: nothing is stopped before this step */
+    double eta;       /* > 1: ASHA's reduction factor, lce's rungs */
+    long warmup;      /* >= 1: median, lce: completed trials needed */
+    long max_step;    /* a full trial's last step: no stop there or past it;
+                         0: learned from the trials that ran to their end */
 };
 
 enum stopper_decision { STOPPER_CONTINUE = 0, STOPPER_STOP = 1 };
 
 struct stopper;
 
-/* A stopper with the given rules. Returns NULL when memory runs out. */
+/* A stopper with the given rule. Returns NULL when memory runs out or the
+ * rule is not in the registry. */
 struct stopper *stopper_create(const struct stopper_config *cfg);
 void stopper_free(struct stopper *s);
 
@@ -103,6 +127,11 @@ void stopper_finished(struct stopper *s, long trial, int completed,
 
 /* The last step a trial reported (0: none) and its value there (NaN). */
 long stopper_last(const struct stopper *s, long trial, double *value);
+
+/* The last step of the trial's full training, as far as known: its model's
+ * word (stopper_trial_end), else max_step (configured, or learned from the
+ * trials that ran to their end); 0: unknown. */
+long stopper_full_step(const struct stopper *s, long trial);
 
 /* The estimated final value of a stopped trial (see above). */
 double stopper_estimate(const struct stopper *s, long trial);

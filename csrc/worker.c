@@ -17,6 +17,7 @@
 #include "modelout.h"
 #include "signals.h"
 #include "spawn.h"
+#include "stopper.h"
 #include "strbuf.h"
 #include "team.h"
 #include "transport.h"
@@ -356,7 +357,7 @@ static void worker_launch(struct worker *w, const struct task_msg *t,
             .spawner = w->spawner,
             .on_intermediate = member ? NULL : worker_intermediate,
             .intermediate_arg = w,
-            .answers = !member && w->o->stopper != OPTIONS_STOPPER_NONE,
+            .answers = !member && stopper_rule_acts(w->o->stopper),
             .exit_only = member,
             .cancel_why = w->cancel_why,
         };

@@ -767,7 +767,7 @@ static void asha_stops_curves_and_the_optimizer_hears_estimates(void **state)
     struct world w;
     struct row rows[64];
     world_open(&w, 30, 3);
-    w.cfg.stopper = (struct stopper_config){STOPPER_ASHA, 1, 3, 1, 0};
+    w.cfg.stopper = (struct stopper_config){"asha", 1, 3, 1, 0};
     w.script.curve_steps = 9;
     w.script.curve_x = curve_scrambled;
     world_start(&w, 0, 0);
@@ -934,7 +934,7 @@ static void restart_rebuilds_the_stopper_from_the_curves(void **state)
     w.script.curve_steps = 3;
     w.script.curve_x = curve_scrambled;
     w.cfg.restart = 2;
-    w.cfg.stopper = (struct stopper_config){STOPPER_ASHA, 1, 3, 1, 0};
+    w.cfg.stopper = (struct stopper_config){"asha", 1, 3, 1, 0};
     world_start(&w, 0, 0);
     memset(&r, 0, sizeof r);
     r.finished = calloc(4, sizeof *r.finished);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "stopper.h"
 #include "strbuf.h"
 
 #define LINE_MAX_LEN 512
@@ -428,15 +429,37 @@ static void settings_json_names_each_setting_as_its_flag(void **state)
 static void stopper_names_are_the_flags_values(void **state)
 {
     (void)state;
-    assert_string_equal(options_stopper_name(OPTIONS_STOPPER_NONE), "none");
-    assert_string_equal(options_stopper_name(OPTIONS_STOPPER_ASHA), "asha");
-    assert_string_equal(options_stopper_name(OPTIONS_STOPPER_MEDIAN), "median");
+    assert_string_equal(options_stopper_name(STOPPER_RULE_NONE), "none");
+    assert_string_equal(options_stopper_name(stopper_rule_find("asha")),
+                        "asha");
+    assert_string_equal(options_stopper_name(stopper_rule_find("median")),
+                        "median");
+    assert_string_equal(options_stopper_name(stopper_rule_find("lce")), "lce");
+    assert_string_equal(options_stopper_name(99), "none");
     struct options o;
     char err[OPTIONS_ERR_LEN];
     assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
                            "--stopper", "asha", NULL),
                      OPTIONS_OK);
     assert_string_equal(options_stopper_name(o.stopper), "asha");
+    /* the registry is the list: every rule is accepted, named in the error
+     * and shown with its help line in --help */
+    BAD("--stopper: 'hyperband' is not a stopper (allowed: none, asha, "
+        "median, lce)",
+        "--problem", "p", "--model", "m", "--stopper", "hyperband");
+    char *text = capture(options_usage);
+    const char *name, *help;
+    for (int i = 0; (name = stopper_rule_name(i, &help)); i++) {
+        assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                               "--stopper", name, NULL),
+                         OPTIONS_OK);
+        assert_int_equal(o.stopper, i);
+        char line[LINE_MAX_LEN];
+        snprintf(line, sizeof line, "   %s: %s\n", name, help);
+        assert_non_null(strstr(text, line));
+    }
+    assert_non_null(strstr(text, "--stopper none|asha|median|lce"));
+    free(text);
 }
 
 int main(void)
