@@ -69,19 +69,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from asbench import BINARY, OUT_DIR, PROBLEMS, ROOT
 from asbench.problems import lc_model
 from asbench.reporting import fmt_fixed as _f
 from asbench.reporting import nan_median as _median
 from asbench.runners import tc1_replay
+from asbench.stopping import iepoch
 from asbench.stopping.binary import binary_has_stoppers, run_binary
 from asbench.stopping.evaluations import (BINARY_METHODS, OPTUNA_METHODS, STOPPED, UNSTOPPED,
                                           Evaluation, Settings, best_fully_trained,
@@ -118,6 +120,93 @@ def say(*args: Any) -> None:
     print(*args, file=sys.stderr, flush=True)
 
 
+def binary_model(part: str, seed: int, sleep: float, curves: Path, flat: bool,
+                 launch: str, cut: int = 0) -> List[str]:
+    """The binary's model flags for a part; ``cut``: the model stops at that step
+    (i-Epoch's phase 1; tc1 takes it from its defaults file instead)."""
+    if part == "synthetic":
+        return ["--model-cmd", f"{sys.executable} -m asbench.problems.lc_model "
+                f"--sleep {sleep} --noise-seed {seed}" + (f" --max-step {cut}" if cut else "")]
+    if part == "replay":
+        return ["--model-cmd", f"{sys.executable} -m asbench.runners.tc1_replay "
+                f"--curves {Path(curves).resolve()} --sleep {sleep}"
+                + (" --flat" if flat else "") + (f" --max-step {cut}" if cut else "")]
+    return ["--model", "tc1", "--launch", launch]
+
+
+class PartRunner:
+    """The methods of one part, run seed by seed (see run_part)."""
+
+    def __init__(self, part: str, s: Settings, sleep: float, launch: str, workdir: Path,
+                 stoppers: bool, optimizer: str, replay: Optional[tc1_replay.Replay],
+                 curves: Path) -> None:
+        self.part, self.s, self.sleep, self.launch = part, s, sleep, launch
+        self.workdir, self.stoppers, self.optimizer = workdir, stoppers, optimizer
+        self.replay, self.curves = replay, curves
+        self.problem_path = LC_PROBLEM if part == "synthetic" else TC1_PROBLEM
+        self.problem = load_problem(str(self.problem_path))
+        self.env: Dict[str, str] = {}
+        self.defaults: Optional[Path] = None
+        self.tc1: Optional[TC1InProcess] = None
+        self.phase1 = iepoch.Phase1Cache()
+        if part == "tc1":
+            self.defaults = tc1_defaults_file(workdir, s.max_step)
+            self.env["CANDLE_DEFAULT_MODEL_FILE"] = str(self.defaults)
+
+    def in_process(self) -> TC1InProcess:
+        if self.tc1 is None:
+            self.tc1 = TC1InProcess(self.defaults)
+        return self.tc1
+
+    def final(self, seed: int) -> Callable[[Mapping[str, Any]], float]:
+        """A point's objective after a full training, computed in this process."""
+        if self.part == "synthetic":
+            return lambda p: lc_model.curve_value(p, self.s.max_step, seed)
+        if self.part == "replay":
+            return lambda p: self.replay.value_at(p, self.s.max_step)
+
+        def train(p: Mapping[str, Any]) -> float:
+            try:
+                return self.in_process().train(p, lambda epoch, value: None)
+            except (self.in_process()._runner.ObjectiveError, ValueError, RuntimeError):
+                return math.nan
+        return train
+
+    def optuna(self, method: str, seed: int, evals: int) -> List[Evaluation]:
+        if self.part == "synthetic":
+            return optuna_async(
+                self.problem, lambda p, t, seed=seed: lc_model.curve_value(p, t, seed),
+                method, seed, evals, self.s)
+        if self.part == "replay":
+            return optuna_async(self.problem, self.replay.value_at, method, seed, evals,
+                                self.s)
+        return optuna_tc1(self.problem, self.in_process(), method, seed, evals, self.s)
+
+    def binary(self, method: str, seed: int, evals: int, cut: int = 0) -> List[Evaluation]:
+        model = binary_model(self.part, seed, self.sleep, self.curves,
+                             self.replay is not None and self.replay.flat, self.launch, cut)
+        env = dict(self.env)
+        if cut and self.part == "tc1":
+            env["CANDLE_DEFAULT_MODEL_FILE"] = str(
+                tc1_defaults_file(self.workdir / f"cut{cut}", cut))
+        exp = self.workdir / f"{self.part}-{method}-{seed}"
+        return run_binary(method, self.problem_path, model, seed, evals, self.s, exp, env,
+                          self.stoppers, self.optimizer)["evaluations"]
+
+    def iepoch(self, method: str, seed: int, evals: int) -> List[Evaluation]:
+        i, k = iepoch.parse(method)
+        (self.workdir / f"cut{i}").mkdir(parents=True, exist_ok=True)
+        phase1 = self.phase1.get(i, seed, lambda: self.binary(f"iepoch{i}", seed, evals, i))
+        return iepoch.finish(phase1, k, self.s.max_step, self.final(seed))
+
+    def run(self, method: str, seed: int, evals: int) -> List[Evaluation]:
+        if method.startswith("optuna-"):
+            return self.optuna(method, seed, evals)
+        if iepoch.parse(method):
+            return self.iepoch(method, seed, evals)
+        return self.binary(method, seed, evals)
+
+
 def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
              methods: Sequence[str], s: Settings, sleep: float, launch: str,
              workdir: Path, stoppers: bool, optimizer: str = "",
@@ -126,47 +215,19 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
     runs: Dict[str, Dict[int, List[Evaluation]]] = {}
     walls: Dict[str, Dict[int, float]] = {}
     skipped: Dict[str, str] = {}
-    problem_path = LC_PROBLEM if part == "synthetic" else TC1_PROBLEM
-    problem = load_problem(str(problem_path))
-    env: Dict[str, str] = {}
-    tc1 = None
-    if part == "tc1":
-        defaults = tc1_defaults_file(workdir, s.max_step)
-        env["CANDLE_DEFAULT_MODEL_FILE"] = str(defaults)
+    runner = PartRunner(part, s, sleep, launch, workdir, stoppers, optimizer, replay, curves)
     t_part = time.monotonic()
     for seed in seeds:
         for method in methods:
             if method in skipped:
                 continue
+            if (not method.startswith("optuna-") and not iepoch.parse(method)
+                    and method != "none" and not stoppers):
+                skipped[method] = "build/async-search has no --stopper yet"
+                continue
             evals = n_evals if method in UNSTOPPED else m_evals
             t0 = time.monotonic()
-            if method.startswith("optuna-"):
-                if part == "synthetic":
-                    result = optuna_async(
-                        problem, lambda p, t, seed=seed: lc_model.curve_value(p, t, seed),
-                        method, seed, evals, s)
-                elif part == "replay":
-                    result = optuna_async(problem, replay.value_at, method, seed, evals, s)
-                else:
-                    if tc1 is None:
-                        tc1 = TC1InProcess(defaults)
-                    result = optuna_tc1(problem, tc1, method, seed, evals, s)
-            else:
-                if method != "none" and not stoppers:
-                    skipped[method] = "build/async-search has no --stopper yet"
-                    continue
-                if part == "synthetic":
-                    model = ["--model-cmd", f"{sys.executable} -m asbench.problems.lc_model "
-                             f"--sleep {sleep} --noise-seed {seed}"]
-                elif part == "replay":
-                    model = ["--model-cmd", f"{sys.executable} -m asbench.runners.tc1_replay "
-                             f"--curves {Path(curves).resolve()} --sleep {sleep}"
-                             + (" --flat" if replay is not None and replay.flat else "")]
-                else:
-                    model = ["--model", "tc1", "--launch", launch]
-                exp = workdir / f"{part}-{method}-{seed}"
-                result = run_binary(method, problem_path, model, seed, evals, s, exp, env,
-                                    stoppers, optimizer)["evaluations"]
+            result = runner.run(method, seed, evals)
             wall = time.monotonic() - t0
             runs.setdefault(method, {})[seed] = result
             walls.setdefault(method, {})[seed] = wall
@@ -176,7 +237,7 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
                 f"({sum(e.status == STOPPED for e in result)} stopped; {wall:.0f} s; "
                 f"part {time.monotonic() - t_part:.0f} s)")
     return {"runs": runs, "walls": walls, "skipped": skipped,
-            "hook": tc1.hook_kind if tc1 else None}
+            "hook": runner.tc1.hook_kind if runner.tc1 else None}
 
 
 def report_part(part: str, result: Mapping[str, Any], seeds: Sequence[int], n_evals: int,
@@ -239,7 +300,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--evals", type=int, help="N: none's evaluations")
     parser.add_argument("--stopper-evals", type=int, help="M: the others' evaluations")
     parser.add_argument("--methods", help="comma-separated, of: " + ", ".join(
-        BINARY_METHODS + OPTUNA_METHODS))
+        BINARY_METHODS + iepoch.METHODS + OPTUNA_METHODS) + ", iepochI-topK")
     parser.add_argument("--epochs", type=int, default=TC1_SETTINGS["epochs"],
                         help="tc1: epochs of a full training (the last step)")
     parser.add_argument("--min-steps", type=int, default=1)

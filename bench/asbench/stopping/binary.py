@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from asbench import BINARY, bench_env
+from asbench.stopping import iepoch
 from asbench.stopping.evaluations import Settings, read_experiment
 
 
@@ -19,12 +20,14 @@ def binary_has_stoppers(binary: Path = BINARY) -> bool:
 
 
 def stopper_flags(method: str, s: Settings) -> List[str]:
-    """The binary's flags for a method: none, asha, median, asha-minK."""
+    """The binary's flags for a method: none, asha, median, lce, asha-minK, iepochI."""
     kind, min_steps = method, s.min_steps
     m = re.fullmatch(r"asha-min(\d+)", method)
     if m:
         kind, min_steps = "asha", int(m.group(1))
-    if kind not in ("none", "asha", "median"):
+    if iepoch.parse(method):  # phase 1 of i-Epoch: no stopper, the model cut short
+        kind = "none"
+    if kind not in ("none", "asha", "median", "lce"):
         raise ValueError(f"unknown stopper method {method!r}")
     return ["--stopper", kind, "--stopper-min-steps", str(min_steps),
             "--stopper-eta", str(s.eta), "--stopper-warmup", str(s.warmup),
