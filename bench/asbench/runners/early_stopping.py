@@ -84,12 +84,13 @@ from asbench.reporting import fmt_fixed as _f
 from asbench.reporting import nan_median as _median
 from asbench.runners import tc1_replay
 from asbench.stopping import iepoch
-from asbench.stopping.binary import binary_has_stoppers, run_binary
+from asbench.stopping import cut_objective
+from asbench.stopping.binary import binary_has_stoppers, run_binary, run_simulated
 from asbench.stopping.evaluations import (BINARY_METHODS, OPTUNA_METHODS, STOPPED, UNSTOPPED,
                                           Evaluation, Settings, best_fully_trained,
                                           first_issued, steps_spent)
 from asbench.stopping.optuna_side import optuna_async, optuna_tc1
-from asbench.stopping.tables import summarize, tables, targets
+from asbench.stopping.tables import points, summarize, tables, targets
 from asbench.stopping.tc1 import TC1_SETTINGS, TC1InProcess, tc1_defaults_file
 from async_search import load_problem
 
@@ -139,8 +140,9 @@ class PartRunner:
 
     def __init__(self, part: str, s: Settings, sleep: float, launch: str, workdir: Path,
                  stoppers: bool, optimizer: str, replay: Optional[tc1_replay.Replay],
-                 curves: Path) -> None:
+                 curves: Path, iepoch_simulate: float = 0.0) -> None:
         self.part, self.s, self.sleep, self.launch = part, s, sleep, launch
+        self.iepoch_simulate = iepoch_simulate if part != "tc1" else 0.0
         self.workdir, self.stoppers, self.optimizer = workdir, stoppers, optimizer
         self.replay, self.curves = replay, curves
         self.problem_path = LC_PROBLEM if part == "synthetic" else TC1_PROBLEM
@@ -193,10 +195,30 @@ class PartRunner:
         return run_binary(method, self.problem_path, model, seed, evals, self.s, exp, env,
                           self.stoppers, self.optimizer)["evaluations"]
 
+    def simulated(self, seed: int, evals: int, cut: int) -> List[Evaluation]:
+        """i-Epoch's phase 1 under --simulate: the value at step ``cut`` of each point
+        (asbench/stopping/cut_objective.py), every evaluation counted ``cut`` steps."""
+        env = {"ASBENCH_CUT": str(cut), "ASBENCH_NOISE_SEED": str(seed),
+               "ASBENCH_CURVES": str(Path(self.curves).resolve()),
+               "ASBENCH_FLAT": "1" if self.replay is not None and self.replay.flat else ""}
+        objective = f"{Path(cut_objective.__file__).resolve()}:{self.part}"
+        exp = self.workdir / f"{self.part}-iepoch{cut}-sim-{seed}"
+        out = run_simulated(self.problem_path, objective, seed, evals, self.s, exp, env,
+                            self.iepoch_simulate, self.optimizer)["evaluations"]
+        for e in out:
+            e.steps = cut
+        return out
+
     def iepoch(self, method: str, seed: int, evals: int) -> List[Evaluation]:
         i, k = iepoch.parse(method)
         (self.workdir / f"cut{i}").mkdir(parents=True, exist_ok=True)
-        phase1 = self.phase1.get(i, seed, lambda: self.binary(f"iepoch{i}", seed, evals, i))
+        if self.iepoch_simulate > 0:
+            def phase1_run() -> List[Evaluation]:
+                return self.simulated(seed, evals, i)
+        else:
+            def phase1_run() -> List[Evaluation]:
+                return self.binary(f"iepoch{i}", seed, evals, i)
+        phase1 = self.phase1.get(i, seed, phase1_run)
         return iepoch.finish(phase1, k, self.s.max_step, self.final(seed))
 
     def run(self, method: str, seed: int, evals: int) -> List[Evaluation]:
@@ -211,11 +233,14 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
              methods: Sequence[str], s: Settings, sleep: float, launch: str,
              workdir: Path, stoppers: bool, optimizer: str = "",
              replay: Optional[tc1_replay.Replay] = None,
-             curves: Path = tc1_replay.CURVES) -> Dict[str, Any]:
+             curves: Path = tc1_replay.CURVES, iepoch_simulate: float = 0.0,
+             on_seed: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, Any]:
+    """Each method on each seed; ``on_seed(result so far)`` after each seed."""
     runs: Dict[str, Dict[int, List[Evaluation]]] = {}
     walls: Dict[str, Dict[int, float]] = {}
     skipped: Dict[str, str] = {}
-    runner = PartRunner(part, s, sleep, launch, workdir, stoppers, optimizer, replay, curves)
+    runner = PartRunner(part, s, sleep, launch, workdir, stoppers, optimizer, replay, curves,
+                        iepoch_simulate)
     t_part = time.monotonic()
     for seed in seeds:
         for method in methods:
@@ -236,6 +261,8 @@ def run_part(part: str, seeds: Sequence[int], n_evals: int, m_evals: int,
                 f"{_f(best_fully_trained(result, s.max_step))} "
                 f"({sum(e.status == STOPPED for e in result)} stopped; {wall:.0f} s; "
                 f"part {time.monotonic() - t_part:.0f} s)")
+        if on_seed is not None:
+            on_seed({"runs": runs, "walls": walls, "skipped": skipped})
     return {"runs": runs, "walls": walls, "skipped": skipped,
             "hook": runner.tc1.hook_kind if runner.tc1 else None}
 
@@ -268,6 +295,7 @@ def report_part(part: str, result: Mapping[str, Any], seeds: Sequence[int], n_ev
     text = tables(title, summary, n_evals, m_evals, s.max_step, budgets, seeds, objective,
                   regret is not None)
     text += "\n" + targets(runs, n_evals, s.max_step, objective)
+    text += "\n" + points(summary, objective)
     if part == "synthetic":
         text += (f"\nKnown optimum (noise-free value at step {s.max_step}): "
                  f"{lc_model.OPTIMUM:.4f}.\n")
@@ -285,6 +313,57 @@ def report_part(part: str, result: Mapping[str, Any], seeds: Sequence[int], n_ev
            "walls": walls, "budgets": budgets, "skipped": result["skipped"],
            "hook": result["hook"]}
     return text, raw
+
+
+def write_partial(out: Path, raw: Mapping[str, Any], part: str, so_far: Mapping[str, Any],
+                  settings: Mapping[str, Any]) -> None:
+    """OUT.partial: the parts done and this one's seeds so far, as --merge reads them
+    (a long run stopped early keeps its finished seeds)."""
+    runs = {m: {str(seed): [asdict(e) for e in ev] for seed, ev in by.items()}
+            for m, by in so_far["runs"].items()}
+    doc = {**raw, part: {"runs": runs, "walls": so_far["walls"], "skipped": so_far["skipped"],
+                         "settings": dict(settings)}}
+    path = out.with_name(out.name + ".partial")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, default=str))
+    tmp.replace(path)
+
+
+def load_runs(raw_part: Mapping[str, Any]) -> Dict[str, Dict[int, List[Evaluation]]]:
+    """The runs of one part of a written early_stopping.json, as Evaluations."""
+    return {m: {int(seed): [Evaluation(**e) for e in evs] for seed, evs in by.items()}
+            for m, by in raw_part["runs"].items()}
+
+
+def merge(paths: Sequence[Path], part: str) -> Tuple[str, Dict[str, Any]]:
+    """One report of a part from several runs' JSON files (e.g. seeds run in parallel
+    processes): their runs joined, method by method and seed by seed; the settings
+    of the first (the others must have the same)."""
+    result: Dict[str, Any] = {"runs": {}, "walls": {}, "skipped": {}, "hook": None}
+    settings = None
+    for path in paths:
+        raw = json.loads(Path(path).read_text())
+        if part not in raw:
+            raise ValueError(f"{path}: no part {part!r}")
+        mine = raw[part]["settings"]
+        keys = ("max_step", "min_steps", "eta", "warmup", "workers", "evals",
+                "stopper_evals")
+        if settings is None:
+            settings = mine
+        elif any(mine[k] != settings[k] for k in keys):
+            raise ValueError(f"{path}: settings differ from {paths[0]}'s")
+        for m, by in load_runs(raw[part]).items():
+            result["runs"].setdefault(m, {}).update(by)
+        for m, by in raw[part]["walls"].items():
+            result["walls"].setdefault(m, {}).update({int(k): v for k, v in by.items()})
+        result["skipped"].update(raw[part]["skipped"])
+    seeds = sorted({seed for by in result["runs"].values() for seed in by})
+    s = Settings(settings["max_step"], settings["min_steps"], settings["eta"],
+                 settings["warmup"], settings["workers"])
+    curves = settings.get("curves", "")
+    return report_part(part, result, seeds, settings["evals"], settings["stopper_evals"], s,
+                       Path(curves).name if curves else "")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -314,7 +393,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                         help="the binary's --optimizer (default: its default)")
     parser.add_argument("--keep", help="keep the experiments in this directory")
     parser.add_argument("--out", default=str(OUT_DIR / "early_stopping.json"))
+    parser.add_argument("--iepoch-simulate", type=float, default=0.0, metavar="S",
+                        help="synthetic, replay: i-Epoch's phase 1 under --simulate, "
+                        "evaluations of about S seconds (0: under mpiexec with the model)")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="no run: one report of --part from these runs' --out files")
     args = parser.parse_args(argv)
+    if args.merge:
+        if args.part == "both":
+            say("early_stopping.py: --merge: give the --part to report")
+            return 2
+        try:
+            text, _ = merge(args.merge, args.part)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            say(f"early_stopping.py: --merge: {e}")
+            return 2
+        print(text)
+        return 0
     if args.epochs < 2:
         say(f"early_stopping.py: --epochs: {args.epochs}: a full training needs at least 2")
         return 2
@@ -361,18 +456,23 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             s = Settings(max_step, args.min_steps, args.eta, args.warmup, args.workers)
             say(f"part {part}: {len(seeds)} seeds, methods {', '.join(methods)}; "
                 f"none {n_evals} evaluations, the others {m_evals}")
+            settings = {**asdict(s), "seeds": seeds, "evals": n_evals,
+                        "stopper_evals": m_evals, "methods": methods, "sleep": args.sleep,
+                        "launch": args.launch, "optimizer": args.optimizer or "default",
+                        "iepoch_simulate": args.iepoch_simulate,
+                        **({"curves": str(args.curves), "flat": args.replay_flat}
+                           if replay else {})}
+
+            def partial(so_far: Dict[str, Any], part: str = part,
+                        settings: Dict[str, Any] = settings) -> None:
+                write_partial(Path(args.out), raw, part, so_far, settings)
             result = run_part(part, seeds, n_evals, m_evals, methods, s, args.sleep,
                               args.launch, workdir, stoppers, args.optimizer, replay,
-                              args.curves)
+                              args.curves, args.iepoch_simulate, partial)
             part_text, raw[part] = report_part(part, result, seeds, n_evals, m_evals, s,
                                                str(args.curves)
                                                + (", --flat" if args.replay_flat else ""))
-            raw[part]["settings"] = {**asdict(s), "seeds": seeds, "evals": n_evals,
-                                     "stopper_evals": m_evals, "methods": methods,
-                                     "sleep": args.sleep, "launch": args.launch,
-                                     "optimizer": args.optimizer or "default",
-                                     **({"curves": str(args.curves), "flat": args.replay_flat}
-                                        if replay else {})}
+            raw[part]["settings"] = settings
             print(part_text, flush=True)
             text += part_text + "\n"
     out = Path(args.out)

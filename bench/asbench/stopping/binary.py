@@ -55,3 +55,25 @@ def run_binary(method: str, problem: Path, model: Sequence[str], seed: int, eval
         raise RuntimeError(f"{' '.join(cmd)}\nexit {proc.returncode}:\n"
                            f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
     return {"evaluations": read_experiment(exp_dir), "wall_s": wall, "command": cmd}
+
+
+def run_simulated(problem: Path, objective: str, seed: int, evals: int, s: Settings,
+                  exp_dir: Path, env: Mapping[str, str], duration: float,
+                  optimizer: str = "") -> Dict[str, Any]:
+    """One search of the binary against ``s.workers`` virtual workers (``--simulate``:
+    the real manager and optimizer, no MPI, no model processes), each evaluation
+    ``objective`` (file.py:function) and about ``duration`` seconds long."""
+    cmd = [str(BINARY), "--problem", str(problem), "--simulate", str(s.workers),
+           "--simulate-duration", str(duration), "--simulate-distribution", "lognormal",
+           "--simulate-objective", objective, "--max-evals", str(evals), "--seed", str(seed),
+           "--exp-dir", str(exp_dir), "--quiet", "--no-report"]
+    if optimizer:
+        cmd += ["--optimizer", optimizer]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, env=bench_env(env), capture_output=True, text=True,
+                          timeout=3600)
+    wall = time.monotonic() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}\nexit {proc.returncode}:\n"
+                           f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return {"evaluations": read_experiment(exp_dir), "wall_s": wall, "command": cmd}
