@@ -25,10 +25,16 @@ struct point_batch {
     double turn_s;   /* how long the optimizer's turn took */
 };
 
-/* One finished evaluation, as the optimizer hears of it. */
+/* One finished evaluation, as the optimizer hears of it. For one stopped
+ * early (step > 0) what was seen travels with the stopper's estimate, so
+ * that the optimizer can model it (engine.py: --stopper-tell). */
 struct point_result {
     char *params_json; /* owned */
-    double value;      /* NaN for a failed evaluation */
+    double value;      /* NaN for a failed evaluation; stopped: the estimate */
+    long step;         /* stopped early: the last step it reported; else 0 */
+    double last;       /* stopped early: its value at that step */
+    long full_step;    /* stopped early: its full training's last step, 0
+                          unknown */
 };
 
 /* A point of an earlier run of the experiment (all strings owned). */

@@ -353,14 +353,16 @@ static enum engine_status engine_tell(struct engine *en,
                                       long n, struct engine_error *e)
 {
     PyGILState_STATE gil = PyGILState_Ensure();
-    PyObject *points = NULL, *values = NULL, *res = NULL; /* owned */
+    PyObject *points = NULL, *values = NULL, *seen = NULL; /* owned */
+    PyObject *res = NULL;                                  /* owned */
     enum engine_status status = ENGINE_OK;
     e->detail = NULL;
 
     points = PyList_New(n);
+    seen = PyList_New(n);
     npy_intp dims[1] = {(npy_intp)n};
     values = PyArray_SimpleNew(1, dims, NPY_DOUBLE);
-    if (points == NULL || values == NULL) {
+    if (points == NULL || seen == NULL || values == NULL) {
         status = engine_exception(e, "optimizer tell");
         goto done;
     }
@@ -373,8 +375,20 @@ static enum engine_status engine_tell(struct engine *en,
         }
         PyList_SET_ITEM(points, i, s); /* steals s */
         v[i] = results[i].value;
+        /* stopped early: (last step, its value, full step); else None */
+        PyObject *t = Py_None;
+        if (results[i].step > 0)
+            t = Py_BuildValue("(ldl)", results[i].step, results[i].last,
+                              results[i].full_step);
+        else
+            Py_INCREF(t);
+        if (t == NULL) {
+            status = engine_exception(e, "optimizer tell");
+            goto done;
+        }
+        PyList_SET_ITEM(seen, i, t); /* steals t */
     }
-    res = PyObject_CallMethod(en->obj, "tell", "OO", points, values);
+    res = PyObject_CallMethod(en->obj, "tell", "OOO", points, values, seen);
     if (res == NULL) {
         status = engine_exception(e, "optimizer tell");
         if (status == ENGINE_USER_ERROR)
@@ -383,6 +397,7 @@ static enum engine_status engine_tell(struct engine *en,
 done:
     Py_XDECREF(res);
     Py_XDECREF(values);
+    Py_XDECREF(seen);
     Py_XDECREF(points);
     PyGILState_Release(gil);
     return status;

@@ -157,6 +157,8 @@ char *experiment_settings_json(const struct experiment *x,
                   workers);
     strbuf_puts(&sb, ", \"stopper\": ");
     strbuf_json_string(&sb, options_stopper_name(o->stopper));
+    strbuf_puts(&sb, ", \"stopper_tell\": ");
+    strbuf_json_string(&sb, options_stopper_tell_name(o->stopper_tell));
     if (o->simulate > 0) {
         strbuf_puts(&sb, ", \"simulate_objective\": ");
         strbuf_json_string(&sb, o->sim_objective);

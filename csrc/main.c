@@ -21,6 +21,7 @@
 #include "log.h"
 #include "search.h"
 #include "options.h"
+#include "stopper.h"
 #include "strbuf.h"
 #include "transport.h"
 #include "worker.h"
@@ -233,6 +234,9 @@ static int main_simulate(const struct options *o, const char *home)
         log_error("%s", err);
         return 1;
     }
+    if (stopper_rule_acts(o->stopper)) /* a stopper needs curves */
+        transport_sim_curves(t, o->stopper_max_step > 0 ? o->stopper_max_step
+                                                        : SIM_CURVE_STEPS);
     log_init(-1, o->quiet ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN);
     int status = search_run(o, home, t, NULL);
     t->ops->destroy(t);

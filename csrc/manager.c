@@ -131,16 +131,22 @@ static int manager_add_batch(struct manager *m, struct point_batch *b,
 
 /* What the optimizer hears of a finished point: its objective (NaN for a
  * failure); for one stopped early the stopper's estimate of its final value
- * (stopper.h says why). Its curve is told to the stopper first. */
-static double manager_told_value(struct manager *m, const struct point *p)
+ * (stopper.h says why), with its last step and value and its full
+ * training's last step. Its curve is told to the stopper first. */
+static struct point_result manager_told(struct manager *m,
+                                        const struct point *p)
 {
+    struct point_result r = {p->params_json, p->objective, 0, NAN, 0};
     if (p->trial < 0)
-        return p->objective;
+        return r;
     stopper_finished(m->stopper, p->trial, p->status == LAUNCH_OK,
                      p->objective);
     if (p->status != LAUNCH_STOPPED)
-        return p->objective;
-    return stopper_estimate(m->stopper, p->trial);
+        return r;
+    r.value = stopper_estimate(m->stopper, p->trial);
+    r.step = stopper_last(m->stopper, p->trial, &r.last);
+    r.full_step = stopper_full_step(m->stopper, p->trial);
+    return r;
 }
 
 /* A job id's stopper trial during a restart. */
@@ -208,9 +214,9 @@ static int manager_replay_curves(struct manager *m, const struct replay *r,
         if (k < 0)
             continue;
         pool_set_trial(m->pool, i, k);
-        double told = manager_told_value(m, p);
+        struct point_result told = manager_told(m, p);
         if (p->status == LAUNCH_STOPPED &&
-            queue_push_result(m->queue, p->params_json, told) != 0)
+            queue_push_result(m->queue, &told) != 0)
             goto done;
     }
     rc = 0;
@@ -410,8 +416,8 @@ static int manager_handle_result(struct manager *m, int w,
         return -1;
     pool_finish(m->pool, w, r->seq, st, r->objective, duration, now);
     policy_result(&m->policy, now);
-    if (queue_push_result(m->queue, p->params_json, manager_told_value(m, p)) !=
-        0) {
+    struct point_result told = manager_told(m, p);
+    if (queue_push_result(m->queue, &told) != 0) {
         snprintf(err, errlen, "out of memory queueing a result");
         return -1;
     }

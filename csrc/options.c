@@ -84,6 +84,7 @@ struct option_spec {
 /* Enums are stored through an int lvalue. */
 _Static_assert(sizeof(enum options_progress) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum options_launch) == sizeof(int), "enum size");
+_Static_assert(sizeof(enum options_stopper_tell) == sizeof(int), "enum size");
 _Static_assert(sizeof(enum options_sim_distribution) == sizeof(int),
                "enum size");
 
@@ -112,6 +113,14 @@ static const struct option_choice options_sim_distribution_list[] = {
 };
 static const struct option_choices options_sim_distribution = {
     "a distribution", options_sim_distribution_list, NULL};
+
+static const struct option_choice options_stopper_tell_list[] = {
+    {"rank", OPTIONS_STOPPER_TELL_RANK},
+    {"estimate", OPTIONS_STOPPER_TELL_ESTIMATE},
+    {NULL, 0},
+};
+static const struct option_choices options_stopper_tell = {
+    "a way to tell", options_stopper_tell_list, NULL};
 
 /* The stoppers' registry (stopper.c) is the list. */
 static const struct option_choices options_stopper = {"a stopper", NULL,
@@ -381,7 +390,8 @@ static const struct option_spec options_table[] = {
      .def.d = 3,
      .cfg = "STOPPER_ETA",
      .help = "ASHA's reduction factor: rungs at steps N x F^k, and an "
-             "evaluation goes on past a rung only in the best 1/F"},
+             "evaluation goes on past a rung only in the best 1/F (lce "
+             "decides at the same rungs)"},
     {.name = "stopper-warmup",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(stopper_warmup),
@@ -390,8 +400,9 @@ static const struct option_spec options_table[] = {
      .metavar = "N",
      .def.l = 5,
      .cfg = "STOPPER_WARMUP",
-     .help = "median rule: judge a step once N other evaluations reported "
-             "it"},
+     .help = "median, lce: N evaluations must have completed before they "
+             "judge (Optuna's n_startup_trials); lce predicts from the N "
+             "completed curves nearest to an evaluation's"},
     {.name = "stopper-max-step",
      .kind = OPT_LONG,
      .offset = OPT_FIELD(stopper_max_step),
@@ -404,6 +415,16 @@ static const struct option_spec options_table[] = {
              "do not say theirs: none is stopped there or later, ASHA has no "
              "rung there; 0: the last step of the longest evaluation that ran "
              "to its end"},
+    {.name = "stopper-tell",
+     .kind = OPT_CHOICE,
+     .offset = OPT_FIELD(stopper_tell),
+     .choices = &options_stopper_tell,
+     .def.c = OPTIONS_STOPPER_TELL_RANK,
+     .cfg = "STOPPER_TELL",
+     .help = "what the optimizer models for a stopped evaluation: rank (its "
+             "last step and value: worse than every completed one, deeper "
+             "steps better, then lower values) or estimate (the stopper's "
+             "estimate of its final value)"},
     {.name = "time-limit",
      .kind = OPT_DOUBLE,
      .offset = OPT_FIELD(time_limit),
@@ -520,6 +541,12 @@ const char *options_stopper_name(int stopper)
 {
     const char *name = options_choice_name(&options_stopper, stopper);
     return name ? name : "none";
+}
+
+const char *options_stopper_tell_name(enum options_stopper_tell tell)
+{
+    const char *name = options_choice_name(&options_stopper_tell, (int)tell);
+    return name ? name : "rank";
 }
 
 /* Writes the names of c joined by sep into buf. */

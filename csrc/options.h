@@ -52,6 +52,13 @@ enum options_sim_distribution {
     OPTIONS_SIM_LOGNORMAL /* lognormal with that mean */
 };
 
+/* --stopper-tell: what the optimizer is told of a stopped evaluation. */
+enum options_stopper_tell {
+    OPTIONS_STOPPER_TELL_RANK,    /* its step and last value, ordered below
+                                     the completed by depth, then value */
+    OPTIONS_STOPPER_TELL_ESTIMATE /* the stopper's estimate of its final */
+};
+
 /* --share-gpus: whether workers of one node may share a GPU. */
 enum options_share { OPTIONS_SHARE_NO, OPTIONS_SHARE_YES };
 
@@ -95,10 +102,11 @@ struct options {
     double sim_duration; /* mean seconds of a virtual evaluation */
     enum options_sim_distribution sim_distribution;
     int stopper; /* --stopper: the index of a rule in stopper.h's registry */
-    long stopper_min_steps;    /* no stop before this step; ASHA's first rung */
-    double stopper_eta;        /* ASHA's reduction factor */
-    long stopper_warmup;       /* median: other trials needed at a step */
-    long stopper_max_step;     /* ASHA: no rung at or above it; 0 unknown */
+    long stopper_min_steps; /* no stop before this step; ASHA's first rung */
+    double stopper_eta;     /* ASHA's reduction factor */
+    long stopper_warmup;    /* median: other trials needed at a step */
+    long stopper_max_step;  /* ASHA: no rung at or above it; 0 unknown */
+    enum options_stopper_tell stopper_tell;
     const char *sim_objective; /* default | module:function */
     int max_evals_given;
 };
@@ -119,6 +127,9 @@ void options_cfg_variables(FILE *f);
  * Returns NULL if they are all equal, else the name (without "--") of the
  * first flag that differs. */
 const char *options_diff(const struct options *a, const struct options *b);
+
+/* The --stopper-tell name of a choice ("rank", "estimate"). */
+const char *options_stopper_tell_name(enum options_stopper_tell tell);
 
 /* The --stopper name of a stopper rule index (stopper_rule_name; "none"
  * for an index the registry lacks). */

@@ -73,25 +73,26 @@ void queue_destroy(struct queue *q)
     free(q);
 }
 
-int queue_push_result(struct queue *q, const char *params_json, double value)
+int queue_push_result(struct queue *q, const struct point_result *r)
 {
-    char *copy = strdup(params_json);
+    char *copy = strdup(r->params_json);
     if (copy == NULL)
         return -1;
     pthread_mutex_lock(&q->lock);
     if (q->nresults == q->capresults) {
         long cap = q->capresults ? 2 * q->capresults : 64;
-        struct point_result *r = realloc(q->results, (size_t)cap * sizeof *r);
-        if (r == NULL) {
+        struct point_result *grown =
+            realloc(q->results, (size_t)cap * sizeof *grown);
+        if (grown == NULL) {
             pthread_mutex_unlock(&q->lock);
             free(copy);
             return -1;
         }
-        q->results = r;
+        q->results = grown;
         q->capresults = cap;
     }
+    q->results[q->nresults] = *r;
     q->results[q->nresults].params_json = copy;
-    q->results[q->nresults].value = value;
     q->nresults++;
     pthread_cond_signal(&q->wake);
     pthread_mutex_unlock(&q->lock);

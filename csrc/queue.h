@@ -32,8 +32,9 @@ struct queue *queue_create(void);
 void queue_destroy(struct queue *q);
 
 /* --- MPI thread ------------------------------------------------------- */
-/* Queues a result (params_json is copied). Returns 0 or -1 (no memory). */
-int queue_push_result(struct queue *q, const char *params_json, double value);
+/* Queues a result: a copy of *r (its params_json copied, not taken).
+ * Returns 0 or -1 (no memory). */
+int queue_push_result(struct queue *q, const struct point_result *r);
 /* Asks for n more points. */
 void queue_request(struct queue *q, long n);
 /* Tells the optimizer thread to finish after its current turn. */

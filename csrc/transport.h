@@ -139,6 +139,20 @@ int transport_sim_create(struct transport **out, int workers, double mean,
                          enum sim_distribution dist, unsigned long seed,
                          char *err, size_t errlen);
 
+/* The learning curves of the first step count of SIM_CURVE_STEPS. */
+#define SIM_CURVE_STEPS 27
+/*
+ * Virtual workers of t (made by transport_sim_create) report a learning
+ * curve, for stoppers: an evaluation with a finite objective f reports
+ * steps 1..steps (saying that steps is its last), evenly over its duration,
+ * the value at step s being f + a (steps / s - 1) / (steps - 1), so that
+ * step 1 is f + a and the last step f; a is drawn per evaluation, between
+ * 0.5 and 1.5 times |f| + 0.1 (curves keep the order of their finals
+ * loosely, and cross). A halt ends it at once as LAUNCH_STOPPED with its
+ * last step and value. steps < 2: no curve (the default).
+ */
+void transport_sim_curves(struct transport *t, long steps);
+
 /*
  * Collective over MPI_COMM_WORLD (every rank calls it once, before the
  * search): the index of this rank among the worker ranks on its node (from

@@ -1,8 +1,9 @@
 /*
  * transport_sim: virtual workers for scale tests. See transport.h.
  *
- * Running evaluations sit in a binary min-heap ordered by their end time;
- * poll_result pops the earliest one once the monotonic clock has passed it.
+ * Running evaluations sit in a binary min-heap ordered by their next event
+ * (an intermediate value when they report a curve, else their end); poll
+ * pops the earliest one once the monotonic clock has passed it.
  * Durations come from a seeded splitmix64 generator, so a simulation with
  * the same seed draws the same durations in the same order.
  */
@@ -18,13 +19,17 @@
 #define SIM_PI 3.14159265358979323846
 
 struct sim_slot {
+    double due;     /* monotonic: the next event (a step, or the end) */
     double end;     /* monotonic */
     double t_start; /* wall clock */
     double duration;
     double objective;
     int64_t seq;
     int busy;
-    int halted; /* ended early by a halt */
+    int halted;     /* ended early by a halt */
+    long next_step; /* of its curve; past steps: none left */
+    long last_step; /* the last one reported (0: none) */
+    double amp;     /* its curve's value at step 1 less the objective */
 };
 
 struct sim_transport {
@@ -33,8 +38,9 @@ struct sim_transport {
     enum sim_distribution dist;
     uint64_t rng;
     struct sim_slot *slots; /* per worker, 1..workers */
-    int *heap;              /* worker ids ordered by slots[].end */
+    int *heap;              /* worker ids ordered by slots[].due */
     int nheap;
+    long steps; /* of a curve; < 2: none */
 };
 
 static uint64_t sim_next(struct sim_transport *s)
@@ -68,7 +74,7 @@ static double sim_duration(struct sim_transport *s)
 
 static int sim_before(const struct sim_transport *s, int a, int b)
 {
-    return s->slots[a].end < s->slots[b].end;
+    return s->slots[a].due < s->slots[b].due;
 }
 
 static void sim_swap(int *a, int *b)
@@ -78,7 +84,7 @@ static void sim_swap(int *a, int *b)
     *b = t;
 }
 
-/* Moves heap entry i up to its place (its end time only decreased). */
+/* Moves heap entry i up to its place (its due time only decreased). */
 static void sim_sift_up(struct sim_transport *s, int i)
 {
     while (i > 0 && sim_before(s, s->heap[i], s->heap[(i - 1) / 2])) {
@@ -94,11 +100,9 @@ static void sim_push(struct sim_transport *s, int w)
     sim_sift_up(s, i);
 }
 
-static int sim_pop(struct sim_transport *s)
+/* Moves heap entry i down to its place (its due time only increased). */
+static void sim_sift_down(struct sim_transport *s, int i)
 {
-    int top = s->heap[0];
-    s->heap[0] = s->heap[--s->nheap];
-    int i = 0;
     while (1) {
         int l = 2 * i + 1, r = l + 1, m = i;
         if (l < s->nheap && sim_before(s, s->heap[l], s->heap[m]))
@@ -110,7 +114,47 @@ static int sim_pop(struct sim_transport *s)
         sim_swap(&s->heap[i], &s->heap[m]);
         i = m;
     }
+}
+
+static int sim_pop(struct sim_transport *s)
+{
+    int top = s->heap[0];
+    s->heap[0] = s->heap[--s->nheap];
+    sim_sift_down(s, 0);
     return top;
+}
+
+/* Sets slot's due time: its next step's, else its end. */
+static void sim_plan(const struct sim_transport *s, struct sim_slot *slot)
+{
+    slot->due = slot->end;
+    if (slot->next_step <= s->steps)
+        slot->due = slot->end - slot->duration +
+                    slot->duration * (double)slot->next_step / (double)s->steps;
+}
+
+/* The value of slot's curve at step. */
+static double sim_curve(const struct sim_transport *s,
+                        const struct sim_slot *slot, long step)
+{
+    return slot->objective + slot->amp * ((double)s->steps / (double)step - 1) /
+                                 (double)(s->steps - 1);
+}
+
+/* The next value of the curve of worker w (on top of the heap) into m. */
+static void sim_report(struct sim_transport *s, int w, struct worker_msg *m)
+{
+    struct sim_slot *slot = &s->slots[w];
+    memset(m, 0, sizeof *m);
+    m->kind = TRANSPORT_MSG_REPORT;
+    m->report.seq = slot->seq;
+    m->report.step = slot->next_step;
+    m->report.value = sim_curve(s, slot, slot->next_step);
+    m->report.last_step = s->steps;
+    slot->last_step = slot->next_step++;
+    sim_pop(s);
+    sim_plan(s, slot);
+    sim_push(s, w);
 }
 
 static int sim_announce(struct transport *t, const struct start_msg *msg)
@@ -137,6 +181,13 @@ static int sim_send_task(struct transport *t, int worker,
     slot->duration = sim_duration(s);
     slot->t_start = util_wall();
     slot->end = util_now() + slot->duration;
+    slot->next_step = s->steps + 1; /* no curve */
+    slot->last_step = 0;
+    if (s->steps >= 2 && isfinite(slot->objective)) {
+        slot->next_step = 1;
+        slot->amp = (fabs(slot->objective) + 0.1) * (0.5 + sim_uniform(s));
+    }
+    sim_plan(s, slot);
     sim_push(s, worker);
     return 0;
 }
@@ -144,8 +195,13 @@ static int sim_send_task(struct transport *t, int worker,
 static int sim_poll(struct transport *t, int *worker, struct worker_msg *m)
 {
     struct sim_transport *s = (struct sim_transport *)t;
-    if (s->nheap == 0 || s->slots[s->heap[0]].end > util_now())
+    if (s->nheap == 0 || s->slots[s->heap[0]].due > util_now())
         return 0;
+    if (s->slots[s->heap[0]].next_step <= s->steps) {
+        *worker = s->heap[0];
+        sim_report(s, *worker, m);
+        return 1;
+    }
     int w = sim_pop(s);
     struct sim_slot *slot = &s->slots[w];
     struct result_msg *r = &m->result;
@@ -157,9 +213,12 @@ static int sim_poll(struct transport *t, int *worker, struct worker_msg *m)
     if (r->status != LAUNCH_OK)
         snprintf(r->reason, sizeof r->reason, "the simulated objective is %g",
                  slot->objective);
+    r->steps = slot->last_step;
     if (slot->halted) {
         r->status = LAUNCH_STOPPED;
-        r->objective = NAN; /* a virtual worker reports no curve */
+        r->objective = slot->last_step > 0
+                           ? sim_curve(s, slot, slot->last_step)
+                           : NAN; /* as a real worker: its last value */
         snprintf(r->reason, sizeof r->reason, "stopped early");
     }
     r->exit_code = 0;
@@ -170,8 +229,7 @@ static int sim_poll(struct transport *t, int *worker, struct worker_msg *m)
     return 1;
 }
 
-/* Virtual workers report no learning curve, so nothing halts them; a halt
- * only ends the evaluation now, as a stop would. */
+/* A halt ends the evaluation now, as a stop would: no more steps. */
 static int sim_halt(struct transport *t, int worker, int64_t seq)
 {
     struct sim_transport *s = (struct sim_transport *)t;
@@ -184,10 +242,18 @@ static int sim_halt(struct transport *t, int worker, int64_t seq)
             slot->end = util_now();
             slot->duration = slot->end - start;
             slot->halted = 1;
+            slot->next_step = s->steps + 1;
+            slot->due = slot->end; /* earlier or later than it was */
             sim_sift_up(s, i);
+            sim_sift_down(s, i);
             break;
         }
     return 0;
+}
+
+void transport_sim_curves(struct transport *t, long steps)
+{
+    ((struct sim_transport *)t)->steps = steps >= 2 ? steps : 0;
 }
 
 static int sim_cancel_all(struct transport *t)

@@ -11,7 +11,13 @@ them, or a float64 ndarray:
   or non-ASCII text reach the model exactly), and next to it as the CSV fields
   of results.csv (RFC 4180 quoting, Python's ``csv`` dialect);
 - a result is the point's JSON text back, with its objective (NaN for a failed
-  evaluation: the optimizer decides how failures count, never as 1.8e308).
+  evaluation: the optimizer decides how failures count, never as 1.8e308); for
+  one a stopper ended early, the stopper's estimate of its final and what was
+  seen: ``(last step, last value, full step)``. The ``stopper_tell`` setting
+  (``--stopper-tell``) says what the optimizer models: ``rank`` (what was seen,
+  ordered below the completed ones by depth then value,
+  ``optimizers._base.stopped_fill``; optimizers without ``tells_stopped`` get
+  the estimate) or ``estimate`` (the stopper's estimate, csrc/stopper.h).
 
 Bad input (problem file, optimizer name or setting) raises a ``ValueError``
 whose text is one line; C prints it and exits 2. Any other exception is an
@@ -36,6 +42,7 @@ __all__ = ["Engine", "SETTINGS"]
 # Keys the manager always sends (csrc/experiment.c experiment_settings_json); their
 # defaults are the command line's (csrc/options.c) and are not restated here.
 SETTINGS = ("problem", "optimizer", "seed", "n_jobs", "init_size")
+STOPPER_TELL = ("rank", "estimate")  # --stopper-tell's choices (csrc/options.c)
 
 
 def stopper_design_size(dims: int) -> int:
@@ -62,7 +69,8 @@ class Engine:
     ``optimizer`` (name), ``seed``, ``n_jobs``, ``init_size``; optional:
     ``simulate_objective`` (set in a simulation: "default" or
     "module:function"), ``stopper`` (``--stopper``'s name: other than
-    "none", init_size is raised to :func:`stopper_design_size`); others
+    "none", init_size is raised to :func:`stopper_design_size`),
+    ``stopper_tell`` (one of ``STOPPER_TELL``, default "rank"); others
     (``max_evals``, ``workers``, ``num_buffer``) are informative. A missing key
     is a ValueError naming it.
     """
@@ -75,6 +83,10 @@ class Engine:
         if missing:
             raise ValueError(f"engine settings: missing {', '.join(map(repr, missing))} "
                              f"(required: {', '.join(SETTINGS)})")
+        self._stopper_tell = settings.get("stopper_tell", "rank")
+        if self._stopper_tell not in STOPPER_TELL:
+            raise ValueError(f"engine settings: stopper_tell {self._stopper_tell!r} is not "
+                             f"one of {', '.join(STOPPER_TELL)}")
         self._problem = load_problem(settings["problem"])
         self._names = tuple(self._problem.params)
         init_size = int(settings["init_size"])
@@ -123,11 +135,18 @@ class Engine:
             out = [(j, c, float(v)) for (j, c), v in zip(out, values)]
         return out
 
-    def tell(self, points: Sequence[str], values: Any) -> None:
-        """Results of one turn: point JSON texts and objectives (NaN = failed)."""
+    def tell(self, points: Sequence[str], values: Any,
+             stopped: Sequence[Any] | None = None) -> None:
+        """Results of one turn: point JSON texts and objectives (NaN = failed); per
+        point None, or (step, last value, full step) for one stopped early."""
         decoded = [json.loads(p) for p in points]
         told = [None if v is None or math.isnan(v) else float(v) for v in values]
-        self._optimizer.tell(decoded, told)
+        if (stopped is not None and any(s is not None for s in stopped)
+                and self._stopper_tell == "rank"
+                and getattr(self._optimizer, "tells_stopped", False)):
+            self._optimizer.tell(decoded, told, stopped=list(stopped))
+        else:
+            self._optimizer.tell(decoded, told)
 
     # -- end of run --------------------------------------------------------------------------
     def report(self, exp_dir: str) -> str:

@@ -295,7 +295,7 @@ static void help_defaults_are_the_applied_defaults(void **state)
     free(text);
     /* every flag with a value has a default but the problem, the model and
      * the experiment directory */
-    assert_int_equal(checked, 29);
+    assert_int_equal(checked, 30);
 }
 
 static void help_shows_defaults_and_cfg_variables(void **state)
@@ -343,6 +343,7 @@ static void cfg_variables_name_their_flags_and_defaults(void **state)
         {"STOPPER_ETA", "--stopper-eta"},
         {"STOPPER_WARMUP", "--stopper-warmup"},
         {"STOPPER_MAX_STEP", "--stopper-max-step"},
+        {"STOPPER_TELL", "--stopper-tell"},
     };
     size_t n = sizeof expected / sizeof expected[0], i = 0;
     char *text = capture(options_cfg_variables);
@@ -444,6 +445,14 @@ static void stopper_names_are_the_flags_values(void **state)
     assert_string_equal(options_stopper_name(o.stopper), "asha");
     /* the registry is the list: every rule is accepted, named in the error
      * and shown with its help line in --help */
+    assert_int_equal(o.stopper_tell, OPTIONS_STOPPER_TELL_RANK);
+    assert_int_equal(parse(&o, err, "--problem", "p", "--model", "m",
+                           "--stopper-tell", "estimate", NULL),
+                     OPTIONS_OK);
+    assert_string_equal(options_stopper_tell_name(o.stopper_tell), "estimate");
+    BAD("--stopper-tell: 'last' is not a way to tell (allowed: rank, "
+        "estimate)",
+        "--problem", "p", "--model", "m", "--stopper-tell", "last");
     BAD("--stopper: 'hyperband' is not a stopper (allowed: none, asha, "
         "median, lce)",
         "--problem", "p", "--model", "m", "--stopper", "hyperband");

@@ -64,7 +64,8 @@ static void results_batch_up_while_the_optimizer_works(void **state)
     long received = 0;
     queue_request(f.q, 5);
     for (int i = 0; i < 200; i++) {
-        queue_push_result(f.q, "{\"i\": 0}", i % 3 ? 1.0 : NAN);
+        queue_push_result(f.q, &(struct point_result){
+                                   "{\"i\": 0}", i % 3 ? 1.0 : NAN, 0, NAN, 0});
         queue_request(f.q, 1);
         struct point_batch *b;
         while ((b = queue_pop_batch(f.q)) != NULL) {

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import BINARY, PROBLEMS, ROOT, read_results, run_binary
 
 SLOW = str(PROBLEMS / "problem_slow.py")
@@ -83,3 +85,33 @@ def test_simulation_flags_are_checked(tmp_path):
         assert message in proc.stderr, (args, proc.stderr)
         assert len(proc.stderr.strip().splitlines()) == 1
     assert BINARY.exists()
+
+
+@pytest.mark.parametrize("stopper", ["asha", "median", "lce"])
+def test_every_stopper_runs_on_1000_virtual_workers(tmp_path, stopper):
+    # under a stopper the virtual workers report learning curves (steps 1..27,
+    # the last one the objective): the stopper ends some early, the others
+    # run to their end, and every row says which
+    exp = tmp_path / "exp"
+    proc = run_binary("--simulate", "1000", "--simulate-duration", "0.3",
+                      "--max-evals", "2500", "--stopper", stopper, "--no-report",
+                      "--problem", str(ROOT / "problems" / "as_problem.py"),
+                      "--optimizer", "random", "--exp-dir", str(exp))
+    assert proc.returncode == 0, proc.stderr
+    rows = read_results(exp)
+    assert len(rows) == 2500
+    stopped = [r for r in rows if r["status"] == "stopped"]
+    ok = [r for r in rows if r["status"] == "ok"]
+    assert stopped and ok and len(stopped) + len(ok) == len(rows)
+    assert all(int(r["steps"]) == 27 for r in ok)
+    assert all(1 <= int(r["steps"]) < 27 for r in stopped)
+    curves = (exp / "intermediate.csv").read_text().splitlines()
+    assert len(curves) - 1 == sum(int(r["steps"]) for r in rows)
+    # a completed curve ends at its objective
+    last = {}
+    for line in curves[1:]:
+        job, step, value = line.split(",")[:3]
+        last[job] = (int(step), float(value))
+    for r in ok[:50]:
+        assert last[r["job_id"]][0] == 27
+        assert abs(last[r["job_id"]][1] - float(r["objective"])) < 1e-9

@@ -209,11 +209,12 @@ def test_a_member_that_hangs_times_out_and_the_team_goes_on(tmp_path):
         assert not pid_alive(member_envs(run, 2)[1]["pid"])
 
 
-def test_a_stopper_halts_every_member_of_a_team(tmp_path):
+@pytest.mark.parametrize("kind", ["median", "lce"])
+def test_a_stopper_halts_every_member_of_a_team(tmp_path, kind):
     exp_dir = tmp_path / "exp"
     search = run_search(exp_dir, "--problem", write_problem(tmp_path), "--model-cmd",
                         model_cmd("team.py", "--steps", "9", "--step-sleep", "0.2"),
-                        "--ranks-per-eval", "2", "--max-evals", "10", "--stopper", "median",
+                        "--ranks-per-eval", "2", "--max-evals", "10", "--stopper", kind,
                         "--stopper-warmup", "1", "--stopper-min-steps", "2", nprocs=5)
     assert search.proc.returncode == 0, search.proc.stderr
     rows = read_results(exp_dir)

@@ -7,6 +7,11 @@ The protocol (see ``async_search.optimizers``):
 - ``tell(points, values)`` records results; a value of None, NaN, +-inf or a
   magnitude >= 1e300 (the original's 1.8e308 stand-in for NaN) is a *failed*
   evaluation. Points never asked (a restart replaying earlier results) are fine.
+- ``tell(points, values, stopped=...)``: for an evaluation a stopper ended
+  early, ``stopped[i]`` is ``(step, last value, full step)`` (full step 0:
+  unknown) and ``values[i]`` the stopper's estimate of its final. The value
+  modelled for it is :func:`stopped_fill`'s, recomputed at every tell from the
+  completed values then known (the estimate only while none completed).
 
 Subclasses implement ``_propose(n) -> list[dict]`` and may override ``_observed``.
 Randomness comes only from ``self.rng`` (seeded), so the same seed and the same
@@ -29,7 +34,8 @@ import numpy as np
 
 from async_search.space import Space, SpaceError
 
-__all__ = ["BaseOptimizer", "OptimizerError", "FAILED_MAGNITUDE", "import_in_background"]
+__all__ = ["BaseOptimizer", "OptimizerError", "FAILED_MAGNITUDE", "import_in_background",
+           "stopped_fill"]
 
 FAILED_MAGNITUDE = 1e300  # |value| at or above this is the original's NaN stand-in: failed
 IMPORT_THREAD = "async-search-import"
@@ -117,11 +123,40 @@ def to_value(value: Any) -> float:
     return math.nan if failed(value) else float(value)
 
 
+def _depths(seen: Sequence[tuple]) -> np.ndarray:
+    """How far each stopped evaluation trained: its step over its full step, or, where
+    that is unknown, over the deepest step any of them reached."""
+    deepest = max(float(step) for step, _, _ in seen)
+    return np.array([step / full if full > 0 else step / deepest for step, _, full in seen],
+                    dtype=float)
+
+
+def stopped_fill(completed: np.ndarray, seen: Sequence[tuple]) -> np.ndarray:
+    """Values for stopped evaluations, ordered as Optuna's TPE orders pruned trials.
+
+    ``completed``: the values of evaluations that ran to their end (at least one);
+    ``seen``: one ``(step, last value, full step)`` per stopped evaluation. Every
+    stopped one gets a value worse than the worst completed, and they rank among
+    themselves by how deep they trained (deeper is better), then by their last value.
+    The values are ranks spread over the completed values' span above their worst
+    (W + S (r + 1) / (m + 1), m distinct ranks), so no early value, however far off
+    (a diverging loss of 1e3), stretches the surrogate's scale.
+    """
+    worst, best = float(np.max(completed)), float(np.min(completed))
+    span = worst - best if worst > best else max(abs(worst), 1.0) * 0.1
+    keys = list(zip(-_depths(seen), (float(last) for _, last, _ in seen)))
+    distinct = sorted(set(keys))
+    rank = {key: r for r, key in enumerate(distinct)}
+    m = len(distinct)
+    return np.array([worst + span * (rank[k] + 1) / (m + 1) for k in keys], dtype=float)
+
+
 class BaseOptimizer:
     """Shared state and checks; subclasses set ``name``, ``SETTINGS`` and ``_propose``."""
 
     name = "base"
     SETTINGS: Mapping[str, Any] = {}  # optimizer-specific settings and their defaults
+    tells_stopped = True  # tell() takes stopped=... (the engine's --stopper-tell rank)
 
     def __init__(self, problem: Any, seed: int = 0, n_jobs: int | None = 1,
                  init_size: int | None = None, **settings: Any) -> None:
@@ -155,15 +190,21 @@ class BaseOptimizer:
         self._seen: dict[str, int] = {}      # key -> times told
         self._pending: dict[str, list] = {}  # key -> [count, unit row], in order of asking
         self._n_pending = 0                  # sum of the counts
+        self._stopped: list[tuple] = []      # (row, (step, last, full), estimate)
         self._controller = None
 
     # -- public protocol ---------------------------------------------------------------
-    def tell(self, points: Sequence[Mapping[str, Any]], values: Sequence[Any]) -> None:
-        """Record results of evaluated points (one batch); None/NaN values are failures."""
+    def tell(self, points: Sequence[Mapping[str, Any]], values: Sequence[Any],
+             stopped: Sequence[Any] | None = None) -> None:
+        """Record results of evaluated points (one batch); None/NaN values are failures.
+        ``stopped``: None, or per point None or (step, last value, full step) for one a
+        stopper ended early (see the module's docstring)."""
         points = list(points)
         values = list(values)
-        if len(points) != len(values):
-            raise OptimizerError(f"tell: {len(points)} points but {len(values)} values")
+        stopped = [None] * len(points) if stopped is None else list(stopped)
+        if len(points) != len(values) or len(points) != len(stopped):
+            raise OptimizerError(f"tell: {len(points)} points but {len(values)} values "
+                                 f"and {len(stopped)} stopped entries")
         if not points:
             return
         try:
@@ -181,9 +222,11 @@ class BaseOptimizer:
                 self._n_pending -= 1
                 if entry[0] <= 0:
                     del self._pending[k]
+        first = self._n
         self._append(U, y)
+        self._note_stopped(first, stopped)
         with self._limits():
-            self._observed(checked, U, y)
+            self._observed(checked, U, self._y[first:self._n].copy())
 
     def ask(self, n: int = 1) -> list[dict]:
         """Return exactly ``n`` new points (plain values, params order); they become pending."""
@@ -316,6 +359,29 @@ class BaseOptimizer:
         self._X[self._n:need] = U
         self._y[self._n:need] = y
         self._n = need
+
+    def _note_stopped(self, first: int, stopped: list) -> None:
+        """Record this batch's stopped evaluations (rows from ``first``) and give every
+        stopped row its value from the completed values known now."""
+        for i, seen in enumerate(stopped):
+            if seen is None:
+                continue
+            step, last, full = seen
+            if not (int(step) > 0 and math.isfinite(float(last))):
+                raise OptimizerError(f"tell: stopped entry {seen!r} needs a step > 0 and a "
+                                     "finite last value")
+            row = first + i
+            self._stopped.append((row, (int(step), float(last), int(full)), self._y[row]))
+        if not self._stopped:
+            return
+        rows = np.array([row for row, _, _ in self._stopped])
+        done = ~np.isnan(self._y[:self._n])
+        done[rows] = False
+        if done.any():
+            self._y[rows] = stopped_fill(self._y[:self._n][done],
+                                         [seen for _, seen, _ in self._stopped])
+        else:
+            self._y[rows] = [estimate for _, _, estimate in self._stopped]
 
     def _light(self) -> bool:
         """True when the next tell or ask computes no model (no BLAS to limit)."""
