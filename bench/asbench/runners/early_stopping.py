@@ -10,8 +10,17 @@ Usage (from the project root, after ``make`` and ``make data``)::
 Parts, each comparing, per seed,
 
 - the real binary (``mpiexec -n W+1 build/async-search``, W workers) with
-  ``--stopper none``, ``asha`` and ``median`` (and, in the synthetic part,
-  ``asha`` with its first rung at step 3: ``asha-min3``);
+  ``--stopper none``, ``lce``, ``asha`` and ``median`` (and, in the synthetic
+  part, ``asha`` with its first rung at step 3: ``asha-min3``; any rule as
+  ``RULE-estimate``: with ``--stopper-tell estimate``, the optimizer told the
+  stopper's estimate of a stopped trial's final instead of its step and value);
+- i-Epoch (``iepoch1``, ``iepoch3``, ``iepoch9``; ``iepochI-topK``), the
+  baseline of Egele et al. (``asbench.stopping.iepoch``): the binary with
+  ``--stopper none`` and the model cut at step I (its optimizer hears the
+  value at step I), then the K best (3) trained fully in this process, from
+  scratch; with ``--iepoch-simulate S`` the first phase runs under
+  ``--simulate W`` (the same manager and optimizer, virtual workers of about S
+  seconds, no model processes: far cheaper on a busy machine);
 - Optuna's TPESampler (seeded like the search) with its HyperbandPruner,
   MedianPruner and SuccessiveHalvingPruner, and without a pruner
   (``optuna-none``: the optimizers compared without stopping), driven in this
@@ -62,7 +71,11 @@ whenever they finish; "with at most E steps" takes the evaluations in the
 order they finished while their steps add up to at most E.
 
 Markdown tables on stdout (progress on stderr); raw numbers in
-``build/bench/early_stopping.json``.
+``build/bench/early_stopping.json``, and after each seed in
+``early_stopping.json.partial``.  ``--merge A.json B.json.partial ...
+--part P`` prints one report of part P from several runs (seeds run in
+parallel processes, or a run stopped early): the targets, and each method's
+(steps, best) point with whether it dominates lce's.
 """
 
 from __future__ import annotations
@@ -98,20 +111,22 @@ LC_PROBLEM = PROBLEMS / "problem_lc.py"
 TC1_PROBLEM = PROBLEMS / "problem_tc1_bench.py"
 FULL = {
     "synthetic": {"seeds": list(range(10)), "evals": 24, "stopper_evals": 60,
-                  "methods": BINARY_METHODS + OPTUNA_METHODS},
+                  "methods": BINARY_METHODS + iepoch.METHODS + OPTUNA_METHODS},
     "tc1": {"seeds": list(range(10)), "evals": 18, "stopper_evals": 60,
-            "methods": ("none", "asha", "median", "optuna-none", "optuna-hyperband",
+            "methods": ("none", "lce", "asha", "median", "optuna-none", "optuna-hyperband",
                         "optuna-median")},
     "replay": {"seeds": list(range(40)), "evals": 18, "stopper_evals": 60,
-               "methods": ("none", "asha", "median", "optuna-hyperband", "optuna-median")},
+               "methods": ("none", "lce", "asha", "median") + iepoch.METHODS
+               + ("optuna-hyperband", "optuna-median")},
 }
 QUICK = {
     "synthetic": {"seeds": [0, 1], "evals": 12, "stopper_evals": 30,
-                  "methods": ("none", "asha", "median") + OPTUNA_METHODS},
+                  "methods": ("none", "lce", "asha", "median", "iepoch1") + OPTUNA_METHODS},
     "tc1": {"seeds": [0], "evals": 6, "stopper_evals": 15,
-            "methods": ("none", "asha", "median", "optuna-hyperband", "optuna-median")},
+            "methods": ("none", "lce", "asha", "median", "optuna-hyperband", "optuna-median")},
     "replay": {"seeds": [0, 1], "evals": 12, "stopper_evals": 30,
-               "methods": ("none", "asha", "median", "optuna-hyperband", "optuna-median")},
+               "methods": ("none", "lce", "asha", "median", "iepoch1", "optuna-hyperband",
+                           "optuna-median")},
 }
 #: fractions of none's steps (with N evaluations) at which methods are compared
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)

@@ -20,18 +20,22 @@ def binary_has_stoppers(binary: Path = BINARY) -> bool:
 
 
 def stopper_flags(method: str, s: Settings) -> List[str]:
-    """The binary's flags for a method: none, asha, median, lce, asha-minK, iepochI."""
+    """The binary's flags for a method: none, asha, median, lce, asha-minK, iepochI;
+    RULE-estimate: the rule with --stopper-tell estimate (the default: rank)."""
     kind, min_steps = method, s.min_steps
     m = re.fullmatch(r"asha-min(\d+)", method)
     if m:
         kind, min_steps = "asha", int(m.group(1))
+    tell = []
+    if kind.endswith("-estimate"):  # the optimizer told the stopper's estimate
+        kind, tell = kind[:-len("-estimate")], ["--stopper-tell", "estimate"]
     if iepoch.parse(method):  # phase 1 of i-Epoch: no stopper, the model cut short
         kind = "none"
     if kind not in ("none", "asha", "median", "lce"):
         raise ValueError(f"unknown stopper method {method!r}")
     return ["--stopper", kind, "--stopper-min-steps", str(min_steps),
             "--stopper-eta", str(s.eta), "--stopper-warmup", str(s.warmup),
-            "--stopper-max-step", str(s.max_step)]
+            "--stopper-max-step", str(s.max_step)] + tell
 
 
 def run_binary(method: str, problem: Path, model: Sequence[str], seed: int, evals: int,

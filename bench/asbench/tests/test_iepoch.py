@@ -77,6 +77,11 @@ def test_stopper_flags_for_lce_and_iepoch():
     s = evaluations.Settings(max_step=27, min_steps=1, eta=3, warmup=5)
     assert binary.stopper_flags("lce", s)[:2] == ["--stopper", "lce"]
     assert binary.stopper_flags("iepoch9", s)[:2] == ["--stopper", "none"]
+    assert "--stopper-tell" not in binary.stopper_flags("lce", s)  # the binary's default
+    flags = binary.stopper_flags("lce-estimate", s)
+    assert flags[:2] == ["--stopper", "lce"] and flags[-2:] == ["--stopper-tell", "estimate"]
+    with pytest.raises(ValueError):
+        binary.stopper_flags("hyperband-estimate", s)
 
 
 def test_runner_cuts_the_model_and_shares_phase_one_across_top_k(tmp_path):
@@ -162,3 +167,48 @@ def test_merge_joins_the_seeds_of_several_runs(tmp_path, capsys):
     bad.write_text(json.dumps({"synthetic": {}}))
     assert es.main(["--part", "replay", "--merge", str(bad)]) == 2
     assert "--merge" in capsys.readouterr().err
+
+
+def test_cut_objective_gives_the_models_value_at_the_cut(monkeypatch):
+    from asbench.stopping import cut_objective
+    point = dict(lc_model.OPTIMUM_POINT)
+    monkeypatch.setenv("ASBENCH_CUT", "3")
+    monkeypatch.setenv("ASBENCH_NOISE_SEED", "7")
+    assert cut_objective.synthetic(point) == lc_model.curve_value(point, 3, 7)
+    problem = es.load_problem(str(PROBLEMS / "problem_tc1_bench.py"))
+    replay = tc1_replay.Replay(tc1_replay.read_curves(tc1_replay.CURVES, problem.space.names),
+                               problem)
+    tc1_point = dict(replay.curves[9][0])
+    monkeypatch.setenv("ASBENCH_CURVES", str(tc1_replay.CURVES))
+    assert cut_objective.replay(tc1_point) == replay.value_at(tc1_point, 3)
+    monkeypatch.setenv("ASBENCH_FLAT", "1")
+    assert cut_objective.replay(tc1_point) == replay.curve(tc1_point)[-1]
+
+
+def test_simulated_phase_one_counts_the_cut_steps(tmp_path, monkeypatch):
+    runner = es.PartRunner("synthetic", evaluations.Settings(lc_model.MAX_STEP), 0.0,
+                           "subprocess", tmp_path, True, "", None, tc1_replay.CURVES, 0.5)
+    seen = {}
+
+    def fake_run_simulated(problem, objective, seed, evals, s, exp, env, duration, optimizer):
+        seen.update(objective=objective, env=env, duration=duration, evals=evals)
+        return {"evaluations": [evaluations.Evaluation("0", "ok", 0.4, None, 0, {"x": "0"})]}
+    monkeypatch.setattr(es, "run_simulated", fake_run_simulated)
+    monkeypatch.setattr(runner, "final", lambda seed: lambda p: 0.3)
+    out = runner.run("iepoch9-top1", 2, 60)
+    assert seen["objective"].endswith("cut_objective.py:synthetic")
+    assert seen["env"]["ASBENCH_CUT"] == "9" and seen["env"]["ASBENCH_NOISE_SEED"] == "2"
+    assert seen["duration"] == 0.5 and seen["evals"] == 60
+    assert evaluations.steps_spent(out) == 9 + lc_model.MAX_STEP
+    assert evaluations.best_fully_trained(out, lc_model.MAX_STEP) == 0.3
+
+
+def test_partial_json_is_what_merge_reads(tmp_path, capsys):
+    runs = _runs()
+    settings = {**asdict(evaluations.Settings(27, 1, 3, 5, 3)), "evals": 4, "stopper_evals": 8}
+    out = tmp_path / "run.json"
+    es.write_partial(out, {}, "replay", {"runs": {m: dict(by) for m, by in runs.items()},
+                                         "walls": {}, "skipped": {}}, settings)
+    assert not out.exists()
+    assert es.main(["--part", "replay", "--merge", str(out) + ".partial"]) == 0
+    assert "Medians over 1 seeds (0)" in capsys.readouterr().out
