@@ -353,8 +353,9 @@ def load_runs(raw_part: Mapping[str, Any]) -> Dict[str, Dict[int, List[Evaluatio
 
 def merge(paths: Sequence[Path], part: str) -> Tuple[str, Dict[str, Any]]:
     """One report of a part from several runs' JSON files (e.g. seeds run in parallel
-    processes): their runs joined, method by method and seed by seed; the settings
-    of the first (the others must have the same)."""
+    processes): their runs joined, method by method and seed by seed, on the seeds
+    that every method ran; the settings of the first (the others must have the
+    same)."""
     result: Dict[str, Any] = {"runs": {}, "walls": {}, "skipped": {}, "hook": None}
     settings = None
     for path in paths:
@@ -373,7 +374,11 @@ def merge(paths: Sequence[Path], part: str) -> Tuple[str, Dict[str, Any]]:
         for m, by in raw[part]["walls"].items():
             result["walls"].setdefault(m, {}).update({int(k): v for k, v in by.items()})
         result["skipped"].update(raw[part]["skipped"])
-    seeds = sorted({seed for by in result["runs"].values() for seed in by})
+    # the seeds every method ran (runs stopped early end at different seeds)
+    seeds = sorted(set.intersection(*(set(by) for by in result["runs"].values())))
+    for key in ("runs", "walls"):
+        result[key] = {m: {seed: v for seed, v in by.items() if seed in seeds}
+                       for m, by in result[key].items()}
     s = Settings(settings["max_step"], settings["min_steps"], settings["eta"],
                  settings["warmup"], settings["workers"])
     curves = settings.get("curves", "")

@@ -163,6 +163,12 @@ def test_merge_joins_the_seeds_of_several_runs(tmp_path, capsys):
     assert es.main(["--part", "replay", "--merge", *map(str, paths)]) == 0
     out = capsys.readouterr().out
     assert "Medians over 2 seeds (0, 1)" in out and "as good or better in 2/2 seeds" in out
+    # a run that ended early: only the seeds every method ran are reported
+    raw = json.loads(paths[1].read_text())
+    del raw["replay"]["runs"]["lce"]
+    paths[1].write_text(json.dumps(raw))
+    assert es.main(["--part", "replay", "--merge", *map(str, paths)]) == 0
+    assert "Medians over 1 seeds (0)" in capsys.readouterr().out
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"synthetic": {}}))
     assert es.main(["--part", "replay", "--merge", str(bad)]) == 2
