@@ -264,15 +264,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sleep", type=float, default=0.0, help="seconds before each step")
     ap.add_argument("--flat", action="store_true",
                     help="report the last value at every step (see the module's text)")
+    ap.add_argument("--max-step", type=int, default=0,
+                    help="report steps 1..N only (a training cut at N epochs; 0: all)")
     ap.add_argument("params", type=Path, help="the point, as params.json")
     a = ap.parse_args(argv)
+    if a.max_step < 0:
+        print(f"tc1_replay.py: --max-step {a.max_step}: must be 0 (all) or more",
+              file=sys.stderr)
+        return 2
     try:
         replay = Replay(read_curves(a.curves, names), problem, a.flat)
     except (OSError, ValueError) as e:
         print(f"tc1_replay.py: {e}", file=sys.stderr)
         return 2
     point = json.loads(a.params.read_text())
-    for step, value in enumerate(replay.curve(point), 1):
+    values = replay.curve(point)
+    for step, value in enumerate(values[:a.max_step or len(values)], 1):
         if a.sleep > 0:
             time.sleep(a.sleep)
         print(f"IMPROVE_INTERMEDIATE {step} {value:.6g}", flush=True)

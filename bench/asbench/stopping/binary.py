@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from asbench import BINARY, bench_env
+from asbench.stopping import iepoch
 from asbench.stopping.evaluations import Settings, read_experiment
 
 
@@ -19,16 +20,22 @@ def binary_has_stoppers(binary: Path = BINARY) -> bool:
 
 
 def stopper_flags(method: str, s: Settings) -> List[str]:
-    """The binary's flags for a method: none, asha, median, asha-minK."""
+    """The binary's flags for a method: none, asha, median, lce, asha-minK, iepochI;
+    RULE-estimate: the rule with --stopper-tell estimate (the default: rank)."""
     kind, min_steps = method, s.min_steps
     m = re.fullmatch(r"asha-min(\d+)", method)
     if m:
         kind, min_steps = "asha", int(m.group(1))
-    if kind not in ("none", "asha", "median"):
+    tell = []
+    if kind.endswith("-estimate"):  # the optimizer told the stopper's estimate
+        kind, tell = kind[:-len("-estimate")], ["--stopper-tell", "estimate"]
+    if iepoch.parse(method):  # phase 1 of i-Epoch: no stopper, the model cut short
+        kind = "none"
+    if kind not in ("none", "asha", "median", "lce"):
         raise ValueError(f"unknown stopper method {method!r}")
     return ["--stopper", kind, "--stopper-min-steps", str(min_steps),
             "--stopper-eta", str(s.eta), "--stopper-warmup", str(s.warmup),
-            "--stopper-max-step", str(s.max_step)]
+            "--stopper-max-step", str(s.max_step)] + tell
 
 
 def run_binary(method: str, problem: Path, model: Sequence[str], seed: int, evals: int,
@@ -47,6 +54,28 @@ def run_binary(method: str, problem: Path, model: Sequence[str], seed: int, eval
     full_env = bench_env(env)  # bench/ on the path: models run as python -m asbench...
     t0 = time.monotonic()
     proc = subprocess.run(cmd, env=full_env, capture_output=True, text=True, timeout=3600)
+    wall = time.monotonic() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)}\nexit {proc.returncode}:\n"
+                           f"{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return {"evaluations": read_experiment(exp_dir), "wall_s": wall, "command": cmd}
+
+
+def run_simulated(problem: Path, objective: str, seed: int, evals: int, s: Settings,
+                  exp_dir: Path, env: Mapping[str, str], duration: float,
+                  optimizer: str = "") -> Dict[str, Any]:
+    """One search of the binary against ``s.workers`` virtual workers (``--simulate``:
+    the real manager and optimizer, no MPI, no model processes), each evaluation
+    ``objective`` (file.py:function) and about ``duration`` seconds long."""
+    cmd = [str(BINARY), "--problem", str(problem), "--simulate", str(s.workers),
+           "--simulate-duration", str(duration), "--simulate-distribution", "lognormal",
+           "--simulate-objective", objective, "--max-evals", str(evals), "--seed", str(seed),
+           "--exp-dir", str(exp_dir), "--quiet", "--no-report"]
+    if optimizer:
+        cmd += ["--optimizer", optimizer]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, env=bench_env(env), capture_output=True, text=True,
+                          timeout=3600)
     wall = time.monotonic() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)}\nexit {proc.returncode}:\n"

@@ -24,7 +24,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from async_search import expfiles
 
 OK, STOPPED, FAILED = "ok", "stopped", "failed"
-BINARY_METHODS = ("none", "asha", "median", "asha-min3")
+BINARY_METHODS = ("none", "lce", "asha", "median", "asha-min3")
 OPTUNA_METHODS = ("optuna-none", "optuna-hyperband", "optuna-median", "optuna-sha")
 #: run with none's number of evaluations (no stopping), the others with more
 UNSTOPPED = ("none", "optuna-none")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from asbench.reporting import GAP_LEVEL, gap_words, median_gap_interval
 from asbench.reporting import fmt_fixed as _f
@@ -121,16 +121,22 @@ def matching_share(runs: Mapping[int, List[Evaluation]], seeds: Sequence[int],
     return None
 
 
+def main_stopper(runs: Mapping[str, Any]) -> Optional[str]:
+    """The stopper the targets are about: lce when it ran, else asha (None: neither)."""
+    return next((m for m in ("lce", "asha") if m in runs), None)
+
+
 def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, max_step: int,
             objective: str) -> str:
     """The issue's targets, per seed and on the medians over seeds.
 
-    E is half of the steps none trained with its N evaluations (per seed):
-    asha's best within E against none's best with all N, and against each
-    Optuna pruner's best within the same E."""
-    if "none" not in runs or "asha" not in runs:
+    E is half of the steps none trained with its N evaluations (per seed): the
+    main stopper's (lce, else asha) best within E against none's best with all
+    N, and against each Optuna pruner's best within the same E."""
+    main = main_stopper(runs)
+    if "none" not in runs or main is None:
         return ""
-    seeds = [seed for seed in runs["none"] if seed in runs["asha"]]
+    seeds = [seed for seed in runs["none"] if seed in runs[main]]
     full = {seed: steps_spent(first_issued(runs["none"][seed], n_evals)) for seed in seeds}
     half = {seed: full[seed] / 2 for seed in seeds}
     none_best = {seed: best_fully_trained(first_issued(runs["none"][seed], n_evals), max_step)
@@ -139,33 +145,65 @@ def targets(runs: Mapping[str, Mapping[int, List[Evaluation]]], n_evals: int, ma
     def within(method: str, seed: int) -> float:
         return best_within(budget_trace(runs[method][seed], max_step), half[seed])
 
-    asha = {seed: within("asha", seed) for seed in seeds}
-    wins = sum(asha[seed] <= none_best[seed] for seed in seeds)
-    a_med, n_med = _median(list(asha.values())), _median(list(none_best.values()))
+    ours = {seed: within(main, seed) for seed in seeds}
+    wins = sum(ours[seed] <= none_best[seed] for seed in seeds)
+    a_med, n_med = _median(list(ours.values())), _median(list(none_best.values()))
+    fully = _median([sum(fully_trained(e, max_step) for e in runs[main][seed])
+                     for seed in seeds])
     lines = ["Targets (E = half of the steps none trained with its evaluations, per seed):", "",
-             f"- asha within E: median best {objective} {_f(a_med)} vs none's {_f(n_med)} with "
-             f"all of its steps; as good or better in {wins}/{len(seeds)} seeds: "
+             f"- {main} within E: median best {objective} {_f(a_med)} vs none's {_f(n_med)} "
+             f"with all of its steps; as good or better in {wins}/{len(seeds)} seeds: "
              f"**{'met' if a_med <= n_med else 'not met'}** (on the medians)"]
-    lo, hi = median_gap_interval(asha, none_best)
-    lines.append(f"- asha's median within E minus none's with all: {_f(a_med - n_med)}, "
+    lo, hi = median_gap_interval(ours, none_best)
+    lines.append(f"- {main}'s median within E minus none's with all: {_f(a_med - n_med)}, "
                  f"{GAP_LEVEL:.0%} bootstrap interval over the seeds [{_f(lo)}, {_f(hi)}] "
                  f"({gap_words(lo, hi)})")
-    share = matching_share(runs["asha"], seeds, full, n_med, max_step)
-    lines.append("- the share of none's steps asha needed to match none's median best: "
-                 + (f"{share:.3g} (the least multiple of 1/{MATCH_GRID} at which asha's "
+    lines.append(f"- {main}: evaluations trained fully, median over seeds: {fully:.0f}")
+    share = matching_share(runs[main], seeds, full, n_med, max_step)
+    lines.append(f"- the share of none's steps {main} needed to match none's median best: "
+                 + (f"{share:.3g} (the least multiple of 1/{MATCH_GRID} at which its "
                     f"median best within it is as good)" if share is not None
                     else "more than all of none's steps"))
     for other in [m for m in runs if m.startswith("optuna-") and m not in UNSTOPPED]:
-        both = [seed for seed in seeds if seed in runs[other]]
-        theirs = {seed: within(other, seed) for seed in both}
-        better = sum(asha[seed] < theirs[seed] for seed in both)
-        o_med = _median(list(theirs.values()))
-        a_both = _median([asha[seed] for seed in both])
-        lo, hi = median_gap_interval({seed: asha[seed] for seed in both}, theirs)
-        lines.append(f"- asha vs {other}, both within E: {_f(a_both)} vs {_f(o_med)}; asha "
-                     f"better in {better}/{len(both)} seeds: "
-                     f"**{'met' if a_both < o_med else 'not met'}** (on the medians; "
-                     f"the gap's {GAP_LEVEL:.0%} interval [{_f(lo)}, {_f(hi)}], "
-                     f"{gap_words(lo, hi)})")
+        lines.append(_against(main, other, ours, runs, seeds, within))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _against(main: str, other: str, ours: Mapping[int, float], runs: Mapping[str, Any],
+             seeds: Sequence[int], within: Callable[[str, int], float]) -> str:
+    both = [seed for seed in seeds if seed in runs[other]]
+    theirs = {seed: within(other, seed) for seed in both}
+    better = sum(ours[seed] < theirs[seed] for seed in both)
+    o_med = _median(list(theirs.values()))
+    a_both = _median([ours[seed] for seed in both])
+    lo, hi = median_gap_interval({seed: ours[seed] for seed in both}, theirs)
+    return (f"- {main} vs {other}, both within E: {_f(a_both)} vs {_f(o_med)}; {main} "
+            f"better in {better}/{len(both)} seeds: "
+            f"**{'met' if a_both <= o_med else 'not met'}** (on the medians, as good or "
+            f"better; the gap's {GAP_LEVEL:.0%} interval [{_f(lo)}, {_f(hi)}], "
+            f"{gap_words(lo, hi)})")
+
+
+def dominates(a: Tuple[float, float], b: Tuple[float, float]) -> bool:
+    """Whether point a = (steps, best) dominates b: no more steps, no worse best, and
+    better in one of the two."""
+    return a[0] <= b[0] and a[1] <= b[1] and (a[0] < b[0] or a[1] < b[1])
+
+
+def points(summary: Mapping[str, Mapping[str, Any]], objective: str) -> str:
+    """Each method's (steps, best) point with all its evaluations (medians over seeds),
+    and which points dominate the main stopper's."""
+    main = main_stopper(summary)
+    lines = [f"Each method's point with all its evaluations (medians over seeds): "
+             f"(steps trained, best fully-trained {objective}); a point dominates another "
+             f"when it has no more steps and no worse a best, and is better in one.", "",
+             "| method | steps | best | dominates " + (main or "-") + " |", "|---|---:|---:|---|"]
+    ref = (summary[main]["steps_all"], summary[main]["best_all"]) if main else None
+    for method, s in summary.items():
+        pt = (s["steps_all"], s["best_all"])
+        dom = "-" if ref is None or method == main else ("**yes**" if dominates(pt, ref)
+                                                         else "no")
+        lines.append(f"| {method} | {pt[0]:.0f} | {_f(pt[1])} | {dom} |")
     lines.append("")
     return "\n".join(lines)
