@@ -12,8 +12,10 @@ Parts, each comparing, per seed,
 - the real binary (``mpiexec -n W+1 build/async-search``, W workers) with
   ``--stopper none``, ``lce``, ``asha`` and ``median`` (and, in the synthetic
   part, ``asha`` with its first rung at step 3: ``asha-min3``; any rule as
-  ``RULE-estimate``: with ``--stopper-tell estimate``, the optimizer told the
-  stopper's estimate of a stopped trial's final instead of its step and value);
+  ``RULE-minK`` (its first decision at step K) and then ``-estimate`` or
+  ``-rank`` (``--stopper-tell``: the optimizer told the stopper's estimate of a
+  stopped trial's final, or its step and value; without either, the binary's
+  default, ``estimate``);
 - i-Epoch (``iepoch1``, ``iepoch3``, ``iepoch9``; ``iepochI-topK``), the
   baseline of Egele et al. (``asbench.stopping.iepoch``): the binary with
   ``--stopper none`` and the model cut at step I (its optimizer hears the

@@ -20,15 +20,15 @@ def binary_has_stoppers(binary: Path = BINARY) -> bool:
 
 
 def stopper_flags(method: str, s: Settings) -> List[str]:
-    """The binary's flags for a method: none, asha, median, lce, asha-minK, iepochI;
-    RULE-estimate: the rule with --stopper-tell estimate (the default: rank)."""
-    kind, min_steps = method, s.min_steps
-    m = re.fullmatch(r"asha-min(\d+)", method)
-    if m:
-        kind, min_steps = "asha", int(m.group(1))
-    tell = []
-    if kind.endswith("-estimate"):  # the optimizer told the stopper's estimate
-        kind, tell = kind[:-len("-estimate")], ["--stopper-tell", "estimate"]
+    """The binary's flags for a method: none, asha, median, lce, iepochI; a rule may
+    end in -minK (its first decision at step K: asha-min3, lce-min3) and then in
+    -estimate or -rank (--stopper-tell; without either, the binary's default)."""
+    kind, min_steps, tell = method, s.min_steps, []
+    m = re.fullmatch(r"(.+?)(?:-min(\d+))?(?:-(estimate|rank))?", method)
+    if m and m.group(1) in ("asha", "median", "lce"):
+        kind = m.group(1)
+        min_steps = int(m.group(2)) if m.group(2) else min_steps
+        tell = ["--stopper-tell", m.group(3)] if m.group(3) else []
     if iepoch.parse(method):  # phase 1 of i-Epoch: no stopper, the model cut short
         kind = "none"
     if kind not in ("none", "asha", "median", "lce"):

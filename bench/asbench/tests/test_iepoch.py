@@ -80,6 +80,9 @@ def test_stopper_flags_for_lce_and_iepoch():
     assert "--stopper-tell" not in binary.stopper_flags("lce", s)  # the binary's default
     flags = binary.stopper_flags("lce-estimate", s)
     assert flags[:2] == ["--stopper", "lce"] and flags[-2:] == ["--stopper-tell", "estimate"]
+    flags = binary.stopper_flags("lce-min3-rank", s)
+    assert flags[:4] == ["--stopper", "lce", "--stopper-min-steps", "3"]
+    assert flags[-2:] == ["--stopper-tell", "rank"]
     with pytest.raises(ValueError):
         binary.stopper_flags("hyperband-estimate", s)
 
