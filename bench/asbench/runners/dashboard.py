@@ -75,6 +75,7 @@ def wire_bytes(url: str) -> int:
 def first_paint(url: str, best_job: str, tmp: Path) -> float:
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.chrome.service import Service
 
     options = Options()
@@ -84,15 +85,19 @@ def first_paint(url: str, best_job: str, tmp: Path) -> float:
                  "--disable-component-update", "--disable-sync", "--window-size=1400,2400",
                  f"--user-data-dir={tmp}"):
         options.add_argument(flag)
+    options.page_load_strategy = "none"  # get() returns at once: the poll below times the page
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     try:
         driver.set_page_load_timeout(PAINT_TIMEOUT_S)
         driver.get(url)
         deadline = time.monotonic() + PAINT_TIMEOUT_S
         while time.monotonic() < deadline:
-            shown = driver.execute_script(
-                "const e = document.getElementById('best-job');"
-                "return e ? [e.textContent, performance.now()] : null;")
+            try:
+                shown = driver.execute_script(
+                    "const e = document.getElementById('best-job');"
+                    "return e ? [e.textContent, performance.now()] : null;")
+            except WebDriverException:  # the document is not there yet
+                shown = None
             if shown and shown[0] == best_job:
                 return shown[1] / 1000.0
             time.sleep(0.05)

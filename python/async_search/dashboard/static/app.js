@@ -15,6 +15,17 @@ const PLOT_CONFIG = {displaylogo: false, responsive: true,
                      toImageButtonOptions: {format: "png", scale: 2}};
 const TOKEN = new URLSearchParams(location.search).get("token");
 
+/* Plotly (8 MB as Debian ships it) loads while the first rows are read, and the
+ * text panels (state, counts, the best job, failures, the table) are drawn
+ * without waiting for it; the plots follow once it has loaded. */
+const plotlyReady = new Promise((resolve, reject) => {
+  const script = document.createElement("script");
+  script.src = withToken("/static/plotly.js");
+  script.onload = resolve;
+  script.onerror = () => reject(new Error("plotly.js did not load"));
+  document.head.append(script);
+});
+
 function withToken(path) {
   if (!TOKEN) return path;
   return path + (path.includes("?") ? "&" : "?") + "token=" + encodeURIComponent(TOKEN);
@@ -124,10 +135,13 @@ class Experiment {
   /* Fetches what is new; returns whether anything changed. */
   async update() {
     const base = "/api/exp/" + this.index + "/";
-    const [info, res, cur] = await Promise.all([
+    const [info, res] = await Promise.all([
       api(base + "info"),
-      api(base + "results?gen=" + this.gen + "&since=" + this.next),
-      api(base + "curves?gen=" + this.cgen + "&since=" + this.cnext)]);
+      api(base + "results?gen=" + this.gen + "&since=" + this.next)]);
+    // the curves are asked for once the rows are in (the server reads one at a time)
+    const curves = api(base + "curves?gen=" + this.cgen + "&since=" + this.cnext);
+    curves.catch(() => {});  // awaited by updateCurves
+    this.curvesAnswer = curves;
     const stateChanged = !this.info || info.state !== this.info.state;
     this.info = info;
     if (res.reset) { this.rows = []; }
@@ -139,16 +153,24 @@ class Experiment {
     }
     for (const record of res.rows) this.rows.push(this.typed(record, this.rows.length + 1));
     this.gen = res.generation; this.next = res.next;
+    const changed = res.rows.length > 0 || res.reset;
+    this.importanceDue = this.importanceDue || changed;
+    this.frontDue = this.frontDue || changed;
+    return changed || stateChanged;
+  }
+
+  /* The learning curves asked for with the rows (update): read after the text
+   * panels are drawn, so that a long intermediate.csv never delays them.
+   * Returns whether anything changed. */
+  async updateCurves() {
+    const cur = await this.curvesAnswer;
     if (cur.reset) this.curves = new Map();
     for (const [job, step, value] of cur.rows) {
       if (!this.curves.has(job)) this.curves.set(job, []);
       this.curves.get(job).push([num(step), num(value)]);
     }
     this.cgen = cur.generation; this.cnext = cur.next;
-    const changed = res.rows.length > 0 || cur.rows.length > 0 || res.reset || cur.reset;
-    this.importanceDue = this.importanceDue || changed;
-    this.frontDue = this.frontDue || changed;
-    return changed || stateChanged;
+    return cur.rows.length > 0 || cur.reset;
   }
 
   /* Several objectives: the front and its hypervolume's evolution (computed on
@@ -488,15 +510,18 @@ async function experimentPage(index) {
   main.replaceChildren(...Object.values(p));
   const tick = async () => {
     try {
-      if (await exp.update()) {
+      const rowsChanged = await exp.update();
+      if (rowsChanged) {
         document.getElementById("title").textContent = "async-search: " + exp.info.name;
         document.title = exp.info.name + " - async-search";
         renderSummary(p.summary, exp); renderCounts(p.counts, exp); renderBest(p.best, exp);
-        renderBestPlot(p.bestTime, exp, true); renderBestPlot(p.bestEvals, exp, false);
-        renderSlices(p.slices, exp);
-        renderCurves(p.curves, exp); renderTimeline(p.timeline, exp);
         renderFailures(p.failures, exp); renderTable(p.table, exp);
+        await plotlyReady;
+        renderBestPlot(p.bestTime, exp, true); renderBestPlot(p.bestEvals, exp, false);
+        renderSlices(p.slices, exp); renderTimeline(p.timeline, exp);
       }
+      await plotlyReady;
+      if (await exp.updateCurves() || rowsChanged) renderCurves(p.curves, exp);
       if (await exp.updateFront()) renderFront(p.front, exp);
       if (await exp.updateImportance()) renderImportance(p.importance, exp);
       document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString() +
@@ -517,7 +542,8 @@ async function comparePage(list) {
   main.replaceChildren(curves, table);
   const tick = async () => {
     try {
-      await Promise.all(exps.map((e) => e.update()));
+      await Promise.all(exps.map((e) => e.update().then(() => e.updateCurves())));
+      await plotlyReady;
       plot(curves, exps.map((e) => ({x: e.rows.map((r) => r.n), y: e.bestSoFar(), mode: "lines",
                                       name: e.info.name, line: {shape: "hv", width: 2}})),
            {xaxis: {title: "evaluations"}, yaxis: {title: "best objective so far"}});
