@@ -30,9 +30,11 @@ Optuna's trials are asked with ``study.ask(distributions)`` and told with
 The measure: the hypervolume gap, HV(true front) - HV(front found), both
 normalised between the problem's ideal point and its reference point (the true
 front's nadir plus 10% of its range), so 0 is the true front and the true front's
-own HV is the gap of finding nothing. Prints the median gap of each method, the
-ratio default / the better Optuna sampler, whether the target (ratio <= 0.5) holds,
-and each method's ask+tell time per point. ``--strict``: exit status 1 when the
+own HV is the gap of finding nothing in that box; a second table gives the gaps up
+to a loose reference point (the nadir plus 10 ranges), where every point counts.
+Prints the median gap of each method, the ratio default / the better Optuna
+sampler, whether the target (ratio <= 0.5, on the first table) holds, and each
+method's ask+tell time per point. ``--strict``: exit status 1 when the
 target is missed on some problem. Run it with ``nice`` on a shared machine;
 ``--jobs`` runs seeds in processes.
 """
@@ -48,7 +50,7 @@ import warnings
 import numpy as np
 
 from asbench.harness import BenchProblem, run_tasks
-from asbench.problems.pareto_functions import PROBLEMS
+from asbench.problems.pareto_functions import LOOSE_MARGIN, PROBLEMS, REF_MARGIN
 from asbench.reporting import fmt_fixed, machine_line, md_row, md_rule, ratio_of
 from async_search.optimizers import make_optimizer
 from async_search.space import Categorical, Integer, Real
@@ -168,7 +170,8 @@ def _task(args):
     problem = PROBLEMS[name]
     Y, spent = run_async(make_asker(method, problem, seed, settings), problem.fn, seed, evals,
                          workers)
-    return name, method, seed, problem.gap(Y), spent / evals
+    return (name, method, seed, problem.gap(Y), problem.gap(Y, LOOSE_MARGIN),
+            spent / evals)
 
 
 def _parse(argv):
@@ -204,13 +207,14 @@ def _parse(argv):
     return args
 
 
-def table(results, problems, methods):
-    """The markdown lines of the results [(problem, method, seed, gap, s per point)]:
-    median gap per problem and method, the ratio to the better Optuna sampler, and
-    the time per point; and whether the target holds everywhere."""
+def table(results, problems, methods, loose=False):
+    """The markdown lines of the results [(problem, method, seed, gap, loose gap, s per
+    point)]: median gap (``loose``: up to the loose reference point) per problem and
+    method, the ratio to the better Optuna sampler, and the time per point; and
+    whether the target holds everywhere."""
     gaps, cost = {}, {}
-    for name, method, _, gap, per_point in results:
-        gaps.setdefault((name, method), []).append(gap)
+    for name, method, _, gap, loose_gap, per_point in results:
+        gaps.setdefault((name, method), []).append(loose_gap if loose else gap)
         cost.setdefault((name, method), []).append(per_point)
     anchors = [m for m in OPTUNA if m in methods]
     judged = "default" in methods and bool(anchors)
@@ -222,7 +226,8 @@ def table(results, problems, methods):
     met = True
     for name in problems:
         med = {m: float(np.median(gaps[(name, m)])) for m in methods}
-        row = [name, fmt_fixed(PROBLEMS[name].true_hv)] + [fmt_fixed(med[m]) for m in methods]
+        true_hv = PROBLEMS[name].hv(PROBLEMS[name].front, LOOSE_MARGIN if loose else REF_MARGIN)
+        row = [name, fmt_fixed(true_hv)] + [fmt_fixed(med[m]) for m in methods]
         if judged:
             ratio = ratio_of(med["default"], min(med[m] for m in anchors))
             met &= ratio <= 0.5
@@ -246,6 +251,10 @@ def main(argv=None):
           "(lower is better); ask+tell time per point\n")
     lines, met = table(results, args.problems, args.methods)
     print("\n".join(lines))
+    print()
+    print("\nThe same gaps up to a loose reference point, the front's nadir plus "
+          f"{LOOSE_MARGIN:g} times its range ((11, 11) on ZDT and DTLZ2)\n")
+    print("\n".join(table(results, args.problems, args.methods, loose=True)[0]))
     print()
     print(machine_line(t0, args.jobs))
     if met is not None:

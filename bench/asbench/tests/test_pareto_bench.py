@@ -25,6 +25,8 @@ def test_front_is_non_dominated_and_its_gap_is_zero(name):
     lo, hi = p.front.min(axis=0), p.front.max(axis=0)
     np.testing.assert_allclose(p.ref, hi + 0.1 * (hi - lo))
     assert 0 < p.true_hv < 1
+    assert p.gap(p.front, 10.0) == 0.0 and 0 < p.hv(p.front, 10.0) < 1
+    np.testing.assert_allclose(p.reference(10.0), hi + 10 * (hi - lo))
 
 
 @pytest.mark.parametrize("name", list(ANALYTIC_HV))
@@ -38,7 +40,7 @@ def test_dense_front_hypervolume_is_the_analytic_one(name):
 def test_dominated_sets_have_a_positive_gap(name):
     p = PROBLEMS[name]
     worse = p.front[::7] + 0.02 * (p.ref - p.ideal)  # every point dominated by the front
-    assert p.gap(worse) > 0
+    assert p.gap(worse) > 0 and p.gap(worse, 10.0) > 0
     assert p.gap(p.front[::7]) > 0  # a subset of the front misses some volume
     assert p.gap(np.empty((0, 2))) == p.true_hv  # nothing found
     # sampled points never beat the true front
@@ -115,12 +117,15 @@ def test_runner_table_and_target(capsys):
     assert pareto.main(["--problems", "dtlz2", "--seeds", "1", "--evals", "10"]) == 0
     out = capsys.readouterr().out
     assert "| dtlz2 |" in out and "default / better Optuna" in out and "ms/point" in out
-    lines, met = pareto.table([("zdt1", "default", 0, 0.1, 0.01), ("zdt1", "nsga2", 0, 0.3, 0.0),
-                               ("zdt1", "motpe", 0, 0.25, 0.0)], ["zdt1"], list(pareto.METHODS))
+    assert "loose reference point" in out
+    rows = [("zdt1", "default", 0, 0.1, 0.02, 0.01), ("zdt1", "nsga2", 0, 0.3, 0.01, 0.0),
+            ("zdt1", "motpe", 0, 0.25, 0.04, 0.0)]
+    lines, met = pareto.table(rows, ["zdt1"], list(pareto.METHODS))
     assert met is True and "| 0.4 | yes |" in lines[2]
-    _, met = pareto.table([("zdt1", "default", 0, 0.2, 0.01), ("zdt1", "nsga2", 0, 0.3, 0.0),
-                           ("zdt1", "motpe", 0, 0.25, 0.0)], ["zdt1"], list(pareto.METHODS))
-    assert met is False
+    lines, met = pareto.table(rows, ["zdt1"], list(pareto.METHODS), loose=True)
+    assert met is False and "| 2 | **no** |" in lines[2]
+    rows[0] = ("zdt1", "default", 0, 0.2, 0.0, 0.01)
+    assert pareto.table(rows, ["zdt1"], list(pareto.METHODS))[1] is False
 
 
 def test_runner_rejects_an_unknown_problem(capsys):
