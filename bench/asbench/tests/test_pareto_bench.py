@@ -121,9 +121,9 @@ def test_runner_table_and_target(capsys):
     rows = [("zdt1", "default", 0, 0.1, 0.02, 0.01), ("zdt1", "nsga2", 0, 0.3, 0.01, 0.0),
             ("zdt1", "motpe", 0, 0.25, 0.04, 0.0)]
     lines, met = pareto.table(rows, ["zdt1"], list(pareto.METHODS))
-    assert met is True and "| 0.4 | yes |" in lines[2]
+    assert met is True and "| 0.4 | yes | 1/1 vs motpe |" in lines[2]
     lines, met = pareto.table(rows, ["zdt1"], list(pareto.METHODS), loose=True)
-    assert met is False and "| 2 | **no** |" in lines[2]
+    assert met is False and "| 2 | **no** | 0/1 vs nsga2 |" in lines[2]
     rows[0] = ("zdt1", "default", 0, 0.2, 0.0, 0.01)
     assert pareto.table(rows, ["zdt1"], list(pareto.METHODS))[1] is False
 
