@@ -4,7 +4,7 @@ asynchronous workers, against Optuna's NSGA-II and multi-objective TPE.
 Usage::
 
     python -m asbench.runners.pareto            # 80 evals, 4 workers, 10 seeds
-    python -m asbench.runners.pareto --quick    # smoke run: 2 seeds, 30 evals
+    python -m asbench.runners.pareto --quick    # 3 seeds (the same 80 evals)
     python -m asbench.runners.pareto --problems zdt1,tc1_tradeoff --seeds 5 --jobs 2
 
 Problems (:mod:`asbench.problems.pareto_functions`): ZDT1, ZDT2 and DTLZ2 (2
@@ -53,7 +53,7 @@ import numpy as np
 from asbench.harness import BenchProblem, run_tasks
 from asbench.problems.pareto_functions import LOOSE_MARGIN, PROBLEMS, REF_MARGIN
 from asbench.reporting import fmt_fixed, machine_line, md_row, md_rule, ratio_of
-from async_search.optimizers import make_optimizer
+from async_search.optimizers import NAMES, make_optimizer
 from async_search.space import Categorical, Integer, Real
 
 METHODS = ("default", "nsga2", "motpe")
@@ -177,7 +177,7 @@ def _task(args):
 
 def _parse(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="smoke run: 2 seeds, 30 evals")
+    ap.add_argument("--quick", action="store_true", help="fewer seeds: 3")
     ap.add_argument("--problems", default=",".join(PROBLEMS))
     ap.add_argument("--methods", default=",".join(METHODS),
                     help=f"comma-separated, of {', '.join(METHODS)} (and async-search's "
@@ -193,11 +193,15 @@ def _parse(argv):
     ap.add_argument("--raw", action="store_true", help="print the results as JSON")
     args = ap.parse_args(argv)
     if args.quick:
-        args.seeds, args.evals = min(args.seeds, 2), min(args.evals, 30)
+        args.seeds = min(args.seeds, 3)
     args.problems, args.methods = args.problems.split(","), args.methods.split(",")
     unknown = [p for p in args.problems if p not in PROBLEMS]
     if unknown:
         ap.error(f"unknown problem {unknown[0]!r}; allowed: {', '.join(PROBLEMS)}")
+    allowed = METHODS + tuple(n for n in NAMES if n not in METHODS)
+    bad = [m for m in args.methods if m not in allowed]
+    if bad:
+        ap.error(f"unknown method {bad[0]!r}; allowed: {', '.join(allowed)}")
     for name, minimum in (("seeds", 1), ("evals", 1), ("workers", 1), ("jobs", 1)):
         if getattr(args, name) < minimum:
             ap.error(f"--{name} must be at least {minimum}")

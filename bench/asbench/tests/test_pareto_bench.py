@@ -128,8 +128,14 @@ def test_runner_table_and_target(capsys):
     assert pareto.table(rows, ["zdt1"], list(pareto.METHODS))[1] is False
 
 
-def test_runner_rejects_an_unknown_problem(capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["--problems", "zdt9"], "unknown problem 'zdt9'"),
+    (["--methods", "default,nsga3"], "unknown method 'nsga3'"),
+    (["--seeds", "0"], "--seeds must be at least 1"),
+    (["--settings", "{x"], "--settings is not JSON"),
+])
+def test_runner_rejects_bad_arguments(capsys, argv, message):
     with pytest.raises(SystemExit) as e:
-        pareto.main(["--problems", "zdt9"])
+        pareto.main(argv)
     assert e.value.code == 2
-    assert "unknown problem 'zdt9'" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
