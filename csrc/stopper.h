@@ -33,7 +33,9 @@
  *    once `warmup` completed trials reached the step, the trial's final is
  *    predicted from the `warmup` completed curves nearest to its own (its
  *    value now plus each one's change from this step to its final); it is
- *    stopped when even the most hopeful prediction is worse than the best
+ *    stopped when even the most hopeful prediction, less the predictor's
+ *    own error at this step (measured by predicting those neighbours'
+ *    finals from the other completed curves), is worse than the best
  *    completed final. Before that, asha decides. stopper_lce.c has details.
  *
  * No trial is stopped at or past the last step of its training (the step its

@@ -366,6 +366,47 @@ static void lce_never_stops_at_or_past_the_last_step(void **state)
     stopper_free(s);
 }
 
+/* A curve at `first` on step 1 that moves to `final` by its last step. */
+static double lce_parting(double first, double final, long step)
+{
+    double x = (double)(step - 1) / (double)(LCE_STEPS - 1);
+    return first + (final - first) * x;
+}
+
+static void lce_spares_what_early_values_cannot_tell_apart(void **state)
+{
+    (void)state;
+    /* pairs of completed curves that read the same at step 1 and end far
+     * apart, one learning (finals 0.40, 0.42, 0.44) and one not (0.90, 0.92,
+     * 0.94): at step 1 a good curve's nearest neighbour is a bad one, so
+     * step 1 predicts the good finals 0.5 too pessimistically */
+    struct stopper *s = make("lce", 1, 3, 1, 0);
+    const double firsts[] = {1.00, 1.00, 1.02, 1.02, 1.04, 1.04};
+    const double finals[] = {0.40, 0.90, 0.42, 0.92, 0.44, 0.94};
+    for (int i = 0; i < 6; i++) {
+        long t = stopper_trial(s);
+        for (long step = 1; step <= LCE_STEPS; step++)
+            report(s, t, step, lce_parting(firsts[i], finals[i], step));
+        stopper_finished(s, t, 1, finals[i]);
+    }
+    /* 1.01 at step 1: its most hopeful neighbour predicts 0.41, worse than
+     * the best final 0.40, but within the error of such predictions at
+     * step 1: it goes on */
+    long near = stopper_trial(s);
+    assert_int_equal(report(s, near, 1, 1.01), STOPPER_CONTINUE);
+    /* 2.0 at step 1 predicts 1.40 at best: behind by more than that error */
+    long far = stopper_trial(s);
+    assert_int_equal(report(s, far, 1, 2.0), STOPPER_STOP);
+    /* by step 9 the curves have parted: the predictions from there are
+     * exact, so a curve that tracks a bad one is stopped there */
+    long bad = stopper_trial(s);
+    enum stopper_decision d = STOPPER_CONTINUE;
+    for (long step = 1; step <= 9 && d == STOPPER_CONTINUE; step++)
+        d = report(s, bad, step, lce_parting(1.00, 0.90, step));
+    assert_int_equal(d, STOPPER_STOP);
+    stopper_free(s);
+}
+
 /* A pseudo-random but fixed set of reports for trial i at step. */
 static double lce_noise(long i, long step)
 {
@@ -493,6 +534,7 @@ int main(void)
         cmocka_unit_test(a_diverged_trial_does_not_stretch_the_scale),
         cmocka_unit_test(lce_stops_what_tracks_a_bad_curve_only),
         cmocka_unit_test(lce_never_stops_at_or_past_the_last_step),
+        cmocka_unit_test(lce_spares_what_early_values_cannot_tell_apart),
         cmocka_unit_test(lce_is_asha_before_enough_completed),
         cmocka_unit_test(lce_rebuilt_from_the_journal_decides_the_same),
     };
