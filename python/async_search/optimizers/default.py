@@ -542,6 +542,8 @@ class DefaultOptimizer(BaseOptimizer):
                 margin = ADD_KEEP if self._gp_additive else ADD_MARGIN
                 gain = self._gps[self._gp_warp].objective - gp.objective
                 self._gp_additive = gain > margin * len(y)
+            else:  # too few observations (the transfer mode's earlier rows left)
+                self._gp_additive = False
             self._gp_fit_n = len(y)
         if self._gp_additive:
             return self._gps[("additive", self._gp_warp)], self._gp_targets(self._gp_warp, y)[1]
