@@ -134,6 +134,8 @@ BLOCK_SHARE = 4          # 1 / BLOCK_SHARE of the points picked so far per round
 EXACT_FANTASIES = 64     # GP picks conditioned on exactly in one ask (then a local penalty)
 FOREST_MODULE = "sklearn.ensemble"  # imported in the background by the constructor
 NN_SAMPLE = 512          # rows used to estimate the nearest-neighbour spacing for trees
+EXPLOIT_EVALS = 10       # after a warm start, this many new points exploit: candidates
+EXPLOIT_SCALE = 0.3      # only near the best points, perturbation sd up to this (unit cube)
 
 
 class Warp:
@@ -254,6 +256,7 @@ class DefaultOptimizer(BaseOptimizer):
         self._trees_rows = 0      # told rows already in the trees' leaf statistics
         self._trees_warp: Warp | None = None
         self._trees_width = 0.1   # nearest-neighbour spacing (feature units) at the last fit
+        self._exploit = False     # this ask is in the exploit phase of a warm start
 
     def _light(self) -> bool:
         return self._n < 2  # fewer than 2 results: ask gives design or random points
@@ -349,6 +352,7 @@ class DefaultOptimizer(BaseOptimizer):
         # turn after a design for thousands of workers); the design goes on for the rest
         k = min(n - len(out), len(y))
         kind = self._kind(len(y))
+        self._exploit = self.n_warm > 0 and self.n_new + len(out) < EXPLOIT_EVALS
         if kind == "gp":
             out += self._propose_gp(X, y, k, chosen, out)
         else:
@@ -385,6 +389,9 @@ class DefaultOptimizer(BaseOptimizer):
 
     def _candidates(self, X: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
         m = max(self.settings["n_candidates"], min(CANDIDATES_PER_POINT * n, CANDIDATES_MAX))
+        if self._exploit:
+            self._n_global = 0
+            return self._local(self._centres(X, y), m, scale_hi=EXPLOIT_SCALE)
         self._n_global = m - m // 2
         glob = self.space.snap(self.space.sample_unit(m - m // 2, self.rng))
         return np.vstack([glob, self._local(self._centres(X, y), m // 2)])
@@ -415,7 +422,9 @@ class DefaultOptimizer(BaseOptimizer):
         score = self._score(mean, var, best)
         k = POOL_MIN + POOL_PER_POINT * n
         n_global = self._n_global
-        if k < len(U):
+        if k < len(U) and not n_global:
+            idx = np.sort(np.argpartition(-score, k - 1)[:k])
+        elif k < len(U):
             top = np.argpartition(-score, k - 1)[:k]
             g = min(k // 2, n_global)
             glob = np.argpartition(-score[:n_global], g - 1)[:g]
