@@ -64,7 +64,14 @@ How a point is produced
    skipped, which keeps batches from piling up on one spot. A model of N
    observations places at most N points of one ``ask``; the rest (and any a
    depleted pool leaves) continue the initial design.
-5. **No duplicates.** A candidate whose decoded point was told, is pending, or is
+5. **After a warm start** (``warm``, either mode: ``_base.py``), the first
+   ``EXPLOIT_EVALS`` (10) new points, counted from this run's own told and pending
+   points (``n_new``), exploit: the candidate pool is only local perturbations of
+   the five best points (sd up to ``EXPLOIT_SCALE`` = 0.3 of the cube), no uniform
+   half, so no evaluation goes to broad exploration while the warm rows already
+   cover the space. Then the search is as above. A restart's replayed rows are the
+   run's own: a restarted run exploits only for what is left of the ten.
+6. **No duplicates.** A candidate whose decoded point was told, is pending, or is
    already in the batch is skipped; repeats happen only when a discrete space has
    no new point left.
 

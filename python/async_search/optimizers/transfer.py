@@ -24,6 +24,10 @@ rows (at least ``RETIRE_MIN``), all of them leave: by then the new rows, placed
 with the earlier ones' help, carry the search (on the shifted problems of
 bench/asbench/runners/warm_start.py, keeping them up to as many new values as
 earlier rows left the search worse at 30 evaluations than a cold start).
+Where the new values disagree with the earlier rows (from ``MISFIT_MIN`` new
+values on, the rank correlation of the new values with ``v_hat`` below
+``MISFIT_RHO``: the problems are not related the way the map assumes), all of
+the earlier rows leave at once and the model is the new rows' alone.
 Their points stay known, so they are never proposed again.
 """
 
@@ -33,8 +37,8 @@ import math
 
 import numpy as np
 
-__all__ = ["MIN_FIT", "NEIGHBOURS", "RETIRE_MIN", "SUPERSEDE", "affine_map",
-           "superseded"]
+__all__ = ["MIN_FIT", "MISFIT_MIN", "MISFIT_RHO", "NEIGHBOURS", "RETIRE_MIN", "SUPERSEDE",
+           "affine_map", "misfit", "predicted", "superseded"]
 
 NEIGHBOURS = 3    # earlier rows that predict the earlier value at a new point
 MIN_FIT = 3       # new values needed before the scale b is fitted (a shift only before)
