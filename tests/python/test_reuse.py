@@ -15,8 +15,10 @@ import pytest
 from async_search import expfiles, reuse
 from async_search.engine import Engine
 from async_search.optimizers import OptimizerError, make_optimizer
-from async_search.optimizers.transfer import affine_map
+from async_search.optimizers import default as default_module
+from async_search.optimizers.transfer import MISFIT_MIN, affine_map
 from async_search.problem import load_problem
+from async_search.space import Space
 
 SPACE = '{"lr": (1e-4, 1e-1, "log-uniform"), "drop": (0.0, 0.5), "opt": ["adam", "sgd"]}'
 
@@ -364,6 +366,76 @@ def test_transfer_mode_rescales_the_warm_rows_as_new_values_arrive(tmp_path):
     assert opt._warm is None and len(opt.y) == 36  # retired: only the new rows are left
     known = {opt.space.key(p) for p in grid}
     assert not any(opt.space.key(p) in known for p in opt.ask(20))
+
+
+def test_transfer_rows_leave_at_once_when_the_new_values_disagree(tmp_path):
+    problem = load_problem(_problem(tmp_path, None, '{"x": (0.0, 1.0), "y": (0.0, 1.0)}'))
+    grid = [{"x": x, "y": y} for x in np.linspace(0, 1, 6) for y in np.linspace(0, 1, 6)]
+    frame = pd.DataFrame(grid).assign(objective=[p["x"] ** 2 + p["y"] ** 2 for p in grid])
+    opt = make_optimizer(problem, "random", seed=0, warm_start=frame,
+                         warm_start_mode="transfer")
+    new = opt.ask(MISFIT_MIN)
+    # the new problem's values fall where the earlier ones rise: the map cannot fit
+    opt.tell(new, [10 - 5 * (p["x"] ** 2 + p["y"] ** 2) for p in new])
+    assert opt._warm is None and len(opt.y) == MISFIT_MIN  # only the new rows are left
+    assert opt.n_warm == 36 and opt.n_new == MISFIT_MIN
+    known = {opt.space.key(p) for p in grid}
+    assert not any(opt.space.key(p) in known for p in opt.ask(20))  # still never proposed
+
+
+# -- the exploit phase after a warm start --------------------------------------------------
+
+
+def _spy_uniform(opt, monkeypatch) -> list:
+    """Counts the optimizer's draws of uniform points (the global half of its candidates)."""
+    calls: list = []
+    draw = Space.sample_unit
+
+    def sample_unit(space, n, rng):
+        if space is opt.space:
+            calls.append(n)
+        return draw(space, n, rng)
+
+    monkeypatch.setattr(Space, "sample_unit", sample_unit)
+    return calls
+
+
+@pytest.mark.parametrize("mode", ["plain", "transfer"])
+def test_after_a_warm_start_the_first_new_points_are_local_then_global_again(
+        tmp_path, monkeypatch, mode):
+    problem = load_problem(_problem(tmp_path, None, '{"x": (0.0, 1.0), "y": (0.0, 1.0)}'))
+    rng = np.random.default_rng(0)
+    grid = [{"x": float(a), "y": float(b)} for a, b in 0.05 + 0.1 * rng.random((10, 2))]
+
+    def f(p):
+        return (p["x"] - 0.1) ** 2 + (p["y"] - 0.1) ** 2
+
+    frame = pd.DataFrame(grid).assign(objective=[f(p) for p in grid])
+    opt = make_optimizer(problem, "default", seed=0, warm_start=frame, warm_start_mode=mode)
+    calls = _spy_uniform(opt, monkeypatch)
+    for _ in range(default_module.EXPLOIT_EVALS):
+        p = opt.ask(1)[0]
+        opt.tell([p], [f(p)])
+    assert calls == [] and opt.n_warm == 10  # no uniform candidate: only near the best
+    assert opt.n_new == default_module.EXPLOIT_EVALS
+    opt.ask(1)
+    assert calls  # then the search is as it always is
+    # the same rows told as this run's own (a restart's replay): no exploit phase
+    cold = make_optimizer(problem, "default", seed=0)
+    cold.tell(grid, [f(p) for p in grid])
+    calls = _spy_uniform(cold, monkeypatch)
+    cold.ask(1)
+    assert calls and cold.n_warm == 0 and cold.n_new == 11
+
+
+def test_a_refit_without_enough_rows_for_the_additive_kernel_uses_the_plain_one(tmp_path):
+    problem = load_problem(_problem(tmp_path, None, '{"x": (0.0, 1.0), "y": (0.0, 1.0)}'))
+    opt = make_optimizer(problem, "default", seed=0)
+    opt._gp_additive = True  # chosen while the transfer mode's earlier rows were in
+    opt._rows_left()  # they left: too few rows remain for the additive kernel's fit
+    X = np.random.default_rng(0).random((4, 2))
+    gp, _ = opt._fit_gp(opt.space.features(X), np.exp(10 * X[:, 0]))
+    assert not opt._gp_additive and not gp.additive
 
 
 # -- a user's optimizer without enqueue(points) -------------------------------------------

@@ -204,6 +204,8 @@ class BaseOptimizer:
         self._controller = None
         self._queue: list[dict] = []         # enqueued points not asked yet (enqueue)
         self._warm = None                    # transfer mode: (row indices, earlier values)
+        self._n_told = 0                     # points told in all (warm rows included)
+        self._n_warm = 0                     # of them, warm rows (warm())
 
     # -- public protocol ---------------------------------------------------------------
     def tell(self, points: Sequence[Mapping[str, Any]], values: Sequence[Any],
@@ -240,6 +242,7 @@ class BaseOptimizer:
                 self._n_pending -= 1
                 if entry[0] <= 0:
                     del self._pending[k]
+        self._n_told += len(points)
         first = self._n
         self._append(U, y, Y)
         self._note_stopped(first, stopped)
@@ -321,6 +324,7 @@ class BaseOptimizer:
         check_choice(self.name, "warm_start_mode", mode, ("plain", "transfer"))
         start = self._n
         self.tell(points, values)
+        self._n_warm += self._n - start
         if mode == "transfer" and self._n > start:
             self._warm = (np.arange(start, self._n), self._y[start:self._n].copy())
             self._remap_warm()
@@ -338,6 +342,10 @@ class BaseOptimizer:
         new[rows] = False
         new &= ~np.isnan(self._y[:self._n])
         gone = transfer.superseded(self._X[rows], self._X[:self._n][new], len(rows))
+        ok = ~np.isnan(v)
+        if not gone.all() and transfer.misfit(self._X[rows[ok]], v[ok], self._X[:self._n][new],
+                                              self._y[:self._n][new]):
+            gone[:] = True
         if gone.any():
             keep = np.ones(self._n, dtype=bool)
             keep[rows[gone]] = False
@@ -365,6 +373,17 @@ class BaseOptimizer:
     def _rows_left(self) -> None:
         """Hook called when told rows left the data (the transfer mode's earlier rows):
         a model fitted with them is refitted at the next ask."""
+
+    @property
+    def n_warm(self) -> int:
+        """Warm rows told (:meth:`warm`), in either mode."""
+        return self._n_warm
+
+    @property
+    def n_new(self) -> int:
+        """This run's own evaluations so far: points told or pending that are not
+        warm rows (enqueued and replayed points count)."""
+        return self._n_told - self._n_warm + self._n_pending
 
     @property
     def X(self) -> np.ndarray:

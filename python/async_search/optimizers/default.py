@@ -64,7 +64,14 @@ How a point is produced
    skipped, which keeps batches from piling up on one spot. A model of N
    observations places at most N points of one ``ask``; the rest (and any a
    depleted pool leaves) continue the initial design.
-5. **No duplicates.** A candidate whose decoded point was told, is pending, or is
+5. **After a warm start** (``warm``, either mode: ``_base.py``), the first
+   ``EXPLOIT_EVALS`` (10) new points, counted from this run's own told and pending
+   points (``n_new``), exploit: the candidate pool is only local perturbations of
+   the five best points (sd up to ``EXPLOIT_SCALE`` = 0.3 of the cube), no uniform
+   half, so no evaluation goes to broad exploration while the warm rows already
+   cover the space. Then the search is as above. A restart's replayed rows are the
+   run's own: a restarted run exploits only for what is left of the ten.
+6. **No duplicates.** A candidate whose decoded point was told, is pending, or is
    already in the batch is skipped; repeats happen only when a discrete space has
    no new point left.
 
@@ -134,6 +141,8 @@ BLOCK_SHARE = 4          # 1 / BLOCK_SHARE of the points picked so far per round
 EXACT_FANTASIES = 64     # GP picks conditioned on exactly in one ask (then a local penalty)
 FOREST_MODULE = "sklearn.ensemble"  # imported in the background by the constructor
 NN_SAMPLE = 512          # rows used to estimate the nearest-neighbour spacing for trees
+EXPLOIT_EVALS = 10       # after a warm start, this many new points exploit: candidates
+EXPLOIT_SCALE = 0.3      # only near the best points, perturbation sd up to this (unit cube)
 
 
 class Warp:
@@ -254,6 +263,7 @@ class DefaultOptimizer(BaseOptimizer):
         self._trees_rows = 0      # told rows already in the trees' leaf statistics
         self._trees_warp: Warp | None = None
         self._trees_width = 0.1   # nearest-neighbour spacing (feature units) at the last fit
+        self._exploit = False     # this ask is in the exploit phase of a warm start
 
     def _light(self) -> bool:
         return self._n < 2  # fewer than 2 results: ask gives design or random points
@@ -349,6 +359,7 @@ class DefaultOptimizer(BaseOptimizer):
         # turn after a design for thousands of workers); the design goes on for the rest
         k = min(n - len(out), len(y))
         kind = self._kind(len(y))
+        self._exploit = self.n_warm > 0 and self.n_new + len(out) < EXPLOIT_EVALS
         if kind == "gp":
             out += self._propose_gp(X, y, k, chosen, out)
         else:
@@ -385,6 +396,9 @@ class DefaultOptimizer(BaseOptimizer):
 
     def _candidates(self, X: np.ndarray, y: np.ndarray, n: int) -> np.ndarray:
         m = max(self.settings["n_candidates"], min(CANDIDATES_PER_POINT * n, CANDIDATES_MAX))
+        if self._exploit:
+            self._n_global = 0
+            return self._local(self._centres(X, y), m, scale_hi=EXPLOIT_SCALE)
         self._n_global = m - m // 2
         glob = self.space.snap(self.space.sample_unit(m - m // 2, self.rng))
         return np.vstack([glob, self._local(self._centres(X, y), m // 2)])
@@ -415,7 +429,9 @@ class DefaultOptimizer(BaseOptimizer):
         score = self._score(mean, var, best)
         k = POOL_MIN + POOL_PER_POINT * n
         n_global = self._n_global
-        if k < len(U):
+        if k < len(U) and not n_global:
+            idx = np.sort(np.argpartition(-score, k - 1)[:k])
+        elif k < len(U):
             top = np.argpartition(-score, k - 1)[:k]
             g = min(k // 2, n_global)
             glob = np.argpartition(-score[:n_global], g - 1)[:g]
@@ -542,6 +558,8 @@ class DefaultOptimizer(BaseOptimizer):
                 margin = ADD_KEEP if self._gp_additive else ADD_MARGIN
                 gain = self._gps[self._gp_warp].objective - gp.objective
                 self._gp_additive = gain > margin * len(y)
+            else:  # too few observations (the transfer mode's earlier rows left)
+                self._gp_additive = False
             self._gp_fit_n = len(y)
         if self._gp_additive:
             return self._gps[("additive", self._gp_warp)], self._gp_targets(self._gp_warp, y)[1]

@@ -24,6 +24,10 @@ rows (at least ``RETIRE_MIN``), all of them leave: by then the new rows, placed
 with the earlier ones' help, carry the search (on the shifted problems of
 bench/asbench/runners/warm_start.py, keeping them up to as many new values as
 earlier rows left the search worse at 30 evaluations than a cold start).
+Where the new values disagree with the earlier rows (from ``MISFIT_MIN`` new
+values on, the rank correlation of the new values with ``v_hat`` below
+``MISFIT_RHO``: the problems are not related the way the map assumes), all of
+the earlier rows leave at once and the model is the new rows' alone.
 Their points stay known, so they are never proposed again.
 """
 
@@ -33,13 +37,15 @@ import math
 
 import numpy as np
 
-__all__ = ["MIN_FIT", "NEIGHBOURS", "RETIRE_MIN", "SUPERSEDE", "affine_map",
-           "superseded"]
+__all__ = ["MIN_FIT", "MISFIT_MIN", "MISFIT_RHO", "NEIGHBOURS", "RETIRE_MIN", "SUPERSEDE",
+           "affine_map", "misfit", "predicted", "superseded"]
 
 NEIGHBOURS = 3    # earlier rows that predict the earlier value at a new point
 MIN_FIT = 3       # new values needed before the scale b is fitted (a shift only before)
 SUPERSEDE = 0.05  # radius (times sqrt(d), unit cube) within which a new row replaces an old
 RETIRE_MIN = 10   # new values before every earlier row may be retired
+MISFIT_MIN = 5    # new values before the earlier rows' agreement with them is judged
+MISFIT_RHO = 0.3  # below this rank correlation the earlier rows leave at once
 
 
 def superseded(U_old: np.ndarray, U_new: np.ndarray, n_old: int) -> np.ndarray:
@@ -52,16 +58,35 @@ def superseded(U_old: np.ndarray, U_new: np.ndarray, n_old: int) -> np.ndarray:
     return d.min(axis=1) <= SUPERSEDE * math.sqrt(U_old.shape[1])
 
 
+def predicted(U_old: np.ndarray, v_old: np.ndarray, U_new: np.ndarray) -> np.ndarray:
+    """``v_hat``: the earlier rows' value at each new point (inverse-distance weights
+    over its ``NEIGHBOURS`` nearest earlier rows)."""
+    d = np.sqrt(((U_new[:, None, :] - U_old[None, :, :]) ** 2).sum(axis=2))
+    k = min(NEIGHBOURS, len(v_old))
+    near = np.argsort(d, axis=1)[:, :k]
+    w = 1.0 / (np.take_along_axis(d, near, axis=1) + 1e-9)
+    return (w * v_old[near]).sum(axis=1) / w.sum(axis=1)
+
+
+def misfit(U_old: np.ndarray, v_old: np.ndarray, U_new: np.ndarray, y_new: np.ndarray) -> bool:
+    """True when the new values disagree with the earlier rows: from ``MISFIT_MIN``
+    new values on, their rank correlation with ``v_hat`` is below ``MISFIT_RHO``."""
+    if len(y_new) < MISFIT_MIN or len(v_old) == 0:
+        return False
+    from scipy.stats import spearmanr
+
+    v_hat = predicted(U_old, v_old, U_new)
+    if np.ptp(v_hat) == 0.0 or np.ptp(y_new) == 0.0:
+        return True
+    return float(spearmanr(v_hat, y_new)[0]) < MISFIT_RHO
+
+
 def affine_map(U_old: np.ndarray, v_old: np.ndarray, U_new: np.ndarray,
                y_new: np.ndarray) -> tuple[float, float]:
     """(a, b) with ``y_new ~ a + b * v_hat(U_new)``; (0, 1) when there is no new value."""
     if len(y_new) == 0 or len(v_old) == 0:
         return 0.0, 1.0
-    d = np.sqrt(((U_new[:, None, :] - U_old[None, :, :]) ** 2).sum(axis=2))
-    k = min(NEIGHBOURS, len(v_old))
-    near = np.argsort(d, axis=1)[:, :k]
-    w = 1.0 / (np.take_along_axis(d, near, axis=1) + 1e-9)
-    v_hat = (w * v_old[near]).sum(axis=1) / w.sum(axis=1)
+    v_hat = predicted(U_old, v_old, U_new)
     if len(y_new) < MIN_FIT or np.ptp(v_hat) == 0.0:
         return float(np.mean(y_new - v_hat)), 1.0
     b = float(np.cov(v_hat, y_new, bias=True)[0, 1] / np.var(v_hat))
