@@ -258,6 +258,20 @@ def test_summary_and_targets_from_runs():
     assert "| asha | 12 | 0.11 | 12 | inf |" in table
 
 
+def test_targets_without_none_compare_with_the_pruners_within_half_of_n_full_trainings():
+    """none not run (the synthetic part): E = N x max_step / 2 = 54 for N = 4."""
+    lce = ([_ev(str(i), "stopped", 0.9, 3) for i in range(6)]
+           + [_ev("6", "ok", 0.65, 27), _ev("7", "ok", 0.6, 27)])      # 0.65 at 45 steps
+    median = [_ev("0", "ok", 0.7, 27), _ev("1", "stopped", 0.9, 3),
+              _ev("2", "ok", 0.5, 27)]                                   # 0.5 only at 57 steps
+    runs = {"lce": {0: lce}, "optuna-median": {0: median}, "optuna-none": {0: median}}
+    text = tables.targets(runs, 4, 27, "value")
+    assert text.splitlines()[0] == "Targets (none not run: E = half of N x 27 = 54 steps):"
+    assert "lce vs optuna-median, both within E: 0.6500 vs 0.7000; lce better in 1/1" in text
+    assert "**met**" in text and "optuna-none" not in text
+    assert tables.targets({"lce": {0: lce}}, 4, 27, "value") == ""
+
+
 def test_matching_share_is_the_least_grid_share_where_the_median_matches():
     slow = [_ev("0", "stopped", 2.0, 40), _ev("1", "ok", 0.9, 27), _ev("2", "ok", 0.5, 27)]
     fast = [_ev("0", "ok", 0.6, 27)]

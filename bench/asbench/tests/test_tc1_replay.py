@@ -220,3 +220,35 @@ def test_ranks_prints_the_table_and_refuses_bad_steps(tmp_path, capsys):
         assert err == f"tc1_replay.py: --steps {steps}: each step must be 1 to 3\n"
     assert tc1_replay.main(["ranks", "--curves", str(tmp_path / "none.csv")]) == 2
     assert str(tmp_path / "none.csv") in capsys.readouterr().err
+
+
+def test_discrimination_counts_stops_of_those_that_could_win(tmp_path, problem):
+    """Five completed evaluations, then two that reported step 1: the one whose
+    replayed final beats them was stopped at step 1, the other ran on.  And one
+    that reported step 1 before five had completed is left out."""
+    from asbench.stopping import discrimination
+
+    curves = tc1_replay.read_curves(tc1_replay.CURVES, NAMES)
+    finals = sorted(curves, key=lambda c: c[1][-1])
+    best, worst = finals[0][0], finals[-1][0]
+    replay = tc1_replay.Replay(curves, problem)
+    exp = tmp_path / "replay-lce-0"
+    jobs = [(f"1_1_{i}", finals[len(finals) // 2][0]) for i in range(5)]
+    jobs += [("1_1_5", best), ("1_1_6", worst), ("1_1_7", best)]
+    _experiment(exp, [(job, point, {}) for job, point in jobs])
+    rows = [("1_1_5", "stopped", 2, 20.0), ("1_1_6", "ok", 27, 30.0), ("1_1_7", "stopped", 1, 3.0)]
+    header = "job_id," + ",".join("p:" + n for n in NAMES) + ",objective,status,worker," \
+        "m:timestamp_submit,m:timestamp_start,m:timestamp_gather,duration,steps"
+    lines = [header]
+    for i in range(5):
+        lines.append(f"1_1_{i},0.1,0.001,adam,32,{1.5 + i / 100},ok,1,0,0,{5 + i},1,27")
+    for job, status, steps, gathered in rows:
+        lines.append(f"{job},0.1,0.001,adam,32,1.7,{status},1,0,0,{gathered},1,{steps}")
+    (exp / "results.csv").write_text("\n".join(lines) + "\n")
+    with open(exp / expfiles.CURVES, "a") as fh:
+        fh.write("1_1_5,1,1.8,12.0\n1_1_6,1,1.8,13.0\n1_1_7,1,1.8,2.0\n")
+    assert replay.value_at(best, 27) < 1.5 < replay.value_at(worst, 27)
+    c = discrimination.count(exp, replay, [1, 3, 9], 27)
+    assert c == {(1, True, True): 1, (1, False, False): 1}
+    text = discrimination.table({"lce": c}, [1, 3, 9])
+    assert "| lce | 1 | 1 | 1 (100%) | 1 | 0 (0%) |" in text
