@@ -428,6 +428,50 @@ def test_after_a_warm_start_the_first_new_points_are_local_then_global_again(
     assert calls and cold.n_warm == 0 and cold.n_new == 11
 
 
+def _spy_exploit_scale(opt, monkeypatch) -> list:
+    """The largest perturbation sd of each ask's candidate pool (not its refinements),
+    and whether the log warp fitted the values better then."""
+    scales: list = []
+    local = type(opt)._local
+
+    def spy(self, centres, m, scale_hi=default_module.LOCAL_SCALES[1]):
+        if m >= self.settings["n_candidates"]:
+            scales.append((scale_hi, self._log_fits))
+        return local(self, centres, m, scale_hi)
+
+    monkeypatch.setattr(type(opt), "_local", spy)
+    return scales
+
+
+@pytest.mark.parametrize("heavy, mode", [(True, "plain"), (False, "plain"),
+                                         (True, "transfer")])
+def test_the_exploit_phase_shrinks_its_steps_on_heavy_tailed_values_until_one_improves(
+        tmp_path, monkeypatch, heavy, mode):
+    problem = load_problem(_problem(tmp_path, None, '{"x": (0.0, 1.0), "y": (0.0, 1.0)}'))
+    grid = [{"x": float(a), "y": float(b)} for a, b in np.random.default_rng(0).random((20, 2))]
+
+    def f(p):  # Rosenbrock-like tails: the log warp fits them better
+        r2 = (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2
+        return math.exp(12 * r2) if heavy else r2
+
+    frame = pd.DataFrame(grid).assign(objective=[f(p) for p in grid])
+    opt = make_optimizer(problem, "default", seed=0, warm_start=frame, warm_start_mode=mode)
+    scales = _spy_exploit_scale(opt, monkeypatch)
+    worst = max(f(p) for p in grid)
+    for _ in range(4):  # four new points, none better than the warm rows' best
+        opt.tell(opt.ask(1), [worst])
+    opt.tell(opt.ask(1), [-1.0])  # then a new best
+    opt.ask(1)
+    top = default_module.EXPLOIT_SCALE
+    sizes = [scale for scale, _ in scales]
+    assert any(log for _, log in scales) == heavy
+    if heavy and mode == "plain":
+        assert sizes == [top, top / 2, top / 4, top / 8, default_module.TRUST_MIN,
+                         2 * default_module.TRUST_MIN]
+    else:  # light tails, or a related problem (transfer): the steps keep their size
+        assert sizes == [top] * 6
+
+
 def test_a_refit_without_enough_rows_for_the_additive_kernel_uses_the_plain_one(tmp_path):
     problem = load_problem(_problem(tmp_path, None, '{"x": (0.0, 1.0), "y": (0.0, 1.0)}'))
     opt = make_optimizer(problem, "default", seed=0)

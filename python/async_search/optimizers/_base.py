@@ -206,6 +206,7 @@ class BaseOptimizer:
         self._warm = None                    # transfer mode: (row indices, earlier values)
         self._n_told = 0                     # points told in all (warm rows included)
         self._n_warm = 0                     # of them, warm rows (warm())
+        self._transfer = False               # warm rows came in the transfer mode
 
     # -- public protocol ---------------------------------------------------------------
     def tell(self, points: Sequence[Mapping[str, Any]], values: Sequence[Any],
@@ -325,6 +326,7 @@ class BaseOptimizer:
         start = self._n
         self.tell(points, values)
         self._n_warm += self._n - start
+        self._transfer |= mode == "transfer"
         if mode == "transfer" and self._n > start:
             self._warm = (np.arange(start, self._n), self._y[start:self._n].copy())
             self._remap_warm()

@@ -69,7 +69,13 @@ How a point is produced
    points (``n_new``), exploit: the candidate pool is only local perturbations of
    the five best points (sd up to ``EXPLOIT_SCALE`` = 0.3 of the cube), no uniform
    half, so no evaluation goes to broad exploration while the warm rows already
-   cover the space. Then the search is as above. A restart's replayed rows are the
+   cover the space. In the plain mode, when the log warp fits the values better
+   than none (heavy tails, where a far step is costly: Rosenbrock), that largest
+   sd is a trust region: halved by every new point that did not improve on the
+   best before it, doubled by one that did, within [``TRUST_MIN`` = 0.02,
+   ``EXPLOIT_SCALE``] (``_trust_length``). Not in the transfer mode: a related
+   problem's best points may be off the new optimum, and a shrinking region held
+   the search there. Then the search is as above. A restart's replayed rows are the
    run's own: a restarted run exploits only for what is left of the ten.
 6. **No duplicates.** A candidate whose decoded point was told, is pending, or is
    already in the batch is skipped; repeats happen only when a discrete space has
@@ -143,6 +149,9 @@ FOREST_MODULE = "sklearn.ensemble"  # imported in the background by the construc
 NN_SAMPLE = 512          # rows used to estimate the nearest-neighbour spacing for trees
 EXPLOIT_EVALS = 10       # after a warm start, this many new points exploit: candidates
 EXPLOIT_SCALE = 0.3      # only near the best points, perturbation sd up to this (unit cube)
+TRUST_MIN = 0.02         # heavy-tailed values: the exploit phase's trust region, halved on
+#                          every new point that does not improve, doubled on one that does,
+#                          between TRUST_MIN and EXPLOIT_SCALE
 
 
 class Warp:
@@ -253,6 +262,7 @@ class DefaultOptimizer(BaseOptimizer):
         self._gp_p = -1
         self._gp_fit_n = 0
         self._gp_warp = "none"
+        self._log_fits = False    # the log warp's marginal likelihood beat none's at the last fit
         self._gp_additive = False  # kernel auto: the additive share is in use
         # the additive fit's random starts have their own (seeded) stream, so that
         # fitting it changes no candidate: while the ARD kernel wins, kernel auto
@@ -398,10 +408,33 @@ class DefaultOptimizer(BaseOptimizer):
         m = max(self.settings["n_candidates"], min(CANDIDATES_PER_POINT * n, CANDIDATES_MAX))
         if self._exploit:
             self._n_global = 0
-            return self._local(self._centres(X, y), m, scale_hi=EXPLOIT_SCALE)
+            # not in the transfer mode: a related problem's best points may be off
+            # the new optimum, and a shrinking region would hold the search there
+            trust = self._log_fits and not self._transfer
+            scale = self._trust_length() if trust else EXPLOIT_SCALE
+            return self._local(self._centres(X, y), m, scale_hi=scale)
         self._n_global = m - m // 2
         glob = self.space.snap(self.space.sample_unit(m - m // 2, self.rng))
         return np.vstack([glob, self._local(self._centres(X, y), m // 2)])
+
+    def _trust_length(self) -> float:
+        """The exploit phase's trust region on heavy-tailed values (the largest sd of its
+        perturbations): EXPLOIT_SCALE, doubled by every new point that improved on the
+        best before it and halved by every one that did not (failures count as not),
+        within [TRUST_MIN, EXPLOIT_SCALE]. Read from the values in order, so a restart's
+        replayed rows give the same length."""
+        y = self.y
+        k = min(self.n_new - self.n_pending, len(y))
+        before = y[:len(y) - k]
+        before = before[~np.isnan(before)]
+        best = float(np.min(before)) if len(before) else math.inf
+        length = EXPLOIT_SCALE
+        for v in y[len(y) - k:]:
+            if v < best:  # NaN compares False: a failure
+                best, length = float(v), min(2.0 * length, EXPLOIT_SCALE)
+            else:
+                length = max(0.5 * length, TRUST_MIN)
+        return length
 
     def _score(self, mean: np.ndarray, var: np.ndarray, best: float) -> np.ndarray:
         sd = np.sqrt(np.maximum(var, 1e-18))
@@ -546,8 +579,10 @@ class DefaultOptimizer(BaseOptimizer):
                 margin = LOG_WARP_KEEP if self._gp_warp == "log" else LOG_WARP_MARGIN
                 better = scores[0] - scores[1] > margin * len(y)
                 self._gp_warp = kinds[1] if better else kinds[0]
+                self._log_fits = bool(scores[0] > scores[1])
             else:
                 self._gp_warp = kinds[0]
+                self._log_fits = kinds[0] == "log"
             if s["kernel"] == "auto" and len(y) >= ADD_MIN_OBS * (len(self.space) + 2):
                 # the additive share must win by ADD_MARGIN nats per observation over the
                 # plain ARD kernel on the chosen warp (and keeps its place by ADD_KEEP)
