@@ -66,7 +66,8 @@ def count(exp_dir: Path, replay: tc1_replay.Replay, steps: Sequence[int], last_s
 
 def table(counts: Mapping[str, Counter], steps: Sequence[int]) -> str:
     """A markdown table: per method and step, the share stopped of each kind."""
-    lines = ["| method | step | could win: reached | stopped there | cannot: reached | stopped there |",
+    lines = ["| method | step | could win: reached | stopped there "
+             "| cannot: reached | stopped there |",
              "|---|---:|---:|---:|---:|---:|"]
     for method, c in counts.items():
         for s in steps:
